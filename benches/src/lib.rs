@@ -1,0 +1,1 @@
+//! Shared fixtures for criterion benches and load drivers.

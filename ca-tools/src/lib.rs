@@ -1,0 +1,1 @@
+//! The pki CLI: ceremonies, issuance, revocation, CRLs, validation, audit.

@@ -1,0 +1,1 @@
+//! PKCS#11 HSM access: module, sessions, keys, signers.

@@ -1,0 +1,1 @@
+//! RFC 6960 / RFC 5019 OCSP responder.

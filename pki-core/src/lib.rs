@@ -1,0 +1,24 @@
+//! `pki-core`: the PKI model of the national digital identity platform.
+//!
+//! Pure library: no I/O, no async, no HSM. It decodes certificates strictly,
+//! builds and validates certification paths (RFC 5280 section 6, RFC 4158
+//! path building), groups trust anchors into tiers with assurance levels, and
+//! defines the traits ([`Signer`]) that the `hsm` crate implements.
+#![forbid(unsafe_code)]
+
+pub mod builder;
+pub mod cache;
+pub mod cert;
+pub mod error;
+pub mod name;
+pub mod oid;
+pub mod path;
+pub mod signature;
+pub mod signer;
+#[cfg(feature = "test-ca")]
+pub mod testing;
+pub mod time;
+pub mod trust;
+
+pub use error::Error;
+pub use signer::{SignError, Signer};

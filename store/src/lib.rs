@@ -1,0 +1,1 @@
+//! Certificate, revocation and audit database (SQLite default, PostgreSQL).

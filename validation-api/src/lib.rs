@@ -1,0 +1,1 @@
+//! HTTP JSON validation service for the identity broker.
