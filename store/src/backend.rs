@@ -1,0 +1,318 @@
+//! The two database backends behind one schema and one set of statements.
+//!
+//! A small enum over the native pools rather than sqlx's `AnyPool`: each arm
+//! keeps its driver's own types (BYTEA/BLOB as `Vec<u8>`, BOOLEAN as
+//! `bool`), its own connect options (SQLite WAL, `synchronous=FULL`, busy
+//! timeout; PostgreSQL pools usable by `PgListener` for LISTEN/NOTIFY) and
+//! its own way to take the write lock. The SQL text is shared: `$N`
+//! placeholders work on both engines, and the [`on_pool!`] / [`on_tx!`]
+//! macros expand one body once per backend with concrete types.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions, Postgres};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::Transaction;
+use time::OffsetDateTime;
+
+use crate::error::{Result, StoreError};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug)]
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the pool of whichever backend is open.
+/// The body is compiled once per backend, so queries and row tuples get the
+/// driver's concrete types.
+macro_rules! on_pool {
+    ($pool:expr, $c:ident => $body:expr) => {
+        match $pool {
+            $crate::backend::Pool::Sqlite($c) => $body,
+            $crate::backend::Pool::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the connection of the open transaction;
+/// use `&mut *$c` as the executor.
+macro_rules! on_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx {
+            $crate::backend::Tx::Sqlite(t) => {
+                let $c: &mut sqlx::SqliteConnection = &mut *t;
+                $body
+            }
+            $crate::backend::Tx::Postgres(t) => {
+                let $c: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {on_pool, on_tx};
+
+/// The certificate, revocation and audit database.
+///
+/// Cheap to clone: clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its
+    /// schema up to date.
+    ///
+    /// - `sqlite://PATH` (relative or absolute, e.g. `sqlite://var/pki.db`,
+    ///   `sqlite:///srv/pki/pki.db`): creates the file and its parent
+    ///   directory, WAL journal, `synchronous=FULL` so a committed
+    ///   revocation survives a power cut.
+    /// - `postgres://...` or `postgresql://...`: the database must exist.
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool = if let Some(path) = sqlite_path(url) {
+            Pool::Sqlite(open_sqlite(url, path).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?,
+            )
+        } else {
+            return Err(StoreError::UnsupportedUrl { url: redact(url) });
+        };
+        on_pool!(&pool, p => MIGRATOR.run(p).await?);
+        Ok(Self { pool })
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The PostgreSQL pool, for `sqlx::postgres::PgListener` on
+    /// [`crate::CHANGES_CHANNEL`]; `None` on SQLite (poll
+    /// [`Store::changes_since`] instead).
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(p),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Closes every connection; pending work finishes first.
+    pub async fn close(&self) {
+        on_pool!(&self.pool, p => p.close().await);
+    }
+
+    /// Starts a write transaction holding the store-wide write lock: SQLite
+    /// `BEGIN IMMEDIATE`, PostgreSQL `SELECT ... FOR UPDATE` on the audit
+    /// head. Writers queue behind each other, so the audit chain cannot fork
+    /// and sequence numbers commit in order. Dropping the transaction
+    /// without [`StoreTx::commit`] rolls it back.
+    pub async fn begin(&self) -> Result<StoreTx> {
+        let tx = match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => {
+                let mut t = p.begin().await?;
+                sqlx::query("SELECT value FROM counters WHERE name = 'audit' FOR UPDATE")
+                    .execute(&mut *t)
+                    .await?;
+                Tx::Postgres(t)
+            }
+        };
+        Ok(StoreTx { tx })
+    }
+}
+
+/// A write transaction (see [`Store::begin`]). Every mutating method
+/// appends its audit entry inside the same transaction.
+#[derive(Debug)]
+pub struct StoreTx {
+    pub(crate) tx: Tx,
+}
+
+impl StoreTx {
+    /// Commits; when this returns `Ok`, the changes are durable.
+    pub async fn commit(self) -> Result<()> {
+        match self.tx {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls back explicitly (dropping does the same).
+    pub async fn rollback(self) -> Result<()> {
+        match self.tx {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// Adds `n` to a row of `counters` and returns the new value.
+    pub(crate) async fn bump_counter(&mut self, name: &str, n: i64) -> Result<i64> {
+        const SQL: &str = "UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value";
+        let value: i64 = on_tx!(&mut self.tx, c => sqlx::query_scalar(SQL)
+            .bind(name)
+            .bind(n)
+            .fetch_one(&mut *c)
+            .await?);
+        Ok(value)
+    }
+}
+
+pub(crate) async fn read_counter(pool: &Pool, name: &str) -> Result<i64> {
+    const SQL: &str = "SELECT value FROM counters WHERE name = $1";
+    let value: i64 = on_pool!(pool, p => sqlx::query_scalar(SQL).bind(name).fetch_one(p).await?);
+    Ok(value)
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(rest.split_once('?').map_or(rest, |(path, _)| path))
+}
+
+async fn open_sqlite(url: &str, path: &str) -> Result<SqlitePool> {
+    if path.is_empty() || path.contains(":memory:") {
+        // An in-memory database would be one per pooled connection.
+        return Err(StoreError::UnsupportedUrl { url: url.into() });
+    }
+    let path = PathBuf::from(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir(dir)?;
+    }
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30));
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(60))
+        .connect_with(options)
+        .await?)
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDirectory {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Drops a password from a URL before it goes into an error message.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+// ---- value representation -------------------------------------------------
+// Times are stored as Unix seconds (audit: microseconds) in BIGINT columns,
+// sequence numbers as BIGINT; the API uses `OffsetDateTime` and `u64`.
+
+pub(crate) fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub(crate) fn from_unix(
+    table: &'static str,
+    column: &'static str,
+    value: i64,
+) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(value).map_err(|_| StoreError::ValueOutOfRange {
+        table,
+        column,
+        value,
+    })
+}
+
+pub(crate) fn from_unix_opt(
+    table: &'static str,
+    column: &'static str,
+    value: Option<i64>,
+) -> Result<Option<OffsetDateTime>> {
+    value.map(|v| from_unix(table, column, v)).transpose()
+}
+
+/// A `u64` from the API as a BIGINT; values past `i64::MAX` mean "no bound".
+pub(crate) fn seq_to_db(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn seq_from_db(table: &'static str, column: &'static str, value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|_| StoreError::ValueOutOfRange {
+        table,
+        column,
+        value,
+    })
+}
+
+pub(crate) fn hash_from_db(
+    table: &'static str,
+    column: &'static str,
+    bytes: &[u8],
+) -> Result<[u8; 32]> {
+    bytes.try_into().map_err(|_| StoreError::MalformedValue {
+        table,
+        column,
+        reason: "not a 32-byte SHA-256 value",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls() {
+        assert_eq!(sqlite_path("sqlite://var/pki.db"), Some("var/pki.db"));
+        assert_eq!(
+            sqlite_path("sqlite:///srv/pki.db?mode=rwc"),
+            Some("/srv/pki.db")
+        );
+        assert_eq!(sqlite_path("postgres://x"), None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("mysql://u:secret@h/db"), "mysql://***@h/db");
+        assert_eq!(redact("nope"), "nope");
+    }
+}

@@ -1,0 +1,271 @@
+//! Issued certificates and serial number allocation.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::audit::{sha256, AuditContext};
+use crate::backend::{from_unix, hash_from_db, on_pool, on_tx, unix};
+use crate::ca::CaId;
+use crate::change::ChangeKind;
+use crate::error::{Result, StoreError};
+use crate::serial::Serial;
+use crate::{Recorded, Store, StoreTx};
+
+/// Random draws before `allocate_serial` gives up. With 127-bit serials a
+/// single collision is already astronomically unlikely.
+const SERIAL_ATTEMPTS: u32 = 8;
+
+/// A signed certificate to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCertificate {
+    pub ca: CaId,
+    pub serial: Serial,
+    /// DER of the subject Name.
+    pub subject_der: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    /// DER of the whole certificate.
+    pub der: Vec<u8>,
+    /// Profile name from the CA configuration, e.g. `cnie-auth`.
+    pub profile: String,
+}
+
+/// A stored certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub ca: CaId,
+    pub serial: Serial,
+    pub subject_der: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub der: Vec<u8>,
+    pub profile: String,
+    /// SHA-256 of `der`.
+    pub sha256: [u8; 32],
+    pub issued_at: OffsetDateTime,
+}
+
+type Row = (Vec<u8>, Vec<u8>, i64, i64, Vec<u8>, String, Vec<u8>, i64);
+
+const RESERVE: &str = "INSERT INTO serials (ca_id, serial, allocated_at) \
+     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const INSERT: &str = "INSERT INTO certificates (ca_id, serial, subject_der, not_before, \
+     not_after, der, profile, sha256, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+impl StoreTx {
+    /// Allocates a fresh random serial ([`Serial::random`]) for `ca`,
+    /// reserved so no later allocation returns it again; retries on
+    /// collision.
+    pub async fn allocate_serial(&mut self, ca: CaId) -> Result<Serial> {
+        self.allocate_serial_with(ca, Serial::random).await
+    }
+
+    pub(crate) async fn allocate_serial_with(
+        &mut self,
+        ca: CaId,
+        mut draw: impl FnMut() -> Result<Serial>,
+    ) -> Result<Serial> {
+        self.ca_name(ca).await?;
+        for _ in 0..SERIAL_ATTEMPTS {
+            let serial = draw()?;
+            if self.reserve_serial(ca, &serial).await? {
+                return Ok(serial);
+            }
+        }
+        Err(StoreError::SerialSpaceExhausted {
+            ca,
+            attempts: SERIAL_ATTEMPTS,
+        })
+    }
+
+    /// Reserves a given serial for `ca`; `false` if it was already
+    /// allocated, recorded or revoked (also imported revocations).
+    pub async fn reserve_serial(&mut self, ca: CaId, serial: &Serial) -> Result<bool> {
+        const SQL: &str = "INSERT INTO serials (ca_id, serial, allocated_at) \
+             SELECT $1, $2, $3 WHERE NOT EXISTS \
+             (SELECT 1 FROM revocations WHERE ca_id = $1 AND serial = $2) \
+             ON CONFLICT DO NOTHING";
+        let done = on_tx!(&mut self.tx, c => sqlx::query(SQL)
+            .bind(ca.0)
+            .bind(serial.as_bytes())
+            .bind(unix(OffsetDateTime::now_utc()))
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Records an issued certificate and appends `certificate.issue` to the
+    /// audit log (output: the certificate's SHA-256). The serial need not
+    /// have been allocated here (imports), but must not be recorded yet.
+    pub async fn record_certificate(
+        &mut self,
+        new: &NewCertificate,
+        audit: &AuditContext,
+    ) -> Result<Recorded<CertificateRecord>> {
+        let ca_name = self.ca_name(new.ca).await?;
+        let exists: Option<i64> = on_tx!(&mut self.tx, c => sqlx::query_scalar(
+                "SELECT 1 FROM certificates WHERE ca_id = $1 AND serial = $2")
+            .bind(new.ca.0)
+            .bind(new.serial.as_bytes())
+            .fetch_optional(&mut *c)
+            .await?);
+        if exists.is_some() {
+            return Err(StoreError::SerialAlreadyIssued {
+                ca: new.ca,
+                serial: new.serial.clone(),
+            });
+        }
+        let now = OffsetDateTime::now_utc();
+        let digest = sha256(&new.der);
+        on_tx!(&mut self.tx, c => {
+            sqlx::query(RESERVE)
+                .bind(new.ca.0)
+                .bind(new.serial.as_bytes())
+                .bind(unix(now))
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(INSERT)
+                .bind(new.ca.0)
+                .bind(new.serial.as_bytes())
+                .bind(&new.subject_der)
+                .bind(unix(new.not_before))
+                .bind(unix(new.not_after))
+                .bind(&new.der)
+                .bind(&new.profile)
+                .bind(digest.as_slice())
+                .bind(unix(now))
+                .execute(&mut *c)
+                .await?;
+        });
+        self.record_change(new.ca, Some(&new.serial), ChangeKind::Issued, now)
+            .await?;
+        let entry = self
+            .append_audit(&audit.record(
+                "certificate.issue",
+                vec![digest],
+                json!({
+                    "ca": ca_name,
+                    "serial": new.serial.to_hex(),
+                    "profile": new.profile,
+                    "not_before": unix(new.not_before),
+                    "not_after": unix(new.not_after),
+                }),
+            ))
+            .await?;
+        Ok(Recorded {
+            record: CertificateRecord {
+                ca: new.ca,
+                serial: new.serial.clone(),
+                subject_der: new.subject_der.clone(),
+                not_before: from_unix("certificates", "not_before", unix(new.not_before))?,
+                not_after: from_unix("certificates", "not_after", unix(new.not_after))?,
+                der: new.der.clone(),
+                profile: new.profile.clone(),
+                sha256: digest,
+                issued_at: from_unix("certificates", "issued_at", unix(now))?,
+            },
+            audit_seq: entry.seq,
+        })
+    }
+}
+
+impl Store {
+    /// Allocates a serial in its own transaction (see
+    /// [`StoreTx::allocate_serial`]).
+    pub async fn allocate_serial(&self, ca: CaId) -> Result<Serial> {
+        let mut tx = self.begin().await?;
+        let serial = tx.allocate_serial(ca).await?;
+        tx.commit().await?;
+        Ok(serial)
+    }
+
+    /// Records a certificate in its own transaction (see
+    /// [`StoreTx::record_certificate`]).
+    pub async fn record_certificate(
+        &self,
+        new: &NewCertificate,
+        audit: &AuditContext,
+    ) -> Result<Recorded<CertificateRecord>> {
+        let mut tx = self.begin().await?;
+        let record = tx.record_certificate(new, audit).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The certificate `serial` issued by `ca`, if recorded.
+    pub async fn certificate(
+        &self,
+        ca: CaId,
+        serial: &Serial,
+    ) -> Result<Option<CertificateRecord>> {
+        const SQL: &str = "SELECT serial, subject_der, not_before, not_after, der, profile, \
+             sha256, issued_at FROM certificates WHERE ca_id = $1 AND serial = $2";
+        let row: Option<Row> = on_pool!(&self.pool, p => sqlx::query_as(SQL)
+            .bind(ca.0)
+            .bind(serial.as_bytes())
+            .fetch_optional(p)
+            .await?);
+        row.map(|r| {
+            Ok(CertificateRecord {
+                ca,
+                serial: Serial::from_stored(r.0, "certificates")?,
+                subject_der: r.1,
+                not_before: from_unix("certificates", "not_before", r.2)?,
+                not_after: from_unix("certificates", "not_after", r.3)?,
+                der: r.4,
+                profile: r.5,
+                sha256: hash_from_db("certificates", "sha256", &r.6)?,
+                issued_at: from_unix("certificates", "issued_at", r.7)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::NewCa;
+
+    #[tokio::test]
+    async fn allocation_retries_on_collision() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = Store::open(&url).await.unwrap();
+        let ca = store
+            .insert_ca(
+                &NewCa {
+                    name: "ca".into(),
+                    subject_der: vec![0x30, 0],
+                    cert_der: vec![0x30, 0],
+                    key_label: "ca-key".into(),
+                    parent: None,
+                    tier: None,
+                },
+                &AuditContext::new("test"),
+            )
+            .await
+            .unwrap()
+            .record
+            .id;
+        let a = Serial::from_hex("0A").unwrap();
+        let b = Serial::from_hex("0B").unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.reserve_serial(ca, &a).await.unwrap());
+        let mut draws = vec![b.clone(), a.clone(), a.clone()];
+        let got = tx
+            .allocate_serial_with(ca, || Ok(draws.pop().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(got, b);
+        let err = tx
+            .allocate_serial_with(ca, || Ok(a.clone()))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::SerialSpaceExhausted { attempts: 8, .. }
+        ));
+    }
+}

@@ -1,0 +1,99 @@
+//! The store's error type.
+
+use crate::ca::CaId;
+use crate::revocation::RevocationReason;
+use crate::serial::Serial;
+
+/// What went wrong in the store. Variants name the fact, with the context an
+/// operator needs to act on it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("unsupported database URL {url:?}: expected sqlite://PATH or postgres://...")]
+    UnsupportedUrl { url: String },
+
+    #[error("cannot create database directory {path}: {source}")]
+    CreateDirectory {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+
+    #[error("no CA named {name:?}")]
+    UnknownCaName { name: String },
+
+    #[error("no CA with id {0}")]
+    UnknownCa(CaId),
+
+    #[error("a CA named {name:?} already exists")]
+    CaNameTaken { name: String },
+
+    #[error("HSM key label {label:?} is already used by CA {name:?}")]
+    KeyLabelTaken { label: String, name: String },
+
+    #[error("invalid serial number: {reason}")]
+    InvalidSerial { reason: &'static str },
+
+    #[error("system random number generator failed")]
+    RandomUnavailable,
+
+    #[error("no free serial for CA {ca} after {attempts} random draws")]
+    SerialSpaceExhausted { ca: CaId, attempts: u32 },
+
+    #[error("serial {serial} of CA {ca} is already issued")]
+    SerialAlreadyIssued { ca: CaId, serial: Serial },
+
+    #[error("serial {serial} was never issued by CA {ca}")]
+    UnknownSerial { ca: CaId, serial: Serial },
+
+    #[error("serial {serial} of CA {ca} is already revoked ({reason}) since {revoked_at}")]
+    AlreadyRevoked {
+        ca: CaId,
+        serial: Serial,
+        reason: RevocationReason,
+        revoked_at: time::OffsetDateTime,
+    },
+
+    #[error("serial {serial} of CA {ca} is not on hold")]
+    NotOnHold { ca: CaId, serial: Serial },
+
+    #[error("{count} of the imported revocations for CA {ca} are duplicates or already revoked")]
+    ImportOverlap { ca: CaId, count: u64 },
+
+    #[error("CA {ca} has no published full CRL to base a delta CRL on")]
+    NoBaseCrl { ca: CaId },
+
+    #[error("CRL number {number} of CA {ca} was never reserved")]
+    CrlNumberNotReserved { ca: CaId, number: u64 },
+
+    #[error("CRL number {number} of CA {ca} is already recorded")]
+    CrlAlreadyRecorded { ca: CaId, number: u64 },
+
+    #[error("audit log head is missing: entry {seq} is gone, refusing to append")]
+    AuditHeadMissing { seq: u64 },
+
+    #[error("stored value out of range in {table}.{column}: {value}")]
+    ValueOutOfRange {
+        table: &'static str,
+        column: &'static str,
+        value: i64,
+    },
+
+    #[error("malformed stored value in {table}.{column}: {reason}")]
+    MalformedValue {
+        table: &'static str,
+        column: &'static str,
+        reason: &'static str,
+    },
+
+    #[error("cannot encode audit details as JSON: {0}")]
+    Details(#[from] serde_json::Error),
+}
+
+pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
