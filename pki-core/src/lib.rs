@@ -2,17 +2,21 @@
 //!
 //! Pure library: no I/O, no async, no HSM. It decodes certificates strictly,
 //! builds and validates certification paths (RFC 5280 section 6, RFC 4158
-//! path building), groups trust anchors into tiers with assurance levels, and
-//! defines the traits ([`Signer`]) that the `hsm` crate implements.
+//! path building), groups trust anchors into tiers with assurance levels,
+//! checks revocation against CRLs, and defines the traits ([`Signer`],
+//! [`revocation::RevocationSource`]) that the other crates implement.
 #![forbid(unsafe_code)]
 
 pub mod builder;
 pub mod cache;
 pub mod cert;
+pub mod crl;
 pub mod error;
 pub mod name;
 pub mod oid;
 pub mod path;
+pub mod pem;
+pub mod revocation;
 pub mod signature;
 pub mod signer;
 #[cfg(feature = "test-ca")]
@@ -20,5 +24,10 @@ pub mod testing;
 pub mod time;
 pub mod trust;
 
+pub use cert::Cert;
 pub use error::Error;
+pub use path::{Purpose, ValidatedPath, ValidationOptions, Validator};
+pub use signature::AlgorithmPolicy;
 pub use signer::{SignError, Signer};
+pub use time::UnixTime;
+pub use trust::{AssuranceLevel, Tier, TrustStore};

@@ -1,0 +1,296 @@
+//! `pki validate`: the offline validator used by auditors and conformance
+//! runs. Interface fixed in ARCHITECTURE.md ("Interfaces other parts depend on").
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::ValueEnum;
+use const_oid::ObjectIdentifier;
+use pki_core::cert::hex;
+use pki_core::crl::{Crl, CrlSet};
+use pki_core::name::PeerName;
+use pki_core::path::PolicyInputs;
+use pki_core::revocation::{RevocationStatus, StatusSource};
+use pki_core::{AlgorithmPolicy, AssuranceLevel, Cert, Error, Purpose, Tier, TrustStore, UnixTime, ValidatedPath, ValidationOptions, Validator};
+use serde_json::{json, Value};
+
+/// The tier given to anchors named on the command line.
+pub const OFFLINE_TIER: &str = "offline";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PurposeArg {
+    Any,
+    ServerAuth,
+    ClientAuth,
+    Email,
+    CodeSigning,
+    OcspSigning,
+    DocumentSigning,
+}
+
+impl From<PurposeArg> for Purpose {
+    fn from(p: PurposeArg) -> Self {
+        match p {
+            PurposeArg::Any => Self::Any,
+            PurposeArg::ServerAuth => Self::ServerAuth,
+            PurposeArg::ClientAuth => Self::ClientAuth,
+            PurposeArg::Email => Self::Email,
+            PurposeArg::CodeSigning => Self::CodeSigning,
+            PurposeArg::OcspSigning => Self::OcspSigning,
+            PurposeArg::DocumentSigning => Self::DocumentSigning,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmPolicyArg {
+    /// RSA >= 2048 with SHA-2, RSA-PSS, ECDSA P-256/384/521, Ed25519.
+    Default,
+    /// Also SHA-1 signatures and RSA keys from 1024 bits (archived material).
+    Legacy,
+}
+
+/// Arguments of `pki validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Trust anchor certificate (PEM or DER). Repeat for several.
+    #[arg(long = "anchor", value_name = "FILE", required = true)]
+    pub anchors: Vec<PathBuf>,
+    /// Untrusted intermediate certificate (PEM or DER), in any order. Repeat for several.
+    #[arg(long = "intermediate", value_name = "FILE")]
+    pub intermediates: Vec<PathBuf>,
+    /// CRL (PEM or DER) to check revocation against. Repeat for several.
+    #[arg(long = "crl", value_name = "FILE")]
+    pub crls: Vec<PathBuf>,
+    /// Validation time, RFC 3339 (e.g. 2026-01-01T00:00:00Z). Default: now.
+    #[arg(long = "at", value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// What the certificate will be used for; its extendedKeyUsage and keyUsage must allow it.
+    #[arg(long, value_enum, default_value = "any")]
+    pub purpose: PurposeArg,
+    /// DNS name, IP address or email address the certificate must be valid for (matched against subjectAltName).
+    #[arg(long = "peer-name", value_name = "NAME")]
+    pub peer_name: Option<String>,
+    /// At most N intermediate certificates between the certificate and the anchor
+    /// (self-issued key-rollover certificates do not count).
+    #[arg(long = "max-depth", value_name = "N", default_value_t = 8)]
+    pub max_depth: usize,
+    /// Which signature algorithms and key sizes are acceptable.
+    #[arg(long = "algorithm-policy", value_enum, default_value = "default")]
+    pub algorithm_policy: AlgorithmPolicyArg,
+    /// Fail unless every certificate except the anchor has a current status from the CRLs given.
+    #[arg(long = "require-revocation")]
+    pub require_revocation: bool,
+    /// Acceptable certificate policy OID (user-initial-policy-set). Repeat for several. Default: any policy.
+    #[arg(long = "policy", value_name = "OID")]
+    pub policies: Vec<String>,
+    /// Require a valid certificate policy (RFC 5280 initial-explicit-policy).
+    #[arg(long = "explicit-policy")]
+    pub explicit_policy: bool,
+    /// Do not follow policy mappings (RFC 5280 initial-policy-mapping-inhibit).
+    #[arg(long = "inhibit-policy-mapping")]
+    pub inhibit_policy_mapping: bool,
+    /// Do not let anyPolicy match (RFC 5280 initial-any-policy-inhibit).
+    #[arg(long = "inhibit-any-policy")]
+    pub inhibit_any_policy: bool,
+    /// Print the whole result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The certificate to validate (PEM or DER).
+    #[arg(value_name = "LEAF")]
+    pub leaf: PathBuf,
+}
+
+/// Input that cannot be used at all (exit status 2).
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+fn read(path: &Path) -> Result<Vec<u8>, BadInput> {
+    std::fs::read(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))
+}
+
+fn is_encoding_error(e: &Error) -> bool {
+    matches!(e, Error::BadDer { .. } | Error::BadPem(_) | Error::TooLarge { .. })
+}
+
+/// Outcome of a `pki validate` run.
+#[derive(Debug)]
+pub enum Outcome {
+    Valid(Box<ValidatedPath>),
+    Invalid(Error),
+}
+
+/// Runs the validation described by `args`.
+pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
+    let time = match &args.at {
+        Some(t) => UnixTime::parse_rfc3339(t).map_err(|e| BadInput(e.to_string()))?,
+        None => UnixTime::now(),
+    };
+    let mut trust = TrustStore::new();
+    trust
+        .add_tier(Tier::new(OFFLINE_TIER, AssuranceLevel::High))
+        .map_err(|e| BadInput(e.to_string()))?;
+    for path in &args.anchors {
+        let certs = Cert::parse_many(&read(path)?).map_err(|e| BadInput(format!("anchor {}: {e}", path.display())))?;
+        for c in certs {
+            trust
+                .add_anchor(OFFLINE_TIER, Arc::new(c))
+                .map_err(|e| BadInput(format!("anchor {}: {e}", path.display())))?;
+        }
+    }
+    let mut intermediates = Vec::new();
+    for path in &args.intermediates {
+        let certs = Cert::parse_many(&read(path)?).map_err(|e| BadInput(format!("intermediate {}: {e}", path.display())))?;
+        intermediates.extend(certs.into_iter().map(Arc::new));
+    }
+    let mut crls = Vec::new();
+    for path in &args.crls {
+        let list = Crl::parse_many(&read(path)?).map_err(|e| BadInput(format!("CRL {}: {e}", path.display())))?;
+        crls.extend(list.into_iter().map(Arc::new));
+    }
+    let policy_set = args
+        .policies
+        .iter()
+        .map(|s| ObjectIdentifier::new(s).map_err(|_| BadInput(format!("--policy {s:?} is not an OID"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let peer_name = args
+        .peer_name
+        .as_deref()
+        .map(PeerName::parse)
+        .transpose()
+        .map_err(|e| BadInput(format!("--peer-name: {e}")))?;
+
+    let leaf = match Cert::parse_many(&read(&args.leaf)?) {
+        Ok(mut v) if v.len() == 1 => Arc::new(v.remove(0)),
+        Ok(v) => return Err(BadInput(format!("{}: expected one certificate, found {}", args.leaf.display(), v.len()))),
+        Err(e) if is_encoding_error(&e) => return Err(BadInput(format!("{}: {e}", args.leaf.display()))),
+        Err(e) => return Ok(Outcome::Invalid(e)),
+    };
+
+    let algorithm_policy = match args.algorithm_policy {
+        AlgorithmPolicyArg::Default => AlgorithmPolicy::Default,
+        AlgorithmPolicyArg::Legacy => AlgorithmPolicy::Legacy,
+    };
+    let crl_set = CrlSet::new(crls, algorithm_policy);
+    let mut opts = ValidationOptions::at(time);
+    opts.purpose = args.purpose.into();
+    opts.peer_name = peer_name;
+    opts.max_intermediates = args.max_depth;
+    opts.algorithm_policy = algorithm_policy;
+    opts.policy = PolicyInputs {
+        initial_policy_set: policy_set,
+        initial_explicit_policy: args.explicit_policy,
+        initial_policy_mapping_inhibit: args.inhibit_policy_mapping,
+        initial_any_policy_inhibit: args.inhibit_any_policy,
+    };
+    opts.revocation = Some(&crl_set);
+    opts.require_revocation = args.require_revocation;
+
+    let validator = Validator::new(trust);
+    Ok(match validator.validate(&leaf, &intermediates, &opts) {
+        Ok(p) => Outcome::Valid(Box::new(p)),
+        Err(e) => Outcome::Invalid(e),
+    })
+}
+
+fn status_json(index: usize, s: &RevocationStatus) -> Value {
+    let source = |src: &StatusSource| match src {
+        StatusSource::Crl {
+            fingerprint,
+            this_update,
+            next_update,
+        } => json!({"kind": "crl", "sha256": hex(fingerprint), "this_update": this_update.to_string(),
+                    "next_update": next_update.map(|t| t.to_string())}),
+        StatusSource::Ocsp { produced_at, next_update } => json!({"kind": "ocsp", "produced_at": produced_at.to_string(),
+                    "next_update": next_update.map(|t| t.to_string())}),
+    };
+    match s {
+        RevocationStatus::Good { source: src } => json!({"index": index, "status": "good", "source": source(src)}),
+        RevocationStatus::Revoked {
+            reason,
+            revoked_at,
+            invalidity_date,
+            source: src,
+        } => json!({"index": index, "status": "revoked", "reason": reason.as_str(), "revoked_at": revoked_at.to_string(),
+                    "invalidity_date": invalidity_date.map(|t| t.to_string()), "source": source(src)}),
+        RevocationStatus::Unknown { detail } => json!({"index": index, "status": "unchecked", "detail": detail}),
+    }
+}
+
+/// The JSON document `--json` prints.
+pub fn outcome_json(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::Valid(p) => {
+            let certs: Vec<Value> = p
+                .certs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    json!({"index": i, "subject": c.subject_string(), "issuer": c.issuer().to_string(),
+                           "serial": hex(c.serial()), "sha256": hex(c.fingerprint()),
+                           "not_before": c.not_before().to_string(), "not_after": c.not_after().to_string()})
+                })
+                .collect();
+            let anchor = p.anchor();
+            json!({
+                "valid": true,
+                "path": certs,
+                "anchor": {"subject": anchor.subject_string(), "sha256": hex(anchor.fingerprint())},
+                "tier": p.tier_name,
+                "level": p.level.as_str(),
+                "valid_policies": p.policies.valid_policies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "any_policy": p.policies.any_policy,
+                "revocation": p.revocation.iter().enumerate().map(|(i, s)| status_json(i, s)).collect::<Vec<_>>(),
+                "legacy_algorithms": p.legacy,
+                "warnings": p.warnings,
+            })
+        }
+        Outcome::Invalid(e) => json!({
+            "valid": false,
+            "error": {"code": e.code(), "message": e.to_string(), "certificate_index": e.index()},
+        }),
+    }
+}
+
+/// Runs `pki validate` and maps the outcome to the exit status.
+pub fn run(args: &Args) -> ExitCode {
+    match execute(args) {
+        Err(BadInput(msg)) => {
+            if args.json {
+                println!("{}", json!({"valid": false, "error": {"code": "bad_input", "message": msg}}));
+            }
+            eprintln!("pki validate: bad input: {msg}");
+            ExitCode::from(2)
+        }
+        Ok(outcome) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&outcome_json(&outcome)).unwrap_or_default());
+            }
+            match outcome {
+                Outcome::Valid(p) => {
+                    if !args.json {
+                        println!(
+                            "valid: {} -> {} (tier {}, level {})",
+                            p.certs[0].subject_string(),
+                            p.anchor().subject_string(),
+                            p.tier_name,
+                            p.level
+                        );
+                        for w in &p.warnings {
+                            println!("warning: {w}");
+                        }
+                        for l in &p.legacy {
+                            println!("legacy: {l}");
+                        }
+                    }
+                    ExitCode::SUCCESS
+                }
+                Outcome::Invalid(e) => {
+                    eprintln!("invalid: {e} [{}]", e.code());
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

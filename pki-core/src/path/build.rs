@@ -1,0 +1,194 @@
+//! Depth-first path building from the end entity towards the anchors
+//! (RFC 4158 sections 2.3 and 3), with loop detection and a work budget.
+
+use std::sync::Arc;
+
+use super::{validate, ValidatedPath, ValidationOptions, Validator, MAX_PATH_LEN};
+use crate::cert::Cert;
+use crate::Error;
+
+pub(super) struct Builder<'v, 'o> {
+    validator: &'v Validator,
+    pool: &'v [Arc<Cert>],
+    opts: &'v ValidationOptions<'o>,
+    signatures_left: usize,
+    candidates_left: usize,
+    /// The most informative failure so far.
+    best: Option<(u8, Error)>,
+}
+
+/// How informative an error is, to pick the one to report when no path works:
+/// a complete path that failed a check beats a broken signature, which
+/// beats running out of budget or depth, which beats "no issuer".
+fn rank(e: &Error) -> u8 {
+    match e {
+        Error::IssuerNotFound { .. } => 0,
+        Error::MaxDepthExceeded { .. } | Error::BudgetExceeded { .. } => 1,
+        Error::SignatureInvalid { .. } | Error::KeyAlgorithmMismatch { .. } => 2,
+        _ => 3,
+    }
+}
+
+impl<'v, 'o> Builder<'v, 'o> {
+    pub(super) fn new(validator: &'v Validator, pool: &'v [Arc<Cert>], opts: &'v ValidationOptions<'o>) -> Self {
+        Self {
+            validator,
+            pool,
+            opts,
+            signatures_left: opts.budget.signatures,
+            candidates_left: opts.budget.candidates,
+            best: None,
+        }
+    }
+
+    fn note(&mut self, e: Error) {
+        let r = rank(&e);
+        if self.best.as_ref().is_none_or(|(br, _)| r > *br) {
+            self.best = Some((r, e));
+        }
+    }
+
+    pub(super) fn run(mut self, leaf: &Arc<Cert>) -> Result<ValidatedPath, Error> {
+        let mut chain = vec![leaf.clone()];
+        match self.extend(&mut chain, 0) {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => Err(self.best.map_or_else(
+                || Error::IssuerNotFound {
+                    index: 0,
+                    subject: leaf.subject_string(),
+                },
+                |(_, e)| e,
+            )),
+            Err(fatal) => Err(fatal),
+        }
+    }
+
+    /// Checks the signature of `child` (at `index` in the path) under `issuer`,
+    /// through the verified-edge cache.
+    fn edge_ok(&mut self, child: &Cert, issuer: &Cert, index: usize) -> Result<bool, Error> {
+        let policy = self.opts.algorithm_policy;
+        let cache = &self.validator.edges;
+        if cache.contains(issuer, child, policy) {
+            return Ok(true);
+        }
+        if self.signatures_left == 0 {
+            return Err(Error::BudgetExceeded { what: "signature checks" });
+        }
+        self.signatures_left -= 1;
+        match child.verify_signed_by(issuer, policy) {
+            Ok(()) => {
+                cache.insert(issuer, child, policy);
+                Ok(true)
+            }
+            Err(e) => {
+                self.note(e.at_index(index));
+                Ok(false)
+            }
+        }
+    }
+
+    /// `intermediates` is the number of non-self-issued intermediates in
+    /// `chain` so far. Returns `Ok(Some)` on success, `Ok(None)` when no path
+    /// exists below this point, `Err` when the budget is gone.
+    fn extend(&mut self, chain: &mut Vec<Arc<Cert>>, intermediates: usize) -> Result<Option<ValidatedPath>, Error> {
+        let index = chain.len() - 1;
+        let child = chain[index].clone();
+
+        // RFC 4158 3.5.12: prefer trust anchors, then intermediates.
+        let anchors: Vec<(Arc<Cert>, usize)> = self
+            .validator
+            .trust
+            .anchors_named(child.issuer())
+            .into_iter()
+            .map(|a| (a.cert.clone(), a.tier))
+            .collect();
+        for (anchor, tier) in anchors {
+            if !key_ids_compatible(&child, &anchor) || in_chain(chain, &anchor) {
+                continue;
+            }
+            self.spend_candidate()?;
+            if !self.edge_ok(&child, &anchor, index)? {
+                continue;
+            }
+            chain.push(anchor);
+            let result = validate::check_path(self.validator, chain, tier, self.opts);
+            chain.pop();
+            match result {
+                Ok(p) => return Ok(Some(p)),
+                Err(e) => self.note(e),
+            }
+        }
+
+        if chain.len() + 1 >= MAX_PATH_LEN {
+            self.note(Error::MaxDepthExceeded { max: MAX_PATH_LEN - 2 });
+            return Ok(None);
+        }
+        let pool = self.pool;
+        for cand in pool {
+            if !crate::name::names_equal(cand.subject(), child.issuer())
+                || !key_ids_compatible(&child, cand)
+                || in_chain(chain, cand)
+                || self.validator.trust.anchors().iter().any(|a| a.cert.fingerprint() == cand.fingerprint())
+            {
+                continue;
+            }
+            // Self-issued intermediates do not count towards the depth (RFC 5280 6.1.4 (l)).
+            let counted = intermediates + usize::from(!cand.is_self_issued());
+            if counted > self.opts.max_intermediates {
+                self.note(Error::MaxDepthExceeded {
+                    max: self.opts.max_intermediates,
+                });
+                continue;
+            }
+            self.spend_candidate()?;
+            if !self.edge_ok(&child, cand, index)? {
+                continue;
+            }
+            chain.push(cand.clone());
+            let found = self.extend(chain, counted)?;
+            chain.pop();
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        if index == 0 || self.best.is_none() {
+            self.note(Error::IssuerNotFound {
+                index,
+                subject: child.subject_string(),
+            });
+        }
+        Ok(None)
+    }
+
+    fn spend_candidate(&mut self) -> Result<(), Error> {
+        if self.candidates_left == 0 {
+            return Err(Error::BudgetExceeded { what: "candidate issuers" });
+        }
+        self.candidates_left -= 1;
+        Ok(())
+    }
+}
+
+/// RFC 4158 3.5.12 / RFC 5280 4.2.1.1: when the child names its issuer's key
+/// and the candidate states its own, they must agree. Absent identifiers do
+/// not exclude a candidate (names still have to match).
+fn key_ids_compatible(child: &Cert, issuer: &Cert) -> bool {
+    let aki = child
+        .extensions()
+        .authority_key_id
+        .as_ref()
+        .and_then(|a| a.key_identifier.as_ref());
+    match (aki, &issuer.extensions().subject_key_id) {
+        (Some(aki), Some(ski)) => aki.as_bytes() == ski.as_slice(),
+        _ => true,
+    }
+}
+
+/// Loop detection (RFC 4158 2.4.2): the same certificate, or the same
+/// subject with the same key, is already in the path.
+fn in_chain(chain: &[Arc<Cert>], cand: &Cert) -> bool {
+    chain.iter().any(|c| {
+        c.fingerprint() == cand.fingerprint()
+            || (c.spki_hash() == cand.spki_hash() && crate::name::names_equal(c.subject(), cand.subject()))
+    })
+}

@@ -1,0 +1,446 @@
+//! Signature algorithms and verification with `aws-lc-rs`.
+//!
+//! Supported (RFC 5280 4.1.1.2, RFC 4055, RFC 5758, RFC 8410):
+//! RSA PKCS#1 v1.5 with SHA-256/384/512, RSASSA-PSS with SHA-256/384/512
+//! (MGF1 with the same hash, salt length equal to the hash length), ECDSA on
+//! P-256/P-384/P-521 with SHA-256/384/512, and Ed25519. The
+//! [`AlgorithmPolicy::Legacy`] policy also accepts sha1WithRSAEncryption,
+//! ecdsa-with-SHA1 and RSA keys from 1024 bits, for archived signatures.
+
+use std::fmt;
+
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+use const_oid::ObjectIdentifier;
+use der::{Decode, Encode, Tagged};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+use crate::oid;
+use crate::Error;
+
+/// Which algorithms and key sizes a validation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AlgorithmPolicy {
+    /// RSA >= 2048 bits with SHA-2, RSA-PSS, ECDSA P-256/384/521, Ed25519.
+    #[default]
+    Default,
+    /// Default plus sha1WithRSAEncryption, ecdsa-with-SHA1 and RSA keys from
+    /// 1024 bits. Use only to check archived signatures and old certificates.
+    Legacy,
+}
+
+impl AlgorithmPolicy {
+    /// Minimum RSA modulus size in bits.
+    pub fn min_rsa_bits(self) -> usize {
+        match self {
+            Self::Default => 2048,
+            Self::Legacy => 1024,
+        }
+    }
+}
+
+/// Elliptic curves accepted for ECDSA keys (named curves only: explicit
+/// parameters are rejected, RFC 5480 2.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+/// A public key whose type we understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// RSA with the modulus size in bits.
+    Rsa { bits: usize },
+    Ec(Curve),
+    Ed25519,
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rsa { bits } => write!(f, "RSA-{bits}"),
+            Self::Ec(Curve::P256) => f.write_str("ECDSA P-256"),
+            Self::Ec(Curve::P384) => f.write_str("ECDSA P-384"),
+            Self::Ec(Curve::P521) => f.write_str("ECDSA P-521"),
+            Self::Ed25519 => f.write_str("Ed25519"),
+        }
+    }
+}
+
+/// A decoded subjectPublicKeyInfo: the key type plus the raw key bytes as
+/// `aws-lc-rs` takes them (the subjectPublicKey BIT STRING contents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    pub kind: KeyKind,
+    pub bytes: Vec<u8>,
+}
+
+impl PublicKey {
+    /// Decodes an SPKI (RFC 5280 4.1.2.7, RFC 3279, RFC 5480, RFC 8410).
+    pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, Error> {
+        let bytes = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| Error::UnsupportedPublicKey("subjectPublicKey has unused bits".into()))?
+            .to_vec();
+        let alg = &spki.algorithm;
+        let kind = match alg.oid {
+            oid::RSA_ENCRYPTION => {
+                if !params_are_null(alg) {
+                    return Err(Error::UnsupportedPublicKey(
+                        "rsaEncryption parameters must be NULL".into(),
+                    ));
+                }
+                KeyKind::Rsa {
+                    bits: rsa_modulus_bits(&bytes)?,
+                }
+            }
+            oid::ID_EC_PUBLIC_KEY => {
+                let curve = alg
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+                    .ok_or_else(|| {
+                        Error::UnsupportedPublicKey(
+                            "EC key without a named curve (explicit parameters are not accepted)"
+                                .into(),
+                        )
+                    })?;
+                let (curve, len) = match curve {
+                    oid::SECP256R1 => (Curve::P256, 65),
+                    oid::SECP384R1 => (Curve::P384, 97),
+                    oid::SECP521R1 => (Curve::P521, 133),
+                    other => {
+                        return Err(Error::UnsupportedPublicKey(format!("EC curve {other}")));
+                    }
+                };
+                if bytes.len() != len || bytes[0] != 0x04 {
+                    return Err(Error::UnsupportedPublicKey(
+                        "EC point is not an uncompressed point of the curve's size".into(),
+                    ));
+                }
+                KeyKind::Ec(curve)
+            }
+            oid::ID_ED25519 => {
+                if alg.parameters.is_some() || bytes.len() != 32 {
+                    return Err(Error::UnsupportedPublicKey("malformed Ed25519 key".into()));
+                }
+                KeyKind::Ed25519
+            }
+            other => {
+                return Err(Error::UnsupportedPublicKey(format!(
+                    "public key algorithm {other}"
+                )))
+            }
+        };
+        Ok(Self { kind, bytes })
+    }
+
+    /// Checks the key against the algorithm policy; returns a note when only
+    /// the legacy policy allows it.
+    pub fn check_policy(&self, policy: AlgorithmPolicy) -> Result<Option<String>, Error> {
+        if let KeyKind::Rsa { bits } = self.kind {
+            if bits % 8 != 0 {
+                return Err(Error::UnsupportedPublicKey(format!(
+                    "RSA modulus of {bits} bits is not a multiple of 8"
+                )));
+            }
+            if bits < policy.min_rsa_bits() {
+                return Err(Error::WeakKey {
+                    algorithm: "RSA",
+                    bits,
+                    minimum: policy.min_rsa_bits(),
+                });
+            }
+            if bits > 8192 {
+                return Err(Error::UnsupportedPublicKey(format!(
+                    "RSA modulus of {bits} bits exceeds 8192"
+                )));
+            }
+            if bits < AlgorithmPolicy::Default.min_rsa_bits() {
+                return Ok(Some(format!("RSA-{bits} key")));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The signature algorithms we can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignatureAlgorithm {
+    RsaPkcs1Sha1,
+    RsaPkcs1Sha256,
+    RsaPkcs1Sha384,
+    RsaPkcs1Sha512,
+    RsaPssSha256,
+    RsaPssSha384,
+    RsaPssSha512,
+    EcdsaSha1,
+    EcdsaSha256,
+    EcdsaSha384,
+    EcdsaSha512,
+    Ed25519,
+}
+
+impl SignatureAlgorithm {
+    /// Identifies the algorithm of an `AlgorithmIdentifier`, checking its
+    /// parameters strictly.
+    pub fn from_identifier(alg: &AlgorithmIdentifierOwned) -> Result<Self, Error> {
+        let unsupported = || Error::UnsupportedSignatureAlgorithm {
+            oid: alg.oid,
+            legacy_only: false,
+        };
+        let a = match alg.oid {
+            oid::SHA1_WITH_RSA => Self::RsaPkcs1Sha1,
+            oid::SHA256_WITH_RSA => Self::RsaPkcs1Sha256,
+            oid::SHA384_WITH_RSA => Self::RsaPkcs1Sha384,
+            oid::SHA512_WITH_RSA => Self::RsaPkcs1Sha512,
+            oid::ECDSA_WITH_SHA1 => Self::EcdsaSha1,
+            oid::ECDSA_WITH_SHA256 => Self::EcdsaSha256,
+            oid::ECDSA_WITH_SHA384 => Self::EcdsaSha384,
+            oid::ECDSA_WITH_SHA512 => Self::EcdsaSha512,
+            oid::ID_ED25519 => Self::Ed25519,
+            oid::ID_RSASSA_PSS => return pss_from_params(alg).ok_or_else(unsupported),
+            _ => return Err(unsupported()),
+        };
+        let params_ok = match a {
+            // RFC 4055 5 / RFC 3279 2.2.1: NULL parameters.
+            Self::RsaPkcs1Sha1 | Self::RsaPkcs1Sha256 | Self::RsaPkcs1Sha384 | Self::RsaPkcs1Sha512 => {
+                params_are_null(alg)
+            }
+            // RFC 5758 3.2, RFC 8410 3: parameters absent.
+            _ => alg.parameters.is_none(),
+        };
+        if params_ok {
+            Ok(a)
+        } else {
+            Err(unsupported())
+        }
+    }
+
+    /// Whether only [`AlgorithmPolicy::Legacy`] allows this algorithm.
+    pub fn is_legacy(self) -> bool {
+        matches!(self, Self::RsaPkcs1Sha1 | Self::EcdsaSha1)
+    }
+
+    /// The name used in reports, e.g. `ecdsa-with-SHA256`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RsaPkcs1Sha1 => "sha1WithRSAEncryption",
+            Self::RsaPkcs1Sha256 => "sha256WithRSAEncryption",
+            Self::RsaPkcs1Sha384 => "sha384WithRSAEncryption",
+            Self::RsaPkcs1Sha512 => "sha512WithRSAEncryption",
+            Self::RsaPssSha256 => "RSASSA-PSS-SHA256",
+            Self::RsaPssSha384 => "RSASSA-PSS-SHA384",
+            Self::RsaPssSha512 => "RSASSA-PSS-SHA512",
+            Self::EcdsaSha1 => "ecdsa-with-SHA1",
+            Self::EcdsaSha256 => "ecdsa-with-SHA256",
+            Self::EcdsaSha384 => "ecdsa-with-SHA384",
+            Self::EcdsaSha512 => "ecdsa-with-SHA512",
+            Self::Ed25519 => "Ed25519",
+        }
+    }
+
+    fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::RsaPkcs1Sha1 => oid::SHA1_WITH_RSA,
+            Self::RsaPkcs1Sha256 => oid::SHA256_WITH_RSA,
+            Self::RsaPkcs1Sha384 => oid::SHA384_WITH_RSA,
+            Self::RsaPkcs1Sha512 => oid::SHA512_WITH_RSA,
+            Self::RsaPssSha256 | Self::RsaPssSha384 | Self::RsaPssSha512 => oid::ID_RSASSA_PSS,
+            Self::EcdsaSha1 => oid::ECDSA_WITH_SHA1,
+            Self::EcdsaSha256 => oid::ECDSA_WITH_SHA256,
+            Self::EcdsaSha384 => oid::ECDSA_WITH_SHA384,
+            Self::EcdsaSha512 => oid::ECDSA_WITH_SHA512,
+            Self::Ed25519 => oid::ID_ED25519,
+        }
+    }
+
+    /// The `aws-lc-rs` verification algorithm for this signature algorithm
+    /// and issuer key, or an error when they do not fit or the policy
+    /// forbids the combination.
+    pub fn verification_algorithm(
+        self,
+        key: &PublicKey,
+        policy: AlgorithmPolicy,
+    ) -> Result<&'static dyn VerificationAlgorithm, Error> {
+        if self.is_legacy() && policy != AlgorithmPolicy::Legacy {
+            return Err(Error::UnsupportedSignatureAlgorithm {
+                oid: self.oid(),
+                legacy_only: true,
+            });
+        }
+        let mismatch = || Error::KeyAlgorithmMismatch {
+            index: 0,
+            oid: self.oid(),
+        };
+        let small_rsa = matches!(key.kind, KeyKind::Rsa { bits } if bits < 2048);
+        let alg: &'static dyn VerificationAlgorithm = match (self, key.kind) {
+            (Self::RsaPkcs1Sha1, KeyKind::Rsa { .. }) if small_rsa => {
+                &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
+            }
+            (Self::RsaPkcs1Sha1, KeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            (Self::RsaPkcs1Sha256, KeyKind::Rsa { .. }) if small_rsa => {
+                &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+            }
+            (Self::RsaPkcs1Sha256, KeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA256,
+            (Self::RsaPkcs1Sha384, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PKCS1_2048_8192_SHA384,
+            (Self::RsaPkcs1Sha512, KeyKind::Rsa { .. }) if small_rsa => {
+                &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
+            }
+            (Self::RsaPkcs1Sha512, KeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA512,
+            (Self::RsaPssSha256, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PSS_2048_8192_SHA256,
+            (Self::RsaPssSha384, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PSS_2048_8192_SHA384,
+            (Self::RsaPssSha512, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PSS_2048_8192_SHA512,
+            (Self::EcdsaSha1, KeyKind::Ec(Curve::P256)) => &sig::ECDSA_P256_SHA1_ASN1,
+            (Self::EcdsaSha1, KeyKind::Ec(Curve::P521)) => &sig::ECDSA_P521_SHA1_ASN1,
+            (Self::EcdsaSha256, KeyKind::Ec(Curve::P256)) => &sig::ECDSA_P256_SHA256_ASN1,
+            (Self::EcdsaSha384, KeyKind::Ec(Curve::P256)) => &sig::ECDSA_P256_SHA384_ASN1,
+            (Self::EcdsaSha256, KeyKind::Ec(Curve::P384)) => &sig::ECDSA_P384_SHA256_ASN1,
+            (Self::EcdsaSha384, KeyKind::Ec(Curve::P384)) => &sig::ECDSA_P384_SHA384_ASN1,
+            (Self::EcdsaSha256, KeyKind::Ec(Curve::P521)) => &sig::ECDSA_P521_SHA256_ASN1,
+            (Self::EcdsaSha384, KeyKind::Ec(Curve::P521)) => &sig::ECDSA_P521_SHA384_ASN1,
+            (Self::EcdsaSha512, KeyKind::Ec(Curve::P521)) => &sig::ECDSA_P521_SHA512_ASN1,
+            (Self::Ed25519, KeyKind::Ed25519) => &sig::ED25519,
+            _ => return Err(mismatch()),
+        };
+        Ok(alg)
+    }
+}
+
+/// Checks a signature over `message` made by `key` with `alg`, reusing a
+/// pre-parsed key when the caller has one for this algorithm.
+pub fn verify(
+    alg: SignatureAlgorithm,
+    key: &PublicKey,
+    parsed: Option<&ParsedPublicKey>,
+    policy: AlgorithmPolicy,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    let ok = if let Some(parsed) = parsed {
+        parsed.verify_sig(message, signature).is_ok()
+    } else {
+        let v = alg.verification_algorithm(key, policy)?;
+        sig::UnparsedPublicKey::new(v, &key.bytes)
+            .verify(message, signature)
+            .is_ok()
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::SignatureInvalid { index: 0 })
+    }
+}
+
+/// Pre-parses `key` for repeated verification with `alg`.
+pub fn parse_key(
+    alg: SignatureAlgorithm,
+    key: &PublicKey,
+    policy: AlgorithmPolicy,
+) -> Result<ParsedPublicKey, Error> {
+    let v = alg.verification_algorithm(key, policy)?;
+    ParsedPublicKey::new(v, &key.bytes)
+        .map_err(|e| Error::UnsupportedPublicKey(format!("key rejected: {e}")))
+}
+
+fn params_are_null(alg: &AlgorithmIdentifierOwned) -> bool {
+    alg.parameters
+        .as_ref()
+        .is_some_and(|p| p.tag() == der::Tag::Null && p.value().is_empty())
+}
+
+/// Bits in an RSAPublicKey's modulus (RFC 8017 A.1.1).
+fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Result<usize, Error> {
+    #[derive(der::Sequence)]
+    struct RsaPublicKey<'a> {
+        modulus: der::asn1::UintRef<'a>,
+        #[allow(dead_code)]
+        public_exponent: der::asn1::UintRef<'a>,
+    }
+    let k = RsaPublicKey::from_der(rsa_public_key)
+        .map_err(|e| Error::UnsupportedPublicKey(format!("malformed RSA public key: {e}")))?;
+    let m = k.modulus.as_bytes();
+    let Some(first) = m.first() else {
+        return Err(Error::UnsupportedPublicKey("RSA modulus is zero".into()));
+    };
+    Ok(m.len() * 8 - first.leading_zeros() as usize)
+}
+
+/// RSASSA-PSS parameters (RFC 4055 3.1): only the three profiles where the
+/// MGF1 hash equals the message hash and the salt is the hash length.
+fn pss_from_params(alg: &AlgorithmIdentifierOwned) -> Option<SignatureAlgorithm> {
+    let params = alg.parameters.as_ref()?.to_der().ok()?;
+    [
+        (oid::SHA256, 32u8, SignatureAlgorithm::RsaPssSha256),
+        (oid::SHA384, 48, SignatureAlgorithm::RsaPssSha384),
+        (oid::SHA512, 64, SignatureAlgorithm::RsaPssSha512),
+    ]
+    .into_iter()
+    .find(|(hash, salt, _)| {
+        [true, false]
+            .into_iter()
+            .any(|null| pss_params_der(*hash, *salt, null).as_deref() == Some(&params[..]))
+    })
+    .map(|(_, _, a)| a)
+}
+
+/// DER of `RSASSA-PSS-params` for `hash`, with or without NULL parameters in
+/// the hash AlgorithmIdentifiers (both encodings are seen in the field).
+pub(crate) fn pss_params_der(hash: ObjectIdentifier, salt: u8, null: bool) -> Option<Vec<u8>> {
+    use der::asn1::{ContextSpecific, Null};
+    use der::TagMode;
+    let hash_alg = AlgorithmIdentifierOwned {
+        oid: hash,
+        parameters: null.then(|| Null.into()),
+    };
+    let mgf = AlgorithmIdentifierOwned {
+        oid: oid::MGF1,
+        parameters: Some(der::Any::encode_from(&hash_alg).ok()?),
+    };
+    let mut body = Vec::new();
+    ContextSpecific {
+        tag_number: der::TagNumber::N0,
+        tag_mode: TagMode::Explicit,
+        value: hash_alg,
+    }
+    .encode_to_vec(&mut body)
+    .ok()?;
+    ContextSpecific {
+        tag_number: der::TagNumber::N1,
+        tag_mode: TagMode::Explicit,
+        value: mgf,
+    }
+    .encode_to_vec(&mut body)
+    .ok()?;
+    ContextSpecific {
+        tag_number: der::TagNumber::N2,
+        tag_mode: TagMode::Explicit,
+        value: u32::from(salt),
+    }
+    .encode_to_vec(&mut body)
+    .ok()?;
+    let mut out = Vec::new();
+    der::Header::new(der::Tag::Sequence, der::Length::try_from(body.len()).ok()?)
+        .ok()?
+        .encode_to_vec(&mut out)
+        .ok()?;
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pss_sha256_params_match_the_known_encoding() {
+        // RFC 4055 RSASSA-PSS-params for SHA-256 / MGF1-SHA-256 / salt 32, as
+        // produced by OpenSSL (NULL hash parameters).
+        let expected = "3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500a203020120";
+        let got = pss_params_der(oid::SHA256, 32, true).unwrap();
+        let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, expected);
+    }
+}
