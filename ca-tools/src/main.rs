@@ -5,7 +5,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "pki", version, about = "National PKI command line: validate certificates, run CA ceremonies, issue, revoke, publish CRLs, audit")]
+#[command(
+    name = "pki",
+    version,
+    about = "National PKI command line: validate certificates, run CA ceremonies, issue, revoke, publish CRLs, audit"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -12,7 +12,10 @@ use pki_core::crl::{Crl, CrlSet};
 use pki_core::name::PeerName;
 use pki_core::path::PolicyInputs;
 use pki_core::revocation::{RevocationStatus, StatusSource};
-use pki_core::{AlgorithmPolicy, AssuranceLevel, Cert, Error, Purpose, Tier, TrustStore, UnixTime, ValidatedPath, ValidationOptions, Validator};
+use pki_core::{
+    AlgorithmPolicy, AssuranceLevel, Cert, Error, Purpose, Tier, TrustStore, UnixTime,
+    ValidatedPath, ValidationOptions, Validator,
+};
 use serde_json::{json, Value};
 
 /// The tier given to anchors named on the command line.
@@ -111,7 +114,10 @@ fn read(path: &Path) -> Result<Vec<u8>, BadInput> {
 }
 
 fn is_encoding_error(e: &Error) -> bool {
-    matches!(e, Error::BadDer { .. } | Error::BadPem(_) | Error::TooLarge { .. })
+    matches!(
+        e,
+        Error::BadDer { .. } | Error::BadPem(_) | Error::TooLarge { .. }
+    )
 }
 
 /// Outcome of a `pki validate` run.
@@ -132,7 +138,8 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
         .add_tier(Tier::new(OFFLINE_TIER, AssuranceLevel::High))
         .map_err(|e| BadInput(e.to_string()))?;
     for path in &args.anchors {
-        let certs = Cert::parse_many(&read(path)?).map_err(|e| BadInput(format!("anchor {}: {e}", path.display())))?;
+        let certs = Cert::parse_many(&read(path)?)
+            .map_err(|e| BadInput(format!("anchor {}: {e}", path.display())))?;
         for c in certs {
             trust
                 .add_anchor(OFFLINE_TIER, Arc::new(c))
@@ -141,18 +148,22 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
     }
     let mut intermediates = Vec::new();
     for path in &args.intermediates {
-        let certs = Cert::parse_many(&read(path)?).map_err(|e| BadInput(format!("intermediate {}: {e}", path.display())))?;
+        let certs = Cert::parse_many(&read(path)?)
+            .map_err(|e| BadInput(format!("intermediate {}: {e}", path.display())))?;
         intermediates.extend(certs.into_iter().map(Arc::new));
     }
     let mut crls = Vec::new();
     for path in &args.crls {
-        let list = Crl::parse_many(&read(path)?).map_err(|e| BadInput(format!("CRL {}: {e}", path.display())))?;
+        let list = Crl::parse_many(&read(path)?)
+            .map_err(|e| BadInput(format!("CRL {}: {e}", path.display())))?;
         crls.extend(list.into_iter().map(Arc::new));
     }
     let policy_set = args
         .policies
         .iter()
-        .map(|s| ObjectIdentifier::new(s).map_err(|_| BadInput(format!("--policy {s:?} is not an OID"))))
+        .map(|s| {
+            ObjectIdentifier::new(s).map_err(|_| BadInput(format!("--policy {s:?} is not an OID")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let peer_name = args
         .peer_name
@@ -163,8 +174,16 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
 
     let leaf = match Cert::parse_many(&read(&args.leaf)?) {
         Ok(mut v) if v.len() == 1 => Arc::new(v.remove(0)),
-        Ok(v) => return Err(BadInput(format!("{}: expected one certificate, found {}", args.leaf.display(), v.len()))),
-        Err(e) if is_encoding_error(&e) => return Err(BadInput(format!("{}: {e}", args.leaf.display()))),
+        Ok(v) => {
+            return Err(BadInput(format!(
+                "{}: expected one certificate, found {}",
+                args.leaf.display(),
+                v.len()
+            )))
+        }
+        Err(e) if is_encoding_error(&e) => {
+            return Err(BadInput(format!("{}: {e}", args.leaf.display())))
+        }
         Err(e) => return Ok(Outcome::Invalid(e)),
     };
 
@@ -200,21 +219,32 @@ fn status_json(index: usize, s: &RevocationStatus) -> Value {
             fingerprint,
             this_update,
             next_update,
-        } => json!({"kind": "crl", "sha256": hex(fingerprint), "this_update": this_update.to_string(),
-                    "next_update": next_update.map(|t| t.to_string())}),
-        StatusSource::Ocsp { produced_at, next_update } => json!({"kind": "ocsp", "produced_at": produced_at.to_string(),
+        } => {
+            json!({"kind": "crl", "sha256": hex(fingerprint), "this_update": this_update.to_string(),
+                    "next_update": next_update.map(|t| t.to_string())})
+        }
+        StatusSource::Ocsp {
+            produced_at,
+            next_update,
+        } => json!({"kind": "ocsp", "produced_at": produced_at.to_string(),
                     "next_update": next_update.map(|t| t.to_string())}),
     };
     match s {
-        RevocationStatus::Good { source: src } => json!({"index": index, "status": "good", "source": source(src)}),
+        RevocationStatus::Good { source: src } => {
+            json!({"index": index, "status": "good", "source": source(src)})
+        }
         RevocationStatus::Revoked {
             reason,
             revoked_at,
             invalidity_date,
             source: src,
-        } => json!({"index": index, "status": "revoked", "reason": reason.as_str(), "revoked_at": revoked_at.to_string(),
-                    "invalidity_date": invalidity_date.map(|t| t.to_string()), "source": source(src)}),
-        RevocationStatus::Unknown { detail } => json!({"index": index, "status": "unchecked", "detail": detail}),
+        } => {
+            json!({"index": index, "status": "revoked", "reason": reason.as_str(), "revoked_at": revoked_at.to_string(),
+                    "invalidity_date": invalidity_date.map(|t| t.to_string()), "source": source(src)})
+        }
+        RevocationStatus::Unknown { detail } => {
+            json!({"index": index, "status": "unchecked", "detail": detail})
+        }
     }
 }
 
@@ -258,14 +288,20 @@ pub fn run(args: &Args) -> ExitCode {
     match execute(args) {
         Err(BadInput(msg)) => {
             if args.json {
-                println!("{}", json!({"valid": false, "error": {"code": "bad_input", "message": msg}}));
+                println!(
+                    "{}",
+                    json!({"valid": false, "error": {"code": "bad_input", "message": msg}})
+                );
             }
             eprintln!("pki validate: bad input: {msg}");
             ExitCode::from(2)
         }
         Ok(outcome) => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&outcome_json(&outcome)).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&outcome_json(&outcome)).unwrap_or_default()
+                );
             }
             match outcome {
                 Outcome::Valid(p) => {

@@ -2,7 +2,7 @@
 //! has been checked, so a later validation sharing intermediates skips the
 //! signature verification. Bounded; sharded so threads rarely contend.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -13,7 +13,7 @@ const SHARDS: usize = 16;
 
 #[derive(Debug, Default)]
 struct Shard {
-    set: HashMap<[u8; 32], ()>,
+    set: HashSet<[u8; 32]>,
     order: VecDeque<[u8; 32]>,
 }
 
@@ -56,10 +56,7 @@ impl VerifiedEdgeCache {
     /// Whether `cert` is known to be signed by `issuer`'s key under `policy`.
     pub fn contains(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> bool {
         let key = Self::key(issuer, cert, policy);
-        let hit = self
-            .shard(&key)
-            .lock()
-            .is_ok_and(|s| s.set.contains_key(&key));
+        let hit = self.shard(&key).lock().is_ok_and(|s| s.set.contains(&key));
         if hit {
             self.hits.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -74,7 +71,7 @@ impl VerifiedEdgeCache {
         let Ok(mut s) = self.shard(&key).lock() else {
             return;
         };
-        if s.set.insert(key, ()).is_none() {
+        if s.set.insert(key) {
             s.order.push_back(key);
             while s.order.len() > self.per_shard {
                 if let Some(old) = s.order.pop_front() {
@@ -130,7 +127,9 @@ impl CertCache {
     /// A cache of at most `capacity` certificates (rounded up to a multiple of 16).
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(CertShard::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(CertShard::default()))
+                .collect(),
             per_shard: capacity.div_ceil(SHARDS).max(1),
         }
     }

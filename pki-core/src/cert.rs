@@ -121,7 +121,8 @@ impl Cert {
                 limit: MAX_CERT_SIZE,
             });
         }
-        let inner = x509_cert::Certificate::from_der(der).map_err(|e| Error::der("certificate", &e))?;
+        let inner =
+            x509_cert::Certificate::from_der(der).map_err(|e| Error::der("certificate", &e))?;
         let tbs = tbs_range(der).map_err(|e| Error::der("certificate", &e))?;
         let tbs_c = &inner.tbs_certificate;
 
@@ -134,7 +135,10 @@ impl Cert {
         let has_ext = tbs_c.extensions.is_some();
         if version == 1 || (has_ext && version != 2) {
             // v2 only adds unique identifiers, which RFC 5280 4.1.2.8 says CAs MUST NOT generate.
-            return Err(Error::InvalidVersion { index: 0, version: version + 1 });
+            return Err(Error::InvalidVersion {
+                index: 0,
+                version: version + 1,
+            });
         }
         // RFC 5280 4.1.2.4: the issuer field MUST contain a non-empty name.
         if tbs_c.issuer.0.is_empty() {
@@ -372,7 +376,10 @@ fn decode_extensions(
                 if bc.path_len_constraint.is_some() && !bc.ca {
                     return Err(bad("basicConstraints", "pathLenConstraint without cA"));
                 }
-                e.basic_constraints = Some(Ext { value: bc, critical });
+                e.basic_constraints = Some(Ext {
+                    value: bc,
+                    critical,
+                });
             }
             oid::CE_KEY_USAGE => {
                 let ku: KeyUsage = decode_ext("keyUsage", v)?;
@@ -380,7 +387,10 @@ fn decode_extensions(
                 if ku.0.is_empty() {
                     return Err(bad("keyUsage", "no bit set"));
                 }
-                e.key_usage = Some(Ext { value: ku, critical });
+                e.key_usage = Some(Ext {
+                    value: ku,
+                    critical,
+                });
             }
             oid::CE_EXT_KEY_USAGE => {
                 let eku: ExtendedKeyUsage = decode_ext("extKeyUsage", v)?;
@@ -404,32 +414,47 @@ fn decode_extensions(
                         "must be critical when the subject is empty",
                     ));
                 }
-                e.subject_alt_name = Some(Ext { value: san, critical });
+                e.subject_alt_name = Some(Ext {
+                    value: san,
+                    critical,
+                });
             }
             oid::CE_NAME_CONSTRAINTS => {
                 let nc: NameConstraints = decode_ext("nameConstraints", v)?;
                 // RFC 5280 4.2.1.10: at least one of the two fields MUST be present, and non-empty.
-                let empty = |s: &Option<x509_cert::ext::pkix::constraints::name::GeneralSubtrees>| {
-                    s.as_ref().is_none_or(Vec::is_empty)
-                };
+                let empty = |s: &Option<
+                    x509_cert::ext::pkix::constraints::name::GeneralSubtrees,
+                >| { s.as_ref().is_none_or(Vec::is_empty) };
                 if empty(&nc.permitted_subtrees) && empty(&nc.excluded_subtrees) {
-                    return Err(bad("nameConstraints", "neither permitted nor excluded subtrees"));
+                    return Err(bad(
+                        "nameConstraints",
+                        "neither permitted nor excluded subtrees",
+                    ));
                 }
-                e.name_constraints = Some(Ext { value: nc, critical });
+                e.name_constraints = Some(Ext {
+                    value: nc,
+                    critical,
+                });
             }
             oid::CE_CERTIFICATE_POLICIES => {
                 let cp: CertificatePolicies = decode_ext("certificatePolicies", v)?;
                 if cp.0.is_empty() {
                     return Err(bad("certificatePolicies", "no policy"));
                 }
-                e.certificate_policies = Some(Ext { value: cp, critical });
+                e.certificate_policies = Some(Ext {
+                    value: cp,
+                    critical,
+                });
             }
             oid::CE_POLICY_MAPPINGS => {
                 let pm: PolicyMappings = decode_ext("policyMappings", v)?;
                 if pm.0.is_empty() {
                     return Err(bad("policyMappings", "no mapping"));
                 }
-                e.policy_mappings = Some(Ext { value: pm, critical });
+                e.policy_mappings = Some(Ext {
+                    value: pm,
+                    critical,
+                });
             }
             oid::CE_POLICY_CONSTRAINTS => {
                 let pc: PolicyConstraints = decode_ext("policyConstraints", v)?;
@@ -440,7 +465,10 @@ fn decode_extensions(
                 if pc.require_explicit_policy.is_none() && pc.inhibit_policy_mapping.is_none() {
                     return Err(bad("policyConstraints", "empty"));
                 }
-                e.policy_constraints = Some(Ext { value: pc, critical });
+                e.policy_constraints = Some(Ext {
+                    value: pc,
+                    critical,
+                });
             }
             oid::CE_INHIBIT_ANY_POLICY => {
                 let iap: InhibitAnyPolicy = decode_ext("inhibitAnyPolicy", v)?;
@@ -468,7 +496,8 @@ fn decode_extensions(
                     return Err(bad("authorityKeyIdentifier", "must not be critical"));
                 }
                 // authorityCertIssuer and authorityCertSerialNumber go together.
-                if aki.authority_cert_issuer.is_some() != aki.authority_cert_serial_number.is_some() {
+                if aki.authority_cert_issuer.is_some() != aki.authority_cert_serial_number.is_some()
+                {
                     return Err(bad(
                         "authorityKeyIdentifier",
                         "authorityCertIssuer and authorityCertSerialNumber must appear together",
@@ -495,7 +524,8 @@ fn decode_extensions(
                 e.authority_info_access = Some(aia);
             }
             oid::PKIX_OCSP_NOCHECK => {
-                der::asn1::Null::from_der(v).map_err(|_| bad("ocspNoCheck", "value is not NULL"))?;
+                der::asn1::Null::from_der(v)
+                    .map_err(|_| bad("ocspNoCheck", "value is not NULL"))?;
                 e.ocsp_no_check = true;
             }
             other if critical => e.unknown_critical.push(other),
@@ -506,7 +536,10 @@ fn decode_extensions(
     if let Some(ku) = &e.key_usage {
         let ca = e.basic_constraints.as_ref().is_some_and(|bc| bc.value.ca);
         if ku.value.0.contains(KeyUsages::KeyCertSign) && !ca {
-            return Err(bad("keyUsage", "keyCertSign asserted but basicConstraints cA is not"));
+            return Err(bad(
+                "keyUsage",
+                "keyCertSign asserted but basicConstraints cA is not",
+            ));
         }
     }
     Ok(e)
@@ -530,7 +563,13 @@ mod tests {
 
     #[test]
     fn garbage_is_a_der_error_not_a_panic() {
-        for input in [&b""[..], b"\x30", b"\x30\x03\x02\x01", b"\x30\x80\x00\x00", &[0xff; 64]] {
+        for input in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x03\x02\x01",
+            b"\x30\x80\x00\x00",
+            &[0xff; 64],
+        ] {
             assert!(matches!(Cert::from_der(input), Err(Error::BadDer { .. })));
         }
     }

@@ -9,7 +9,10 @@ use const_oid::ObjectIdentifier;
 use der::Decode;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BaseCrlNumber, CrlNumber, CrlReason, IssuingDistributionPoint, KeyUsages};
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BaseCrlNumber, CrlNumber, CrlReason, IssuingDistributionPoint,
+    KeyUsages,
+};
 use x509_cert::name::Name;
 
 use crate::cert::{sha256, tbs_range, Cert};
@@ -69,7 +72,9 @@ impl Crl {
         let tbs = tbs_range(der).map_err(|e| Error::der("CRL", &e))?;
         let t = &list.tbs_cert_list;
         if list.signature_algorithm != t.signature {
-            return Err(crl_err("signatureAlgorithm does not match tbsCertList.signature"));
+            return Err(crl_err(
+                "signatureAlgorithm does not match tbsCertList.signature",
+            ));
         }
         if t.issuer.0.is_empty() {
             return Err(crl_err("issuer name is empty"));
@@ -92,7 +97,8 @@ impl Crl {
                     if x.critical {
                         return Err(crl_err("cRLNumber must not be critical"));
                     }
-                    let n = CrlNumber::from_der(v).map_err(|e| crl_err(format!("bad cRLNumber: {e}")))?;
+                    let n = CrlNumber::from_der(v)
+                        .map_err(|e| crl_err(format!("bad cRLNumber: {e}")))?;
                     if n.0.as_bytes().len() > 21 {
                         return Err(crl_err("cRLNumber longer than 20 octets"));
                     }
@@ -103,7 +109,8 @@ impl Crl {
                     if !x.critical {
                         return Err(crl_err("deltaCRLIndicator must be critical"));
                     }
-                    let n = BaseCrlNumber::from_der(v).map_err(|e| crl_err(format!("bad deltaCRLIndicator: {e}")))?;
+                    let n = BaseCrlNumber::from_der(v)
+                        .map_err(|e| crl_err(format!("bad deltaCRLIndicator: {e}")))?;
                     delta_base = Some(n.0.as_bytes().to_vec());
                 }
                 oid::CE_AUTHORITY_KEY_IDENTIFIER => {
@@ -118,12 +125,18 @@ impl Crl {
                     }
                     let p = IssuingDistributionPoint::from_der(v)
                         .map_err(|e| crl_err(format!("bad issuingDistributionPoint: {e}")))?;
-                    let exclusive = [p.only_contains_user_certs, p.only_contains_ca_certs, p.only_contains_attribute_certs]
-                        .iter()
-                        .filter(|b| **b)
-                        .count();
+                    let exclusive = [
+                        p.only_contains_user_certs,
+                        p.only_contains_ca_certs,
+                        p.only_contains_attribute_certs,
+                    ]
+                    .iter()
+                    .filter(|b| **b)
+                    .count();
                     if exclusive > 1 {
-                        return Err(crl_err("issuingDistributionPoint asserts more than one onlyContains* flag"));
+                        return Err(crl_err(
+                            "issuingDistributionPoint asserts more than one onlyContains* flag",
+                        ));
                     }
                     idp = Some(p);
                 }
@@ -280,12 +293,21 @@ impl Crl {
 
     /// Why this CRL cannot decide the status of `cert` (issued by `issuer`)
     /// at `time`, or `None` when it can (RFC 5280 6.3.3 (a)-(g)).
-    fn unusable_for(&self, cert: &Cert, issuer: &Cert, time: UnixTime, policy: AlgorithmPolicy) -> Option<String> {
+    fn unusable_for(
+        &self,
+        cert: &Cert,
+        issuer: &Cert,
+        time: UnixTime,
+        policy: AlgorithmPolicy,
+    ) -> Option<String> {
         if self.delta_base.is_some() {
             return Some("delta CRLs are applied only on top of a base CRL".into());
         }
         if self.this_update > time {
-            return Some(format!("CRL thisUpdate {} is after the validation time", self.this_update));
+            return Some(format!(
+                "CRL thisUpdate {} is after the validation time",
+                self.this_update
+            ));
         }
         if let Some(next) = self.next_update {
             if next < time {
@@ -295,7 +317,9 @@ impl Crl {
         if let Some(oid) = self.unknown_critical {
             return Some(format!("CRL carries unknown critical extension {oid}"));
         }
-        if let (Some(aki), Some(ski)) = (&self.authority_key_id, &issuer.extensions().subject_key_id) {
+        if let (Some(aki), Some(ski)) =
+            (&self.authority_key_id, &issuer.extensions().subject_key_id)
+        {
             if aki != ski {
                 return Some("CRL authorityKeyIdentifier does not match the issuer's key".into());
             }
@@ -351,15 +375,21 @@ fn distribution_point_matches(idp_name: &DistributionPointName, cert: &Cert) -> 
         return false;
     };
     cdp.0.iter().any(|dp| match &dp.distribution_point {
-        Some(DistributionPointName::FullName(names)) => names.iter().any(|n| idp_names.iter().any(|m| general_names_equal(n, m))),
+        Some(DistributionPointName::FullName(names)) => names
+            .iter()
+            .any(|n| idp_names.iter().any(|m| general_names_equal(n, m))),
         _ => false,
     })
 }
 
 fn general_names_equal(a: &GeneralName, b: &GeneralName) -> bool {
     match (a, b) {
-        (GeneralName::UniformResourceIdentifier(x), GeneralName::UniformResourceIdentifier(y)) => x.as_str() == y.as_str(),
-        (GeneralName::DirectoryName(x), GeneralName::DirectoryName(y)) => crate::name::names_equal(x, y),
+        (GeneralName::UniformResourceIdentifier(x), GeneralName::UniformResourceIdentifier(y)) => {
+            x.as_str() == y.as_str()
+        }
+        (GeneralName::DirectoryName(x), GeneralName::DirectoryName(y)) => {
+            crate::name::names_equal(x, y)
+        }
         _ => a == b,
     }
 }
@@ -389,19 +419,29 @@ impl RevocationSource for CrlSet {
             };
         };
         let mut reasons = Vec::new();
-        for crl in self.crls.iter().filter(|c| crate::name::names_equal(c.issuer(), cert.issuer())) {
+        for crl in self
+            .crls
+            .iter()
+            .filter(|c| crate::name::names_equal(c.issuer(), cert.issuer()))
+        {
             if let Some(why) = crl.unusable_for(cert, issuer, time, self.policy) {
                 reasons.push(why);
                 continue;
             }
             return match crl.lookup(cert.serial()) {
-                Some(e) if e.revoked_at <= time || e.reason == RevocationReason::CertificateHold => RevocationStatus::Revoked {
-                    reason: e.reason,
-                    revoked_at: e.revoked_at,
-                    invalidity_date: e.invalidity_date,
+                Some(e)
+                    if e.revoked_at <= time || e.reason == RevocationReason::CertificateHold =>
+                {
+                    RevocationStatus::Revoked {
+                        reason: e.reason,
+                        revoked_at: e.revoked_at,
+                        invalidity_date: e.invalidity_date,
+                        source: crl.source(),
+                    }
+                }
+                _ => RevocationStatus::Good {
                     source: crl.source(),
                 },
-                _ => RevocationStatus::Good { source: crl.source() },
             };
         }
         RevocationStatus::Unknown {

@@ -42,17 +42,11 @@ pub enum Error {
 
     /// An extension appears twice (RFC 5280 4.2).
     #[error("certificate {index}: extension {oid} appears more than once")]
-    DuplicateExtension {
-        index: usize,
-        oid: ObjectIdentifier,
-    },
+    DuplicateExtension { index: usize, oid: ObjectIdentifier },
 
     /// A critical extension this validator does not process (RFC 5280 4.2).
     #[error("certificate {index}: unknown critical extension {oid}")]
-    UnknownCriticalExtension {
-        index: usize,
-        oid: ObjectIdentifier,
-    },
+    UnknownCriticalExtension { index: usize, oid: ObjectIdentifier },
 
     /// A known extension whose content is malformed or violates its profile.
     #[error("certificate {index}: bad {extension} extension: {reason}")]
@@ -87,10 +81,7 @@ pub enum Error {
 
     /// The issuer's key does not fit the signature algorithm.
     #[error("certificate {index}: the issuer key type does not match signature algorithm {oid}")]
-    KeyAlgorithmMismatch {
-        index: usize,
-        oid: ObjectIdentifier,
-    },
+    KeyAlgorithmMismatch { index: usize, oid: ObjectIdentifier },
 
     /// The signature does not verify under the issuer's public key.
     #[error("certificate {index}: signature does not verify under the issuer's key")]

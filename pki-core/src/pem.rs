@@ -19,7 +19,8 @@ pub fn decode_all(input: &[u8], label: &str) -> Result<Vec<Vec<u8>>, Error> {
     if input.first() == Some(&0x30) {
         return Ok(vec![input.to_vec()]);
     }
-    let text = std::str::from_utf8(input).map_err(|_| Error::BadPem("neither DER nor UTF-8 PEM".into()))?;
+    let text = std::str::from_utf8(input)
+        .map_err(|_| Error::BadPem("neither DER nor UTF-8 PEM".into()))?;
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let mut out = Vec::new();
@@ -30,7 +31,8 @@ pub fn decode_all(input: &[u8], label: &str) -> Result<Vec<Vec<u8>>, Error> {
             return Err(Error::BadPem(format!("{begin} without {end}")));
         };
         let block = &after[..stop + end.len()];
-        let (found, der) = der::pem::decode_vec(block.as_bytes()).map_err(|e| Error::BadPem(e.to_string()))?;
+        let (found, der) =
+            der::pem::decode_vec(block.as_bytes()).map_err(|e| Error::BadPem(e.to_string()))?;
         if found != label {
             return Err(Error::BadPem(format!("expected {label}, found {found}")));
         }

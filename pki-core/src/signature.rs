@@ -51,7 +51,9 @@ pub enum Curve {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyKind {
     /// RSA with the modulus size in bits.
-    Rsa { bits: usize },
+    Rsa {
+        bits: usize,
+    },
     Ec(Curve),
     Ed25519,
 }
@@ -206,9 +208,10 @@ impl SignatureAlgorithm {
         };
         let params_ok = match a {
             // RFC 4055 5 / RFC 3279 2.2.1: NULL parameters.
-            Self::RsaPkcs1Sha1 | Self::RsaPkcs1Sha256 | Self::RsaPkcs1Sha384 | Self::RsaPkcs1Sha512 => {
-                params_are_null(alg)
-            }
+            Self::RsaPkcs1Sha1
+            | Self::RsaPkcs1Sha256
+            | Self::RsaPkcs1Sha384
+            | Self::RsaPkcs1Sha512 => params_are_null(alg),
             // RFC 5758 3.2, RFC 8410 3: parameters absent.
             _ => alg.parameters.is_none(),
         };
@@ -280,19 +283,29 @@ impl SignatureAlgorithm {
             (Self::RsaPkcs1Sha1, KeyKind::Rsa { .. }) if small_rsa => {
                 &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
             }
-            (Self::RsaPkcs1Sha1, KeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            (Self::RsaPkcs1Sha1, KeyKind::Rsa { .. }) => {
+                &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
+            }
             (Self::RsaPkcs1Sha256, KeyKind::Rsa { .. }) if small_rsa => {
                 &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
             }
             (Self::RsaPkcs1Sha256, KeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA256,
-            (Self::RsaPkcs1Sha384, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PKCS1_2048_8192_SHA384,
+            (Self::RsaPkcs1Sha384, KeyKind::Rsa { .. }) if !small_rsa => {
+                &sig::RSA_PKCS1_2048_8192_SHA384
+            }
             (Self::RsaPkcs1Sha512, KeyKind::Rsa { .. }) if small_rsa => {
                 &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
             }
             (Self::RsaPkcs1Sha512, KeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA512,
-            (Self::RsaPssSha256, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PSS_2048_8192_SHA256,
-            (Self::RsaPssSha384, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PSS_2048_8192_SHA384,
-            (Self::RsaPssSha512, KeyKind::Rsa { .. }) if !small_rsa => &sig::RSA_PSS_2048_8192_SHA512,
+            (Self::RsaPssSha256, KeyKind::Rsa { .. }) if !small_rsa => {
+                &sig::RSA_PSS_2048_8192_SHA256
+            }
+            (Self::RsaPssSha384, KeyKind::Rsa { .. }) if !small_rsa => {
+                &sig::RSA_PSS_2048_8192_SHA384
+            }
+            (Self::RsaPssSha512, KeyKind::Rsa { .. }) if !small_rsa => {
+                &sig::RSA_PSS_2048_8192_SHA512
+            }
             (Self::EcdsaSha1, KeyKind::Ec(Curve::P256)) => &sig::ECDSA_P256_SHA1_ASN1,
             (Self::EcdsaSha1, KeyKind::Ec(Curve::P521)) => &sig::ECDSA_P521_SHA1_ASN1,
             (Self::EcdsaSha256, KeyKind::Ec(Curve::P256)) => &sig::ECDSA_P256_SHA256_ASN1,
@@ -440,7 +453,6 @@ mod tests {
         // produced by OpenSSL (NULL hash parameters).
         let expected = "3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500a203020120";
         let got = pss_params_der(oid::SHA256, 32, true).unwrap();
-        let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, expected);
+        assert_eq!(crate::cert::hex(&got), expected);
     }
 }

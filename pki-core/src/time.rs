@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(t.to_string(), "2024-01-01T00:00:00Z");
         let t = UnixTime::parse_rfc3339("2024-02-29T12:30:15.123+02:00").unwrap();
         assert_eq!(t.to_string(), "2024-02-29T10:30:15Z");
-        assert_eq!(UnixTime::parse_rfc3339("1970-01-01T00:00:00Z").unwrap().0, 0);
+        assert_eq!(
+            UnixTime::parse_rfc3339("1970-01-01T00:00:00Z").unwrap().0,
+            0
+        );
     }
 
     #[test]

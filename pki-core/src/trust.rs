@@ -135,7 +135,11 @@ impl TrustStore {
             .iter()
             .position(|t| t.name == tier)
             .ok_or_else(|| TrustError::UnknownTier(tier.to_owned()))?;
-        if let Some(a) = self.anchors.iter().find(|a| a.cert.fingerprint() == cert.fingerprint()) {
+        if let Some(a) = self
+            .anchors
+            .iter()
+            .find(|a| a.cert.fingerprint() == cert.fingerprint())
+        {
             return Err(TrustError::DuplicateAnchor {
                 subject: cert.subject_string(),
                 tier: self.tiers[a.tier].name.clone(),
@@ -143,7 +147,10 @@ impl TrustStore {
         }
         let key = subject_key(&cert);
         self.anchors.push(Anchor { cert, tier: t });
-        self.by_subject.entry(key).or_default().push(self.anchors.len() - 1);
+        self.by_subject
+            .entry(key)
+            .or_default()
+            .push(self.anchors.len() - 1);
         Ok(())
     }
 

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use pki_core::crl::{Crl, CrlSet};
 use pki_core::name::PeerName;
 use pki_core::path::PolicyInputs;
-use pki_core::{AlgorithmPolicy, AssuranceLevel, Cert, Purpose, Tier, TrustStore, UnixTime, ValidationOptions, Validator};
+use pki_core::{
+    AlgorithmPolicy, AssuranceLevel, Cert, Purpose, Tier, TrustStore, UnixTime, ValidationOptions,
+    Validator,
+};
 use serde::Deserialize;
 use x509_cert::ext::pkix::KeyUsages;
 
@@ -126,11 +129,10 @@ fn run(case: &Case) -> Result<(), String> {
     if !case.crls.is_empty() {
         let mut crls = Vec::new();
         for pem in &case.crls {
-            match Crl::parse_many(pem.as_bytes()) {
-                Ok(list) => crls.extend(list.into_iter().map(Arc::new)),
-                // A CRL we cannot decode decides nothing; with revocation
-                // required the affected certificate then fails.
-                Err(_) => {}
+            // A CRL we cannot decode decides nothing; with revocation
+            // required the affected certificate then fails.
+            if let Ok(list) = Crl::parse_many(pem.as_bytes()) {
+                crls.extend(list.into_iter().map(Arc::new));
             }
         }
         crl_set = CrlSet::new(crls, opts.algorithm_policy);
@@ -145,14 +147,16 @@ fn run(case: &Case) -> Result<(), String> {
 }
 
 fn load_exceptions() -> HashMap<String, String> {
-    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/limbo-exceptions.txt"))
-        .expect("tests/limbo-exceptions.txt is committed");
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/limbo-exceptions.txt"),
+    )
+    .expect("tests/limbo-exceptions.txt is committed");
     let mut out = HashMap::new();
     let mut reason = String::new();
     for line in text.lines() {
         let line = line.trim();
         if let Some(c) = line.strip_prefix('#') {
-            reason = c.trim().to_owned();
+            c.trim().clone_into(&mut reason);
         } else if !line.is_empty() {
             let (id, why) = match line.split_once(char::is_whitespace) {
                 Some((id, why)) => (id, why.trim().trim_start_matches('#').trim().to_owned()),
@@ -167,7 +171,8 @@ fn load_exceptions() -> HashMap<String, String> {
 #[test]
 fn x509_limbo() {
     let path = workspace_root().join("../shared/conformance/limbo/limbo.json.zst");
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let file = std::fs::File::open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
     let json = zstd::decode_all(file).expect("limbo.json.zst decompresses");
     let limbo: Limbo = serde_json::from_slice(&json).expect("limbo.json parses");
     let exceptions = load_exceptions();
@@ -190,7 +195,11 @@ fn x509_limbo() {
         } else if exceptions.contains_key(&case.id) {
             excepted += 1;
         } else {
-            failures.push(format!("{}: expected SUCCESS, got {}", case.id, outcome.unwrap_err()));
+            failures.push(format!(
+                "{}: expected SUCCESS, got {}",
+                case.id,
+                outcome.unwrap_err()
+            ));
         }
     }
     let failed = failures.len() + false_accepts.len();
@@ -205,6 +214,14 @@ fn x509_limbo() {
     }
     let total = limbo.testcases.len();
     println!("limbo: {passed} passed, {failed} failed, {excepted} excepted ({total} cases, {:.2}% agreement)", 100.0 * passed as f64 / total as f64);
-    assert!(false_accepts.is_empty(), "{} false accepts", false_accepts.len());
-    assert!(failures.is_empty(), "{} cases disagree outside the exceptions list", failures.len());
+    assert!(
+        false_accepts.is_empty(),
+        "{} false accepts",
+        false_accepts.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} cases disagree outside the exceptions list",
+        failures.len()
+    );
 }

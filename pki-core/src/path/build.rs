@@ -30,7 +30,11 @@ fn rank(e: &Error) -> u8 {
 }
 
 impl<'v, 'o> Builder<'v, 'o> {
-    pub(super) fn new(validator: &'v Validator, pool: &'v [Arc<Cert>], opts: &'v ValidationOptions<'o>) -> Self {
+    pub(super) fn new(
+        validator: &'v Validator,
+        pool: &'v [Arc<Cert>],
+        opts: &'v ValidationOptions<'o>,
+    ) -> Self {
         Self {
             validator,
             pool,
@@ -72,7 +76,9 @@ impl<'v, 'o> Builder<'v, 'o> {
             return Ok(true);
         }
         if self.signatures_left == 0 {
-            return Err(Error::BudgetExceeded { what: "signature checks" });
+            return Err(Error::BudgetExceeded {
+                what: "signature checks",
+            });
         }
         self.signatures_left -= 1;
         match child.verify_signed_by(issuer, policy) {
@@ -90,7 +96,11 @@ impl<'v, 'o> Builder<'v, 'o> {
     /// `intermediates` is the number of non-self-issued intermediates in
     /// `chain` so far. Returns `Ok(Some)` on success, `Ok(None)` when no path
     /// exists below this point, `Err` when the budget is gone.
-    fn extend(&mut self, chain: &mut Vec<Arc<Cert>>, intermediates: usize) -> Result<Option<ValidatedPath>, Error> {
+    fn extend(
+        &mut self,
+        chain: &mut Vec<Arc<Cert>>,
+        intermediates: usize,
+    ) -> Result<Option<ValidatedPath>, Error> {
         let index = chain.len() - 1;
         let child = chain[index].clone();
 
@@ -120,7 +130,9 @@ impl<'v, 'o> Builder<'v, 'o> {
         }
 
         if chain.len() + 1 >= MAX_PATH_LEN {
-            self.note(Error::MaxDepthExceeded { max: MAX_PATH_LEN - 2 });
+            self.note(Error::MaxDepthExceeded {
+                max: MAX_PATH_LEN - 2,
+            });
             return Ok(None);
         }
         let pool = self.pool;
@@ -128,7 +140,12 @@ impl<'v, 'o> Builder<'v, 'o> {
             if !crate::name::names_equal(cand.subject(), child.issuer())
                 || !key_ids_compatible(&child, cand)
                 || in_chain(chain, cand)
-                || self.validator.trust.anchors().iter().any(|a| a.cert.fingerprint() == cand.fingerprint())
+                || self
+                    .validator
+                    .trust
+                    .anchors()
+                    .iter()
+                    .any(|a| a.cert.fingerprint() == cand.fingerprint())
             {
                 continue;
             }
@@ -162,7 +179,9 @@ impl<'v, 'o> Builder<'v, 'o> {
 
     fn spend_candidate(&mut self) -> Result<(), Error> {
         if self.candidates_left == 0 {
-            return Err(Error::BudgetExceeded { what: "candidate issuers" });
+            return Err(Error::BudgetExceeded {
+                what: "candidate issuers",
+            });
         }
         self.candidates_left -= 1;
         Ok(())
@@ -189,6 +208,7 @@ fn key_ids_compatible(child: &Cert, issuer: &Cert) -> bool {
 fn in_chain(chain: &[Arc<Cert>], cand: &Cert) -> bool {
     chain.iter().any(|c| {
         c.fingerprint() == cand.fingerprint()
-            || (c.spki_hash() == cand.spki_hash() && crate::name::names_equal(c.subject(), cand.subject()))
+            || (c.spki_hash() == cand.spki_hash()
+                && crate::name::names_equal(c.subject(), cand.subject()))
     })
 }

@@ -106,14 +106,28 @@ impl Purpose {
                 &[DigitalSignature, KeyEncipherment, KeyAgreement],
                 "digitalSignature, keyEncipherment or keyAgreement",
             )),
-            Self::ClientAuth => Some((&[DigitalSignature, KeyAgreement], "digitalSignature or keyAgreement")),
+            Self::ClientAuth => Some((
+                &[DigitalSignature, KeyAgreement],
+                "digitalSignature or keyAgreement",
+            )),
             Self::Email => Some((
-                &[DigitalSignature, NonRepudiation, KeyEncipherment, KeyAgreement],
+                &[
+                    DigitalSignature,
+                    NonRepudiation,
+                    KeyEncipherment,
+                    KeyAgreement,
+                ],
                 "digitalSignature, nonRepudiation, keyEncipherment or keyAgreement",
             )),
             Self::CodeSigning => Some((&[DigitalSignature], "digitalSignature")),
-            Self::OcspSigning => Some((&[DigitalSignature, NonRepudiation], "digitalSignature or nonRepudiation")),
-            Self::DocumentSigning => Some((&[NonRepudiation, DigitalSignature], "nonRepudiation or digitalSignature")),
+            Self::OcspSigning => Some((
+                &[DigitalSignature, NonRepudiation],
+                "digitalSignature or nonRepudiation",
+            )),
+            Self::DocumentSigning => Some((
+                &[NonRepudiation, DigitalSignature],
+                "nonRepudiation or digitalSignature",
+            )),
         }
     }
 }

@@ -73,7 +73,11 @@ fn check_common(
             .as_ref()
             .is_none_or(|a| a.key_identifier.is_none())
     {
-        return Err(bad(index, "authorityKeyIdentifier", "keyIdentifier missing"));
+        return Err(bad(
+            index,
+            "authorityKeyIdentifier",
+            "keyIdentifier missing",
+        ));
     }
     Ok(())
 }
@@ -85,14 +89,21 @@ pub(super) fn check_end_entity(leaf: &Cert, opts: &ValidationOptions<'_>) -> Res
     let ext = leaf.extensions();
     // RFC 5280 4.2.1.10: name constraints only in CA certificates.
     if ext.name_constraints.is_some() && !leaf.is_ca() {
-        return Err(bad(0, "nameConstraints", "present in an end-entity certificate"));
+        return Err(bad(
+            0,
+            "nameConstraints",
+            "present in an end-entity certificate",
+        ));
     }
 
     // RFC 5280 4.2.1.12: the EKU must allow the purpose (absent = any).
     if let Some(eku) = &ext.ext_key_usage {
         let wanted = opts.purpose.key_purposes();
         if !wanted.is_empty()
-            && !eku.value.iter().any(|p| wanted.contains(p) || *p == oid::KP_ANY)
+            && !eku
+                .value
+                .iter()
+                .any(|p| wanted.contains(p) || *p == oid::KP_ANY)
         {
             return Err(Error::ExtendedKeyUsageNotAllowed {
                 index: 0,
@@ -102,7 +113,10 @@ pub(super) fn check_end_entity(leaf: &Cert, opts: &ValidationOptions<'_>) -> Res
     }
     if let (Some((bits, names)), Some(ku)) = (opts.purpose.key_usages(), &ext.key_usage) {
         if !bits.iter().any(|b| ku.value.0.contains(*b)) {
-            return Err(Error::KeyUsageNotAllowed { index: 0, needed: names });
+            return Err(Error::KeyUsageNotAllowed {
+                index: 0,
+                needed: names,
+            });
         }
     }
     for bit in &opts.required_key_usage {
@@ -160,7 +174,8 @@ fn check_wildcard_not_over_public_suffix(
         return Ok(());
     }
     let parent = host.split_once('.').map_or("", |(_, rest)| rest);
-    let public = psl::suffix(parent.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes().len() == parent.len());
+    let public = psl::suffix(parent.as_bytes())
+        .is_some_and(|s| s.is_known() && s.as_bytes().len() == parent.len());
     if public {
         return Err(Error::PeerName(crate::name::NameError::NotValidForName {
             expected: host.clone(),
@@ -181,16 +196,28 @@ fn check_tls_server_leaf(leaf: &Cert) -> Result<(), Error> {
         return Err(bad(0, "extKeyUsage", "required in TLS server certificates"));
     };
     if eku.critical {
-        return Err(bad(0, "extKeyUsage", "must not be critical in TLS server certificates"));
+        return Err(bad(
+            0,
+            "extKeyUsage",
+            "must not be critical in TLS server certificates",
+        ));
     }
     if eku.value.contains(&oid::KP_ANY) {
-        return Err(bad(0, "extKeyUsage", "anyExtendedKeyUsage is not allowed in TLS server certificates"));
+        return Err(bad(
+            0,
+            "extKeyUsage",
+            "anyExtendedKeyUsage is not allowed in TLS server certificates",
+        ));
     }
     let Some(san) = &ext.subject_alt_name else {
         return Err(Error::PeerName(crate::name::NameError::NoSubjectAltName));
     };
     if san.critical && !leaf.subject().0.is_empty() {
-        return Err(bad(0, "subjectAltName", "critical although the subject is not empty"));
+        return Err(bad(
+            0,
+            "subjectAltName",
+            "critical although the subject is not empty",
+        ));
     }
     // CA/B BR 7.1.4.3: a subject commonName that names a host must be one of
     // the subjectAltName values, byte for byte (IP addresses in canonical
@@ -215,7 +242,8 @@ fn check_tls_server_leaf(leaf: &Cert) -> Result<(), Error> {
 /// Whether a commonName is meant as a host name or address (rather than a
 /// label such as "EE" or "Jane Doe").
 fn looks_like_host(cn: &str) -> bool {
-    !cn.contains(' ') && (cn.contains('.') || cn.contains(':') || cn.starts_with("0x") || cn.starts_with("0X"))
+    !cn.contains(' ')
+        && (cn.contains('.') || cn.contains(':') || cn.starts_with("0x") || cn.starts_with("0X"))
 }
 
 /// Text of the subject's commonName attributes.
@@ -232,14 +260,23 @@ fn common_names(cert: &Cert) -> Vec<String> {
 /// RFC 5952 / dotted-quad text of a SAN iPAddress.
 fn ip_text(bytes: &[u8]) -> Option<String> {
     match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes).ok().map(|b| std::net::Ipv4Addr::from(b).to_string()),
-        16 => <[u8; 16]>::try_from(bytes).ok().map(|b| std::net::Ipv6Addr::from(b).to_string()),
+        4 => <[u8; 4]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv4Addr::from(b).to_string()),
+        16 => <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv6Addr::from(b).to_string()),
         _ => None,
     }
 }
 
 /// Checks for a certificate that issues others (intermediates and anchor).
-fn check_issuer(cert: &Cert, index: usize, anchor: bool, opts: &ValidationOptions<'_>) -> Result<(), Error> {
+fn check_issuer(
+    cert: &Cert,
+    index: usize,
+    anchor: bool,
+    opts: &ValidationOptions<'_>,
+) -> Result<(), Error> {
     let ext = cert.extensions();
     // RFC 5280 6.1.4 (k): basicConstraints present with cA TRUE; 4.2.1.9: critical in CA certificates.
     let Some(bc) = &ext.basic_constraints else {
@@ -249,7 +286,11 @@ fn check_issuer(cert: &Cert, index: usize, anchor: bool, opts: &ValidationOption
         return Err(Error::NotCa { index });
     }
     if !bc.critical {
-        return Err(bad(index, "basicConstraints", "must be critical in a CA certificate"));
+        return Err(bad(
+            index,
+            "basicConstraints",
+            "must be critical in a CA certificate",
+        ));
     }
     // RFC 5280 6.1.4 (n).
     if !cert.key_usage_allows(KeyUsages::KeyCertSign) {
@@ -260,7 +301,11 @@ fn check_issuer(cert: &Cert, index: usize, anchor: bool, opts: &ValidationOption
     }
     // RFC 5280 4.2.1.2: CA certificates MUST carry a subjectKeyIdentifier.
     if ext.subject_key_id.is_none() {
-        return Err(bad(index, "subjectKeyIdentifier", "missing in a CA certificate"));
+        return Err(bad(
+            index,
+            "subjectKeyIdentifier",
+            "missing in a CA certificate",
+        ));
     }
     // RFC 5280 4.1.2.6: a CA's subject is not empty.
     if cert.subject().0.is_empty() {
@@ -276,10 +321,19 @@ fn check_issuer(cert: &Cert, index: usize, anchor: bool, opts: &ValidationOption
     // restricts its extended key usages must allow the purpose.
     if let Some(eku) = &ext.ext_key_usage {
         if anchor && opts.purpose == Purpose::ServerAuth {
-            return Err(bad(index, "extKeyUsage", "not allowed in a root CA (CA/B BR 7.1.2.1.2)"));
+            return Err(bad(
+                index,
+                "extKeyUsage",
+                "not allowed in a root CA (CA/B BR 7.1.2.1.2)",
+            ));
         }
         let wanted = opts.purpose.key_purposes();
-        if !wanted.is_empty() && !eku.value.iter().any(|p| wanted.contains(p) || *p == oid::KP_ANY) {
+        if !wanted.is_empty()
+            && !eku
+                .value
+                .iter()
+                .any(|p| wanted.contains(p) || *p == oid::KP_ANY)
+        {
             return Err(Error::ExtendedKeyUsageNotAllowed {
                 index,
                 purpose: opts.purpose.as_str(),
@@ -296,7 +350,11 @@ fn check_issuer(cert: &Cert, index: usize, anchor: bool, opts: &ValidationOption
                     .as_ref()
                     .is_some_and(|k| Some(k.as_bytes()) == ext.subject_key_id.as_deref());
             if !ok {
-                return Err(bad(index, "authorityKeyIdentifier", "root AKI must be keyIdentifier only, equal to the SKI"));
+                return Err(bad(
+                    index,
+                    "authorityKeyIdentifier",
+                    "root AKI must be keyIdentifier only, equal to the SKI",
+                ));
             }
         }
     }
@@ -355,13 +413,13 @@ pub(super) fn check_path(
                 continue;
             }
             let san = sub.extensions().subject_alt_name.as_ref().map(|s| &s.value);
-            crate::name::check_name_constraints(&nc.value, sub.subject(), san, j == 0).map_err(|violation| {
-                Error::NameConstraints {
+            crate::name::check_name_constraints(&nc.value, sub.subject(), san, j == 0).map_err(
+                |violation| Error::NameConstraints {
                     index: j,
                     constrained_by: i,
                     violation,
-                }
-            })?;
+                },
+            )?;
         }
     }
 
@@ -391,7 +449,10 @@ pub(super) fn check_path(
         })?;
     if let Some(required) = opts.required_level {
         if level < required {
-            return Err(Error::AssuranceLevelTooLow { reached: level, required });
+            return Err(Error::AssuranceLevelTooLow {
+                reached: level,
+                required,
+            });
         }
     }
 
@@ -402,7 +463,9 @@ pub(super) fn check_path(
         for i in 0..n - 1 {
             let status = source.status(&refs, i, opts.time);
             match &status {
-                RevocationStatus::Revoked { reason, revoked_at, .. } => {
+                RevocationStatus::Revoked {
+                    reason, revoked_at, ..
+                } => {
                     return Err(Error::Revoked {
                         index: i,
                         reason: *reason,
