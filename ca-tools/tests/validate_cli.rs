@@ -1,0 +1,398 @@
+//! `pki validate` end to end: the real binary on chains made by the test CA,
+//! one passing and one failing case for each check, and the exit codes.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{Issued, TestCa, LEAF_EXT};
+
+fn pki(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pki"))
+        .arg("validate")
+        .args(args)
+        .output()
+        .expect("pki runs")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// Runs `pki validate --json` and returns (exit code, parsed JSON).
+fn validate(
+    anchor: &Issued,
+    intermediates: &[&Issued],
+    leaf: &Issued,
+    extra: &[&str],
+) -> (i32, serde_json::Value) {
+    let mut args = vec!["--json", "--anchor", p(&anchor.cert)];
+    for i in intermediates {
+        args.extend(["--intermediate", p(&i.cert)]);
+    }
+    args.extend_from_slice(extra);
+    args.push(p(&leaf.cert));
+    let out = pki(&args);
+    let code = out.status.code().expect("exit code");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON output ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (code, json)
+}
+
+fn error_code(json: &serde_json::Value) -> &str {
+    json["error"]["code"].as_str().unwrap_or("")
+}
+
+struct Hierarchy {
+    ca: TestCa,
+    root: Issued,
+    ica: Issued,
+    leaf: Issued,
+}
+
+fn hierarchy() -> Hierarchy {
+    let ca = TestCa::new();
+    let root = ca.root("Root");
+    let ica = ca.ca("CNIE CA", &root, "");
+    let leaf = ca.leaf("citizen", &ica, LEAF_EXT);
+    Hierarchy {
+        ca,
+        root,
+        ica,
+        leaf,
+    }
+}
+
+#[test]
+fn valid_chain_reports_path_tier_and_level() {
+    let h = hierarchy();
+    let (code, json) = validate(&h.root, &[&h.ica], &h.leaf, &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["tier"], "offline");
+    assert_eq!(json["level"], "high");
+    assert_eq!(json["path"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["revocation"][0]["status"], "unchecked");
+}
+
+#[test]
+fn missing_intermediate_is_issuer_not_found() {
+    let h = hierarchy();
+    let (code, json) = validate(&h.root, &[], &h.leaf, &[]);
+    assert_eq!((code, error_code(&json)), (1, "issuer_not_found"));
+}
+
+#[test]
+fn validity_period_is_checked_at_the_given_time() {
+    let h = hierarchy();
+    let (code, json) = validate(
+        &h.root,
+        &[&h.ica],
+        &h.leaf,
+        &["--at", "2090-01-01T00:00:00Z"],
+    );
+    assert_eq!((code, error_code(&json)), (1, "expired"));
+    let (code, json) = validate(
+        &h.root,
+        &[&h.ica],
+        &h.leaf,
+        &["--at", "2001-01-01T00:00:00Z"],
+    );
+    assert_eq!((code, error_code(&json)), (1, "not_yet_valid"));
+}
+
+#[test]
+fn issuer_must_be_a_ca() {
+    let h = hierarchy();
+    let not_ca = h.ca.issue(
+        "notca",
+        "/C=MA/CN=Not a CA",
+        Some(&h.root),
+        100,
+        "basicConstraints=critical,CA:FALSE\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n",
+    );
+    let leaf = h.ca.leaf("under-notca", &not_ca, LEAF_EXT);
+    let (code, json) = validate(&h.root, &[&not_ca], &leaf, &[]);
+    assert_eq!((code, error_code(&json)), (1, "not_ca"));
+}
+
+#[test]
+fn path_length_constraint() {
+    let h = hierarchy();
+    let tight = h.ca.ca(
+        "Tight",
+        &h.root,
+        "basicConstraints=critical,CA:TRUE,pathlen:0\n",
+    );
+    let sub = h.ca.ca("Sub", &tight, "");
+    let leaf = h.ca.leaf("deep", &sub, LEAF_EXT);
+    let (code, json) = validate(&h.root, &[&tight, &sub], &leaf, &[]);
+    assert_eq!((code, error_code(&json)), (1, "path_len_exceeded"));
+
+    let loose = h.ca.ca(
+        "Loose",
+        &h.root,
+        "basicConstraints=critical,CA:TRUE,pathlen:1\n",
+    );
+    let sub2 = h.ca.ca("Sub2", &loose, "");
+    let leaf2 = h.ca.leaf("deep2", &sub2, LEAF_EXT);
+    let (code, json) = validate(&h.root, &[&loose, &sub2], &leaf2, &[]);
+    assert_eq!(code, 0, "{json}");
+}
+
+#[test]
+fn max_depth_counts_intermediates() {
+    let h = hierarchy();
+    let (code, json) = validate(&h.root, &[&h.ica], &h.leaf, &["--max-depth", "0"]);
+    assert_eq!((code, error_code(&json)), (1, "max_depth_exceeded"));
+    let (code, _) = validate(&h.root, &[&h.ica], &h.leaf, &["--max-depth", "1"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn key_usage_of_issuer_and_leaf() {
+    let h = hierarchy();
+    let no_certsign = h.ca.issue(
+        "nocertsign",
+        "/C=MA/CN=No certsign",
+        Some(&h.root),
+        100,
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n",
+    );
+    let leaf = h.ca.leaf("under-nocertsign", &no_certsign, LEAF_EXT);
+    let (code, json) = validate(&h.root, &[&no_certsign], &leaf, &[]);
+    assert_eq!((code, error_code(&json)), (1, "key_usage_not_allowed"));
+
+    let enc_only = h.ca.leaf(
+        "enc-only",
+        &h.ica,
+        &LEAF_EXT.replace(
+            "keyUsage=critical,digitalSignature",
+            "keyUsage=critical,keyEncipherment",
+        ),
+    );
+    let (code, json) = validate(&h.root, &[&h.ica], &enc_only, &["--purpose", "client-auth"]);
+    assert_eq!((code, error_code(&json)), (1, "key_usage_not_allowed"));
+    let (code, _) = validate(&h.root, &[&h.ica], &h.leaf, &["--purpose", "client-auth"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn extended_key_usage_must_allow_the_purpose() {
+    let h = hierarchy();
+    let (code, json) = validate(&h.root, &[&h.ica], &h.leaf, &["--purpose", "code-signing"]);
+    assert_eq!(
+        (code, error_code(&json)),
+        (1, "extended_key_usage_not_allowed")
+    );
+    let signing = h.ca.leaf(
+        "signing",
+        &h.ica,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,nonRepudiation\nextendedKeyUsage=1.3.6.1.5.5.7.3.36\nsubjectAltName=email:citizen@example.ma\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n",
+    );
+    let (code, json) = validate(
+        &h.root,
+        &[&h.ica],
+        &signing,
+        &["--purpose", "document-signing"],
+    );
+    assert_eq!(code, 0, "{json}");
+    let (code, json) = validate(&h.root, &[&h.ica], &signing, &["--purpose", "client-auth"]);
+    assert_eq!(
+        (code, error_code(&json)),
+        (1, "extended_key_usage_not_allowed")
+    );
+}
+
+#[test]
+fn peer_name_dns_ip_and_email() {
+    let h = hierarchy();
+    for ok in ["citizen.example.ma", "citizen@example.ma"] {
+        let (code, json) = validate(&h.root, &[&h.ica], &h.leaf, &["--peer-name", ok]);
+        assert_eq!(code, 0, "{ok}: {json}");
+    }
+    for bad in ["other.example.ma", "other@example.ma", "192.0.2.1"] {
+        let (code, json) = validate(&h.root, &[&h.ica], &h.leaf, &["--peer-name", bad]);
+        assert_eq!(
+            (code, error_code(&json)),
+            (1, "peer_name_mismatch"),
+            "{bad}"
+        );
+    }
+    let (code, _) = validate(
+        &h.root,
+        &[&h.ica],
+        &h.leaf,
+        &[
+            "--purpose",
+            "server-auth",
+            "--peer-name",
+            "citizen.example.ma",
+        ],
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn name_constraints() {
+    let h = hierarchy();
+    let constrained = h.ca.ca(
+        "Constrained",
+        &h.root,
+        "nameConstraints=critical,permitted;DNS:example.ma,permitted;email:example.ma\n",
+    );
+    let inside = h.ca.leaf("inside", &constrained, LEAF_EXT);
+    let (code, json) = validate(&h.root, &[&constrained], &inside, &[]);
+    assert_eq!(code, 0, "{json}");
+    let outside = h.ca.leaf(
+        "outside",
+        &constrained,
+        &LEAF_EXT.replace("DNS:citizen.example.ma", "DNS:evil.example.com"),
+    );
+    let (code, json) = validate(&h.root, &[&constrained], &outside, &[]);
+    assert_eq!((code, error_code(&json)), (1, "name_constraints_violated"));
+}
+
+#[test]
+fn certificate_policies() {
+    let h = hierarchy();
+    let pol = "certificatePolicies=2.16.504.1.1\n";
+    let ica = h.ca.ca("Policy CA", &h.root, pol);
+    let leaf = h.ca.leaf("policy-leaf", &ica, &format!("{LEAF_EXT}{pol}"));
+    let (code, json) = validate(
+        &h.root,
+        &[&ica],
+        &leaf,
+        &["--policy", "2.16.504.1.1", "--explicit-policy"],
+    );
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["valid_policies"][0], "2.16.504.1.1");
+    let (code, json) = validate(
+        &h.root,
+        &[&ica],
+        &leaf,
+        &["--policy", "2.16.504.9.9", "--explicit-policy"],
+    );
+    assert_eq!((code, error_code(&json)), (1, "policy_invalid"));
+    // Without a policy extension in the path, explicit policy cannot be met.
+    let (code, json) = validate(&h.root, &[&h.ica], &h.leaf, &["--explicit-policy"]);
+    assert_eq!((code, error_code(&json)), (1, "policy_invalid"));
+}
+
+#[test]
+fn crl_revocation_and_required_status() {
+    let h = hierarchy();
+    let other = h.ca.leaf("other", &h.ica, LEAF_EXT);
+    let crl = h.ca.crl("cnie", &h.ica, &[(&other, "keyCompromise")], "");
+    let crl_s = p(&crl);
+    let (code, json) = validate(&h.root, &[&h.ica], &h.leaf, &["--crl", crl_s]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["revocation"][0]["status"], "good");
+    let (code, json) = validate(&h.root, &[&h.ica], &other, &["--crl", crl_s]);
+    assert_eq!((code, error_code(&json)), (1, "revoked"));
+    assert!(json["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("keyCompromise"));
+
+    // The intermediate has no CRL from the root: unchecked, unless required.
+    let (code, json) = validate(
+        &h.root,
+        &[&h.ica],
+        &h.leaf,
+        &["--crl", crl_s, "--require-revocation"],
+    );
+    assert_eq!(
+        (code, error_code(&json)),
+        (1, "revocation_status_unavailable")
+    );
+    assert_eq!(json["error"]["certificate_index"], 1);
+    let root_crl = h.ca.crl("root", &h.root, &[], "");
+    let (code, json) = validate(
+        &h.root,
+        &[&h.ica],
+        &h.leaf,
+        &[
+            "--crl",
+            crl_s,
+            "--crl",
+            p(&root_crl),
+            "--require-revocation",
+        ],
+    );
+    assert_eq!(code, 0, "{json}");
+}
+
+#[test]
+fn unknown_critical_extension_is_rejected() {
+    let h = hierarchy();
+    let odd = h.ca.leaf(
+        "odd",
+        &h.ica,
+        &format!("{LEAF_EXT}1.3.6.1.4.1.55738.666.1=critical,ASN1:NULL\n"),
+    );
+    let (code, json) = validate(&h.root, &[&h.ica], &odd, &[]);
+    assert_eq!((code, error_code(&json)), (1, "unknown_critical_extension"));
+}
+
+#[test]
+fn algorithm_policy_legacy_admits_sha1_and_says_so() {
+    let h = hierarchy();
+    let sha1 =
+        h.ca.issue_md("sha1", "/C=MA/CN=old", Some(&h.ica), 100, LEAF_EXT, "-sha1");
+    let (code, json) = validate(&h.root, &[&h.ica], &sha1, &[]);
+    assert_eq!(
+        (code, error_code(&json)),
+        (1, "unsupported_signature_algorithm")
+    );
+    let (code, json) = validate(&h.root, &[&h.ica], &sha1, &["--algorithm-policy", "legacy"]);
+    assert_eq!(code, 0, "{json}");
+    assert!(
+        json["legacy_algorithms"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("sha1WithRSAEncryption")
+            || json["legacy_algorithms"][0]
+                .as_str()
+                .unwrap_or("")
+                .contains("ecdsa-with-SHA1"),
+        "{json}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let h = hierarchy();
+    let garbage = h.ca.path("garbage.pem");
+    std::fs::write(&garbage, b"not a certificate").expect("write");
+    for args in [
+        vec!["--anchor", p(&h.root.cert), "/nonexistent/leaf.pem"],
+        vec!["--anchor", p(&h.root.cert), p(&garbage)],
+        vec!["--anchor", p(&garbage), p(&h.leaf.cert)],
+        vec![
+            "--anchor",
+            p(&h.root.cert),
+            "--at",
+            "yesterday",
+            p(&h.leaf.cert),
+        ],
+        vec![
+            "--anchor",
+            p(&h.root.cert),
+            "--policy",
+            "not-an-oid",
+            p(&h.leaf.cert),
+        ],
+    ] {
+        let out = pki(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("pki validate: bad input:"), "{stderr}");
+    }
+}
