@@ -80,16 +80,13 @@ pub fn generate(key: KeyType, leaves: usize) -> Chain {
             &out,
         ];
         let (ic, ik, own);
-        match issuer {
-            Some(i) => {
-                ic = format!("{i}.pem");
-                ik = format!("{i}.key");
-                a.extend(["-CA", &ic, "-CAkey", &ik]);
-            }
-            None => {
-                own = format!("{name}.key");
-                a.extend(["-signkey", &own]);
-            }
+        if let Some(i) = issuer {
+            ic = format!("{i}.pem");
+            ik = format!("{i}.key");
+            a.extend(["-CA", &ic, "-CAkey", &ik]);
+        } else {
+            own = format!("{name}.key");
+            a.extend(["-signkey", &own]);
         }
         openssl(d, &a);
         let pem = format!("{name}.pem");
