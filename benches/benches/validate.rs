@@ -39,8 +39,8 @@ fn bench(c: &mut Criterion) {
     let root_key = root.public_key().expect("key").bytes.clone();
     let ica_key = ica.public_key().expect("key").bytes.clone();
 
-    let mut g = c.benchmark_group("validate_p256_3_certs");
-    g.bench_function("raw_2_sigs", |b| {
+    let mut group = c.benchmark_group("validate_p256_3_certs");
+    group.bench_function("raw_2_sigs", |b| {
         b.iter(|| {
             UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &ica_key)
                 .verify(leaf0.tbs_der(), leaf0.signature())
@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
                 .expect("ica sig");
         });
     });
-    g.bench_function("raw_1_sig", |b| {
+    group.bench_function("raw_1_sig", |b| {
         b.iter(|| {
             UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &ica_key)
                 .verify(leaf0.tbs_der(), leaf0.signature())
@@ -58,16 +58,16 @@ fn bench(c: &mut Criterion) {
         });
     });
 
-    g.bench_function("decode_2_certs", |b| {
+    group.bench_function("decode_2_certs", |b| {
         b.iter(|| {
-            let a = Cert::from_der(&chain.intermediate).expect("ica");
-            let l = Cert::from_der(&chain.leaves[1]).expect("leaf");
-            (a, l)
+            let ica = Cert::from_der(&chain.intermediate).expect("ica");
+            let leaf = Cert::from_der(&chain.leaves[1]).expect("leaf");
+            (ica, leaf)
         });
     });
 
     let mut i = 0usize;
-    g.bench_function("cold", |b| {
+    group.bench_function("cold", |b| {
         b.iter_batched(
             || Validator::with_cache(trust.clone(), VerifiedEdgeCache::new(64)),
             |v| {
@@ -83,7 +83,7 @@ fn bench(c: &mut Criterion) {
     let certs = CertCache::new(1024);
     let ica_cached = certs.get_or_decode(&chain.intermediate).expect("ica");
     let mut j = 0usize;
-    g.bench_function("warm", |b| {
+    group.bench_function("warm", |b| {
         b.iter_batched(
             || {
                 // Fresh edge cache holding only intermediate -> root: the
@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
-    g.finish();
+    group.finish();
 }
 
 criterion_group! {
