@@ -87,7 +87,9 @@ pub enum HsmError {
     /// The session, the token or the module went away (session handle
     /// invalid, device removed, module failure). The pool reconnects on a
     /// later call; retry later.
-    #[error("lost the session to token {token:?} ({source}); the pool reconnects on the next call")]
+    #[error(
+        "lost the session to token {token:?} ({source}); the pool reconnects on the next call"
+    )]
     SessionLost {
         token: TokenLabel,
         #[source]

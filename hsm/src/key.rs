@@ -352,7 +352,9 @@ pub(crate) fn read_public_key(
         }
         Some(t) if t == CkKeyType::EC || t == CkKeyType::EC_EDWARDS => {
             let (Some(params), Some(point)) = (params, point) else {
-                return Err(malformed("EC public key without CKA_EC_PARAMS or CKA_EC_POINT"));
+                return Err(malformed(
+                    "EC public key without CKA_EC_PARAMS or CKA_EC_POINT",
+                ));
             };
             ec_spki(&params, &point)
         }

@@ -41,12 +41,13 @@ impl Pin {
     /// `\r\n`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let mut text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-            HsmError::PinFile {
-                path: path.to_owned(),
-                source,
-            }
-        })?);
+        let mut text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|source| HsmError::PinFile {
+                    path: path.to_owned(),
+                    source,
+                })?,
+            );
         if text.ends_with('\n') {
             text.pop();
             if text.ends_with('\r') {

@@ -184,7 +184,10 @@ impl SessionPool {
 
     /// Runs `op` on a pooled session, handling session, login and token
     /// failures as described in the module docs. `op` may run twice.
-    pub(crate) fn with_session<T>(&self, mut op: impl FnMut(&mut Lease<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_session<T>(
+        &self,
+        mut op: impl FnMut(&mut Lease<'_>) -> Result<T>,
+    ) -> Result<T> {
         let pool = &*self.inner;
         // Every idle session may turn out stale; one more try opens a
         // fresh one.

@@ -208,8 +208,8 @@ fn pss_params(hash: Hash) -> Any {
         }),
     ]
     .map(|field| field.expect("fixed PSS parameters encode"));
-    let body = der_sequence(&fields.each_ref().map(Vec::as_slice))
-    .expect("fixed PSS parameters encode");
+    let body =
+        der_sequence(&fields.each_ref().map(Vec::as_slice)).expect("fixed PSS parameters encode");
     // `der_sequence` returns the whole TLV; `Any` keeps tag and value.
     Any::from_der(&body).expect("a SEQUENCE we just encoded decodes")
 }

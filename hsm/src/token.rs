@@ -61,10 +61,7 @@ impl std::str::FromStr for TokenLabel {
 /// token cannot be read (removed, broken) are skipped.
 pub(crate) fn find_slot(pkcs11: &Pkcs11, label: &TokenLabel) -> Result<Slot> {
     let mut found = None;
-    for slot in pkcs11
-        .get_slots_with_token()
-        .map_err(ck("C_GetSlotList"))?
-    {
+    for slot in pkcs11.get_slots_with_token().map_err(ck("C_GetSlotList"))? {
         let Ok(info) = pkcs11.get_token_info(slot) else {
             continue;
         };
@@ -85,10 +82,7 @@ pub(crate) fn find_slot(pkcs11: &Pkcs11, label: &TokenLabel) -> Result<Slot> {
 /// Labels of every initialised, readable token.
 pub(crate) fn labels(pkcs11: &Pkcs11) -> Result<Vec<TokenLabel>> {
     let mut labels = Vec::new();
-    for slot in pkcs11
-        .get_slots_with_token()
-        .map_err(ck("C_GetSlotList"))?
-    {
+    for slot in pkcs11.get_slots_with_token().map_err(ck("C_GetSlotList"))? {
         if let Ok(info) = pkcs11.get_token_info(slot) {
             if info.token_initialized() {
                 if let Ok(label) = TokenLabel::new(info.label()) {

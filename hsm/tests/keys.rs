@@ -1,11 +1,16 @@
 //! Key generation, lookup, protection and signing against SoftHSM2.
 
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
 use cryptoki::session::UserType;
 use der::{Decode, Encode};
-use hsm::{cryptoki, HsmError, KeyId, KeyLabel, KeyType, Pin, PoolConfig, SessionPool, SignatureAlgorithm};
+use hsm::{
+    cryptoki, HsmError, KeyId, KeyLabel, KeyType, Pin, PoolConfig, SessionPool, SignatureAlgorithm,
+};
 use pki_core::Signer;
 use spki::SubjectPublicKeyInfoOwned;
 
@@ -116,7 +121,9 @@ fn private_key_cannot_be_read_out() {
         .unwrap();
     let session = pkcs11.open_ro_session(slot).unwrap();
     match session.login(UserType::User, Some(&common::user_pin_auth())) {
-        Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+        }
         Err(e) => panic!("{e}"),
     }
     let keys = session
@@ -157,7 +164,10 @@ fn wrong_pin_is_a_clear_error() {
         PoolConfig::default(),
     )
     .unwrap_err();
-    assert!(matches!(&err, HsmError::WrongPin { label: l } if *l == label), "{err:?}");
+    assert!(
+        matches!(&err, HsmError::WrongPin { label: l } if *l == label),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert_eq!(message, "wrong user PIN for token \"wrong-pin\"");
     assert!(!format!("{err:?}").contains("not-the-pin"));

@@ -93,7 +93,12 @@ pub fn algorithms(key_type: KeyType) -> Vec<SignatureAlgorithm> {
         }
         KeyType::Rsa3072 | KeyType::Rsa4096 => hashes
             .into_iter()
-            .flat_map(|h| [SignatureAlgorithm::RsaPkcs1(h), SignatureAlgorithm::RsaPss(h)])
+            .flat_map(|h| {
+                [
+                    SignatureAlgorithm::RsaPkcs1(h),
+                    SignatureAlgorithm::RsaPss(h),
+                ]
+            })
             .collect(),
         KeyType::Ed25519 => vec![SignatureAlgorithm::Ed25519],
         other => panic!("no algorithms listed for {other}"),
