@@ -30,6 +30,9 @@ pub enum HsmError {
     /// `softhsm` helper: a token with this label already exists.
     #[error("a PKCS#11 token labelled {label:?} already exists")]
     TokenLabelExists { label: TokenLabel },
+    /// `softhsm` helper: no slot with an uninitialised token to use.
+    #[error("no free slot to initialise a token in")]
+    NoFreeSlot,
     /// A token label longer than 32 bytes, empty, or ending in a space.
     #[error("invalid token label: {reason}")]
     InvalidTokenLabel { reason: &'static str },

@@ -34,6 +34,10 @@ impl Hash {
         }
     }
 
+    fn hash(self, message: &[u8]) -> Vec<u8> {
+        digest::digest(self.digest(), message).as_ref().to_vec()
+    }
+
     fn len(self) -> usize {
         self.digest().output_len()
     }
@@ -273,32 +277,25 @@ impl HsmSigner {
     /// message itself), signs in the token, returns the X.509 signature
     /// value.
     pub fn try_sign(&self, tbs: &[u8]) -> Result<Vec<u8>> {
-        let (input, pss);
-        let eddsa = EddsaParams::new(EddsaSignatureScheme::Pure);
-        let mechanism = match self.algorithm {
-            SignatureAlgorithm::Ecdsa(hash) => {
-                input = digest::digest(hash.digest(), tbs).as_ref().to_vec();
-                Mechanism::Ecdsa
-            }
+        let (mechanism, input) = match self.algorithm {
+            SignatureAlgorithm::Ecdsa(hash) => (Mechanism::Ecdsa, hash.hash(tbs)),
             SignatureAlgorithm::RsaPkcs1(hash) => {
                 let mut info = hash.digest_info_prefix().to_vec();
-                info.extend_from_slice(digest::digest(hash.digest(), tbs).as_ref());
-                input = info;
-                Mechanism::RsaPkcs
+                info.extend_from_slice(&hash.hash(tbs));
+                (Mechanism::RsaPkcs, info)
             }
             SignatureAlgorithm::RsaPss(hash) => {
-                input = digest::digest(hash.digest(), tbs).as_ref().to_vec();
-                pss = PkcsPssParams {
+                let params = PkcsPssParams {
                     hash_alg: hash.mechanism(),
                     mgf: hash.mgf1(),
                     s_len: (hash.len() as u64).into(),
                 };
-                Mechanism::RsaPkcsPss(pss)
+                (Mechanism::RsaPkcsPss(params), hash.hash(tbs))
             }
-            SignatureAlgorithm::Ed25519 => {
-                input = tbs.to_vec();
-                Mechanism::Eddsa(eddsa)
-            }
+            SignatureAlgorithm::Ed25519 => (
+                Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
+                tbs.to_vec(),
+            ),
         };
         let signature = self.pool.with_session(|session| {
             let key = session.private_key(&self.key.id)?;

@@ -107,9 +107,7 @@ impl SoftHsm {
                     .get_token_info(*slot)
                     .is_ok_and(|info| !info.token_initialized())
             })
-            .ok_or_else(|| HsmError::TokenNotFound {
-                label: TokenLabel::new("<free slot>").expect("valid label"),
-            })?;
+            .ok_or(HsmError::NoFreeSlot)?;
         let so = so_pin.auth();
         pkcs11
             .init_token(free, &so, label.as_str())
