@@ -1,0 +1,279 @@
+//! Distinguished-name comparison (RFC 5280 7.1) and directoryName subtrees
+//! (RFC 5280 4.2.1.10).
+
+use der::asn1::{Any, ObjectIdentifier};
+use der::{Tag, Tagged};
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::name::{Name, RelativeDistinguishedName};
+
+/// The text of a string-typed attribute value, or `None` for any other type
+/// or a value that does not decode. Strings are read as their content:
+/// UTF8String as UTF-8; PrintableString, IA5String and VisibleString as
+/// ASCII; TeletexString as ISO 8859-1 (as OpenSSL does); BMPString as
+/// UTF-16BE. (der 0.7 cannot decode UniversalString at all.)
+pub(super) fn directory_string(v: &Any) -> Option<String> {
+    let raw = v.value();
+    match v.tag() {
+        Tag::Utf8String => std::str::from_utf8(raw).ok().map(str::to_owned),
+        Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => raw
+            .is_ascii()
+            .then(|| raw.iter().map(|&b| char::from(b)).collect()),
+        Tag::TeletexString => Some(raw.iter().map(|&b| char::from(b)).collect()),
+        Tag::BmpString => {
+            if raw.len() % 2 != 0 {
+                return None;
+            }
+            let units = raw
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
+        }
+        _ => None,
+    }
+}
+
+/// RFC 5280 7.1 (a simplification of the RFC 4518 LDAP StringPrep
+/// profile): fold case, drop leading and trailing white space, and turn
+/// every inner run of white space into one space.
+fn normalise(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The comparison key of one attribute value: its normalised text for
+/// string types, else its exact encoding. Text sorts before encodings, so
+/// a text value never equals a non-text one.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum ValueKey<'a> {
+    Text(String),
+    Der(Tag, &'a [u8]),
+}
+
+fn ava_key(a: &AttributeTypeAndValue) -> (ObjectIdentifier, ValueKey<'_>) {
+    let value = match directory_string(&a.value) {
+        Some(s) => ValueKey::Text(normalise(&s)),
+        None => ValueKey::Der(a.value.tag(), a.value.value()),
+    };
+    (a.oid, value)
+}
+
+/// Two RDNs are equal when they hold the same multiset of attributes:
+/// same count, and the attributes pair up one to one with equal types and
+/// equal values (RFC 5280 7.1; the order inside the SET does not matter).
+pub(super) fn rdn_equal(a: &RelativeDistinguishedName, b: &RelativeDistinguishedName) -> bool {
+    if a.0.len() != b.0.len() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let mut ka: Vec<_> = a.0.iter().map(ava_key).collect();
+    let mut kb: Vec<_> = b.0.iter().map(ava_key).collect();
+    ka.sort();
+    kb.sort();
+    ka == kb
+}
+
+/// RFC 5280 7.1 name comparison, for chaining (issuer of one certificate
+/// against subject of the next) and directoryName constraints.
+///
+/// Exact DER equality decides at once. Otherwise the names must have the
+/// same number of RDNs, equal pairwise; within an RDN attributes are
+/// matched as a set; string values (UTF8String, PrintableString, IA5String,
+/// VisibleString, TeletexString, BMPString) compare after
+/// case folding and white-space folding, whatever their string type; other
+/// values compare by exact encoding.
+pub fn names_equal(a: &Name, b: &Name) -> bool {
+    a == b || (a.0.len() == b.0.len() && a.0.iter().zip(&b.0).all(|(x, y)| rdn_equal(x, y)))
+}
+
+/// Whether `name` lies in the directoryName subtree `base`: its RDN
+/// sequence starts with `base`'s RDNs (RFC 5280 4.2.1.10, compared with
+/// [`rdn_equal`]). The empty name is the root of every subtree.
+pub(super) fn within(name: &Name, base: &Name) -> bool {
+    base.0.len() <= name.0.len() && base.0.iter().zip(&name.0).all(|(b, n)| rdn_equal(b, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    use der::asn1::SetOfVec;
+
+    const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+    const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+    const C: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+
+    fn ava(oid: ObjectIdentifier, tag: Tag, value: &[u8]) -> AttributeTypeAndValue {
+        AttributeTypeAndValue {
+            oid,
+            value: Any::new(tag, value).unwrap(),
+        }
+    }
+
+    fn rdn(avas: Vec<AttributeTypeAndValue>) -> RelativeDistinguishedName {
+        RelativeDistinguishedName(SetOfVec::try_from(avas).unwrap())
+    }
+
+    fn name(rdns: Vec<RelativeDistinguishedName>) -> Name {
+        x509_cert::name::RdnSequence(rdns)
+    }
+
+    fn utf8(oid: ObjectIdentifier, s: &str) -> AttributeTypeAndValue {
+        ava(oid, Tag::Utf8String, s.as_bytes())
+    }
+
+    fn printable(oid: ObjectIdentifier, s: &str) -> AttributeTypeAndValue {
+        ava(oid, Tag::PrintableString, s.as_bytes())
+    }
+
+    fn bmp(oid: ObjectIdentifier, s: &str) -> AttributeTypeAndValue {
+        let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        ava(oid, Tag::BmpString, &bytes)
+    }
+
+    #[test]
+    fn identical_names_are_equal() {
+        let a = Name::from_str("CN=Test CA,O=Example,C=FR").unwrap();
+        assert!(names_equal(&a, &a.clone()));
+        assert!(names_equal(&Name::default(), &Name::default()));
+    }
+
+    #[test]
+    fn case_and_white_space_are_folded() {
+        let a = name(vec![
+            rdn(vec![printable(C, "FR")]),
+            rdn(vec![utf8(CN, "Test  CA")]),
+        ]);
+        let b = name(vec![
+            rdn(vec![printable(C, "fr")]),
+            rdn(vec![utf8(CN, "  test ca ")]),
+        ]);
+        assert!(names_equal(&a, &b));
+        let c = name(vec![
+            rdn(vec![printable(C, "fr")]),
+            rdn(vec![utf8(CN, "test\t\nca")]),
+        ]);
+        assert!(names_equal(&a, &c));
+        let d = name(vec![
+            rdn(vec![printable(C, "fr")]),
+            rdn(vec![utf8(CN, "testca")]),
+        ]);
+        assert!(!names_equal(&a, &d));
+    }
+
+    #[test]
+    fn unicode_case_is_folded() {
+        let a = name(vec![rdn(vec![utf8(O, "ÉCOLE ÖFFENTLICH")])]);
+        let b = name(vec![rdn(vec![utf8(O, "école öffentlich")])]);
+        assert!(names_equal(&a, &b));
+    }
+
+    #[test]
+    fn string_types_compare_by_content() {
+        let a = name(vec![rdn(vec![utf8(CN, "Test CA")])]);
+        for other in [
+            printable(CN, "TEST CA"),
+            ava(CN, Tag::Ia5String, b"test ca"),
+            ava(CN, Tag::TeletexString, b"Test CA"),
+            ava(CN, Tag::VisibleString, b"Test CA"),
+            bmp(CN, "Test CA"),
+        ] {
+            assert!(
+                names_equal(&a, &name(vec![rdn(vec![other.clone()])])),
+                "{other:?}"
+            );
+        }
+        // TeletexString is read as ISO 8859-1.
+        let e = name(vec![rdn(vec![utf8(O, "Société")])]);
+        let t = name(vec![rdn(vec![ava(
+            O,
+            Tag::TeletexString,
+            b"Soci\xe9t\xe9",
+        )])]);
+        assert!(names_equal(&e, &t));
+    }
+
+    #[test]
+    fn other_types_compare_by_encoding() {
+        let a = name(vec![rdn(vec![ava(CN, Tag::OctetString, b"abc")])]);
+        let b = name(vec![rdn(vec![ava(CN, Tag::OctetString, b"ABC")])]);
+        assert!(!names_equal(&a, &b));
+        assert!(names_equal(&a, &a.clone()));
+        // An OCTET STRING never equals a text string with the same bytes.
+        let c = name(vec![rdn(vec![utf8(CN, "abc")])]);
+        assert!(!names_equal(&a, &c));
+    }
+
+    #[test]
+    fn undecodable_strings_compare_by_encoding() {
+        let bad = name(vec![rdn(vec![ava(CN, Tag::Utf8String, b"\xff")])]);
+        let bad_upper = name(vec![rdn(vec![ava(CN, Tag::PrintableString, b"\xff")])]);
+        assert!(names_equal(&bad, &bad.clone()));
+        assert!(!names_equal(&bad, &bad_upper));
+        let odd_bmp = name(vec![rdn(vec![ava(CN, Tag::BmpString, b"\0a\0")])]);
+        assert!(!names_equal(
+            &odd_bmp,
+            &name(vec![rdn(vec![utf8(CN, "a")])])
+        ));
+    }
+
+    #[test]
+    fn types_must_match() {
+        let a = name(vec![rdn(vec![utf8(CN, "x")])]);
+        let b = name(vec![rdn(vec![utf8(O, "x")])]);
+        assert!(!names_equal(&a, &b));
+    }
+
+    #[test]
+    fn rdn_order_matters_but_ava_order_does_not() {
+        let a = name(vec![rdn(vec![utf8(O, "x")]), rdn(vec![utf8(CN, "y")])]);
+        let b = name(vec![rdn(vec![utf8(CN, "y")]), rdn(vec![utf8(O, "x")])]);
+        assert!(!names_equal(&a, &b));
+        // Multi-valued RDNs: same set, other case, any order.
+        let m1 = name(vec![rdn(vec![utf8(CN, "A"), printable(O, "B")])]);
+        let m2 = name(vec![rdn(vec![printable(O, "b"), utf8(CN, "a")])]);
+        assert!(names_equal(&m1, &m2));
+        let m3 = name(vec![rdn(vec![utf8(CN, "a")])]);
+        assert!(!names_equal(&m1, &m3));
+    }
+
+    #[test]
+    fn multi_valued_rdns_pair_one_to_one() {
+        // {CN=a, CN=A} holds "a" twice; {CN=a, CN=b} does not.
+        let twice = rdn(vec![utf8(CN, "a"), printable(CN, "A")]);
+        let two = rdn(vec![utf8(CN, "a"), utf8(CN, "b")]);
+        assert!(!rdn_equal(&twice, &two));
+        assert!(!rdn_equal(&two, &twice));
+    }
+
+    #[test]
+    fn different_lengths_differ() {
+        let a = Name::from_str("CN=a,O=b").unwrap();
+        let b = Name::from_str("O=b").unwrap();
+        assert!(!names_equal(&a, &b));
+        assert!(!names_equal(&a, &Name::default()));
+    }
+
+    #[test]
+    fn subtrees_are_rdn_prefixes() {
+        let base = Name::from_str("O=Example,C=FR").unwrap();
+        let inside = Name::from_str("CN=host,OU=Unit,O=Example,C=FR").unwrap();
+        let same = Name::from_str("O=EXAMPLE,C=fr").unwrap();
+        let outside = Name::from_str("CN=host,O=Other,C=FR").unwrap();
+        let above = Name::from_str("C=FR").unwrap();
+        assert!(within(&inside, &base));
+        assert!(within(&same, &base));
+        assert!(!within(&outside, &base));
+        assert!(!within(&above, &base));
+        assert!(within(&inside, &Name::default()));
+        // A suffix is not a prefix.
+        let tail = Name::from_str("CN=host").unwrap();
+        assert!(!within(&inside, &tail));
+    }
+}
