@@ -105,7 +105,7 @@ impl StoreTx {
     ) -> Result<Recorded<CertificateRecord>> {
         let ca_name = self.ca_name(new.ca).await?;
         let exists: Option<i64> = on_tx!(&mut self.tx, c => sqlx::query_scalar(
-                "SELECT 1 FROM certificates WHERE ca_id = $1 AND serial = $2")
+                "SELECT ca_id FROM certificates WHERE ca_id = $1 AND serial = $2")
             .bind(new.ca.0)
             .bind(new.serial.as_bytes())
             .fetch_optional(&mut *c)

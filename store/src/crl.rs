@@ -162,7 +162,7 @@ impl StoreTx {
             .await?);
         let Some((kind, base_number, as_of)) = row else {
             let exists: Option<i64> = on_tx!(&mut self.tx, c => sqlx::query_scalar(
-                    "SELECT 1 FROM crl_numbers WHERE ca_id = $1 AND number = $2")
+                    "SELECT ca_id FROM crl_numbers WHERE ca_id = $1 AND number = $2")
                 .bind(crl.ca.0)
                 .bind(seq_to_db(crl.number))
                 .fetch_optional(&mut *c)

@@ -1,0 +1,780 @@
+//! The suite itself: each case gets a fresh, empty store.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use serde_json::json;
+use store::{
+    AuditContext, AuditError, AuditRecord, Backend, Ca, CaId, CertStatus, ChainBreak, ChangeKind,
+    CrlKind, ImportedRevocation, NewCa, NewCertificate, NewCrl, RevocationQuery, RevocationReason,
+    RevocationRequest, Serial, Store, StoreError,
+};
+use time::OffsetDateTime;
+
+use crate::Ctx;
+
+fn officer() -> AuditContext {
+    AuditContext::new("officer:amina")
+}
+
+async fn make_ca(store: &Store, name: &str, parent: Option<CaId>) -> Ca {
+    let cert = format!("certificate of {name}").into_bytes();
+    store
+        .insert_ca(
+            &NewCa {
+                name: name.into(),
+                subject_der: format!("subject {name}").into_bytes(),
+                cert_der: cert,
+                key_label: format!("{name}-key"),
+                parent,
+                tier: Some("cnie".into()),
+            },
+            &officer(),
+        )
+        .await
+        .unwrap()
+        .record
+}
+
+fn new_cert(ca: CaId, serial: &Serial) -> NewCertificate {
+    let now = OffsetDateTime::now_utc();
+    NewCertificate {
+        ca,
+        serial: serial.clone(),
+        subject_der: b"subject".to_vec(),
+        not_before: now,
+        not_after: now + time::Duration::days(365),
+        der: format!("certificate {ca} {serial}").into_bytes(),
+        profile: "cnie-auth".into(),
+    }
+}
+
+async fn issue(store: &Store, ca: CaId) -> Serial {
+    let serial = store.allocate_serial(ca).await.unwrap();
+    store
+        .record_certificate(&new_cert(ca, &serial), &officer().with_input([7; 32]))
+        .await
+        .unwrap();
+    serial
+}
+
+fn revocation(ca: CaId, serial: &Serial, reason: RevocationReason) -> RevocationRequest {
+    RevocationRequest::new(ca, serial.clone(), reason)
+}
+
+fn audit_record(i: usize) -> AuditRecord {
+    AuditRecord {
+        actor: format!("writer-{}", i % 2),
+        action: "test.append".into(),
+        inputs_sha256: vec![store::sha256(&i.to_be_bytes())],
+        outputs_sha256: vec![],
+        details: json!({ "i": i }),
+    }
+}
+
+pub async fn open_creates_and_migrates_idempotently(ctx: Ctx) {
+    if ctx.backend == Backend::Sqlite {
+        let path = ctx.url.trim_start_matches("sqlite://");
+        assert!(std::path::Path::new(path).is_file(), "{path} not created");
+    }
+    let ca = make_ca(&ctx.store, "root", None).await;
+    // Opening again re-runs the migrator: nothing to do, data kept.
+    let again = ctx.reopen().await;
+    assert_eq!(again.ca("root").await.unwrap(), Some(ca));
+    assert_eq!(again.backend(), ctx.backend);
+    assert!(matches!(
+        Store::open("mysql://u:pw@h/db").await,
+        Err(StoreError::UnsupportedUrl { url }) if !url.contains("pw")
+    ));
+}
+
+pub async fn cas_insert_get_list(ctx: Ctx) {
+    let s = &ctx.store;
+    let root = make_ca(s, "national-root", None).await;
+    let cnie = make_ca(s, "cnie-citizen-ca", Some(root.id)).await;
+    assert_eq!(cnie.parent, Some(root.id));
+    assert_eq!(
+        cnie.cert_sha256,
+        store::sha256(b"certificate of cnie-citizen-ca")
+    );
+    assert_eq!(s.ca("cnie-citizen-ca").await.unwrap().as_ref(), Some(&cnie));
+    assert_eq!(s.ca_by_id(root.id).await.unwrap().as_ref(), Some(&root));
+    assert_eq!(s.ca("nope").await.unwrap(), None);
+    assert!(matches!(
+        s.require_ca("nope").await,
+        Err(StoreError::UnknownCaName { .. })
+    ));
+    assert_eq!(s.cas().await.unwrap(), vec![root.clone(), cnie]);
+
+    let mut dup = NewCa {
+        name: "national-root".into(),
+        subject_der: vec![],
+        cert_der: b"other".to_vec(),
+        key_label: "fresh-label".into(),
+        parent: None,
+        tier: None,
+    };
+    assert!(matches!(
+        s.insert_ca(&dup, &officer()).await,
+        Err(StoreError::CaNameTaken { .. })
+    ));
+    dup.name = "other".into();
+    dup.key_label = "national-root-key".into();
+    assert!(matches!(
+        s.insert_ca(&dup, &officer()).await,
+        Err(StoreError::KeyLabelTaken { .. })
+    ));
+    dup.key_label = "fresh-label".into();
+    dup.parent = Some(CaId(999));
+    assert!(matches!(
+        s.insert_ca(&dup, &officer()).await,
+        Err(StoreError::UnknownCa(CaId(999)))
+    ));
+    assert_eq!(s.cas().await.unwrap().len(), 2, "failed inserts left rows");
+}
+
+pub async fn serials_unique_random_and_reserved(ctx: Ctx) {
+    const N: usize = 4000;
+    let ca = make_ca(&ctx.store, "ca", None).await.id;
+    let other = make_ca(&ctx.store, "other", None).await.id;
+    let mut tx = ctx.store.begin().await.unwrap();
+    let mut serials = Vec::with_capacity(N);
+    for _ in 0..N {
+        serials.push(tx.allocate_serial(ca).await.unwrap());
+    }
+    // Reserved: neither this CA can get them again...
+    assert!(!tx.reserve_serial(ca, &serials[0]).await.unwrap());
+    // ...while uniqueness is per issuer.
+    assert!(tx.reserve_serial(other, &serials[0]).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let distinct: HashSet<_> = serials.iter().collect();
+    assert_eq!(distinct.len(), N);
+    let mut ones = [0usize; 128];
+    for s in &serials {
+        let b = s.as_bytes();
+        assert_eq!(b.len(), 16);
+        assert_eq!(b[0] & 0x80, 0, "top bit set: {s}");
+        assert_ne!(b[0], 0, "not minimal: {s}");
+        for (i, one) in ones.iter_mut().enumerate() {
+            *one += usize::from(b[i / 8] >> (7 - i % 8) & 1);
+        }
+    }
+    // 127 random bits: each set about half the time (6 sigma bounds).
+    assert_eq!(ones[0], 0);
+    for (i, &n) in ones.iter().enumerate().skip(1) {
+        assert!((1810..=2190).contains(&n), "bit {i} set {n} times in {N}");
+    }
+    assert!(matches!(
+        ctx.store.allocate_serial(CaId(999)).await,
+        Err(StoreError::UnknownCa(_))
+    ));
+}
+
+pub async fn record_certificate_twice_is_refused(ctx: Ctx) {
+    let ca = make_ca(&ctx.store, "ca", None).await.id;
+    let serial = issue(&ctx.store, ca).await;
+    let found = ctx.store.certificate(ca, &serial).await.unwrap().unwrap();
+    assert_eq!(found.profile, "cnie-auth");
+    assert_eq!(found.sha256, store::sha256(&found.der));
+    let mut again = new_cert(ca, &serial);
+    again.der = b"another certificate".to_vec();
+    assert!(matches!(
+        ctx.store.record_certificate(&again, &officer()).await,
+        Err(StoreError::SerialAlreadyIssued { .. })
+    ));
+    // A serial imported from outside (never allocated here) is recorded and
+    // then reserved.
+    let imported = Serial::from_hex("0123456789").unwrap();
+    ctx.store
+        .record_certificate(&new_cert(ca, &imported), &officer())
+        .await
+        .unwrap();
+    let mut tx = ctx.store.begin().await.unwrap();
+    assert!(!tx.reserve_serial(ca, &imported).await.unwrap());
+}
+
+pub async fn revoke_hold_unhold_status(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let serial = issue(s, ca).await;
+    assert_eq!(s.status(ca, &serial).await.unwrap(), CertStatus::Good);
+
+    let mut hold = revocation(ca, &serial, RevocationReason::CertificateHold);
+    hold.invalidity_date = Some(hold.revoked_at - time::Duration::hours(2));
+    s.revoke(&hold, &officer()).await.unwrap();
+    match s.status(ca, &serial).await.unwrap() {
+        CertStatus::Revoked {
+            reason,
+            invalidity_date,
+            ..
+        } => {
+            assert_eq!(reason, RevocationReason::CertificateHold);
+            assert!(invalidity_date.is_some());
+        }
+        other => panic!("expected revoked, got {other:?}"),
+    }
+
+    let unheld = s.unhold(ca, &serial, &officer()).await.unwrap().record;
+    assert!(unheld.removed_from_hold);
+    assert_eq!(s.status(ca, &serial).await.unwrap(), CertStatus::Good);
+    assert!(matches!(
+        s.unhold(ca, &serial, &officer()).await,
+        Err(StoreError::NotOnHold { .. })
+    ));
+
+    // Held again, then revoked for good: allowed once.
+    s.revoke(
+        &revocation(ca, &serial, RevocationReason::CertificateHold),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    s.revoke(
+        &revocation(ca, &serial, RevocationReason::KeyCompromise),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.status(ca, &serial).await.unwrap(),
+        CertStatus::Revoked {
+            reason: RevocationReason::KeyCompromise,
+            ..
+        }
+    ));
+    assert!(matches!(
+        s.unhold(ca, &serial, &officer()).await,
+        Err(StoreError::NotOnHold { .. })
+    ));
+}
+
+pub async fn double_revoke_is_refused(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let serial = issue(s, ca).await;
+    let first = s
+        .revoke(
+            &revocation(ca, &serial, RevocationReason::Superseded),
+            &officer(),
+        )
+        .await
+        .unwrap();
+    let err = s
+        .revoke(
+            &revocation(ca, &serial, RevocationReason::KeyCompromise),
+            &officer(),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        StoreError::AlreadyRevoked {
+            reason, revoked_at, ..
+        } => {
+            assert_eq!(reason, RevocationReason::Superseded);
+            assert_eq!(revoked_at, first.record.revoked_at);
+        }
+        other => panic!("expected AlreadyRevoked, got {other:?}"),
+    }
+    // The refused attempt left no audit entry behind.
+    assert_eq!(s.verify_audit().await.unwrap(), first.audit_seq);
+}
+
+pub async fn unknown_serial_is_never_good(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let never = Serial::random().unwrap();
+    assert_eq!(s.status(ca, &never).await.unwrap(), CertStatus::Unknown);
+    // Allocated but not (yet) recorded: still unknown.
+    let allocated = s.allocate_serial(ca).await.unwrap();
+    assert_eq!(s.status(ca, &allocated).await.unwrap(), CertStatus::Unknown);
+    // Issued by another CA: unknown here.
+    let other = make_ca(s, "other", None).await.id;
+    let elsewhere = issue(s, other).await;
+    assert_eq!(s.status(ca, &elsewhere).await.unwrap(), CertStatus::Unknown);
+    assert!(matches!(
+        s.revoke(
+            &revocation(ca, &never, RevocationReason::KeyCompromise),
+            &officer()
+        )
+        .await,
+        Err(StoreError::UnknownSerial { .. })
+    ));
+    assert!(matches!(
+        s.revoke(
+            &revocation(CaId(999), &never, RevocationReason::KeyCompromise),
+            &officer()
+        )
+        .await,
+        Err(StoreError::UnknownCa(_))
+    ));
+    assert!(s.certificate(ca, &never).await.unwrap().is_none());
+}
+
+pub async fn revocation_is_committed_before_returning(ctx: Ctx) {
+    let ca = make_ca(&ctx.store, "ca", None).await.id;
+    let serial = issue(&ctx.store, ca).await;
+    let done = ctx
+        .store
+        .revoke(
+            &revocation(ca, &serial, RevocationReason::KeyCompromise),
+            &officer().with_details(json!({ "ticket": "INC-42" })),
+        )
+        .await
+        .unwrap();
+    // Another pool (another process, for the database) sees it at once.
+    let other = ctx.reopen().await;
+    assert!(matches!(
+        other.status(ca, &serial).await.unwrap(),
+        CertStatus::Revoked { .. }
+    ));
+    let entries = other.audit_entries(done.audit_seq - 1, 10).await.unwrap();
+    let entry = &entries[0];
+    assert_eq!(entry.seq, done.audit_seq);
+    assert_eq!(entry.action, "certificate.revoke");
+    assert_eq!(entry.actor, "officer:amina");
+    let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap();
+    assert_eq!(details["serial"], serial.to_hex());
+    assert_eq!(details["reason"], "keyCompromise");
+    assert_eq!(details["extra"]["ticket"], "INC-42");
+}
+
+pub async fn crl_numbers_monotonic_under_concurrency(ctx: Ctx) {
+    const TASKS: usize = 4;
+    const EACH: usize = 25;
+    let ca = make_ca(&ctx.store, "ca", None).await.id;
+    // Half the tasks on a second, independent pool.
+    let second = ctx.reopen().await;
+    let mut handles = Vec::new();
+    for t in 0..TASKS {
+        let store = if t % 2 == 0 {
+            ctx.store.clone()
+        } else {
+            second.clone()
+        };
+        handles.push(tokio::spawn(async move {
+            let mut got = Vec::with_capacity(EACH);
+            for _ in 0..EACH {
+                got.push(
+                    store
+                        .next_crl_number(ca, CrlKind::Full)
+                        .await
+                        .unwrap()
+                        .number,
+                );
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        let got = h.await.unwrap();
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "not increasing: {got:?}"
+        );
+        all.extend(got);
+    }
+    all.sort_unstable();
+    let expected: Vec<u64> = (1..=(TASKS * EACH) as u64).collect();
+    assert_eq!(all, expected);
+}
+
+pub async fn crl_reservation_and_recording(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    assert!(matches!(
+        s.next_crl_number(ca, CrlKind::Delta).await,
+        Err(StoreError::NoBaseCrl { .. })
+    ));
+    let serial = issue(s, ca).await;
+    s.revoke(
+        &revocation(ca, &serial, RevocationReason::KeyCompromise),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    let full = s.next_crl_number(ca, CrlKind::Full).await.unwrap();
+    assert_eq!(full.number, 1);
+    assert_eq!(full.as_of_change, s.latest_change().await.unwrap());
+    let now = OffsetDateTime::now_utc();
+    let crl = NewCrl {
+        ca,
+        number: full.number,
+        this_update: now,
+        next_update: Some(now + time::Duration::days(7)),
+        der: b"full crl 1".to_vec(),
+    };
+    let recorded = s.record_crl(&crl, &officer()).await.unwrap().record;
+    assert_eq!(recorded.kind, CrlKind::Full);
+    assert!(matches!(
+        s.record_crl(&crl, &officer()).await,
+        Err(StoreError::CrlAlreadyRecorded { number: 1, .. })
+    ));
+    assert!(matches!(
+        s.record_crl(
+            &NewCrl {
+                number: 9,
+                ..crl.clone()
+            },
+            &officer()
+        )
+        .await,
+        Err(StoreError::CrlNumberNotReserved { number: 9, .. })
+    ));
+    assert_eq!(
+        s.latest_crl(ca, CrlKind::Full).await.unwrap(),
+        Some(recorded)
+    );
+
+    let delta = s.next_crl_number(ca, CrlKind::Delta).await.unwrap();
+    assert_eq!(delta.number, 2);
+    let base = delta.base.unwrap();
+    assert_eq!((base.number, base.as_of_change), (1, full.as_of_change));
+    s.record_crl(
+        &NewCrl {
+            number: 2,
+            der: b"delta 2".to_vec(),
+            ..crl
+        },
+        &officer(),
+    )
+    .await
+    .unwrap();
+    let latest_delta = s.latest_crl(ca, CrlKind::Delta).await.unwrap().unwrap();
+    assert_eq!(latest_delta.base_number, Some(1));
+    assert_eq!(s.verify_audit().await.unwrap(), 5);
+}
+
+pub async fn changes_since_lists_in_order(ctx: Ctx) {
+    let s = &ctx.store;
+    let mut listener = match s.pg_pool() {
+        Some(pool) => {
+            let mut l = sqlx::postgres::PgListener::connect_with(pool)
+                .await
+                .unwrap();
+            l.listen(store::CHANGES_CHANNEL).await.unwrap();
+            Some(l)
+        }
+        None => None,
+    };
+    assert_eq!(s.latest_change().await.unwrap(), 0);
+    let ca = make_ca(s, "ca", None).await.id;
+    let a = issue(s, ca).await;
+    let b = issue(s, ca).await;
+    s.revoke(
+        &revocation(ca, &a, RevocationReason::CertificateHold),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    s.unhold(ca, &a, &officer()).await.unwrap();
+    let all = s.changes_since(0, 100).await.unwrap();
+    let summary: Vec<_> = all
+        .iter()
+        .map(|c| (c.seq, c.kind, c.serial.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, ChangeKind::Issued, Some(a.clone())),
+            (2, ChangeKind::Issued, Some(b.clone())),
+            (3, ChangeKind::Revoked, Some(a.clone())),
+            (4, ChangeKind::Unheld, Some(a.clone())),
+        ]
+    );
+    let since = s.changes_since(2, 100).await.unwrap();
+    assert_eq!(since.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(s.changes_since(2, 1).await.unwrap().len(), 1);
+    assert!(s.changes_since(4, 100).await.unwrap().is_empty());
+    assert_eq!(s.latest_change().await.unwrap(), 4);
+
+    if let Some(listener) = listener.as_mut() {
+        let mut payloads = Vec::new();
+        while payloads.len() < 4 {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+                .await
+                .expect("NOTIFY not delivered")
+                .unwrap();
+            payloads.push(n.payload().to_owned());
+        }
+        assert_eq!(payloads, ["1", "2", "3", "4"]);
+    }
+}
+
+pub async fn revocation_listing_pages_full_and_delta(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let now = OffsetDateTime::now_utc();
+    let imported: Vec<_> = (1..=2500u32)
+        .map(|i| ImportedRevocation {
+            serial: Serial::from_hex(&format!("{:08X}", i * 7919)).unwrap(),
+            reason: RevocationReason::Superseded,
+            revoked_at: now,
+            invalidity_date: None,
+        })
+        .collect();
+    s.import_revocations(ca, &imported, &officer())
+        .await
+        .unwrap();
+    let snapshot = s.latest_change().await.unwrap();
+    // Changes after the snapshot: one held + released, one new revocation.
+    let held = issue(s, ca).await;
+    s.revoke(
+        &revocation(ca, &held, RevocationReason::CertificateHold),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    s.unhold(ca, &held, &officer()).await.unwrap();
+    let fresh = issue(s, ca).await;
+    s.revoke(
+        &revocation(ca, &fresh, RevocationReason::KeyCompromise),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    let now_seq = s.latest_change().await.unwrap();
+
+    // Full listing as of the snapshot, 1000 a page: the 2500, in serial order.
+    let mut q = RevocationQuery::full(ca, snapshot).with_limit(1000);
+    let mut listed = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = s.revocations(&q).await.unwrap();
+        pages += 1;
+        listed.extend(page.iter().map(|e| e.serial.clone()));
+        if !q.advance(&page) {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut expected: Vec<_> = imported.iter().map(|e| e.serial.clone()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_eq!(s.count_revocations(ca, snapshot).await.unwrap(), 2500);
+
+    // Full listing now: the released hold is not listed, the new one is.
+    assert_eq!(s.count_revocations(ca, now_seq).await.unwrap(), 2501);
+    // Delta since the snapshot: both, the released one flagged.
+    let delta = s
+        .revocations(&RevocationQuery::delta(ca, snapshot, now_seq))
+        .await
+        .unwrap();
+    assert_eq!(delta.len(), 2);
+    let removed: Vec<_> = delta.iter().filter(|e| e.removed_from_hold).collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].serial, held);
+    assert!(delta
+        .iter()
+        .any(|e| e.serial == fresh && !e.removed_from_hold));
+    // Imported serials are not handed out by allocation.
+    let mut tx = s.begin().await.unwrap();
+    assert!(!tx.reserve_serial(ca, &imported[0].serial).await.unwrap());
+}
+
+pub async fn import_overlap_imports_nothing(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let entry = |hex: &str| ImportedRevocation {
+        serial: Serial::from_hex(hex).unwrap(),
+        reason: RevocationReason::Unspecified,
+        revoked_at: OffsetDateTime::now_utc(),
+        invalidity_date: None,
+    };
+    let dup = [entry("01"), entry("02"), entry("01")];
+    assert!(matches!(
+        s.import_revocations(ca, &dup, &officer()).await,
+        Err(StoreError::ImportOverlap { count: 1, .. })
+    ));
+    assert_eq!(s.count_revocations(ca, u64::MAX).await.unwrap(), 0);
+    assert_eq!(s.verify_audit().await.unwrap(), 1, "only ca.create");
+}
+
+pub async fn audit_chain_verifies(ctx: Ctx) {
+    let s = &ctx.store;
+    assert_eq!(s.verify_audit().await.unwrap(), 0);
+    let ca = make_ca(s, "ca", None).await.id;
+    let serial = issue(s, ca).await;
+    s.revoke(
+        &revocation(ca, &serial, RevocationReason::KeyCompromise),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    let custom = s.append_audit(&audit_record(1)).await.unwrap();
+    assert_eq!(custom.seq, 4);
+    assert_eq!(s.verify_audit().await.unwrap(), 4);
+
+    let entries = s.audit_entries(0, 100).await.unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "ca.create",
+            "certificate.issue",
+            "certificate.revoke",
+            "test.append"
+        ]
+    );
+    assert_eq!(entries[0].prev_hash, [0; 32]);
+    for pair in entries.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    assert_eq!(entries[3], custom);
+    assert_eq!(entries[1].inputs_sha256, vec![[7; 32]]);
+    assert_eq!(entries[1].outputs_sha256.len(), 1);
+}
+
+pub async fn audit_concurrent_appends_do_not_fork(ctx: Ctx) {
+    let second = ctx.reopen().await;
+    let mut handles = Vec::new();
+    for (w, store) in [ctx.store.clone(), second, ctx.store.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        handles.push(tokio::spawn(async move {
+            for i in 0..40 {
+                store
+                    .append_audit(&audit_record(w * 100 + i))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(ctx.store.verify_audit().await.unwrap(), 120);
+}
+
+async fn five_entries(ctx: &Ctx) {
+    for i in 0..5 {
+        ctx.store.append_audit(&audit_record(i)).await.unwrap();
+    }
+    assert_eq!(ctx.store.verify_audit().await.unwrap(), 5);
+}
+
+fn expect_broken(result: Result<u64, AuditError>, seq: u64) -> ChainBreak {
+    match result {
+        Err(AuditError::Broken { seq: at, reason }) => {
+            assert_eq!(at, seq, "wrong entry named: {reason}");
+            reason
+        }
+        other => panic!("expected the chain broken at {seq}, got {other:?}"),
+    }
+}
+
+pub async fn audit_tamper_update_names_entry(ctx: Ctx) {
+    five_entries(&ctx).await;
+    assert_eq!(
+        ctx.tamper("UPDATE audit_log SET action = 'nothing.happened' WHERE seq = 3")
+            .await,
+        1
+    );
+    let reason = expect_broken(ctx.store.verify_audit().await, 3);
+    assert_eq!(reason, ChainBreak::HashMismatch);
+}
+
+pub async fn audit_tamper_delete_middle_names_gap(ctx: Ctx) {
+    five_entries(&ctx).await;
+    assert_eq!(ctx.tamper("DELETE FROM audit_log WHERE seq = 3").await, 1);
+    let reason = expect_broken(ctx.store.verify_audit().await, 3);
+    assert_eq!(
+        reason,
+        ChainBreak::Missing {
+            next_found: Some(4)
+        }
+    );
+    // Renumbering the rest to close the gap breaks the links instead.
+    ctx.tamper("UPDATE audit_log SET seq = seq - 1 WHERE seq > 3")
+        .await;
+    let reason = expect_broken(ctx.store.verify_audit().await, 3);
+    assert_eq!(reason, ChainBreak::PrevHashMismatch);
+}
+
+pub async fn audit_tamper_delete_tail_is_detected(ctx: Ctx) {
+    five_entries(&ctx).await;
+    ctx.tamper("DELETE FROM audit_log WHERE seq = 5").await;
+    let reason = expect_broken(ctx.store.verify_audit().await, 5);
+    assert_eq!(reason, ChainBreak::Missing { next_found: None });
+    // Writing onto a broken head is refused (fail closed).
+    assert!(matches!(
+        ctx.store.append_audit(&audit_record(9)).await,
+        Err(StoreError::AuditHeadMissing { seq: 5 })
+    ));
+}
+
+pub async fn audit_tamper_reorder_is_detected(ctx: Ctx) {
+    five_entries(&ctx).await;
+    ctx.tamper("UPDATE audit_log SET seq = 100 WHERE seq = 2")
+        .await;
+    ctx.tamper("UPDATE audit_log SET seq = 2 WHERE seq = 3")
+        .await;
+    ctx.tamper("UPDATE audit_log SET seq = 3 WHERE seq = 100")
+        .await;
+    let reason = expect_broken(ctx.store.verify_audit().await, 2);
+    assert_eq!(reason, ChainBreak::PrevHashMismatch);
+}
+
+/// Always runs: the bulk path at a size debug builds handle in seconds.
+pub async fn bulk_revocations_import_and_list(ctx: Ctx) {
+    bulk_import_and_list(ctx, 50_000).await;
+}
+
+/// 1,000,000 revocations imported in one transaction and listed back in
+/// serial order (size overridable with STORE_BULK_REVOCATIONS).
+pub async fn million_revocations_import_and_list(ctx: Ctx) {
+    let n = std::env::var("STORE_BULK_REVOCATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    bulk_import_and_list(ctx, n).await;
+}
+
+async fn bulk_import_and_list(ctx: Ctx, n: u32) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "cnie-citizen-ca", None).await.id;
+    let now = OffsetDateTime::now_utc();
+    let entries: Vec<_> = (0..n)
+        .map(|_| ImportedRevocation {
+            serial: Serial::random().unwrap(),
+            reason: RevocationReason::CessationOfOperation,
+            revoked_at: now,
+            invalidity_date: None,
+        })
+        .collect();
+
+    let t = Instant::now();
+    let imported = s
+        .import_revocations(ca, &entries, &officer())
+        .await
+        .unwrap();
+    let insert = t.elapsed();
+    assert_eq!(imported.record, u64::from(n));
+
+    let t = Instant::now();
+    let as_of = s.latest_change().await.unwrap();
+    let mut q = RevocationQuery::full(ca, as_of);
+    let mut count = 0u64;
+    let mut last: Option<Serial> = None;
+    loop {
+        let page = s.revocations(&q).await.unwrap();
+        for e in &page {
+            assert!(last.as_ref().is_none_or(|l| *l < e.serial), "out of order");
+            last = Some(e.serial.clone());
+        }
+        count += page.len() as u64;
+        if !q.advance(&page) {
+            break;
+        }
+    }
+    let list = t.elapsed();
+    assert_eq!(count, u64::from(n));
+    eprintln!(
+        "{:?}: {n} revocations imported in {insert:.2?}, listed in {list:.2?}",
+        ctx.backend
+    );
+}
