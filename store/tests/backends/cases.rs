@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use serde_json::json;
+use sqlx::Connection as _;
 use store::{
     AuditContext, AuditError, AuditRecord, Backend, Ca, CaId, CertStatus, ChainBreak, ChangeKind,
     CrlKind, ImportedRevocation, NewCa, NewCertificate, NewCrl, RevocationQuery, RevocationReason,
@@ -76,6 +77,12 @@ pub async fn open_creates_and_migrates_idempotently(ctx: Ctx) {
     if ctx.backend == Backend::Sqlite {
         let path = ctx.url.trim_start_matches("sqlite://");
         assert!(std::path::Path::new(path).is_file(), "{path} not created");
+        let mut c = sqlx::SqliteConnection::connect(&ctx.url).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
     }
     let ca = make_ca(&ctx.store, "root", None).await;
     // Opening again re-runs the migrator: nothing to do, data kept.
