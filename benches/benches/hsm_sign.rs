@@ -133,27 +133,38 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Interleaved timed runs (raw, pool, raw, pool, ...) and the median rate
-/// of each, so both see the same machine state.
+/// Raw and pool runs alternate in short batches (swapping which goes
+/// first), so both see the same machine load; prints the median rate of
+/// each and the median of the per-round ratios.
 fn print_ratio() {
     let fx = fixture();
-    let batch = 4000;
-    println!("\nP-256 signatures/s, median of 5 interleaved runs of {batch}:");
-    println!("threads   raw cryptoki        pool   pool/raw");
+    let (rounds, batch) = (15, 1500);
+    println!("\nP-256 signatures/s, {rounds} interleaved rounds of {batch} signatures each:");
+    println!("threads  raw cryptoki     pool  pool/raw (median of rounds)");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     for threads in THREADS {
-        let (mut raw, mut pool) = (Vec::new(), Vec::new());
-        for _ in 0..5 {
-            raw.push(batch as f64 / run(fx, true, threads, batch).as_secs_f64());
-            pool.push(batch as f64 / run(fx, false, threads, batch).as_secs_f64());
+        let (mut raw, mut pool, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let rate = |is_raw| batch as f64 / run(fx, is_raw, threads, batch).as_secs_f64();
+            let (r, p) = if round % 2 == 0 {
+                let r = rate(true);
+                (r, rate(false))
+            } else {
+                let p = rate(false);
+                (rate(true), p)
+            };
+            raw.push(r);
+            pool.push(p);
+            ratio.push(p / r);
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (raw, pool) = (median(&mut raw), median(&mut pool));
         println!(
-            "{threads:>7} {raw:>14.0} {pool:>11.0} {:>9.1}%",
-            100.0 * pool / raw
+            "{threads:>7} {:>13.0} {:>8.0} {:>9.1}%",
+            median(raw),
+            median(pool),
+            100.0 * median(ratio)
         );
     }
 }
