@@ -59,7 +59,11 @@ fn fixture() -> &'static Fixture {
             .get_slots_with_token()
             .unwrap()
             .into_iter()
-            .find(|s| pkcs11.get_token_info(*s).is_ok_and(|t| t.label() == "bench"))
+            .find(|s| {
+                pkcs11
+                    .get_token_info(*s)
+                    .is_ok_and(|t| t.label() == "bench")
+            })
             .unwrap();
         Fixture {
             _dir: dir,
