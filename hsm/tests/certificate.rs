@@ -1,8 +1,8 @@
 //! Certificates signed through the HSM, checked by `openssl verify`.
 //!
-//! pki-core's certificate builder is not in the tree yet, so the test
-//! assembles minimal RFC 5280 certificates with `x509-cert` and signs them
-//! through [`pki_core::Signer`].
+//! One chain is assembled by hand with `x509-cert` (so the test does not
+//! depend on pki-core's builder), one with `pki_core::builder`; both are
+//! signed through [`pki_core::Signer`].
 
 // Test helpers outside #[test] functions unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -203,4 +203,60 @@ fn chain_signed_in_the_hsm_passes_openssl_verify() {
         .output()
         .unwrap();
     assert!(!output.status.success(), "tampered certificate verified");
+}
+
+#[test]
+fn pki_core_builder_signs_through_the_hsm() {
+    use pki_core::builder::{
+        build_certificate, parse_name, serial_from_u64, BasicConstraintsSpec, CertificateTemplate,
+        KeyUsageSpec,
+    };
+
+    let pool = common::pool("builder", 1);
+    let root_key = pool
+        .generate_key(&KeyLabel::new("root-rsa").unwrap(), KeyType::Rsa4096)
+        .unwrap();
+    let ocsp_key = pool
+        .generate_key(&KeyLabel::new("ocsp").unwrap(), KeyType::EcP256)
+        .unwrap();
+    // The builder's method-1 key identifier is the key's CKA_ID.
+    assert_eq!(
+        pki_core::builder::key_identifier(&root_key.spki),
+        root_key.id.as_bytes()
+    );
+    let root = pool
+        .signer_with(root_key.clone(), SignatureAlgorithm::RsaPss(Hash::Sha384))
+        .unwrap();
+
+    let root_name = parse_name("CN=HSM Builder Root,C=MA").unwrap();
+    let mut tpl = CertificateTemplate::new(root_name.clone(), root_key.spki.clone());
+    tpl.serial = serial_from_u64(1);
+    tpl.basic_constraints = Some(BasicConstraintsSpec::ca(None));
+    tpl.key_usage = Some(KeyUsageSpec::new(
+        KeyUsages::KeyCertSign | KeyUsages::CRLSign,
+    ));
+    let root_der = build_certificate(&tpl, &root).unwrap();
+
+    let mut tpl = CertificateTemplate::new(
+        parse_name("CN=HSM OCSP signer,C=MA").unwrap(),
+        ocsp_key.spki.clone(),
+    );
+    tpl.serial = serial_from_u64(2);
+    tpl.issuer = root_name;
+    tpl.basic_constraints = Some(BasicConstraintsSpec::end_entity());
+    tpl.key_usage = Some(KeyUsageSpec::new(KeyUsages::DigitalSignature));
+    let leaf_der = build_certificate(&tpl, &root).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let pem = |name: &str, der: &[u8]| {
+        let cert = <Certificate as der::Decode>::from_der(der).unwrap();
+        write_pem(dir.path(), name, &cert)
+    };
+    let root_pem = pem("root.pem", &root_der);
+    let leaf_pem = pem("leaf.pem", &leaf_der);
+    let ca = root_pem.to_str().unwrap();
+    openssl_verify(
+        &[&leaf_pem],
+        &["-x509_strict", "-check_ss_sig", "-CAfile", ca],
+    );
 }
