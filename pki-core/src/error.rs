@@ -225,6 +225,24 @@ impl Error {
 
     /// The index in the path of the certificate the error is about, if any.
     pub fn index(&self) -> Option<usize> {
+        if let Self::PeerName(_) = self {
+            return Some(0);
+        }
+        // Errors are on the cold path: a clone keeps one list of variants.
+        self.clone().index_slot().map(|i| *i)
+    }
+
+    /// Rewrites the certificate index (parsing happens before the position
+    /// in the path is known).
+    #[must_use]
+    pub fn at_index(mut self, new: usize) -> Self {
+        if let Some(i) = self.index_slot() {
+            *i = new;
+        }
+        self
+    }
+
+    fn index_slot(&mut self) -> Option<&mut usize> {
         match self {
             Self::InvalidVersion { index, .. }
             | Self::InvalidSerial { index, .. }
@@ -245,40 +263,9 @@ impl Error {
             | Self::ExtendedKeyUsageNotAllowed { index, .. }
             | Self::NameConstraints { index, .. }
             | Self::Revoked { index, .. }
-            | Self::RevocationStatusUnavailable { index, .. } => Some(*index),
-            Self::PeerName(_) => Some(0),
+            | Self::RevocationStatusUnavailable { index, .. } => Some(index),
             _ => None,
         }
-    }
-
-    /// Rewrites the certificate index (parsing happens before the position
-    /// in the path is known).
-    #[must_use]
-    pub fn at_index(mut self, new: usize) -> Self {
-        match &mut self {
-            Self::InvalidVersion { index, .. }
-            | Self::InvalidSerial { index, .. }
-            | Self::DuplicateExtension { index, .. }
-            | Self::UnknownCriticalExtension { index, .. }
-            | Self::BadExtension { index, .. }
-            | Self::SignatureAlgorithmMismatch { index }
-            | Self::KeyAlgorithmMismatch { index, .. }
-            | Self::SignatureInvalid { index }
-            | Self::CertNotYetValid { index, .. }
-            | Self::CertExpired { index, .. }
-            | Self::InvalidValidity { index }
-            | Self::IssuerNotFound { index, .. }
-            | Self::NotCa { index }
-            | Self::CaUsedAsEndEntity { index }
-            | Self::PathLenExceeded { index }
-            | Self::KeyUsageNotAllowed { index, .. }
-            | Self::ExtendedKeyUsageNotAllowed { index, .. }
-            | Self::NameConstraints { index, .. }
-            | Self::Revoked { index, .. }
-            | Self::RevocationStatusUnavailable { index, .. } => *index = new,
-            _ => {}
-        }
-        self
     }
 }
 
