@@ -4,13 +4,10 @@
 use std::fmt;
 
 use aws_lc_rs::digest;
-use const_oid::db::{rfc5912, rfc8410};
-use const_oid::ObjectIdentifier;
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
-use der::asn1::{Any, ContextSpecific, UintRef};
-use der::{Decode, TagMode, TagNumber};
+use der::asn1::UintRef;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::error::{ck, HsmError, Result};
@@ -40,14 +37,6 @@ impl Hash {
 
     fn len(self) -> usize {
         self.digest().output_len()
-    }
-
-    fn oid(self) -> ObjectIdentifier {
-        match self {
-            Self::Sha256 => rfc5912::ID_SHA_256,
-            Self::Sha384 => rfc5912::ID_SHA_384,
-            Self::Sha512 => rfc5912::ID_SHA_512,
-        }
     }
 
     fn mechanism(self) -> MechanismType {
@@ -143,22 +132,20 @@ impl SignatureAlgorithm {
     /// The `AlgorithmIdentifier` for `signatureAlgorithm` and the TBS
     /// `signature` field.
     pub fn identifier(self) -> AlgorithmIdentifierOwned {
-        let (oid, parameters) = match self {
-            Self::Ecdsa(Hash::Sha256) => (rfc5912::ECDSA_WITH_SHA_256, None),
-            Self::Ecdsa(Hash::Sha384) => (rfc5912::ECDSA_WITH_SHA_384, None),
-            Self::Ecdsa(Hash::Sha512) => (rfc5912::ECDSA_WITH_SHA_512, None),
-            Self::RsaPkcs1(hash) => {
-                let oid = match hash {
-                    Hash::Sha256 => rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
-                    Hash::Sha384 => rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
-                    Hash::Sha512 => rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
-                };
-                (oid, Some(der::asn1::Null.into()))
-            }
-            Self::RsaPss(hash) => (rfc5912::ID_RSASSA_PSS, Some(pss_params(hash))),
-            Self::Ed25519 => (rfc8410::ID_ED_25519, None),
-        };
-        AlgorithmIdentifierOwned { oid, parameters }
+        use pki_core::signature::SignatureAlgorithm as A;
+        match self {
+            Self::Ecdsa(Hash::Sha256) => A::EcdsaSha256,
+            Self::Ecdsa(Hash::Sha384) => A::EcdsaSha384,
+            Self::Ecdsa(Hash::Sha512) => A::EcdsaSha512,
+            Self::RsaPkcs1(Hash::Sha256) => A::RsaPkcs1Sha256,
+            Self::RsaPkcs1(Hash::Sha384) => A::RsaPkcs1Sha384,
+            Self::RsaPkcs1(Hash::Sha512) => A::RsaPkcs1Sha512,
+            Self::RsaPss(Hash::Sha256) => A::RsaPssSha256,
+            Self::RsaPss(Hash::Sha384) => A::RsaPssSha384,
+            Self::RsaPss(Hash::Sha512) => A::RsaPssSha512,
+            Self::Ed25519 => A::Ed25519,
+        }
+        .identifier()
     }
 }
 
@@ -166,56 +153,6 @@ impl fmt::Display for SignatureAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// RFC 4055 3.1:
-///
-/// ```text
-/// RSASSA-PSS-params ::= SEQUENCE {
-///   hashAlgorithm      [0] HashAlgorithm,
-///   maskGenAlgorithm   [1] MaskGenAlgorithm,
-///   saltLength         [2] INTEGER,
-///   trailerField       [3] TrailerField DEFAULT trailerFieldBC }
-/// ```
-///
-/// Hash parameters are NULL, as OpenSSL writes them and as rustls-webpki
-/// and pki-core expect them.
-fn pss_params(hash: Hash) -> Any {
-    let hash_alg = AlgorithmIdentifierOwned {
-        oid: hash.oid(),
-        parameters: Some(der::asn1::Null.into()),
-    };
-    let mgf = AlgorithmIdentifierOwned {
-        oid: rfc5912::ID_MGF_1,
-        parameters: Some(Any::encode_from(&hash_alg).expect("an AlgorithmIdentifier encodes")),
-    };
-    let explicit = |n: u8| (TagNumber::new(n), TagMode::Explicit);
-    let (t0, m0) = explicit(0);
-    let (t1, m1) = explicit(1);
-    let (t2, m2) = explicit(2);
-    let salt = hash.len() as u8;
-    let fields = [
-        to_der(&ContextSpecific {
-            tag_number: t0,
-            tag_mode: m0,
-            value: hash_alg,
-        }),
-        to_der(&ContextSpecific {
-            tag_number: t1,
-            tag_mode: m1,
-            value: mgf,
-        }),
-        to_der(&ContextSpecific {
-            tag_number: t2,
-            tag_mode: m2,
-            value: salt,
-        }),
-    ]
-    .map(|field| field.expect("fixed PSS parameters encode"));
-    let body =
-        der_sequence(&fields.each_ref().map(Vec::as_slice)).expect("fixed PSS parameters encode");
-    // `der_sequence` returns the whole TLV; `Any` keeps tag and value.
-    Any::from_der(&body).expect("a SEQUENCE we just encoded decodes")
 }
 
 /// RFC 3279 2.2.3: `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }`,

@@ -245,6 +245,37 @@ impl SignatureAlgorithm {
         }
     }
 
+    /// The `AlgorithmIdentifier` a signer puts in certificates, CRLs and
+    /// OCSP responses: NULL parameters for PKCS#1 v1.5 (RFC 4055 5), none for
+    /// ECDSA and Ed25519 (RFC 5758 3.2, RFC 8410 3), and for RSA-PSS the
+    /// RSASSA-PSS-params with NULL hash parameters, the encoding OpenSSL
+    /// writes and CA/B BR 7.1.3.2 fixes.
+    pub fn identifier(self) -> AlgorithmIdentifierOwned {
+        let pss = |hash, salt| {
+            // Invariant: fixed, well-formed parameters always encode.
+            let der = pss_params_der(hash, salt, true).expect("RSASSA-PSS parameters encode");
+            Some(der::Any::from_der(&der).expect("RSASSA-PSS parameters decode"))
+        };
+        let parameters = match self {
+            Self::RsaPkcs1Sha1
+            | Self::RsaPkcs1Sha256
+            | Self::RsaPkcs1Sha384
+            | Self::RsaPkcs1Sha512 => Some(der::asn1::Null.into()),
+            Self::RsaPssSha256 => pss(oid::SHA256, 32),
+            Self::RsaPssSha384 => pss(oid::SHA384, 48),
+            Self::RsaPssSha512 => pss(oid::SHA512, 64),
+            Self::EcdsaSha1
+            | Self::EcdsaSha256
+            | Self::EcdsaSha384
+            | Self::EcdsaSha512
+            | Self::Ed25519 => None,
+        };
+        AlgorithmIdentifierOwned {
+            oid: self.oid(),
+            parameters,
+        }
+    }
+
     fn oid(self) -> ObjectIdentifier {
         match self {
             Self::RsaPkcs1Sha1 => oid::SHA1_WITH_RSA,
@@ -446,6 +477,30 @@ pub(crate) fn pss_params_der(hash: ObjectIdentifier, salt: u8, null: bool) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_round_trip_through_from_identifier() {
+        use SignatureAlgorithm as A;
+        for a in [
+            A::RsaPkcs1Sha1,
+            A::RsaPkcs1Sha256,
+            A::RsaPkcs1Sha384,
+            A::RsaPkcs1Sha512,
+            A::RsaPssSha256,
+            A::RsaPssSha384,
+            A::RsaPssSha512,
+            A::EcdsaSha1,
+            A::EcdsaSha256,
+            A::EcdsaSha384,
+            A::EcdsaSha512,
+            A::Ed25519,
+        ] {
+            assert_eq!(
+                SignatureAlgorithm::from_identifier(&a.identifier()).unwrap(),
+                a
+            );
+        }
+    }
 
     #[test]
     fn pss_sha256_params_match_the_known_encoding() {

@@ -30,7 +30,7 @@ use aws_lc_rs::signature::{
     VerificationAlgorithm,
 };
 use der::asn1::{PrintableStringRef, Utf8StringRef};
-use der::{Any, DateTime, Decode};
+use der::{DateTime, Decode};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::ext::pkix::KeyUsages;
 use x509_cert::name::Name;
@@ -96,26 +96,16 @@ impl KeyAlgorithm {
 
     /// The `signatureAlgorithm` this key writes.
     pub fn signature_algorithm(self) -> AlgorithmIdentifierOwned {
-        let bare = |oid| AlgorithmIdentifierOwned {
-            oid,
-            parameters: None,
-        };
+        use crate::signature::SignatureAlgorithm as A;
         match self {
-            Self::EcdsaP256 => bare(oid::ECDSA_WITH_SHA256),
-            Self::EcdsaP384 => bare(oid::ECDSA_WITH_SHA384),
-            Self::EcdsaP521 => bare(oid::ECDSA_WITH_SHA512),
-            Self::Ed25519 => bare(oid::ID_ED25519),
-            // RFC 4055 5: the parameters MUST be NULL.
-            Self::RsaPkcs1Sha256(_) => AlgorithmIdentifierOwned {
-                oid: oid::SHA256_WITH_RSA,
-                parameters: Some(Any::null()),
-            },
-            Self::RsaPssSha256(_) => AlgorithmIdentifierOwned {
-                oid: oid::ID_RSASSA_PSS,
-                // Invariant: a constant, valid DER SEQUENCE.
-                parameters: Some(Any::from_der(&PSS_SHA256_PARAMS).expect("constant DER")),
-            },
+            Self::EcdsaP256 => A::EcdsaSha256,
+            Self::EcdsaP384 => A::EcdsaSha384,
+            Self::EcdsaP521 => A::EcdsaSha512,
+            Self::Ed25519 => A::Ed25519,
+            Self::RsaPkcs1Sha256(_) => A::RsaPkcs1Sha256,
+            Self::RsaPssSha256(_) => A::RsaPssSha256,
         }
+        .identifier()
     }
 
     /// The aws-lc-rs algorithm that verifies this key's signatures, given
@@ -145,21 +135,6 @@ impl KeyAlgorithm {
         matches!(self.family(), Family::Rsa(_))
     }
 }
-
-/// RSASSA-PSS-params for SHA-256, MGF1 with SHA-256, salt length 32, trailer
-/// field 1 (RFC 4055 3.1), with NULL hash parameters: the exact encoding of
-/// the CA/Browser Forum Baseline Requirements 7.1.3.2.
-const PSS_SHA256_PARAMS: [u8; 54] = [
-    0x30, 0x34, // SEQUENCE
-    0xa0, 0x0f, 0x30, 0x0d, // [0] hashAlgorithm
-    0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, // sha256, NULL
-    0xa1, 0x1c, 0x30, 0x1a, // [1] maskGenAlgorithm
-    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, // id-mgf1
-    0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, // sha256, NULL
-    0xa2, 0x03, 0x02, 0x01, 0x20, // [2] saltLength 32
-];
 
 /// Key kinds that share key material: both RSA paddings use one RSA key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
