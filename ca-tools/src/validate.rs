@@ -109,8 +109,24 @@ pub struct Args {
 #[derive(Debug)]
 pub struct BadInput(pub String);
 
+/// Reads an input file, refusing anything larger than the biggest PEM/DER
+/// input pki-core accepts, before allocating for it.
 fn read(path: &Path) -> Result<Vec<u8>, BadInput> {
-    std::fs::read(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))
+    use std::io::Read;
+    let limit = pki_core::pem::MAX_INPUT_SIZE as u64;
+    let file = std::fs::File::open(path)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
+    let mut data = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
+    if data.len() as u64 > limit {
+        return Err(BadInput(format!(
+            "{} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(data)
 }
 
 fn is_encoding_error(e: &Error) -> bool {
