@@ -13,6 +13,7 @@ pub mod cert;
 pub mod crl;
 pub mod error;
 pub mod name;
+pub mod ocsp;
 pub mod oid;
 pub mod path;
 pub mod pem;
