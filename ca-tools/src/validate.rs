@@ -241,8 +241,10 @@ fn status_json(index: usize, s: &RevocationStatus) -> Value {
         }
         StatusSource::Ocsp {
             produced_at,
+            this_update,
             next_update,
         } => json!({"kind": "ocsp", "produced_at": produced_at.to_string(),
+                    "this_update": this_update.to_string(),
                     "next_update": next_update.map(|t| t.to_string())}),
     };
     match s {

@@ -51,6 +51,99 @@ impl FromStr for AssuranceLevel {
     }
 }
 
+/// A way of learning whether a certificate is revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevocationMethod {
+    /// RFC 5280 section 5 CRLs (the in-memory CRL cache).
+    Crl,
+    /// RFC 6960 OCSP responses (the OCSP response cache).
+    Ocsp,
+}
+
+impl RevocationMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Crl => "crl",
+            Self::Ocsp => "ocsp",
+        }
+    }
+}
+
+impl fmt::Display for RevocationMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to do when no source gives a usable status for a certificate
+/// (no CRL, an expired CRL, no or a stale OCSP response, `unknown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OnUnavailable {
+    /// Reject the path with [`crate::Error::RevocationStatusUnavailable`].
+    HardFail,
+    /// Accept the path and say so in [`crate::ValidatedPath::warnings`].
+    SoftFail,
+}
+
+/// How a tier checks revocation (RFC 5280 6.3, RFC 6960).
+///
+/// `methods` are consulted in order for every certificate of the path but
+/// the anchor; the first that gives a usable answer (good or revoked)
+/// decides, the next is asked only when the previous one cannot. An empty
+/// list disables revocation checking for the tier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RevocationPolicy {
+    pub methods: Vec<RevocationMethod>,
+    pub on_unavailable: OnUnavailable,
+    /// A status whose thisUpdate is more than this many seconds before the
+    /// validation time is treated as unavailable, even before its
+    /// nextUpdate. `None`: nextUpdate alone bounds freshness.
+    pub max_age: Option<u64>,
+}
+
+impl RevocationPolicy {
+    /// These methods in this order; a certificate without a usable status
+    /// is accepted with a warning.
+    pub fn soft_fail(methods: &[RevocationMethod]) -> Self {
+        Self {
+            methods: methods.to_vec(),
+            on_unavailable: OnUnavailable::SoftFail,
+            max_age: None,
+        }
+    }
+
+    /// These methods in this order; a certificate without a usable status
+    /// rejects the path.
+    pub fn hard_fail(methods: &[RevocationMethod]) -> Self {
+        Self {
+            methods: methods.to_vec(),
+            on_unavailable: OnUnavailable::HardFail,
+            max_age: None,
+        }
+    }
+
+    /// No revocation checking at all.
+    pub fn none() -> Self {
+        Self::soft_fail(&[])
+    }
+
+    /// Whether the tier checks revocation at all.
+    pub fn checks(&self) -> bool {
+        !self.methods.is_empty()
+    }
+
+    /// Whether a missing status rejects the path.
+    pub fn is_hard_fail(&self) -> bool {
+        self.checks() && self.on_unavailable == OnUnavailable::HardFail
+    }
+}
+
+impl Default for RevocationPolicy {
+    fn default() -> Self {
+        Self::soft_fail(&[RevocationMethod::Crl, RevocationMethod::Ocsp])
+    }
+}
+
 /// A named trust domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tier {
@@ -61,15 +154,28 @@ pub struct Tier {
     /// highest level among its valid policies that appear here (capped at
     /// `level`), and a path with none of them reaches no level.
     pub policy_levels: Vec<(ObjectIdentifier, AssuranceLevel)>,
+    /// Which revocation sources the tier consults, in which order, and
+    /// whether a missing status fails the path.
+    pub revocation: RevocationPolicy,
 }
 
 impl Tier {
+    /// A tier with no policy map and the default revocation policy (CRL then
+    /// OCSP, soft-fail).
     pub fn new(name: impl Into<String>, level: AssuranceLevel) -> Self {
         Self {
             name: name.into(),
             level,
             policy_levels: Vec::new(),
+            revocation: RevocationPolicy::default(),
         }
+    }
+
+    /// The same tier with another revocation policy.
+    #[must_use]
+    pub fn with_revocation(mut self, policy: RevocationPolicy) -> Self {
+        self.revocation = policy;
+        self
     }
 
     /// The level a path reaches given its valid policy set.
@@ -111,6 +217,8 @@ pub struct TrustStore {
     tiers: Vec<Tier>,
     anchors: Vec<Anchor>,
     by_subject: HashMap<Vec<u8>, Vec<usize>>,
+    /// Running SHA-256 over every tier and anchor added, in order.
+    digest: [u8; 32],
 }
 
 impl TrustStore {
@@ -123,6 +231,7 @@ impl TrustStore {
         if self.tiers.iter().any(|t| t.name == tier.name) {
             return Err(TrustError::DuplicateTier(tier.name));
         }
+        self.digest = chain_digest(&self.digest, b'T', format!("{tier:?}").as_bytes());
         self.tiers.push(tier);
         Ok(self.tiers.len() - 1)
     }
@@ -146,12 +255,25 @@ impl TrustStore {
             });
         }
         let key = subject_key(&cert);
+        let mut item = cert.fingerprint().to_vec();
+        item.extend_from_slice(tier.as_bytes());
+        self.digest = chain_digest(&self.digest, b'A', &item);
         self.anchors.push(Anchor { cert, tier: t });
         self.by_subject
             .entry(key)
             .or_default()
             .push(self.anchors.len() - 1);
         Ok(())
+    }
+
+    /// Identity of this configuration (tiers with their levels, policy maps
+    /// and revocation policies, anchors and their tiers, in the order they
+    /// were added): two stores with the same digest give the same answers.
+    /// Result caches key on it, so a reconfigured validator never reuses an
+    /// answer computed under the old configuration. Stable within one
+    /// process (it hashes the `Debug` form of each tier), not across builds.
+    pub fn config_digest(&self) -> &[u8; 32] {
+        &self.digest
     }
 
     pub fn tiers(&self) -> &[Tier] {
@@ -179,6 +301,14 @@ impl TrustStore {
             .filter(|a| crate::name::names_equal(a.cert.subject(), issuer))
             .collect()
     }
+}
+
+fn chain_digest(prev: &[u8; 32], kind: u8, item: &[u8]) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(33 + item.len());
+    buf.extend_from_slice(prev);
+    buf.push(kind);
+    buf.extend_from_slice(item);
+    crate::cert::sha256(&buf)
 }
 
 pub(crate) fn subject_key(cert: &Cert) -> Vec<u8> {

@@ -456,12 +456,18 @@ pub(super) fn check_path(
         }
     }
 
-    // RFC 5280 6.1.3 (a)(3): revocation status of every certificate but the anchor.
+    // RFC 5280 6.1.3 (a)(3): revocation status of every certificate but the
+    // anchor, under the reached tier's revocation policy.
     let mut revocation = Vec::with_capacity(n - 1);
-    if let Some(source) = opts.revocation {
+    let tier_policy = &tier_def.revocation;
+    let hard_fail = opts.require_revocation || tier_policy.is_hard_fail();
+    if let Some(source) = opts
+        .revocation
+        .filter(|_| tier_policy.checks() || opts.require_revocation)
+    {
         let refs: Vec<&Cert> = chain.iter().map(AsRef::as_ref).collect();
         for i in 0..n - 1 {
-            let status = source.status(&refs, i, opts.time);
+            let status = source.status_under(&refs, i, opts.time, tier_policy);
             match &status {
                 RevocationStatus::Revoked {
                     reason, revoked_at, ..
@@ -472,20 +478,22 @@ pub(super) fn check_path(
                         revoked_at: *revoked_at,
                     })
                 }
-                RevocationStatus::Unknown { detail } if opts.require_revocation => {
+                RevocationStatus::Unknown { detail } if hard_fail => {
                     return Err(Error::RevocationStatusUnavailable {
                         index: i,
                         detail: detail.clone(),
                     })
                 }
                 RevocationStatus::Unknown { detail } => {
-                    warnings.push(format!("certificate {i}: revocation unchecked ({detail})"));
+                    warnings.push(format!(
+                        "certificate {i}: revocation unchecked, accepted under soft-fail ({detail})"
+                    ));
                 }
                 RevocationStatus::Good { .. } => {}
             }
             revocation.push(status);
         }
-    } else if opts.require_revocation {
+    } else if opts.revocation.is_none() && hard_fail {
         return Err(Error::RevocationStatusUnavailable {
             index: 0,
             detail: "no revocation source configured".into(),
