@@ -28,8 +28,8 @@ pub use request::{
     ID_PKIX_OCSP_NONCE, MAX_NONCE_LEN,
 };
 pub use response::{
-    build_response, decode_response, CertStatus, DecodedResponse, ResponderIdentity, ResponseError,
-    ResponseStatus, SingleStatus, ID_PKIX_OCSP_BASIC,
+    build_response, build_response_with, decode_response, CertStatus, DecodedResponse,
+    ResponderIdentity, ResponseError, ResponseStatus, SingleStatus, ID_PKIX_OCSP_BASIC,
 };
 pub use x509_ocsp;
 pub use x509_ocsp::CertId;

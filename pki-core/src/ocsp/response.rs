@@ -245,6 +245,10 @@ fn crl_reason(r: RevocationReason) -> CrlReason {
     }
 }
 
+/// id-pkix-ocsp-extended-revoke, RFC 6960 4.4.8 (1.3.6.1.5.5.7.48.1.9).
+pub const ID_PKIX_OCSP_EXTENDED_REVOKE: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.9");
+
 /// Builds and signs a successful `OCSPResponse` answering `responses` in
 /// order, produced at `produced_at`, echoing `nonce` (RFC 8954) when given.
 pub fn build_response(
@@ -252,6 +256,36 @@ pub fn build_response(
     responses: &[SingleStatus],
     produced_at: SystemTime,
     nonce: Option<&[u8]>,
+    signer: &dyn Signer,
+) -> Result<Vec<u8>, ResponseError> {
+    build_response_with(
+        identity,
+        responses,
+        produced_at,
+        ResponseExtensions {
+            nonce,
+            extended_revoke: false,
+        },
+        signer,
+    )
+}
+
+/// `responseExtensions` to write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResponseExtensions<'a> {
+    /// RFC 8954 nonce to echo.
+    pub nonce: Option<&'a [u8]>,
+    /// RFC 6960 4.4.8 extended revoked definition: required when a response
+    /// says `revoked` for a serial that was never issued (RFC 6960 2.2).
+    pub extended_revoke: bool,
+}
+
+/// [`build_response`] with any [`ResponseExtensions`].
+pub fn build_response_with(
+    identity: &ResponderIdentity,
+    responses: &[SingleStatus],
+    produced_at: SystemTime,
+    extensions: ResponseExtensions<'_>,
     signer: &dyn Signer,
 ) -> Result<Vec<u8>, ResponseError> {
     if responses.is_empty() {
@@ -279,14 +313,23 @@ pub fn build_response(
             })
         })
         .collect::<Result<Vec<_>, der::Error>>()?;
-    let response_extensions = match nonce {
-        Some(n) => Some(vec![Extension {
+    let mut exts = Vec::new();
+    if let Some(n) = extensions.nonce {
+        exts.push(Extension {
             extn_id: ID_PKIX_OCSP_NONCE,
             critical: false,
             extn_value: OctetString::new(OctetString::new(n)?.to_der()?)?,
-        }]),
-        None => None,
-    };
+        });
+    }
+    if extensions.extended_revoke {
+        // ExtendedRevoke ::= NULL, non-critical (RFC 6960 4.4.8).
+        exts.push(Extension {
+            extn_id: ID_PKIX_OCSP_EXTENDED_REVOKE,
+            critical: false,
+            extn_value: OctetString::new(der::asn1::Null.to_der()?)?,
+        });
+    }
+    let response_extensions = (!exts.is_empty()).then_some(exts);
     let tbs = ResponseData {
         version: Version::V1,
         responder_id: ResponderId::ByKey(OctetString::new(identity.key_hash.as_slice())?),
@@ -470,6 +513,27 @@ mod tests {
             build_response(&identity, &[], utc(2025, 1, 1), None, ca.key()),
             Err(ResponseError::NoResponses)
         ));
+
+        let single = SingleStatus {
+            cert_id: issuer.cert_id(HashAlgorithm::Sha1, &[2]).unwrap(),
+            status: CertStatus::Revoked {
+                revoked_at: SystemTime::UNIX_EPOCH,
+                reason: Some(RevocationReason::CertificateHold),
+            },
+            this_update: utc(2025, 1, 1),
+            next_update: None,
+        };
+        let extensions = ResponseExtensions {
+            nonce: None,
+            extended_revoke: true,
+        };
+        let der = build_response_with(&identity, &[single], utc(2025, 1, 1), extensions, ca.key())
+            .unwrap();
+        let basic = decode_response(&der).unwrap().basic.unwrap();
+        let exts = basic.tbs_response_data.response_extensions.unwrap();
+        assert_eq!(exts.len(), 1);
+        assert_eq!(exts[0].extn_id, ID_PKIX_OCSP_EXTENDED_REVOKE);
+        assert_eq!(exts[0].extn_value.as_bytes(), &[0x05, 0x00]);
 
         let other = SoftwareKey::generate(KeyAlgorithm::EcdsaP256);
         assert!(matches!(
