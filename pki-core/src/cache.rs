@@ -1,13 +1,25 @@
-//! The verified-edge cache: (issuer key, certificate) pairs whose signature
-//! has been checked, so a later validation sharing intermediates skips the
-//! signature verification. Bounded; sharded so threads rarely contend.
+//! Caches of the validator, all bounded and sharded so threads rarely
+//! contend:
+//!
+//! - [`VerifiedEdgeCache`]: (issuer key, certificate) pairs whose signature
+//!   has been checked, so a later validation sharing intermediates skips the
+//!   signature verification;
+//! - [`CertCache`]: intermediates decoded once, with their parsed keys;
+//! - [`ResultCache`]: whole validation results, reused until the earliest
+//!   notAfter, CRL or OCSP nextUpdate involved, or until a revocation
+//!   source changes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::cert::Cert;
+use crate::name::PeerName;
+use crate::path::{ValidatedPath, ValidationOptions, Validator};
+use crate::revocation::RevocationStatus;
 use crate::signature::AlgorithmPolicy;
+use crate::time::UnixTime;
+use crate::Error;
 
 const SHARDS: usize = 16;
 
@@ -170,5 +182,305 @@ impl CertCache {
 impl Default for CertCache {
     fn default() -> Self {
         Self::new(4_096)
+    }
+}
+
+/// What a validation answer depends on besides the time and the state of
+/// the revocation sources: SHA-256 over the trust configuration
+/// ([`crate::TrustStore::config_digest`], which covers tiers, levels,
+/// policy maps and revocation policies), the chain as given (leaf, then the
+/// intermediates in order: the pool order can change which path is found),
+/// and every [`ValidationOptions`] field but the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResultKey([u8; 32]);
+
+impl ResultKey {
+    pub fn new(
+        validator: &Validator,
+        leaf: &Cert,
+        intermediates: &[Arc<Cert>],
+        opts: &ValidationOptions<'_>,
+    ) -> Self {
+        let mut b: Vec<u8> = Vec::with_capacity(128 + 32 * intermediates.len());
+        let field = |b: &mut Vec<u8>, bytes: &[u8]| {
+            b.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+            b.extend_from_slice(bytes);
+        };
+        field(&mut b, validator.trust().config_digest());
+        field(&mut b, leaf.fingerprint());
+        let mut chain = Vec::with_capacity(32 * intermediates.len());
+        for c in intermediates {
+            chain.extend_from_slice(c.fingerprint());
+        }
+        field(&mut b, &chain);
+        field(&mut b, opts.purpose.as_str().as_bytes());
+        match &opts.peer_name {
+            None => field(&mut b, b"-"),
+            Some(PeerName::Dns(d)) => field(&mut b, format!("dns:{d}").as_bytes()),
+            Some(PeerName::Ip(ip)) => field(&mut b, format!("ip:{ip}").as_bytes()),
+            Some(PeerName::Email(e)) => field(&mut b, format!("email:{e}").as_bytes()),
+        }
+        field(&mut b, &(opts.max_intermediates as u64).to_be_bytes());
+        field(
+            &mut b,
+            match opts.algorithm_policy {
+                AlgorithmPolicy::Default => b"default",
+                AlgorithmPolicy::Legacy => b"legacy",
+            },
+        );
+        let p = &opts.policy;
+        let oids: Vec<String> = p
+            .initial_policy_set
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        field(&mut b, oids.join(",").as_bytes());
+        field(
+            &mut b,
+            &[
+                u8::from(p.initial_explicit_policy),
+                u8::from(p.initial_policy_mapping_inhibit),
+                u8::from(p.initial_any_policy_inhibit),
+            ],
+        );
+        field(
+            &mut b,
+            opts.required_level.map_or("-", |l| l.as_str()).as_bytes(),
+        );
+        let usages: Vec<u8> = opts
+            .required_key_usage
+            .iter()
+            .flat_map(|u| (*u as u16).to_be_bytes())
+            .collect();
+        field(&mut b, &usages);
+        field(
+            &mut b,
+            &[
+                u8::from(opts.revocation.is_some()),
+                u8::from(opts.require_revocation),
+            ],
+        );
+        field(&mut b, &(opts.budget.signatures as u64).to_be_bytes());
+        field(&mut b, &(opts.budget.candidates as u64).to_be_bytes());
+        Self(crate::cert::sha256(&b))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+struct ResultEntry {
+    path: Arc<ValidatedPath>,
+    validated_at: UnixTime,
+    /// Last second at which the answer still holds (inclusive).
+    valid_until: UnixTime,
+    /// The revocation sources' generation the answer was computed under.
+    generation: u64,
+}
+
+#[derive(Debug, Default)]
+struct ResultShard {
+    map: HashMap<ResultKey, ResultEntry>,
+    order: VecDeque<ResultKey>,
+}
+
+/// Whole [`ValidatedPath`] results, keyed by [`ResultKey`].
+///
+/// An entry answers a request at time `t` when `validated_at <= t <=
+/// valid_until` and the revocation source's
+/// [`generation`](crate::revocation::RevocationSource::generation) is the
+/// one it was computed under. `valid_until` is the earliest of: every
+/// certificate's notAfter, every CRL's and OCSP response's nextUpdate,
+/// thisUpdate plus the tier's revocation `max_age` for good statuses, and
+/// `validated_at` plus the cache's maximum TTL (which bounds answers built
+/// on sources without nextUpdate and soft-fail answers).
+///
+/// Only successful validations are cached. A failure is not: the path
+/// builder reports the most informative of several candidates' failures,
+/// and another candidate may have failed for a reason that passes later
+/// (not yet valid, revoked on hold, status unavailable), so no failure is
+/// known to be deterministic from the reported error alone.
+///
+/// Known limit: a CRL entry whose revocation date lies after the
+/// validation time counts as good then, and the cached answer is not cut at
+/// that date; such entries are not issued by this platform's CAs.
+#[derive(Debug)]
+pub struct ResultCache {
+    shards: Vec<Mutex<ResultShard>>,
+    per_shard: usize,
+    max_ttl: u64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl ResultCache {
+    /// At most `capacity` results (rounded up to a multiple of 16), each
+    /// reused for at most `max_ttl` seconds.
+    pub fn new(capacity: usize, max_ttl: u64) -> Self {
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(ResultShard::default()))
+                .collect(),
+            per_shard: capacity.div_ceil(SHARDS).max(1),
+            max_ttl,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn shard(&self, key: &ResultKey) -> &Mutex<ResultShard> {
+        &self.shards[usize::from(key.0[0]) % SHARDS]
+    }
+
+    /// Validates through the cache: a current entry is returned as is;
+    /// otherwise `validator` runs and a success is stored.
+    pub fn validate(
+        &self,
+        validator: &Validator,
+        leaf: &Arc<Cert>,
+        intermediates: &[Arc<Cert>],
+        opts: &ValidationOptions<'_>,
+    ) -> Result<Arc<ValidatedPath>, Error> {
+        let key = ResultKey::new(validator, leaf, intermediates, opts);
+        // Read before validating: a change during validation leaves the
+        // entry with an old generation, so it is never served.
+        let generation = opts
+            .revocation
+            .map_or(0, crate::revocation::RevocationSource::generation);
+        if let Some(hit) = self.get(&key, opts.time, generation) {
+            return Ok(hit);
+        }
+        let path = Arc::new(validator.validate(leaf, intermediates, opts)?);
+        let until = self.valid_until(validator, &path, opts.time);
+        self.insert(key, path.clone(), opts.time, until, generation);
+        Ok(path)
+    }
+
+    /// The cached answer for `key` at `time` under revocation generation
+    /// `generation`, counting a hit or a miss. Entries that no longer hold
+    /// are dropped.
+    pub fn get(
+        &self,
+        key: &ResultKey,
+        time: UnixTime,
+        generation: u64,
+    ) -> Option<Arc<ValidatedPath>> {
+        let found = self.shard(key).lock().ok().and_then(|mut s| {
+            let e = s.map.get(key)?;
+            if e.generation == generation && e.validated_at <= time && time <= e.valid_until {
+                return Some(e.path.clone());
+            }
+            // Expired or computed under other revocation data: never again
+            // useful (times only move forward for "now" validations).
+            if e.generation != generation || time > e.valid_until {
+                s.map.remove(key);
+                s.order.retain(|k| k != key);
+            }
+            None
+        });
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Stores `path`, validated at `validated_at` under revocation
+    /// generation `generation`, as holding until `valid_until` (inclusive).
+    /// Oldest entries are evicted first.
+    pub fn insert(
+        &self,
+        key: ResultKey,
+        path: Arc<ValidatedPath>,
+        validated_at: UnixTime,
+        valid_until: UnixTime,
+        generation: u64,
+    ) {
+        if valid_until < validated_at {
+            return;
+        }
+        let Ok(mut s) = self.shard(&key).lock() else {
+            return;
+        };
+        let entry = ResultEntry {
+            path,
+            validated_at,
+            valid_until,
+            generation,
+        };
+        if s.map.insert(key, entry).is_none() {
+            s.order.push_back(key);
+            while s.order.len() > self.per_shard {
+                if let Some(old) = s.order.pop_front() {
+                    s.map.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// The last second at which `path`, validated at `time`, still holds:
+    /// see the type's documentation.
+    pub fn valid_until(
+        &self,
+        validator: &Validator,
+        path: &ValidatedPath,
+        time: UnixTime,
+    ) -> UnixTime {
+        let max_age = validator.trust().tier(path.tier).revocation.max_age;
+        let mut until = path
+            .earliest_not_after()
+            .min(UnixTime(time.0.saturating_add(self.max_ttl)));
+        for status in &path.revocation {
+            let Some(src) = status.source() else {
+                continue;
+            };
+            if let Some(next) = src.next_update() {
+                until = until.min(next);
+            }
+            if let (Some(max), RevocationStatus::Good { .. }) = (max_age, status) {
+                until = until.min(UnixTime(src.this_update().0.saturating_add(max)));
+            }
+        }
+        until
+    }
+
+    /// Number of cached results (expired ones included until looked up).
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.map.len()))
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every entry (for example after reloading the configuration).
+    pub fn clear(&self) {
+        for s in &self.shards {
+            if let Ok(mut s) = s.lock() {
+                s.map.clear();
+                s.order.clear();
+            }
+        }
+    }
+
+    /// (hits, misses) since creation, for the hit-rate metric.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Default for ResultCache {
+    /// 65,536 results, each reused for at most an hour.
+    fn default() -> Self {
+        Self::new(65_536, 3_600)
     }
 }
