@@ -1,0 +1,91 @@
+//! The one error type of the `pki` officer commands.
+
+use std::path::PathBuf;
+
+use crate::lint::Finding;
+
+/// Why a `pki` command refused or failed. Variants are facts with the
+/// context an officer needs to act on them; none carries a PIN.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is {size} bytes, over the {limit}-byte limit for this input")]
+    InputTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{path}: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("invalid {field}: {reason}")]
+    InvalidValue { field: String, reason: String },
+    #[error("refusing to overwrite: {what} {name} already exists")]
+    AlreadyExists { what: &'static str, name: String },
+    #[error("CA {ca:?} has no section in the operations config {path}")]
+    CaNotConfigured { ca: String, path: PathBuf },
+    #[error("profile {profile:?} is not allowed for CA {ca:?} (allowed: {allowed})")]
+    ProfileNotAllowed {
+        ca: String,
+        profile: String,
+        allowed: String,
+    },
+    #[error("profile {profile:?} is not defined in the operations config")]
+    UnknownProfile { profile: String },
+    #[error("CA {ca:?} does not allow certificateHold (set allow_hold = true in its config)")]
+    HoldNotAllowed { ca: String },
+    #[error("no operations config: pass --config FILE or set PKI_CONFIG")]
+    NoConfig,
+    #[error("certificate request {path}: {reason}")]
+    BadCsr { path: PathBuf, reason: String },
+    #[error("HSM key {label:?} does not match the public key in the certificate of CA {ca:?}")]
+    KeyMismatch { ca: String, label: String },
+    #[error("stored certificate of CA {ca:?} does not decode: {source}")]
+    BadCaCertificate {
+        ca: String,
+        #[source]
+        source: pki_core::Error,
+    },
+    #[error("CA {ca:?} cannot issue: {reason}")]
+    IssuerUnfit { ca: String, reason: String },
+    #[error("{what} failed {} lint check(s) {stage} signing:\n{}", findings.len(), crate::lint::render(findings))]
+    Lint {
+        what: String,
+        stage: &'static str,
+        findings: Vec<Finding>,
+    },
+    #[error("signed {what} does not verify after signing: {source}")]
+    PostSignCheck {
+        what: String,
+        #[source]
+        source: pki_core::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Hsm(#[from] hsm::HsmError),
+    #[error(transparent)]
+    Build(#[from] pki_core::builder::BuildError),
+    #[error("DER encoding failed: {0}")]
+    Der(#[from] der::Error),
+}
+
+pub type Result<T, E = CliError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> CliError {
+    CliError::InvalidValue {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}

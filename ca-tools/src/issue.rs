@@ -1,0 +1,230 @@
+//! `pki issue`: a certificate under one of a CA's profiles, for a key from
+//! a verified CSR, a key generated in the HSM or a given public key.
+
+use std::path::PathBuf;
+
+use der::{Decode, Encode};
+use hsm::KeyLabel;
+use pki_core::builder::{build_certificate, GeneralNameSpec};
+use pki_core::cert::hex;
+use pki_core::Cert;
+use serde_json::json;
+use spki::SubjectPublicKeyInfoOwned;
+use store::{AuditContext, Store};
+
+use crate::ceremony::new_certificate;
+use crate::config::{self, CaPolicy, GlobalArgs, KeyTypeName, OpsConfig, ProfileConfig};
+use crate::error::{invalid, CliError, Result};
+use crate::keystore;
+use crate::lint::{self, CertKind, Expect};
+use crate::profile::{end_entity_template, oids};
+use crate::{csr, publish};
+
+/// Arguments of `pki issue`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The issuing CA (its name in the store and its `[ca.NAME]` section).
+    #[arg(long, value_name = "NAME")]
+    pub ca: String,
+    /// Profile name (a `[profile.NAME]` the CA allows).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: String,
+    /// PKCS#10 request (PEM or DER); its signature is verified and its
+    /// subject and key are used.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["subject", "key_label", "public_key"])]
+    pub csr: Option<PathBuf>,
+    /// Subject DN (RFC 4514) of an officer-made certificate.
+    #[arg(long, value_name = "DN", required_unless_present = "csr")]
+    pub subject: Option<String>,
+    /// With --subject: generate the subject's key in the HSM under this label.
+    #[arg(long, value_name = "LABEL", conflicts_with = "public_key")]
+    pub key_label: Option<String>,
+    /// Key type for --key-label.
+    #[arg(long, value_name = "TYPE", default_value = "P-256")]
+    pub key_type: KeyTypeName,
+    /// With --subject: the subject's public key (PEM "PUBLIC KEY" or DER SPKI).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// subjectAltName entry: dns:NAME, email:ADDR, uri:URI or ip:ADDR. Repeat for several.
+    #[arg(long = "san", value_name = "NAME")]
+    pub sans: Vec<String>,
+    /// Where to write the certificate (PEM); must not exist.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// An issued certificate.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub serial: store::Serial,
+    pub der: Vec<u8>,
+    pub audit_seq: u64,
+}
+
+/// The CA's policy and the profile it is asked to issue under.
+pub fn policy_and_profile<'a>(
+    ops: &'a config::Loaded<OpsConfig>,
+    ca: &str,
+    profile: &str,
+) -> Result<(&'a CaPolicy, &'a ProfileConfig)> {
+    let policy = ops
+        .value
+        .ca
+        .get(ca)
+        .ok_or_else(|| CliError::CaNotConfigured {
+            ca: ca.into(),
+            path: ops.path.clone(),
+        })?;
+    if !policy.profiles.iter().any(|p| p == profile) {
+        return Err(CliError::ProfileNotAllowed {
+            ca: ca.into(),
+            profile: profile.into(),
+            allowed: policy.profiles.join(", "),
+        });
+    }
+    let config = ops
+        .value
+        .profile
+        .get(profile)
+        .ok_or_else(|| CliError::UnknownProfile {
+            profile: profile.into(),
+        })?;
+    if config.validity_days == 0 {
+        return Err(invalid(
+            format!("profile.{profile}.validity_days"),
+            "must be at least 1",
+        ));
+    }
+    Ok((policy, config))
+}
+
+fn read_public_key(path: &std::path::Path) -> Result<SubjectPublicKeyInfoOwned> {
+    let bytes = config::read_limited(path, 64 * 1024)?;
+    let der = pki_core::pem::decode_all(&bytes, "PUBLIC KEY")
+        .map_err(|e| invalid(path.display().to_string(), e.to_string()))?;
+    SubjectPublicKeyInfoOwned::from_der(&der[0]).map_err(|e| {
+        invalid(
+            path.display().to_string(),
+            format!("not a SubjectPublicKeyInfo: {e}"),
+        )
+    })
+}
+
+/// `pki issue`
+pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
+    let ops = g.require_ops_config()?;
+    let (policy, profile) = policy_and_profile(&ops, &args.ca, &args.profile)?;
+    if let Some(out) = &args.out {
+        publish::ensure_absent(out, "certificate file")?;
+    }
+    let sans = args
+        .sans
+        .iter()
+        .map(|s| config::general_name("--san", s))
+        .collect::<Result<Vec<GeneralNameSpec>>>()?;
+    let store = Store::open(&g.store_url(&[&ops.value.store])).await?;
+    let pool = keystore::open(&g.hsm(&[&ops.value.hsm])?)?;
+    let ca = store.require_ca(&args.ca).await?;
+    let ca_cert = keystore::ca_certificate(&ca)?;
+    let signer = keystore::ca_signer(&pool, &ca, &ca_cert)?;
+
+    let mut inputs = Vec::new();
+    let (subject, spki, key_note) = if let Some(path) = &args.csr {
+        let req = csr::read(path)?;
+        inputs.push(req.sha256);
+        (
+            req.subject,
+            req.public_key,
+            json!({ "csr": path.display().to_string() }),
+        )
+    } else {
+        // clap requires --subject without --csr.
+        let dn = args.subject.as_deref().unwrap_or_default();
+        let subject = config::name("--subject", dn)?;
+        if let Some(label) = &args.key_label {
+            let label = KeyLabel::new(label.clone())?;
+            if keystore::key_exists(&pool, &label)? {
+                return Err(CliError::AlreadyExists {
+                    what: "HSM key label",
+                    name: format!("{:?} on token {}", label.as_str(), pool.token()),
+                });
+            }
+            let key = pool.generate_key(&label, args.key_type.0)?;
+            println!(
+                "generated {} key {:?} in the HSM, CKA_ID {}",
+                key.key_type,
+                label.as_str(),
+                key.id
+            );
+            (
+                subject,
+                key.spki.clone(),
+                json!({ "key_label": label.as_str(), "key_id": key.id.to_string() }),
+            )
+        } else if let Some(path) = &args.public_key {
+            let spki = read_public_key(path)?;
+            inputs.push(store::sha256(&spki.to_der()?));
+            (
+                subject,
+                spki,
+                json!({ "public_key": path.display().to_string() }),
+            )
+        } else {
+            return Err(invalid(
+                "pki issue",
+                "--subject needs --key-label (new HSM key) or --public-key FILE",
+            ));
+        }
+    };
+
+    let policies = oids("profile policies", &profile.policies)?;
+    let mut tpl = end_entity_template(profile, policy, ca_cert.subject(), subject, spki, sans)?;
+    let serial = store.allocate_serial(ca.id).await?;
+    tpl.serial = serial.as_bytes().to_vec();
+    let expect = Expect {
+        kind: CertKind::EndEntity {
+            kind: profile.kind,
+            qualified: profile.qualified,
+        },
+        issuer: Some(&ca_cert),
+        policies: &policies,
+    };
+    let what = format!("{} certificate", args.profile);
+    lint::before_signing(&tpl.tbs_certificate(&signer)?, &expect, &what)?;
+    let der = build_certificate(&tpl, &signer)?;
+    let cert: Cert = lint::after_signing(&der, &expect, &what)?;
+
+    let mut audit = AuditContext::new(g.actor()).with_details(json!({
+        "profile_kind": profile.kind.as_str(),
+        "subject": cert.subject_string(),
+        "key": key_note,
+    }));
+    for input in inputs {
+        audit = audit.with_input(input);
+    }
+    let recorded = store
+        .record_certificate(&new_certificate(ca.id, &cert, &args.profile)?, &audit)
+        .await?;
+    println!(
+        "issued {} certificate serial {} by {:?} for {}; SHA-256 {}; audit entry {}",
+        args.profile,
+        serial,
+        ca.name,
+        cert.subject_string(),
+        hex(cert.fingerprint()),
+        recorded.audit_seq
+    );
+    if let Some(out) = &args.out {
+        publish::stage(out, pki_core::pem::encode("CERTIFICATE", &der).as_bytes())?
+            .publish_new()?;
+        println!("wrote {}", out.display());
+    } else {
+        print!("{}", pki_core::pem::encode("CERTIFICATE", &der));
+    }
+    store.close().await;
+    Ok(Issued {
+        serial,
+        der,
+        audit_seq: recorded.audit_seq,
+    })
+}
