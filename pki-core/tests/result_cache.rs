@@ -217,3 +217,56 @@ fn capacity_is_bounded() {
     cache.clear();
     assert!(cache.is_empty());
 }
+
+mod ocsp_support;
+
+#[test]
+fn ocsp_update_invalidates_and_ocsp_next_update_bounds_entries() {
+    use pki_core::ocsp::{verify_response, OcspCache, VerifyOptions};
+    use pki_core::revocation::RevocationReason;
+
+    let pki = ocsp_support::Pki::new();
+    let v = validator(
+        &pki.ca,
+        RevocationPolicy::hard_fail(&[RevocationMethod::Ocsp]),
+    );
+    let leaf = pki.leaf_cert();
+    let ocsp = Arc::new(OcspCache::new(64));
+    let check = |der: &[u8]| {
+        verify_response(
+            der,
+            &leaf,
+            &pki.ca_cert(),
+            None,
+            &VerifyOptions::at(time("2030-01-01T12:00:00Z")),
+        )
+        .expect("verifies")
+    };
+    ocsp.insert(check(&pki.answer().signed()));
+    let revocation = TieredRevocation::new().with_ocsp(ocsp.clone());
+    let cache = ResultCache::new(1024, u64::MAX);
+    let mut opts = ValidationOptions::at(time("2030-01-02T00:00:00Z"));
+    opts.revocation = Some(&revocation);
+    let path = cache.validate(&v, &leaf, &[], &opts).expect("good");
+    assert_eq!(
+        cache.valid_until(&v, &path, opts.time),
+        time("2030-01-08T00:00:00Z"),
+        "bounded by the OCSP nextUpdate"
+    );
+    cache.validate(&v, &leaf, &[], &opts).expect("cached");
+    assert_eq!(cache.stats(), (1, 1));
+
+    // The responder now says revoked: the cached "valid" must not be served.
+    let mut a = pki
+        .answer()
+        .revoked(utc(2030, 1, 1), RevocationReason::KeyCompromise);
+    a.this_update = utc(2030, 1, 1) + std::time::Duration::from_secs(60);
+    ocsp.insert(check(&a.signed()));
+    assert!(matches!(
+        cache.validate(&v, &leaf, &[], &opts),
+        Err(Error::Revoked {
+            reason: RevocationReason::KeyCompromise,
+            ..
+        })
+    ));
+}

@@ -70,7 +70,7 @@ fn expired_crl_under_hard_fail_is_rejected() {
     };
     assert_eq!(index, 0);
     assert!(
-        detail.contains("crl: CRL expired at 2025-01-01T00:00:00Z"),
+        detail.starts_with("crl: ") && detail.contains("expired at 2025-01-01T00:00:00Z"),
         "{detail}"
     );
 }
@@ -87,7 +87,7 @@ fn expired_crl_under_soft_fail_is_accepted_with_a_warning() {
     assert!(
         path.warnings[0]
             .starts_with("certificate 0: revocation unchecked, accepted under soft-fail")
-            && path.warnings[0].contains("CRL expired at 2025-01-01T00:00:00Z"),
+            && path.warnings[0].contains("expired at 2025-01-01T00:00:00Z"),
         "{:?}",
         path.warnings
     );
@@ -166,12 +166,15 @@ fn hard_fail_error_lists_every_source_tried() {
     let err = v
         .validate(&cert(&leaf), &[], &opts)
         .expect_err("nothing current");
-    assert_eq!(
-        err,
-        Error::RevocationStatusUnavailable {
-            index: 0,
-            detail: "ocsp: no source configured; crl: CRL expired at 2025-01-01T00:00:00Z".into(),
-        }
+    // Each source in policy order, with its own reason.
+    let Error::RevocationStatusUnavailable { index: 0, detail } = &err else {
+        panic!("{err:?}");
+    };
+    let (ocsp, crl) = detail.split_once("; ").expect("two reasons");
+    assert_eq!(ocsp, "ocsp: no source configured");
+    assert!(
+        crl.starts_with("crl: ") && crl.ends_with("expired at 2025-01-01T00:00:00Z"),
+        "{crl}"
     );
 }
 
@@ -279,4 +282,119 @@ fn generation_grows_with_noted_changes() {
     let g0 = revocation.generation();
     revocation.note_change();
     assert!(revocation.generation() > g0);
+}
+
+mod ocsp_support;
+
+use pki_core::ocsp::{verify_response, OcspCache, VerifyOptions};
+
+/// The OCSP fixture's CA as a `cnie` anchor with `policy`, and an OCSP
+/// cache holding `response` (verified at 2030-01-01T12:00:00Z).
+fn ocsp_setup(
+    pki: &ocsp_support::Pki,
+    response: &[u8],
+    policy: RevocationPolicy,
+) -> (Validator, Arc<OcspCache>) {
+    let v = validator(&pki.ca, policy);
+    let cache = Arc::new(OcspCache::new(64));
+    let verified = verify_response(
+        response,
+        &pki.leaf_cert(),
+        &pki.ca_cert(),
+        None,
+        &VerifyOptions::at(time("2030-01-01T12:00:00Z")),
+    )
+    .expect("response verifies");
+    assert!(cache.insert(verified));
+    (v, cache)
+}
+
+#[test]
+fn revoked_leaf_via_ocsp_is_rejected_with_its_reason() {
+    let pki = ocsp_support::Pki::new();
+    let der = pki
+        .answer()
+        .revoked(utc(2029, 12, 1), RevocationReason::KeyCompromise)
+        .signed();
+    let (v, cache) = ocsp_setup(&pki, &der, RevocationPolicy::hard_fail(OCSP_THEN_CRL));
+    let revocation = TieredRevocation::new().with_ocsp(cache);
+    let mut opts = ValidationOptions::at(time("2030-01-02T00:00:00Z"));
+    opts.revocation = Some(&revocation);
+    assert_eq!(
+        v.validate(&pki.leaf_cert(), &[], &opts)
+            .expect_err("revoked"),
+        Error::Revoked {
+            index: 0,
+            reason: RevocationReason::KeyCompromise,
+            revoked_at: time("2029-12-01T00:00:00Z"),
+        }
+    );
+}
+
+#[test]
+fn ocsp_first_answers_before_the_crl() {
+    let pki = ocsp_support::Pki::new();
+    let (v, cache) = ocsp_setup(
+        &pki,
+        &pki.answer().signed(),
+        RevocationPolicy::hard_fail(OCSP_THEN_CRL),
+    );
+    let crl = pki.ca.crl(|_| {});
+    let revocation = TieredRevocation::new()
+        .with_crl(crl_set(&[crl]))
+        .with_ocsp(cache);
+    let mut opts = ValidationOptions::at(time("2030-01-02T00:00:00Z"));
+    opts.revocation = Some(&revocation);
+    let path = v.validate(&pki.leaf_cert(), &[], &opts).expect("good");
+    assert_eq!(
+        path.revocation[0].source(),
+        Some(&StatusSource::Ocsp {
+            produced_at: time("2030-01-01T00:00:00Z"),
+            this_update: time("2030-01-01T00:00:00Z"),
+            next_update: Some(time("2030-01-08T00:00:00Z")),
+        })
+    );
+    // CRL first: the CRL answers.
+    let v = validator(
+        &pki.ca,
+        RevocationPolicy::hard_fail(&[RevocationMethod::Crl, RevocationMethod::Ocsp]),
+    );
+    let path = v.validate(&pki.leaf_cert(), &[], &opts).expect("good");
+    assert_eq!(
+        path.revocation[0].source().map(StatusSource::method),
+        Some(RevocationMethod::Crl)
+    );
+}
+
+#[test]
+fn expired_ocsp_response_falls_back_to_the_crl_or_fails_hard() {
+    let pki = ocsp_support::Pki::new();
+    let (v, cache) = ocsp_setup(
+        &pki,
+        &pki.answer().signed(),
+        RevocationPolicy::hard_fail(OCSP_THEN_CRL),
+    );
+    let mut opts = ValidationOptions::at(time("2030-02-01T00:00:00Z"));
+    let ocsp_only = TieredRevocation::new().with_ocsp(cache.clone());
+    opts.revocation = Some(&ocsp_only);
+    assert_eq!(
+        v.validate(&pki.leaf_cert(), &[], &opts)
+            .expect_err("hard-fail"),
+        Error::RevocationStatusUnavailable {
+            index: 0,
+            detail: "ocsp: no current OCSP response cached; crl: no source configured".into(),
+        }
+    );
+    let crl = pki.ca.crl(|_| {});
+    let both = TieredRevocation::new()
+        .with_crl(crl_set(&[crl]))
+        .with_ocsp(cache);
+    opts.revocation = Some(&both);
+    let path = v
+        .validate(&pki.leaf_cert(), &[], &opts)
+        .expect("CRL answers");
+    assert_eq!(
+        path.revocation[0].source().map(StatusSource::method),
+        Some(RevocationMethod::Crl)
+    );
 }

@@ -18,10 +18,13 @@
 //! # }
 //! ```
 
+pub mod cache;
 pub mod cert_id;
 pub mod request;
 pub mod response;
+pub mod verify;
 
+pub use cache::{OcspCache, OcspKey};
 pub use cert_id::{check_cert_id, CertIdError, HashAlgorithm, IssuerHashes};
 pub use request::{
     build_request, parse_request, ParsedRequest, RequestError, RequestLimits, RequestedCert,
@@ -31,5 +34,6 @@ pub use response::{
     build_response, build_response_with, decode_response, CertStatus, DecodedResponse,
     ResponderIdentity, ResponseError, ResponseStatus, SingleStatus, ID_PKIX_OCSP_BASIC,
 };
+pub use verify::{verify_response, OcspError, OcspRequest, VerifiedResponse, VerifyOptions};
 pub use x509_ocsp;
 pub use x509_ocsp::CertId;

@@ -1,0 +1,209 @@
+//! The client-side OCSP response cache: verified responses kept until their
+//! nextUpdate, consulted by the path validator as a [`RevocationSource`].
+//!
+//! Entries are keyed by what a CertID names (issuer name, issuer key,
+//! serial), whichever hash the response's CertID used, so a SHA-1 answer
+//! and a SHA-256 answer about the same certificate share one entry. Only
+//! responses that passed [`super::verify::verify_response`] go in; the
+//! fetching (HTTP to the AIA responder) is the service layer's.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use super::verify::VerifiedResponse;
+use crate::cert::{sha256, Cert};
+use crate::revocation::{RevocationSource, RevocationStatus};
+use crate::time::UnixTime;
+
+const SHARDS: usize = 16;
+
+/// The identity of a certificate as a CertID sees it: SHA-256 over the
+/// issuer's subjectPublicKeyInfo hash, the DER of the issuer's subject and
+/// the serial number.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OcspKey([u8; 32]);
+
+impl fmt::Debug for OcspKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OcspKey({})", crate::cert::hex(&self.0[..8]))
+    }
+}
+
+impl OcspKey {
+    /// The key of serial `serial` (INTEGER content octets) issued by `issuer`.
+    pub fn new(serial: &[u8], issuer: &Cert) -> Self {
+        let name = der::Encode::to_der(issuer.subject()).unwrap_or_default();
+        let mut b = Vec::with_capacity(32 + 8 + name.len() + serial.len());
+        b.extend_from_slice(issuer.spki_hash());
+        b.extend_from_slice(&(name.len() as u64).to_be_bytes());
+        b.extend_from_slice(&name);
+        b.extend_from_slice(serial);
+        Self(sha256(&b))
+    }
+
+    /// The key of `cert` under `issuer`.
+    pub fn for_cert(cert: &Cert, issuer: &Cert) -> Self {
+        Self::new(cert.serial(), issuer)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    map: HashMap<OcspKey, VerifiedResponse>,
+    order: VecDeque<OcspKey>,
+}
+
+/// A bounded, sharded cache of verified OCSP responses; an entry is used
+/// up to its [`VerifiedResponse::valid_until`] (the response's nextUpdate)
+/// and dropped after. Oldest insertions are evicted first.
+#[derive(Debug)]
+pub struct OcspCache {
+    shards: Vec<Mutex<Shard>>,
+    per_shard: usize,
+    generation: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl OcspCache {
+    /// At most `capacity` responses (rounded up to a multiple of 16).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            per_shard: capacity.div_ceil(SHARDS).max(1),
+            generation: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn shard(&self, key: &OcspKey) -> &Mutex<Shard> {
+        &self.shards[usize::from(key.0[0]) % SHARDS]
+    }
+
+    /// Stores a verified response. A response older (by thisUpdate) than
+    /// the one already cached is ignored; returns whether it was stored.
+    pub fn insert(&self, response: VerifiedResponse) -> bool {
+        let key = response.key;
+        let Ok(mut s) = self.shard(&key).lock() else {
+            return false;
+        };
+        match s.map.get(&key) {
+            Some(old) if old.this_update > response.this_update => return false,
+            Some(old) if *old == response => return true,
+            Some(_) => {
+                s.map.insert(key, response);
+            }
+            None => {
+                s.map.insert(key, response);
+                s.order.push_back(key);
+                while s.order.len() > self.per_shard {
+                    if let Some(old) = s.order.pop_front() {
+                        s.map.remove(&old);
+                    }
+                }
+            }
+        }
+        drop(s);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// The cached response for `key` usable at `time`, counting a hit or a
+    /// miss; an expired one (past nextUpdate) is dropped.
+    pub fn get(&self, key: &OcspKey, time: UnixTime) -> Option<VerifiedResponse> {
+        let found = self.shard(key).lock().ok().and_then(|mut s| {
+            let r = s.map.get(key)?;
+            if time > r.valid_until {
+                s.map.remove(key);
+                s.order.retain(|k| k != key);
+                return None;
+            }
+            // A response says nothing about times before its thisUpdate.
+            (r.this_update <= time).then(|| r.clone())
+        });
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Drops the response for `key`, if any (say, after the responder
+    /// reported a key compromise of its own).
+    pub fn remove(&self, key: &OcspKey) {
+        let removed = self.shard(key).lock().is_ok_and(|mut s| {
+            s.order.retain(|k| k != key);
+            s.map.remove(key).is_some()
+        });
+        if removed {
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Drops every response whose nextUpdate is before `time`; returns how
+    /// many. Lookups drop expired entries too; this is for a periodic sweep.
+    pub fn purge_expired(&self, time: UnixTime) -> usize {
+        let mut n = 0;
+        for s in &self.shards {
+            if let Ok(mut s) = s.lock() {
+                let before = s.map.len();
+                s.map.retain(|_, r| r.valid_until >= time);
+                n += before - s.map.len();
+                let Shard { map, order } = &mut *s;
+                order.retain(|k| map.contains_key(k));
+            }
+        }
+        n
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.map.len()))
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// (hits, misses) since creation.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Default for OcspCache {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+impl RevocationSource for OcspCache {
+    fn status(&self, path: &[&Cert], index: usize, time: UnixTime) -> RevocationStatus {
+        let (Some(cert), Some(issuer)) = (path.get(index), path.get(index + 1)) else {
+            return RevocationStatus::Unknown {
+                detail: "no issuer in the path".into(),
+            };
+        };
+        match self.get(&OcspKey::for_cert(cert, issuer), time) {
+            Some(r) => r.revocation_status(time),
+            None => RevocationStatus::Unknown {
+                detail: "no current OCSP response cached".into(),
+            },
+        }
+    }
+
+    /// Grows on every insertion that changed an answer and every removal
+    /// (not on expiry: a result cache bounds its entries by nextUpdate).
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+}
