@@ -270,3 +270,48 @@ fn ocsp_update_invalidates_and_ocsp_next_update_bounds_entries() {
         })
     ));
 }
+
+#[test]
+fn crl_cache_plugs_in_and_a_refreshed_crl_invalidates_entries() {
+    use pki_core::crl::CrlCache;
+    use pki_core::revocation::RevocationReason;
+
+    let root = TestCa::root("CN=Root,C=MA");
+    let leaf = root.leaf("CN=citizen.example.ma", |_| {});
+    let root_cert = cert(&root);
+    let v = validator(
+        &root,
+        RevocationPolicy::hard_fail(&[RevocationMethod::Ocsp, RevocationMethod::Crl]),
+    );
+    let now = time("2030-01-01T00:00:00Z");
+    let crls = Arc::new(CrlCache::new(16, AlgorithmPolicy::Default));
+    crls.offer(&root.crl(|t| t.crl_number = Some(1)), &root_cert, now)
+        .expect("CRL 1 accepted");
+    let revocation = TieredRevocation::new().with_crl(crls.clone());
+    let cache = ResultCache::new(1024, 3600);
+    let mut opts = ValidationOptions::at(now);
+    opts.revocation = Some(&revocation);
+    let leaf = cert(&leaf);
+    cache.validate(&v, &leaf, &[], &opts).expect("good");
+    cache.validate(&v, &leaf, &[], &opts).expect("cached");
+    assert_eq!(cache.stats(), (1, 1));
+
+    // The refresher brings CRL 2, which revokes the leaf.
+    let serial = leaf.serial().to_vec();
+    let crl2 = root.crl(|t| {
+        t.crl_number = Some(2);
+        t.revoked.push(
+            pki_core::builder::CrlEntry::new(serial, utc(2029, 6, 1))
+                .with_reason(RevocationReason::CessationOfOperation),
+        );
+    });
+    crls.offer(&crl2, &root_cert, now).expect("CRL 2 accepted");
+    assert_eq!(
+        cache.validate(&v, &leaf, &[], &opts).expect_err("revoked"),
+        Error::Revoked {
+            index: 0,
+            reason: RevocationReason::CessationOfOperation,
+            revoked_at: time("2029-06-01T00:00:00Z"),
+        }
+    );
+}
