@@ -193,6 +193,29 @@ impl Store {
         Ok(record)
     }
 
+    /// Up to `limit` serials recorded for `ca` after `after`, in bytewise
+    /// order (keyset paging: pass the last serial of the previous page), for
+    /// OCSP responders loading every status at start.
+    pub async fn issued_serials(
+        &self,
+        ca: CaId,
+        after: Option<&Serial>,
+        limit: u32,
+    ) -> Result<Vec<Serial>> {
+        const SQL: &str = "SELECT serial FROM certificates WHERE ca_id = $1 AND serial > $2 \
+             ORDER BY serial LIMIT $3";
+        let after = after.map_or(&[][..], Serial::as_bytes);
+        let rows: Vec<Vec<u8>> = on_pool!(&self.pool, p => sqlx::query_scalar(SQL)
+            .bind(ca.0)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?);
+        rows.into_iter()
+            .map(|s| Serial::from_stored(s, "certificates"))
+            .collect()
+    }
+
     /// The certificate `serial` issued by `ca`, if recorded.
     pub async fn certificate(
         &self,

@@ -32,7 +32,8 @@ pub use request::{
 };
 pub use response::{
     build_response, build_response_with, decode_response, CertStatus, DecodedResponse,
-    ResponderIdentity, ResponseError, ResponseStatus, SingleStatus, ID_PKIX_OCSP_BASIC,
+    ResponderIdentity, ResponseError, ResponseExtensions, ResponseStatus, SingleStatus,
+    ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_EXTENDED_REVOKE,
 };
 pub use verify::{verify_response, OcspError, OcspRequest, VerifiedResponse, VerifyOptions};
 pub use x509_ocsp;

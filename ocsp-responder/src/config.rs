@@ -1,0 +1,364 @@
+//! The responder's TOML configuration: strict (unknown keys are errors),
+//! every bound explicit, paths relative to the file.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! database = "sqlite://var/pki.db"
+//! unissued = "unknown"            # or "revoked" (RFC 6960 2.2)
+//!
+//! [responses]
+//! validity_secs = 345600          # 4 days
+//! refresh_after_secs = 172800     # re-sign after half the validity
+//! presign_hashes = ["sha1"]       # CertID hashes pre-signed at start
+//! cache_capacity = 1000000
+//!
+//! [live]
+//! max_concurrent = 8              # HSM signatures in flight
+//! max_wait_ms = 250               # then tryLater
+//!
+//! [hsm]
+//! module = "/usr/lib/softhsm/libsofthsm2.so"
+//! token = "ocsp"
+//! pin_env = "OCSP_HSM_PIN"        # or pin_file = "..."
+//!
+//! [[issuer]]
+//! ca = "cnie-citizen-ca"          # CA name in the store
+//! key_label = "ocsp-cnie-2026"    # signing key in the HSM
+//! responder_cert = "ocsp-cnie.pem" # delegated signer; omit to sign with the CA key
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pki_core::ocsp::{HashAlgorithm, RequestLimits};
+use serde::Deserialize;
+
+use crate::error::ResponderError;
+use crate::status::UnissuedPolicy;
+
+/// Largest configuration file read.
+const MAX_CONFIG_LEN: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database: String,
+    #[serde(default)]
+    pub unissued: UnissuedPolicy,
+    #[serde(default)]
+    pub responses: ResponsesConfig,
+    #[serde(default)]
+    pub live: LiveConfig,
+    #[serde(default)]
+    pub requests: RequestsConfig,
+    #[serde(default)]
+    pub changes: ChangesConfig,
+    pub hsm: HsmConfig,
+    #[serde(rename = "issuer")]
+    pub issuers: Vec<IssuerConfig>,
+    /// Seconds to let open connections finish on shutdown.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+}
+
+fn default_grace() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsesConfig {
+    pub validity_secs: u64,
+    /// Default: half of `validity_secs`.
+    pub refresh_after_secs: Option<u64>,
+    pub presign_hashes: Vec<String>,
+    pub cache_capacity: usize,
+    /// Threads signing in parallel while pre-signing (default: HSM sessions).
+    pub presign_threads: Option<usize>,
+}
+
+impl Default for ResponsesConfig {
+    fn default() -> Self {
+        Self {
+            validity_secs: 4 * 86_400,
+            refresh_after_secs: None,
+            presign_hashes: vec!["sha1".into()],
+            cache_capacity: 1_000_000,
+            presign_threads: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    pub max_concurrent: usize,
+    pub max_wait_ms: u64,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 8,
+            max_wait_ms: 250,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestsConfig {
+    pub max_bytes: usize,
+    pub max_cert_ids: usize,
+    pub max_nonce_len: usize,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        let d = RequestLimits::default();
+        Self {
+            max_bytes: d.max_len,
+            max_cert_ids: d.max_cert_ids,
+            max_nonce_len: d.max_nonce_len,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesConfig {
+    /// How often the change feed is polled (SQLite; PostgreSQL too, as a
+    /// fallback to LISTEN).
+    pub poll_ms: u64,
+    /// Timeout of one database call.
+    pub db_timeout_ms: u64,
+}
+
+impl Default for ChangesConfig {
+    fn default() -> Self {
+        Self {
+            poll_ms: 1000,
+            db_timeout_ms: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HsmConfig {
+    /// PKCS#11 module (default `PKCS11_MODULE` or SoftHSM2).
+    pub module: Option<PathBuf>,
+    pub token: String,
+    /// Environment variable holding the user PIN.
+    pub pin_env: Option<String>,
+    /// File holding the user PIN (first line).
+    pub pin_file: Option<PathBuf>,
+    /// Sessions in the pool (default: CPU count).
+    pub sessions: Option<usize>,
+    /// SoftHSM2 directory (`softhsm2.conf` and `tokens/`), for the demo.
+    pub softhsm_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The CA's name in the store.
+    pub ca: String,
+    /// Label of the signing key in the HSM. Default: the CA's own key label
+    /// from the store (only without `responder_cert`).
+    pub key_label: Option<String>,
+    /// PEM or DER certificate of the delegated OCSP signer.
+    pub responder_cert: Option<PathBuf>,
+}
+
+/// Everything derived from [`Config`] that the core needs, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub validity: Duration,
+    pub refresh_after: Duration,
+    pub presign_hashes: Vec<HashAlgorithm>,
+    pub cache_capacity: usize,
+    pub presign_threads: usize,
+    pub live_concurrency: usize,
+    pub live_wait: Duration,
+    pub limits: RequestLimits,
+    pub unissued: UnissuedPolicy,
+    pub poll_interval: Duration,
+    pub db_timeout: Duration,
+    /// How often the re-signer looks for responses past `refresh_after`.
+    pub refresh_check: Duration,
+    /// How often a failed HSM is probed while nothing else signs.
+    pub hsm_probe: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let validity = Duration::from_secs(4 * 86_400);
+        Self {
+            validity,
+            refresh_after: validity / 2,
+            presign_hashes: vec![HashAlgorithm::Sha1],
+            cache_capacity: 1_000_000,
+            presign_threads: 2,
+            live_concurrency: 8,
+            live_wait: Duration::from_millis(250),
+            limits: RequestLimits::default(),
+            unissued: UnissuedPolicy::Unknown,
+            poll_interval: Duration::from_secs(1),
+            db_timeout: Duration::from_secs(2),
+            refresh_check: Duration::from_secs(60),
+            hsm_probe: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ResponderError> {
+        let io = |source| ResponderError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        };
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > MAX_CONFIG_LEN {
+            return Err(ResponderError::ConfigInvalid {
+                path: path.to_owned(),
+                reason: format!("{len} bytes, the limit is {MAX_CONFIG_LEN}"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let mut config: Self =
+            toml::from_str(&text).map_err(|e| ResponderError::ConfigInvalid {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for issuer in &mut config.issuers {
+            if let Some(p) = &mut issuer.responder_cert {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(p) = &mut config.hsm.pin_file {
+            *p = base.join(&*p);
+        }
+        if let Some(p) = &mut config.hsm.softhsm_dir {
+            *p = base.join(&*p);
+        }
+        config
+            .settings()
+            .map_err(|reason| ResponderError::ConfigInvalid {
+                path: path.to_owned(),
+                reason,
+            })?;
+        Ok(config)
+    }
+
+    /// The validated [`Settings`].
+    pub fn settings(&self) -> Result<Settings, String> {
+        let r = &self.responses;
+        if r.validity_secs < 60 {
+            return Err("responses.validity_secs must be at least 60".into());
+        }
+        let refresh_after = r.refresh_after_secs.unwrap_or(r.validity_secs / 2);
+        if refresh_after == 0 || refresh_after >= r.validity_secs {
+            return Err("responses.refresh_after_secs must be between 1 and validity_secs".into());
+        }
+        let presign_hashes = r
+            .presign_hashes
+            .iter()
+            .map(|h| {
+                HashAlgorithm::from_name(h)
+                    .ok_or_else(|| format!("responses.presign_hashes: unknown hash {h:?}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.live.max_concurrent == 0 {
+            return Err("live.max_concurrent must be at least 1".into());
+        }
+        if self.requests.max_bytes == 0 || self.requests.max_cert_ids == 0 {
+            return Err("requests limits must be at least 1".into());
+        }
+        if self.issuers.is_empty() {
+            return Err("at least one [[issuer]] is required".into());
+        }
+        if self.hsm.pin_env.is_some() == self.hsm.pin_file.is_some() {
+            return Err("hsm: set exactly one of pin_env and pin_file".into());
+        }
+        for i in &self.issuers {
+            if i.responder_cert.is_some() && i.key_label.is_none() {
+                return Err(format!(
+                    "issuer {:?}: responder_cert needs the key_label of its key",
+                    i.ca
+                ));
+            }
+        }
+        let sessions = self.hsm.sessions.unwrap_or(2).max(1);
+        let validity = Duration::from_secs(r.validity_secs);
+        Ok(Settings {
+            validity,
+            refresh_after: Duration::from_secs(refresh_after),
+            presign_hashes,
+            cache_capacity: r.cache_capacity,
+            presign_threads: r.presign_threads.unwrap_or(sessions).max(1),
+            live_concurrency: self.live.max_concurrent,
+            live_wait: Duration::from_millis(self.live.max_wait_ms),
+            limits: RequestLimits {
+                max_len: self.requests.max_bytes,
+                max_cert_ids: self.requests.max_cert_ids,
+                max_nonce_len: self.requests.max_nonce_len,
+            },
+            unissued: self.unissued,
+            poll_interval: Duration::from_millis(self.changes.poll_ms.max(10)),
+            db_timeout: Duration::from_millis(self.changes.db_timeout_ms.max(10)),
+            refresh_check: Duration::from_secs(refresh_after.clamp(1, 600) / 10 + 1),
+            hsm_probe: Duration::from_secs(2),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+listen = "127.0.0.1:0"
+database = "sqlite://x.db"
+[hsm]
+token = "ocsp"
+pin_env = "PIN"
+[[issuer]]
+ca = "ca"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c: Config = toml::from_str(MINIMAL).unwrap();
+        let s = c.settings().unwrap();
+        assert_eq!(s.validity, Duration::from_secs(345_600));
+        assert_eq!(s.refresh_after, Duration::from_secs(172_800));
+        assert_eq!(s.presign_hashes, vec![HashAlgorithm::Sha1]);
+        assert_eq!(s.limits.max_len, 10_000);
+        assert_eq!(s.unissued, UnissuedPolicy::Unknown);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected() {
+        let typo = MINIMAL.replace("token =", "tokne =");
+        assert!(toml::from_str::<Config>(&typo).is_err());
+        let policy = format!("unissued = \"good\"\n{MINIMAL}");
+        assert!(toml::from_str::<Config>(&policy).is_err());
+        let revoked = format!("unissued = \"revoked\"\n{MINIMAL}");
+        let c: Config = toml::from_str(&revoked).unwrap();
+        assert_eq!(c.settings().unwrap().unissued, UnissuedPolicy::Revoked);
+        let both = MINIMAL.replace("pin_env = \"PIN\"", "pin_env = \"PIN\"\npin_file = \"p\"");
+        let c: Config = toml::from_str(&both).unwrap();
+        assert!(c.settings().unwrap_err().contains("exactly one"));
+        let hashes = format!("{MINIMAL}[responses]\nvalidity_secs = 600\npresign_hashes = [\"md5\"]\ncache_capacity = 10\n");
+        let hashes = hashes.replace("[[issuer]]\nca = \"ca\"\n", "");
+        let hashes = format!("{hashes}[[issuer]]\nca = \"ca\"\n");
+        let c: Config = toml::from_str(&hashes).unwrap();
+        assert!(c.settings().unwrap_err().contains("md5"));
+    }
+}

@@ -1,0 +1,461 @@
+//! Shared state of a running responder and the work behind the answers:
+//! loading statuses from the store, pre-signing, following the change feed,
+//! re-signing before expiry, probing a failed HSM.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use pki_core::ocsp::HashAlgorithm;
+use pki_core::SignError;
+use store::{ChangeKind, RevocationQuery, Serial, Store};
+use tokio::sync::{watch, Semaphore};
+
+use crate::cache::ResponseCache;
+use crate::config::Settings;
+use crate::error::ResponderError;
+use crate::issuer::{Issuer, Signing};
+use crate::metrics::{Gauges, Metrics};
+use crate::status::{Known, StatusTable};
+
+/// Serials read from the store per page.
+const PAGE: u32 = 10_000;
+/// Changes read per poll.
+const CHANGES_PAGE: u32 = 1_000;
+
+/// Readiness inputs (`/health/ready`).
+#[derive(Debug, Default)]
+pub struct Health {
+    pub cache_loaded: AtomicBool,
+    pub hsm_ok: AtomicBool,
+    pub db_ok: AtomicBool,
+}
+
+/// Everything the sources, the HTTP handler and the background tasks share.
+#[derive(Debug)]
+pub struct Core {
+    pub issuers: Vec<Arc<Issuer>>,
+    pub statuses: StatusTable,
+    pub cache: ResponseCache,
+    pub settings: Settings,
+    pub metrics: Metrics,
+    pub health: Health,
+    pub store: Store,
+    pub live_permits: Semaphore,
+    /// Last store change applied.
+    pub change_seq: AtomicU64,
+}
+
+impl Core {
+    pub fn new(store: Store, issuers: Vec<Arc<Issuer>>, settings: Settings) -> Self {
+        Self {
+            issuers,
+            statuses: StatusTable::default(),
+            cache: ResponseCache::new(settings.cache_capacity),
+            live_permits: Semaphore::new(settings.live_concurrency),
+            settings,
+            metrics: Metrics::default(),
+            health: Health::default(),
+            store,
+            change_seq: AtomicU64::new(0),
+        }
+    }
+
+    pub fn ready(&self) -> bool {
+        self.health.cache_loaded.load(Ordering::Acquire)
+            && self.health.hsm_ok.load(Ordering::Relaxed)
+            && self.health.db_ok.load(Ordering::Relaxed)
+    }
+
+    pub fn gauges(&self) -> Gauges {
+        Gauges {
+            cache_entries: self.cache.len(),
+            known_serials: self.statuses.len(),
+            change_seq: self.change_seq.load(Ordering::Relaxed),
+            ready: self.ready(),
+            hsm_up: self.health.hsm_ok.load(Ordering::Relaxed),
+            db_up: self.health.db_ok.load(Ordering::Relaxed),
+        }
+    }
+
+    fn issuer_of_ca(&self, ca: store::CaId) -> Option<&Arc<Issuer>> {
+        self.issuers.iter().find(|i| i.ca == ca)
+    }
+
+    /// Records the outcome of a signature for health and metrics.
+    pub fn note_sign<T>(&self, result: &Result<T, pki_core::ocsp::ResponseError>) {
+        match result {
+            Ok(_) => self.health.hsm_ok.store(true, Ordering::Relaxed),
+            Err(pki_core::ocsp::ResponseError::Signing(_)) => {
+                self.health.hsm_ok.store(false, Ordering::Relaxed);
+                self.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Runs a database call with the configured timeout, tracking health.
+    pub async fn db<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, store::StoreError>>,
+    ) -> Result<T, ResponderError> {
+        let result = match tokio::time::timeout(self.settings.db_timeout, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ResponderError::Store(e)),
+            Err(_) => Err(ResponderError::StoreTimeout(self.settings.db_timeout)),
+        };
+        self.health.db_ok.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_err() {
+            self.metrics.db_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// The status to answer for `serial` of `issuer`, from the table; the
+    /// store is asked only about serials the table does not know (newly
+    /// issued), and only while it answers.
+    pub async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> Option<Known> {
+        if let Some(k) = self.statuses.get(issuer.index, serial) {
+            return Some(k);
+        }
+        let serial = Serial::from_der_content(serial).ok()?;
+        if !self.health.db_ok.load(Ordering::Relaxed) {
+            return None;
+        }
+        let status = self.db(self.store.status(issuer.ca, &serial)).await.ok()?;
+        let known = Known::from_store(&status)?;
+        self.statuses.set(issuer.index, serial.as_bytes(), known);
+        Some(known)
+    }
+
+    /// Signs the response for one (issuer, hash, serial) from the table and
+    /// puts it in the cache; blocking.
+    fn sign_cached(&self, issuer: &Issuer, hash: HashAlgorithm, serial: &[u8]) -> SignOutcome {
+        let (status, extended_revoke) = match self.statuses.get(issuer.index, serial) {
+            Some(k) => (k.cert_status(), false),
+            None => self.settings.unissued.status(),
+        };
+        let Ok(cert_id) = issuer.hashes.cert_id(hash, serial) else {
+            return SignOutcome::Skipped;
+        };
+        let entries = [(cert_id, status)];
+        let result = issuer.sign(&Signing {
+            entries: &entries,
+            nonce: None,
+            extended_revoke,
+            validity: self.settings.validity,
+        });
+        self.note_sign(&result);
+        match result {
+            Ok(ready) => {
+                if self.cache.put(issuer.index, hash, serial, Arc::new(ready)) {
+                    SignOutcome::Cached
+                } else {
+                    SignOutcome::Full
+                }
+            }
+            Err(e) => SignOutcome::Failed(e),
+        }
+    }
+
+    /// Loads every issued and revoked serial of every issuer from the store
+    /// into the status table. Returns the change sequence the load is
+    /// consistent with (changes after it are applied by the feed).
+    pub async fn load_statuses(&self) -> Result<u64, ResponderError> {
+        let seq = self.db(self.store.latest_change()).await?;
+        for issuer in &self.issuers {
+            let mut after: Option<Serial> = None;
+            loop {
+                let page = self
+                    .db(self.store.issued_serials(issuer.ca, after.as_ref(), PAGE))
+                    .await?;
+                for s in &page {
+                    self.statuses.set(issuer.index, s.as_bytes(), Known::Good);
+                }
+                if page.len() < PAGE as usize {
+                    break;
+                }
+                after = page.last().cloned();
+            }
+            let mut query = RevocationQuery::full(issuer.ca, seq).with_limit(PAGE);
+            loop {
+                let page = self.db(self.store.revocations(&query)).await?;
+                for r in &page {
+                    self.statuses.set(
+                        issuer.index,
+                        r.serial.as_bytes(),
+                        Known::Revoked {
+                            revoked_at: SystemTime::from(r.revoked_at),
+                            reason: pki_core::revocation::RevocationReason::from_code(
+                                r.reason.code(),
+                            ),
+                        },
+                    );
+                }
+                if !query.advance(&page) {
+                    break;
+                }
+            }
+            tracing::info!(
+                issuer = %issuer.name,
+                serials = self.statuses.serials_of(issuer.index).len(),
+                "statuses loaded"
+            );
+        }
+        self.change_seq.store(seq, Ordering::Relaxed);
+        Ok(seq)
+    }
+
+    /// Pre-signs a response for every known serial and every configured
+    /// hash, on `presign_threads` blocking threads, with a progress log.
+    pub async fn presign_all(self: &Arc<Self>) -> PresignReport {
+        let entries = self.statuses.entries();
+        let hashes = self.settings.presign_hashes.clone();
+        let total = entries.len() * hashes.len();
+        let threads = self.settings.presign_threads.max(1);
+        let start = Instant::now();
+        let done = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let chunk = entries.len().div_ceil(threads).max(1);
+        let entries = Arc::new(entries);
+        let mut tasks = Vec::new();
+        for t in 0..threads {
+            let core = Arc::clone(self);
+            let entries = Arc::clone(&entries);
+            let hashes = hashes.clone();
+            let done = Arc::clone(&done);
+            let failed = Arc::clone(&failed);
+            tasks.push(tokio::task::spawn_blocking(move || {
+                let from = (t * chunk).min(entries.len());
+                let to = ((t + 1) * chunk).min(entries.len());
+                for (idx, serial, _) in &entries[from..to] {
+                    let Some(issuer) = core.issuers.get(*idx as usize) else {
+                        continue;
+                    };
+                    for hash in &hashes {
+                        match core.sign_cached(issuer, *hash, serial) {
+                            SignOutcome::Cached => {
+                                core.metrics.presigned.fetch_add(1, Ordering::Relaxed);
+                            }
+                            SignOutcome::Full | SignOutcome::Skipped => {}
+                            SignOutcome::Failed(e) => {
+                                if failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                                    tracing::warn!(error = %e, "pre-signing failed");
+                                }
+                            }
+                        }
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if total >= 10 && n % (total as u64 / 10).max(1) == 0 {
+                            tracing::info!(done = n, total, "pre-signing");
+                        }
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let report = PresignReport {
+            total,
+            failed: failed.load(Ordering::Relaxed) as usize,
+            elapsed: start.elapsed(),
+        };
+        tracing::info!(
+            total,
+            failed = report.failed,
+            cached = self.cache.len(),
+            secs = report.elapsed.as_secs_f64(),
+            "pre-signing done"
+        );
+        report
+    }
+
+    /// Applies changes after the last applied sequence number; returns how
+    /// many.
+    pub async fn apply_changes(self: &Arc<Self>) -> Result<usize, ResponderError> {
+        let mut applied = 0;
+        loop {
+            let after = self.change_seq.load(Ordering::Relaxed);
+            let changes = self
+                .db(self.store.changes_since(after, CHANGES_PAGE))
+                .await?;
+            for change in &changes {
+                self.apply_change(change).await?;
+                self.change_seq.store(change.seq, Ordering::Relaxed);
+                self.metrics.changes_applied.fetch_add(1, Ordering::Relaxed);
+                applied += 1;
+            }
+            if changes.len() < CHANGES_PAGE as usize {
+                return Ok(applied);
+            }
+        }
+    }
+
+    async fn apply_change(self: &Arc<Self>, change: &store::Change) -> Result<(), ResponderError> {
+        let Some(issuer) = self.issuer_of_ca(change.ca).cloned() else {
+            return Ok(());
+        };
+        let serials: Vec<Serial> = match (&change.serial, change.kind) {
+            (Some(s), _) => vec![s.clone()],
+            (None, ChangeKind::Imported) => {
+                // A bulk import: re-read this CA's revocations.
+                let mut out = Vec::new();
+                let mut query = RevocationQuery::full(issuer.ca, change.seq).with_limit(PAGE);
+                loop {
+                    let page = self.db(self.store.revocations(&query)).await?;
+                    out.extend(page.iter().map(|r| r.serial.clone()));
+                    if !query.advance(&page) {
+                        break;
+                    }
+                }
+                out
+            }
+            (None, _) => Vec::new(),
+        };
+        for serial in serials {
+            let status = self.db(self.store.status(issuer.ca, &serial)).await?;
+            match Known::from_store(&status) {
+                Some(k) => {
+                    self.statuses.set(issuer.index, serial.as_bytes(), k);
+                }
+                None => self.statuses.remove(issuer.index, serial.as_bytes()),
+            }
+            self.resign_now(&issuer, serial.as_bytes().into()).await;
+        }
+        Ok(())
+    }
+
+    /// Replaces the cached responses of one serial at once; when signing
+    /// fails the stale responses are dropped, so live requests answer
+    /// (tryLater) instead of the old status being served.
+    async fn resign_now(self: &Arc<Self>, issuer: &Arc<Issuer>, serial: Box<[u8]>) {
+        let core = Arc::clone(self);
+        let issuer = Arc::clone(issuer);
+        let _ = tokio::task::spawn_blocking(move || {
+            for hash in HashAlgorithm::ALL {
+                let configured = core.settings.presign_hashes.contains(&hash);
+                let present = core.cache.get(issuer.index, hash, &serial).is_some();
+                if !configured && !present {
+                    continue;
+                }
+                match core.sign_cached(&issuer, hash, &serial) {
+                    SignOutcome::Cached => {
+                        core.metrics.presigned.fetch_add(1, Ordering::Relaxed);
+                    }
+                    SignOutcome::Failed(e) => {
+                        tracing::warn!(error = %e, issuer = %issuer.name, "re-signing a changed status failed; dropped the stale response");
+                        core.cache.remove(issuer.index, hash, &serial);
+                    }
+                    SignOutcome::Full | SignOutcome::Skipped => {}
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Re-signs every cached response older than `refresh_after`.
+    pub async fn refresh_due(self: &Arc<Self>) -> usize {
+        let cutoff = SystemTime::now()
+            .checked_sub(self.settings.refresh_after)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let (keys, oldest) = self.cache.older_than(cutoff);
+        self.metrics.set_oldest(oldest);
+        if keys.is_empty() {
+            return 0;
+        }
+        let total = keys.len();
+        tracing::info!(total, "re-signing responses past half their validity");
+        let core = Arc::clone(self);
+        let done = tokio::task::spawn_blocking(move || {
+            let mut done = 0;
+            for (n, (idx, hash, serial)) in keys.iter().enumerate() {
+                let Some(issuer) = core.issuers.get(*idx as usize) else {
+                    continue;
+                };
+                match core.sign_cached(issuer, *hash, serial) {
+                    SignOutcome::Cached => {
+                        core.metrics.resigned.fetch_add(1, Ordering::Relaxed);
+                        done += 1;
+                    }
+                    // The old response stays until its nextUpdate.
+                    SignOutcome::Failed(e) => {
+                        tracing::warn!(error = %e, done, total, "re-signing stopped");
+                        break;
+                    }
+                    SignOutcome::Full | SignOutcome::Skipped => {}
+                }
+                if total >= 10 && (n + 1) % (total / 10).max(1) == 0 {
+                    tracing::info!(done = n + 1, total, "re-signing");
+                }
+            }
+            done
+        })
+        .await
+        .unwrap_or(0);
+        let (_, oldest) = self.cache.older_than(SystemTime::UNIX_EPOCH);
+        self.metrics.set_oldest(oldest);
+        done
+    }
+
+    /// One probe signature (used while the HSM is marked down).
+    pub async fn probe_hsm(self: &Arc<Self>) {
+        let Some(issuer) = self.issuers.first().cloned() else {
+            return;
+        };
+        let core = Arc::clone(self);
+        let _ = tokio::task::spawn_blocking(move || {
+            let ok = issuer.signer.sign(b"ocsp-responder HSM probe");
+            core.health.hsm_ok.store(ok.is_ok(), Ordering::Relaxed);
+            if let Err(SignError::Unavailable(_) | SignError::Failed(_)) = ok {
+                core.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .await;
+    }
+}
+
+enum SignOutcome {
+    Cached,
+    /// Signed but the cache is full.
+    Full,
+    /// Serial not encodable as a CertID.
+    Skipped,
+    Failed(pki_core::ocsp::ResponseError),
+}
+
+/// How pre-signing went.
+#[derive(Debug, Clone, Copy)]
+pub struct PresignReport {
+    pub total: usize,
+    pub failed: usize,
+    pub elapsed: Duration,
+}
+
+/// The background loops: change feed, re-signing, HSM probe. Ends when
+/// `shutdown` turns true.
+pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
+    let mut poll = tokio::time::interval(core.settings.poll_interval);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut refresh = tokio::time::interval(core.settings.refresh_check);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut probe = tokio::time::interval(core.settings.hsm_probe);
+    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = poll.tick() => {
+                if let Err(e) = core.apply_changes().await {
+                    tracing::warn!(error = %e, "change feed unavailable; serving the last loaded state");
+                }
+            }
+            _ = refresh.tick() => {
+                core.refresh_due().await;
+            }
+            _ = probe.tick() => {
+                if !core.health.hsm_ok.load(Ordering::Relaxed) {
+                    core.probe_hsm().await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The CAs this responder answers for, each with the key that signs its
+//! responses, and turning a status into ready-to-write response bytes.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::HeaderValue;
+use pki_core::ocsp::{
+    build_response_with, CertId, CertStatus, IssuerHashes, ResponderIdentity, ResponseError,
+    ResponseExtensions, SingleStatus,
+};
+use pki_core::Signer;
+
+/// One CA answered for.
+pub struct Issuer {
+    /// Position in the responder's issuer list (cache and status keys).
+    pub index: u32,
+    /// The CA's name in the store.
+    pub name: String,
+    pub ca: store::CaId,
+    pub hashes: IssuerHashes,
+    pub identity: ResponderIdentity,
+    pub signer: Arc<dyn Signer>,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("index", &self.index)
+            .field("name", &self.name)
+            .field("ca", &self.ca)
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What goes into one signed response.
+#[derive(Debug, Clone)]
+pub struct Signing<'a> {
+    pub entries: &'a [(CertId, CertStatus)],
+    pub nonce: Option<&'a [u8]>,
+    /// RFC 6960 4.4.8 extension (unissued serials answered `revoked`).
+    pub extended_revoke: bool,
+    pub validity: Duration,
+}
+
+/// A signed response with its HTTP cache headers, ready to write.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    pub der: Bytes,
+    pub this_update: SystemTime,
+    pub next_update: SystemTime,
+    /// `"` + first 16 bytes of SHA-256 of `der` in hex + `"`.
+    pub etag: HeaderValue,
+    pub last_modified: HeaderValue,
+    pub expires: HeaderValue,
+}
+
+impl Ready {
+    /// Still usable at `now` (before nextUpdate).
+    pub fn fresh_at(&self, now: SystemTime) -> bool {
+        now < self.next_update
+    }
+}
+
+impl Issuer {
+    /// Builds and signs one response (blocking: the signer may be an HSM).
+    pub fn sign(&self, what: &Signing<'_>) -> Result<Ready, ResponseError> {
+        let now = whole_seconds(SystemTime::now());
+        let next = now + what.validity;
+        let singles: Vec<SingleStatus> = what
+            .entries
+            .iter()
+            .map(|(id, status)| SingleStatus {
+                cert_id: id.clone(),
+                status: *status,
+                this_update: now,
+                next_update: Some(next),
+            })
+            .collect();
+        let der = build_response_with(
+            &self.identity,
+            &singles,
+            now,
+            ResponseExtensions {
+                nonce: what.nonce,
+                extended_revoke: what.extended_revoke,
+            },
+            self.signer.as_ref(),
+        )?;
+        Ok(Ready::new(der, now, next))
+    }
+}
+
+impl Ready {
+    pub fn new(der: Vec<u8>, this_update: SystemTime, next_update: SystemTime) -> Self {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der);
+        let mut etag = String::with_capacity(34);
+        etag.push('"');
+        for b in &digest.as_ref()[..16] {
+            use fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = write!(etag, "{b:02x}");
+        }
+        etag.push('"');
+        Self {
+            der: Bytes::from(der),
+            this_update,
+            next_update,
+            etag: header(&etag),
+            last_modified: header(&http_date(this_update)),
+            expires: header(&http_date(next_update)),
+        }
+    }
+}
+
+fn header(s: &str) -> HeaderValue {
+    // Invariant: ETags and HTTP dates are made of visible ASCII.
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// RFC 9110 5.6.7 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            http_date(SystemTime::UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_164_800);
+        assert_eq!(http_date(t), "Thu, 29 Feb 2024 00:00:00 GMT");
+    }
+}

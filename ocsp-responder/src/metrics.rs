@@ -1,0 +1,248 @@
+//! Counters and gauges, rendered as Prometheus text on `/metrics`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+/// How a request ended, the `result` label of `ocsp_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// successful, from the pre-signed cache.
+    Cached,
+    /// successful, signed for this request.
+    Live,
+    /// 304 to If-None-Match.
+    NotModified,
+    Malformed,
+    Unauthorized,
+    TryLater,
+    InternalError,
+    /// HTTP 413.
+    TooLarge,
+    /// HTTP 415.
+    BadContentType,
+    /// HTTP 404/405.
+    NotFound,
+}
+
+impl Outcome {
+    const ALL: [Self; 10] = [
+        Self::Cached,
+        Self::Live,
+        Self::NotModified,
+        Self::Malformed,
+        Self::Unauthorized,
+        Self::TryLater,
+        Self::InternalError,
+        Self::TooLarge,
+        Self::BadContentType,
+        Self::NotFound,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Cached => "cached",
+            Self::Live => "live",
+            Self::NotModified => "not_modified",
+            Self::Malformed => "malformed_request",
+            Self::Unauthorized => "unauthorized",
+            Self::TryLater => "try_later",
+            Self::InternalError => "internal_error",
+            Self::TooLarge => "too_large",
+            Self::BadContentType => "unsupported_media_type",
+            Self::NotFound => "not_found",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|o| *o == self).unwrap_or(0)
+    }
+}
+
+/// `method` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Other,
+}
+
+impl Method {
+    const ALL: [Self; 3] = [Self::Get, Self::Post, Self::Other];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; 10]; 3],
+    pub cache_hits: AtomicU64,
+    pub cache_misses: AtomicU64,
+    pub live_signs: AtomicU64,
+    pub hsm_errors: AtomicU64,
+    pub presigned: AtomicU64,
+    pub resigned: AtomicU64,
+    pub changes_applied: AtomicU64,
+    pub db_errors: AtomicU64,
+    /// Unix seconds of the oldest cached thisUpdate (0 when unknown).
+    pub oldest_response: AtomicU64,
+}
+
+impl Metrics {
+    pub fn request(&self, method: Method, outcome: Outcome) {
+        self.requests[method as usize][outcome.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self, method: Method, outcome: Outcome) -> u64 {
+        self.requests[method as usize][outcome.index()].load(Ordering::Relaxed)
+    }
+
+    pub fn set_oldest(&self, t: Option<SystemTime>) {
+        let secs = t
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        self.oldest_response.store(secs, Ordering::Relaxed);
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP ocsp_requests_total OCSP HTTP requests by method and result.\n");
+        out.push_str("# TYPE ocsp_requests_total counter\n");
+        for m in Method::ALL {
+            for o in Outcome::ALL {
+                let _ = writeln!(
+                    out,
+                    "ocsp_requests_total{{method=\"{}\",result=\"{}\"}} {}",
+                    m.label(),
+                    o.label(),
+                    self.count(m, o)
+                );
+            }
+        }
+        let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+        };
+        counter(
+            &mut out,
+            "ocsp_cache_hits_total",
+            "Answers from the pre-signed cache.",
+            &self.cache_hits,
+        );
+        counter(
+            &mut out,
+            "ocsp_cache_misses_total",
+            "Requests the cache could not answer.",
+            &self.cache_misses,
+        );
+        counter(
+            &mut out,
+            "ocsp_live_signs_total",
+            "Responses signed for a request.",
+            &self.live_signs,
+        );
+        counter(
+            &mut out,
+            "ocsp_hsm_errors_total",
+            "Signatures the HSM failed.",
+            &self.hsm_errors,
+        );
+        counter(
+            &mut out,
+            "ocsp_presigned_total",
+            "Responses pre-signed at start and on changes.",
+            &self.presigned,
+        );
+        counter(
+            &mut out,
+            "ocsp_resigned_total",
+            "Responses re-signed before expiry.",
+            &self.resigned,
+        );
+        counter(
+            &mut out,
+            "ocsp_changes_applied_total",
+            "Store changes applied.",
+            &self.changes_applied,
+        );
+        counter(
+            &mut out,
+            "ocsp_db_errors_total",
+            "Failed or timed-out database calls.",
+            &self.db_errors,
+        );
+        let gauge = |out: &mut String, name: &str, help: &str, v: f64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        };
+        let oldest = self.oldest_response.load(Ordering::Relaxed);
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let age = if oldest == 0 {
+            0
+        } else {
+            now.saturating_sub(oldest)
+        };
+        gauge(
+            &mut out,
+            "ocsp_response_age_max_seconds",
+            "Age of the oldest cached response.",
+            age as f64,
+        );
+        gauge(
+            &mut out,
+            "ocsp_cache_entries",
+            "Responses in the cache.",
+            gauges.cache_entries as f64,
+        );
+        gauge(
+            &mut out,
+            "ocsp_known_serials",
+            "Serials with a known status.",
+            gauges.known_serials as f64,
+        );
+        gauge(
+            &mut out,
+            "ocsp_change_seq",
+            "Last store change applied.",
+            gauges.change_seq as f64,
+        );
+        gauge(
+            &mut out,
+            "ocsp_ready",
+            "1 when ready to serve.",
+            f64::from(u8::from(gauges.ready)),
+        );
+        gauge(
+            &mut out,
+            "ocsp_hsm_up",
+            "1 when the last signature worked.",
+            f64::from(u8::from(gauges.hsm_up)),
+        );
+        gauge(
+            &mut out,
+            "ocsp_db_up",
+            "1 when the last database call worked.",
+            f64::from(u8::from(gauges.db_up)),
+        );
+        out
+    }
+}
+
+/// Point-in-time values rendered with the counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    pub cache_entries: usize,
+    pub known_serials: usize,
+    pub change_seq: u64,
+    pub ready: bool,
+    pub hsm_up: bool,
+    pub db_up: bool,
+}

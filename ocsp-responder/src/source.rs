@@ -1,0 +1,231 @@
+//! Where answers come from, separate from HTTP (Boulder's OCSP `Source`):
+//! small layers that each answer or pass the request on.
+//!
+//! ```text
+//! IssuerFilter  unknown issuer            -> unauthorized
+//!  -> Cached    single CertID, no nonce   -> pre-signed bytes
+//!   -> Live     HSM, bounded concurrency  -> signed now, or tryLater
+//! ```
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use pki_core::ocsp::{ParsedRequest, ResponseError, ResponseStatus};
+
+use crate::core::Core;
+use crate::issuer::{Issuer, Ready, Signing};
+
+/// A parsed request, with its issuer once a layer has resolved it.
+#[derive(Debug)]
+pub struct Query {
+    pub request: ParsedRequest,
+    pub issuer: Option<Arc<Issuer>>,
+}
+
+impl Query {
+    pub fn new(request: ParsedRequest) -> Self {
+        Self {
+            request,
+            issuer: None,
+        }
+    }
+}
+
+/// What a source answers.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// A signed response from the cache.
+    Cached(Arc<Ready>),
+    /// A response signed for this request (`cacheable`: no nonce, one
+    /// CertID).
+    Live { ready: Arc<Ready>, cacheable: bool },
+    /// An unsigned error status.
+    Status(ResponseStatus),
+}
+
+/// Something that answers OCSP queries.
+pub trait Source: Send + Sync + 'static {
+    fn answer(&self, query: Query) -> impl Future<Output = Answer> + Send;
+}
+
+/// Resolves the issuer of every CertID; `unauthorized` when one is not
+/// served here, or when one request mixes issuers (each issuer's responses
+/// are signed by its own key).
+#[derive(Debug)]
+pub struct IssuerFilter<S> {
+    core: Arc<Core>,
+    inner: S,
+}
+
+impl<S: Source> IssuerFilter<S> {
+    pub fn new(core: Arc<Core>, inner: S) -> Self {
+        Self { core, inner }
+    }
+}
+
+impl<S: Source> Source for IssuerFilter<S> {
+    async fn answer(&self, mut query: Query) -> Answer {
+        let mut found: Option<&Arc<Issuer>> = None;
+        for cert in &query.request.certs {
+            let issuer = self
+                .core
+                .issuers
+                .iter()
+                .find(|i| i.hashes.matches(&cert.cert_id).is_some());
+            match (issuer, found) {
+                (None, _) => return Answer::Status(ResponseStatus::Unauthorized),
+                (Some(i), Some(f)) if !Arc::ptr_eq(i, f) => {
+                    return Answer::Status(ResponseStatus::Unauthorized)
+                }
+                (Some(i), _) => found = Some(i),
+            }
+        }
+        query.issuer = found.cloned();
+        self.inner.answer(query).await
+    }
+}
+
+/// Serves single-CertID requests without a nonce from the pre-signed cache;
+/// caches what the inner source signs for such requests.
+#[derive(Debug)]
+pub struct Cached<S> {
+    core: Arc<Core>,
+    inner: S,
+}
+
+impl<S: Source> Cached<S> {
+    pub fn new(core: Arc<Core>, inner: S) -> Self {
+        Self { core, inner }
+    }
+}
+
+impl<S: Source> Source for Cached<S> {
+    async fn answer(&self, query: Query) -> Answer {
+        let key = match (
+            &query.issuer,
+            query.request.certs.as_slice(),
+            &query.request.nonce,
+        ) {
+            (Some(issuer), [one], None) => Some((
+                issuer.index,
+                one.hash,
+                one.cert_id.serial_number.as_bytes().to_vec(),
+            )),
+            _ => None,
+        };
+        if let Some((issuer, hash, serial)) = &key {
+            if let Some(ready) = self.core.cache.get(*issuer, *hash, serial) {
+                if ready.fresh_at(SystemTime::now()) {
+                    self.core.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return Answer::Cached(ready);
+                }
+            }
+        }
+        self.core
+            .metrics
+            .cache_misses
+            .fetch_add(1, Ordering::Relaxed);
+        let answer = self.inner.answer(query).await;
+        if let (
+            Some((issuer, hash, serial)),
+            Answer::Live {
+                ready,
+                cacheable: true,
+            },
+        ) = (&key, &answer)
+        {
+            self.core
+                .cache
+                .put(*issuer, *hash, serial, Arc::clone(ready));
+        }
+        answer
+    }
+}
+
+/// Signs through the HSM, at most `live_concurrency` at once; a caller
+/// waits at most `live_wait` for a turn, then gets `tryLater`.
+#[derive(Debug)]
+pub struct Live {
+    core: Arc<Core>,
+}
+
+impl Live {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+}
+
+impl Source for Live {
+    async fn answer(&self, query: Query) -> Answer {
+        let Some(issuer) = query.issuer else {
+            return Answer::Status(ResponseStatus::Unauthorized);
+        };
+        let core = &self.core;
+        let Ok(Ok(permit)) =
+            tokio::time::timeout(core.settings.live_wait, core.live_permits.acquire()).await
+        else {
+            return Answer::Status(ResponseStatus::TryLater);
+        };
+        let mut entries = Vec::with_capacity(query.request.certs.len());
+        let mut extended_revoke = false;
+        for cert in &query.request.certs {
+            let known = core
+                .status_for(&issuer, cert.cert_id.serial_number.as_bytes())
+                .await;
+            let status = if let Some(k) = known {
+                k.cert_status()
+            } else {
+                let (status, ext) = core.settings.unissued.status();
+                extended_revoke |= ext;
+                status
+            };
+            entries.push((cert.cert_id.clone(), status));
+        }
+        let cacheable = entries.len() == 1 && query.request.nonce.is_none();
+        let nonce = query.request.nonce;
+        let validity = core.settings.validity;
+        let signing_core = Arc::clone(core);
+        let result = tokio::task::spawn_blocking(move || {
+            let r = issuer.sign(&Signing {
+                entries: &entries,
+                nonce: nonce.as_deref(),
+                extended_revoke,
+                validity,
+            });
+            signing_core.note_sign(&r);
+            r
+        })
+        .await;
+        drop(permit);
+        match result {
+            Ok(Ok(ready)) => {
+                core.metrics.live_signs.fetch_add(1, Ordering::Relaxed);
+                Answer::Live {
+                    ready: Arc::new(ready),
+                    cacheable,
+                }
+            }
+            Ok(Err(ResponseError::Signing(e))) => {
+                tracing::warn!(error = %e, "live signing failed");
+                Answer::Status(ResponseStatus::TryLater)
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot build response");
+                Answer::Status(ResponseStatus::InternalError)
+            }
+            Err(_) => Answer::Status(ResponseStatus::InternalError),
+        }
+    }
+}
+
+/// The standard stack: filter -> cache -> live.
+pub type Standard = IssuerFilter<Cached<Live>>;
+
+pub fn standard(core: &Arc<Core>) -> Standard {
+    IssuerFilter::new(
+        Arc::clone(core),
+        Cached::new(Arc::clone(core), Live::new(Arc::clone(core))),
+    )
+}

@@ -1,0 +1,117 @@
+//! From a [`Config`] to running parts: store, HSM pool, signers.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use hsm::{Hsm, KeyLabel, Pin, PoolConfig, SessionPool, TokenLabel};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::error::ResponderError;
+use crate::server::{start, IssuerSetup, Running};
+
+/// Largest certificate file read.
+const MAX_CERT_FILE: u64 = 1 << 20;
+
+/// Reads a PEM or DER certificate.
+pub fn read_certificate(path: &Path) -> Result<Vec<u8>, ResponderError> {
+    let io = |source| ResponderError::CertificateRead {
+        path: path.to_owned(),
+        source,
+    };
+    let invalid = |reason: String| ResponderError::CertificateInvalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_CERT_FILE {
+        return Err(invalid(format!(
+            "{len} bytes, the limit is {MAX_CERT_FILE}"
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let der = if bytes.starts_with(b"-----BEGIN") {
+        let (label, der) = der::pem::decode_vec(&bytes).map_err(|e| invalid(e.to_string()))?;
+        if label != "CERTIFICATE" {
+            return Err(invalid(format!(
+                "PEM label {label:?}, expected CERTIFICATE"
+            )));
+        }
+        der
+    } else {
+        bytes
+    };
+    <x509_cert::Certificate as der::Decode>::from_der(&der).map_err(|e| invalid(e.to_string()))?;
+    Ok(der)
+}
+
+/// Opens the HSM module and a session pool on the configured token.
+pub fn open_hsm_pool(config: &Config) -> Result<SessionPool, ResponderError> {
+    let hsm = match (&config.hsm.softhsm_dir, &config.hsm.module) {
+        (Some(dir), module) => {
+            let module = module.clone().unwrap_or_else(hsm::module_path_from_env);
+            hsm::softhsm::SoftHsm::open_with_module(dir, module)?
+                .hsm()
+                .clone()
+        }
+        (None, Some(module)) => Hsm::open(module)?,
+        (None, None) => Hsm::from_env()?,
+    };
+    let pin = match (&config.hsm.pin_env, &config.hsm.pin_file) {
+        (Some(var), _) => Pin::from_env(var)?,
+        (None, Some(file)) => Pin::from_file(file)?,
+        // Config::settings requires one of them.
+        (None, None) => Pin::from_env("OCSP_HSM_PIN")?,
+    };
+    let mut pool_config = PoolConfig::default();
+    if let Some(n) = config.hsm.sessions {
+        pool_config.size = n.max(1);
+    }
+    Ok(SessionPool::new(
+        &hsm,
+        TokenLabel::new(config.hsm.token.clone())?,
+        pin,
+        pool_config,
+    )?)
+}
+
+/// Opens everything `config` names and starts the responder.
+pub async fn start_from_config(config: &Config) -> Result<Running, ResponderError> {
+    let settings = config
+        .settings()
+        .map_err(|reason| ResponderError::ConfigInvalid {
+            path: "(config)".into(),
+            reason,
+        })?;
+    let store = store::Store::open(&config.database).await?;
+    let pool = open_hsm_pool(config)?;
+    let mut issuers = Vec::with_capacity(config.issuers.len());
+    for i in &config.issuers {
+        let label = match &i.key_label {
+            Some(l) => l.clone(),
+            None => store.require_ca(&i.ca).await?.key_label,
+        };
+        let key = pool.find_key(&KeyLabel::new(label)?)?;
+        let signer = pool.signer(key)?;
+        let responder_cert_der = i
+            .responder_cert
+            .as_deref()
+            .map(read_certificate)
+            .transpose()?;
+        issuers.push(IssuerSetup {
+            ca_name: i.ca.clone(),
+            signer: Arc::new(signer),
+            responder_cert_der,
+        });
+    }
+    let listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ResponderError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+    let mut running = start(store, issuers, settings, listener).await?;
+    running.set_grace(std::time::Duration::from_secs(config.shutdown_grace_secs));
+    Ok(running)
+}
