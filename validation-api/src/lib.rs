@@ -1,1 +1,24 @@
 //! HTTP JSON validation service for the identity broker.
+//!
+//! `POST /v1/validate` answers "is this chain valid now, in which trust
+//! tier, at which assurance level?" with the path, per-certificate
+//! revocation status and, on failure, a stable error code naming the
+//! certificate at fault. Configuration is one strict TOML file
+//! ([`config`]); it reloads on SIGHUP or when the file changes
+//! ([`reload`]); CRLs are fetched ahead of nextUpdate ([`refresh`]).
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod refresh;
+pub mod reload;
+pub mod request;
+pub mod service;
+pub mod verdict;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use service::Service;

@@ -1,0 +1,167 @@
+//! Access control for `/v1`: bearer tokens checked against their SHA-256
+//! in the config with a constant-time comparison, and a per-client limit
+//! on requests in flight.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::{AuthConfig, Client};
+use crate::error::ApiError;
+
+#[derive(Debug)]
+struct ClientSlot {
+    client: Client,
+    in_flight: Arc<Semaphore>,
+}
+
+/// The clients of one configuration snapshot and their concurrency slots.
+#[derive(Debug)]
+pub struct Access {
+    clients: Vec<ClientSlot>,
+    anonymous: Option<(usize, Arc<Semaphore>)>,
+}
+
+/// An authenticated request: who it is, and its slot, released on drop.
+#[derive(Debug)]
+pub struct Admitted {
+    pub client: String,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Access {
+    pub fn new(auth: &AuthConfig) -> Self {
+        Self {
+            clients: auth
+                .clients
+                .iter()
+                .map(|c| ClientSlot {
+                    client: c.clone(),
+                    in_flight: Arc::new(Semaphore::new(c.max_concurrent)),
+                })
+                .collect(),
+            anonymous: auth.allow_anonymous.then(|| {
+                (
+                    auth.anonymous_max_concurrent,
+                    Arc::new(Semaphore::new(auth.anonymous_max_concurrent)),
+                )
+            }),
+        }
+    }
+
+    /// Checks the `Authorization` header value and takes a slot.
+    ///
+    /// Every configured hash is compared, in constant time each, whatever
+    /// matches, so the answer time does not tell which client nearly matched.
+    pub fn admit(&self, authorization: Option<&[u8]>) -> Result<Admitted, ApiError> {
+        let token = authorization.and_then(|h| {
+            let h = std::str::from_utf8(h).ok()?;
+            let (scheme, rest) = h.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim())
+                .filter(|t| !t.is_empty())
+        });
+        let slot = match token {
+            Some(t) => {
+                let hash = crate::config::token_hash(t);
+                let mut found = None;
+                for c in &self.clients {
+                    if aws_lc_rs::constant_time::verify_slices_are_equal(
+                        &hash,
+                        &c.client.token_sha256,
+                    )
+                    .is_ok()
+                    {
+                        found = Some(c);
+                    }
+                }
+                found.map(|c| (c.client.name.clone(), c.client.max_concurrent, &c.in_flight))
+            }
+            None => None,
+        };
+        let (name, limit, sem) = match (slot, &self.anonymous) {
+            (Some(s), _) => s,
+            // A wrong token is refused even when anonymous calls are allowed.
+            (None, Some((limit, sem))) if token.is_none() => ("anonymous".to_owned(), *limit, sem),
+            (None, _) => return Err(ApiError::Unauthorized),
+        };
+        let permit = sem
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::ConcurrencyLimit {
+                client: name.clone(),
+                limit,
+            })?;
+        Ok(Admitted {
+            client: name,
+            _permit: permit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(limit: usize, anonymous: bool) -> Access {
+        Access::new(&AuthConfig {
+            allow_anonymous: anonymous,
+            anonymous_max_concurrent: 1,
+            clients: vec![Client {
+                name: "broker".into(),
+                token_sha256: crate::config::token_hash("s3cret"),
+                max_concurrent: limit,
+            }],
+        })
+    }
+
+    #[test]
+    fn tokens_are_checked_against_their_hash() {
+        let a = access(4, false);
+        assert_eq!(a.admit(Some(b"Bearer s3cret")).unwrap().client, "broker");
+        assert_eq!(a.admit(Some(b"bearer s3cret")).unwrap().client, "broker");
+        for bad in [
+            &b"Bearer s3cre"[..],
+            b"Bearer S3cret",
+            b"Basic s3cret",
+            b"s3cret",
+            b"Bearer ",
+            b"\xff\xfe",
+        ] {
+            assert!(
+                matches!(a.admit(Some(bad)), Err(ApiError::Unauthorized)),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(a.admit(None), Err(ApiError::Unauthorized)));
+    }
+
+    #[test]
+    fn per_client_concurrency_limit() {
+        let a = access(2, false);
+        let p1 = a.admit(Some(b"Bearer s3cret")).unwrap();
+        let _p2 = a.admit(Some(b"Bearer s3cret")).unwrap();
+        match a.admit(Some(b"Bearer s3cret")) {
+            Err(e @ ApiError::ConcurrencyLimit { .. }) => {
+                assert_eq!(e.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
+            }
+            other => panic!("expected the limit, got {other:?}"),
+        }
+        drop(p1);
+        assert!(
+            a.admit(Some(b"Bearer s3cret")).is_ok(),
+            "slot released on drop"
+        );
+    }
+
+    #[test]
+    fn anonymous_only_without_a_token() {
+        let a = access(1, true);
+        assert_eq!(a.admit(None).unwrap().client, "anonymous");
+        assert!(matches!(
+            a.admit(Some(b"Bearer wrong")),
+            Err(ApiError::Unauthorized)
+        ));
+    }
+}

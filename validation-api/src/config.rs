@@ -1,0 +1,610 @@
+//! The service configuration: one strict TOML file.
+//!
+//! Unknown keys are errors (`deny_unknown_fields` everywhere), relative file
+//! names are resolved against the directory of the config file, and
+//! [`Config::load`] reads and checks every anchor, intermediate and CRL file
+//! it names, so that a config either loads whole or not at all.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! max_body_bytes = 1048576
+//! batch_max = 1000
+//!
+//! [auth]
+//! [[auth.clients]]
+//! name = "broker"
+//! token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+//! max_concurrent = 64
+//!
+//! [[tiers]]
+//! name = "cnie"
+//! level = "high"
+//! anchors = ["cnie-root.pem"]
+//! policy_levels = { "2.16.504.99.1.1" = "high" }
+//! revocation = { methods = ["crl"], unavailable = "hard-fail" }
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use const_oid::ObjectIdentifier;
+use pki_core::crl::Crl;
+use pki_core::{AssuranceLevel, Cert};
+use serde::Deserialize;
+
+/// Largest config file read.
+const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is larger than {limit} bytes")]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("tier {0:?} is defined twice")]
+    DuplicateTier(String),
+    #[error("no tiers configured: at least one [[tiers]] entry is needed")]
+    NoTiers,
+    #[error("tier {tier:?} has no anchors")]
+    NoAnchors { tier: String },
+    #[error("tier {tier:?}: {role} {path}: {reason}")]
+    BadFile {
+        tier: String,
+        role: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("tier {tier:?}: {value:?} is not an assurance level (low, substantial, high)")]
+    BadLevel { tier: String, value: String },
+    #[error("tier {tier:?}: {value:?} is not an OID")]
+    BadOid { tier: String, value: String },
+    #[error("tier {tier:?}: policy {oid} maps to {mapped}, above the tier level {level}")]
+    LevelAboveTier {
+        tier: String,
+        oid: String,
+        mapped: AssuranceLevel,
+        level: AssuranceLevel,
+    },
+    #[error("client {0:?} is defined twice")]
+    DuplicateClient(String),
+    #[error("client {name:?}: token_sha256 must be 64 hex digits (SHA-256 of the token)")]
+    BadTokenHash { name: String },
+    #[error("client {name:?}: max_concurrent must be at least 1")]
+    BadConcurrency { name: String },
+    #[error("no [[auth.clients]] configured; set auth.allow_anonymous = true to serve without authentication")]
+    NoClients,
+    #[error("{field} must be {expected}")]
+    BadValue {
+        field: &'static str,
+        expected: &'static str,
+    },
+    #[error("crl_refresh.urls: {url:?} is not an http:// URL")]
+    BadUrl { url: String },
+    #[error("anchor: {0}")]
+    Trust(#[from] pki_core::trust::TrustError),
+}
+
+/// A revocation source a tier may consult.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// CRLs: configured files and those downloaded from CDPs.
+    Crl,
+    /// OCSP responses (no OCSP source is wired into the service yet: a
+    /// tier naming it gets "ocsp: no source configured" for that step).
+    Ocsp,
+}
+
+/// What happens when no current status is available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unavailable {
+    /// Reject the path (`revocation_status_unavailable`).
+    HardFail,
+    /// Accept the path with a warning.
+    SoftFail,
+}
+
+/// Revocation policy of one tier (`revocation = { ... }`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationPolicy {
+    /// Sources in the order they are asked; empty disables checking.
+    pub methods: Vec<Method>,
+    pub unavailable: Unavailable,
+    /// A status older than this (from its thisUpdate) counts as unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<u64>,
+}
+
+impl Default for RevocationPolicy {
+    fn default() -> Self {
+        Self {
+            methods: vec![Method::Crl],
+            unavailable: Unavailable::SoftFail,
+            max_age_seconds: None,
+        }
+    }
+}
+
+impl RevocationPolicy {
+    /// The pki-core form.
+    pub fn to_core(&self) -> pki_core::trust::RevocationPolicy {
+        use pki_core::trust::{OnUnavailable, RevocationMethod};
+        pki_core::trust::RevocationPolicy {
+            methods: self
+                .methods
+                .iter()
+                .map(|m| match m {
+                    Method::Crl => RevocationMethod::Crl,
+                    Method::Ocsp => RevocationMethod::Ocsp,
+                })
+                .collect(),
+            on_unavailable: match self.unavailable {
+                Unavailable::HardFail => OnUnavailable::HardFail,
+                Unavailable::SoftFail => OnUnavailable::SoftFail,
+            },
+            max_age: self.max_age_seconds,
+        }
+    }
+}
+
+/// `[[tiers]]` as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierFile {
+    name: String,
+    level: String,
+    anchors: Vec<PathBuf>,
+    #[serde(default)]
+    intermediates: Vec<PathBuf>,
+    #[serde(default)]
+    crls: Vec<PathBuf>,
+    #[serde(default)]
+    policy_levels: BTreeMap<String, String>,
+    #[serde(default)]
+    revocation: RevocationPolicy,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    name: String,
+    token_sha256: String,
+    #[serde(default = "default_client_concurrency")]
+    max_concurrent: usize,
+}
+
+fn default_client_concurrency() -> usize {
+    64
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFile {
+    #[serde(default)]
+    allow_anonymous: bool,
+    #[serde(default)]
+    clients: Vec<ClientFile>,
+    #[serde(default = "default_client_concurrency")]
+    anonymous_max_concurrent: usize,
+}
+
+/// `[cache]`: capacities of the in-memory caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Whole validation results.
+    pub results: usize,
+    /// Longest a result stays cached, in seconds (it never outlives the
+    /// earliest notAfter or CRL nextUpdate involved either).
+    pub result_ttl_seconds: u64,
+    /// Verified (issuer key, certificate) signature edges.
+    pub edges: usize,
+    /// Decoded intermediates.
+    pub intermediates: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            results: 100_000,
+            result_ttl_seconds: 300,
+            edges: 65_536,
+            intermediates: 4_096,
+        }
+    }
+}
+
+/// `[crl_refresh]`: the background CRL downloader.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrlRefreshConfig {
+    pub enabled: bool,
+    /// Extra CRL URLs to fetch besides the CDPs of known certificates.
+    pub urls: Vec<String>,
+    /// Most distribution points followed at once.
+    pub max_urls: usize,
+    /// Largest CRL downloaded, in bytes.
+    pub max_bytes: usize,
+    /// Fetch again at least this often, in seconds, even when nextUpdate is far.
+    pub max_interval_seconds: u64,
+    /// Never fetch the same URL more often than this, in seconds.
+    pub min_interval_seconds: u64,
+    /// Fetch this fraction of the thisUpdate..nextUpdate window before nextUpdate.
+    pub ahead_fraction: f64,
+    /// One request's time limit, in seconds.
+    pub timeout_seconds: u64,
+    /// Longest wait after repeated failures, in seconds.
+    pub max_backoff_seconds: u64,
+}
+
+impl Default for CrlRefreshConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            urls: Vec::new(),
+            max_urls: 1_024,
+            max_bytes: pki_core::crl::MAX_CRL_SIZE,
+            max_interval_seconds: 3_600,
+            min_interval_seconds: 30,
+            ahead_fraction: 0.2,
+            timeout_seconds: 30,
+            max_backoff_seconds: 900,
+        }
+    }
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    listen: SocketAddr,
+    #[serde(default = "default_body")]
+    max_body_bytes: usize,
+    #[serde(default = "default_batch_body")]
+    max_batch_body_bytes: usize,
+    #[serde(default = "default_batch")]
+    batch_max: usize,
+    /// Rayon threads for batches; 0 = one per core.
+    #[serde(default)]
+    batch_threads: usize,
+    /// Seconds between checks of the config file for changes; 0 disables.
+    #[serde(default = "default_watch")]
+    watch_seconds: f64,
+    #[serde(default)]
+    auth: AuthFile,
+    #[serde(default)]
+    cache: CacheConfig,
+    #[serde(default)]
+    crl_refresh: CrlRefreshConfig,
+    tiers: Vec<TierFile>,
+}
+
+fn default_body() -> usize {
+    1024 * 1024
+}
+fn default_batch_body() -> usize {
+    16 * 1024 * 1024
+}
+fn default_batch() -> usize {
+    1_000
+}
+fn default_watch() -> f64 {
+    2.0
+}
+
+/// A loaded tier: its trust anchors and known intermediates decoded.
+#[derive(Debug, Clone)]
+pub struct TierConfig {
+    pub name: String,
+    pub level: AssuranceLevel,
+    pub anchors: Vec<Arc<Cert>>,
+    pub intermediates: Vec<Arc<Cert>>,
+    pub crls: Vec<Arc<Crl>>,
+    pub policy_levels: Vec<(ObjectIdentifier, AssuranceLevel)>,
+    pub revocation: RevocationPolicy,
+}
+
+/// A client allowed to call `/v1`.
+#[derive(Clone)]
+pub struct Client {
+    pub name: String,
+    /// SHA-256 of the bearer token.
+    pub token_sha256: [u8; 32],
+    pub max_concurrent: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hash is not the token, but there is no reason to print it.
+        f.debug_struct("Client")
+            .field("name", &self.name)
+            .field("max_concurrent", &self.max_concurrent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Access control.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub allow_anonymous: bool,
+    pub anonymous_max_concurrent: usize,
+    pub clients: Vec<Client>,
+}
+
+/// A checked configuration with every file it names loaded.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    /// Modification time and size of the file when it was read, so the
+    /// watcher notices any later change.
+    pub file_stamp: Option<(std::time::SystemTime, u64)>,
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub max_batch_body_bytes: usize,
+    pub batch_max: usize,
+    pub batch_threads: usize,
+    pub watch_seconds: f64,
+    pub auth: AuthConfig,
+    pub cache: CacheConfig,
+    pub crl_refresh: CrlRefreshConfig,
+    pub tiers: Vec<TierConfig>,
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut data = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| e.to_string())?;
+    if data.len() as u64 > limit {
+        return Err(format!("larger than {limit} bytes"));
+    }
+    Ok(data)
+}
+
+/// SHA-256 of a bearer token, as written in `token_sha256`.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    pki_core::cert::sha256(token.as_bytes())
+}
+
+fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    let s = s.as_bytes();
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in s.chunks(2).enumerate() {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = (pair[1] as char).to_digit(16)?;
+        out[i] = (hi * 16 + lo) as u8;
+    }
+    Some(out)
+}
+
+impl Config {
+    /// Reads, parses and checks `path`, loading every file it names.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        if meta.len() > MAX_CONFIG_SIZE {
+            return Err(ConfigError::TooLarge {
+                path: path.to_owned(),
+                limit: MAX_CONFIG_SIZE,
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut c = Self::from_toml(&text, path, base)?;
+        c.file_stamp = meta.modified().ok().map(|m| (m, meta.len()));
+        Ok(c)
+    }
+
+    /// Parses TOML text; relative file names are taken from `base`.
+    pub fn from_toml(text: &str, path: &Path, base: &Path) -> Result<Self, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.message().to_owned()
+                + &e.span()
+                    .map(|s| {
+                        let line = text[..s.start].matches('\n').count() + 1;
+                        format!(" (line {line})")
+                    })
+                    .unwrap_or_default(),
+        })?;
+        if file.max_body_bytes < 1024 {
+            return Err(ConfigError::BadValue {
+                field: "max_body_bytes",
+                expected: "at least 1024",
+            });
+        }
+        if file.max_batch_body_bytes < file.max_body_bytes {
+            return Err(ConfigError::BadValue {
+                field: "max_batch_body_bytes",
+                expected: "at least max_body_bytes",
+            });
+        }
+        if file.batch_max == 0 {
+            return Err(ConfigError::BadValue {
+                field: "batch_max",
+                expected: "at least 1",
+            });
+        }
+        if !(file.watch_seconds >= 0.0 && file.watch_seconds.is_finite()) {
+            return Err(ConfigError::BadValue {
+                field: "watch_seconds",
+                expected: "a non-negative number",
+            });
+        }
+        let r = &file.crl_refresh;
+        if !(0.0..1.0).contains(&r.ahead_fraction) {
+            return Err(ConfigError::BadValue {
+                field: "crl_refresh.ahead_fraction",
+                expected: "in [0, 1)",
+            });
+        }
+        if r.timeout_seconds == 0 || r.max_interval_seconds == 0 {
+            return Err(ConfigError::BadValue {
+                field: "crl_refresh.timeout_seconds and max_interval_seconds",
+                expected: "at least 1",
+            });
+        }
+        if r.max_bytes > pki_core::crl::MAX_CRL_SIZE {
+            return Err(ConfigError::BadValue {
+                field: "crl_refresh.max_bytes",
+                expected: "at most pki_core::crl::MAX_CRL_SIZE (64 MiB)",
+            });
+        }
+        for url in &r.urls {
+            if !url.starts_with("http://") || url.parse::<http::Uri>().is_err() {
+                return Err(ConfigError::BadUrl { url: url.clone() });
+            }
+        }
+
+        let mut clients: Vec<Client> = Vec::new();
+        for c in &file.auth.clients {
+            if clients.iter().any(|x| x.name == c.name) {
+                return Err(ConfigError::DuplicateClient(c.name.clone()));
+            }
+            let token_sha256 =
+                parse_hex32(&c.token_sha256).ok_or_else(|| ConfigError::BadTokenHash {
+                    name: c.name.clone(),
+                })?;
+            if c.max_concurrent == 0 {
+                return Err(ConfigError::BadConcurrency {
+                    name: c.name.clone(),
+                });
+            }
+            clients.push(Client {
+                name: c.name.clone(),
+                token_sha256,
+                max_concurrent: c.max_concurrent,
+            });
+        }
+        if clients.is_empty() && !file.auth.allow_anonymous {
+            return Err(ConfigError::NoClients);
+        }
+        if file.auth.anonymous_max_concurrent == 0 {
+            return Err(ConfigError::BadValue {
+                field: "auth.anonymous_max_concurrent",
+                expected: "at least 1",
+            });
+        }
+
+        if file.tiers.is_empty() {
+            return Err(ConfigError::NoTiers);
+        }
+        let mut names = HashSet::new();
+        let mut tiers = Vec::new();
+        for t in &file.tiers {
+            if !names.insert(t.name.clone()) {
+                return Err(ConfigError::DuplicateTier(t.name.clone()));
+            }
+            tiers.push(load_tier(t, base)?);
+        }
+        // Catch anchors trusted twice and similar now, not at first request.
+        crate::service::trust_store(&tiers)?;
+        Ok(Self {
+            path: path.to_owned(),
+            file_stamp: None,
+            listen: file.listen,
+            max_body_bytes: file.max_body_bytes,
+            max_batch_body_bytes: file.max_batch_body_bytes,
+            batch_max: file.batch_max,
+            batch_threads: file.batch_threads,
+            watch_seconds: file.watch_seconds,
+            auth: AuthConfig {
+                allow_anonymous: file.auth.allow_anonymous,
+                anonymous_max_concurrent: file.auth.anonymous_max_concurrent,
+                clients,
+            },
+            cache: file.cache,
+            crl_refresh: file.crl_refresh,
+            tiers,
+        })
+    }
+}
+
+fn load_tier(t: &TierFile, base: &Path) -> Result<TierConfig, ConfigError> {
+    let level: AssuranceLevel = t.level.parse().map_err(|_| ConfigError::BadLevel {
+        tier: t.name.clone(),
+        value: t.level.clone(),
+    })?;
+    if t.anchors.is_empty() {
+        return Err(ConfigError::NoAnchors {
+            tier: t.name.clone(),
+        });
+    }
+    let bad = |role, path: &Path, reason: String| ConfigError::BadFile {
+        tier: t.name.clone(),
+        role,
+        path: path.to_owned(),
+        reason,
+    };
+    let certs = |role, files: &[PathBuf]| -> Result<Vec<Arc<Cert>>, ConfigError> {
+        let mut out = Vec::new();
+        for f in files {
+            let path = base.join(f);
+            let data = read_limited(&path, pki_core::pem::MAX_INPUT_SIZE as u64)
+                .map_err(|e| bad(role, &path, e))?;
+            let list = Cert::parse_many(&data).map_err(|e| bad(role, &path, e.to_string()))?;
+            out.extend(list.into_iter().map(Arc::new));
+        }
+        Ok(out)
+    };
+    let anchors = certs("anchor", &t.anchors)?;
+    let intermediates = certs("intermediate", &t.intermediates)?;
+    let mut crls = Vec::new();
+    for f in &t.crls {
+        let path = base.join(f);
+        let data = read_limited(&path, pki_core::crl::MAX_CRL_SIZE as u64)
+            .map_err(|e| bad("CRL", &path, e))?;
+        let list = Crl::parse_many(&data).map_err(|e| bad("CRL", &path, e.to_string()))?;
+        crls.extend(list.into_iter().map(Arc::new));
+    }
+    let mut policy_levels = Vec::new();
+    for (oid, lvl) in &t.policy_levels {
+        let o = ObjectIdentifier::new(oid).map_err(|_| ConfigError::BadOid {
+            tier: t.name.clone(),
+            value: oid.clone(),
+        })?;
+        let l: AssuranceLevel = lvl.parse().map_err(|_| ConfigError::BadLevel {
+            tier: t.name.clone(),
+            value: lvl.clone(),
+        })?;
+        if l > level {
+            return Err(ConfigError::LevelAboveTier {
+                tier: t.name.clone(),
+                oid: oid.clone(),
+                mapped: l,
+                level,
+            });
+        }
+        policy_levels.push((o, l));
+    }
+    Ok(TierConfig {
+        name: t.name.clone(),
+        level,
+        anchors,
+        intermediates,
+        crls,
+        policy_levels,
+        revocation: t.revocation.clone(),
+    })
+}

@@ -1,0 +1,417 @@
+//! The HTTP JSON API (axum): routes, authentication and metrics layers,
+//! and the OpenAPI document generated from the handlers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::config::RevocationPolicy;
+use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::request::{BatchRequest, PolicyRequest, ValidateRequest};
+use crate::service::Service;
+use crate::verdict::{CertRef, CertStatus, PathCert, StatusSourceInfo, Verdict, VerdictError};
+
+/// One batch item: a verdict, or why the item could not be validated.
+#[derive(Debug)]
+pub enum BatchItem {
+    Verdict(Arc<Verdict>),
+    Refused(RefusedItem),
+}
+
+impl Serialize for BatchItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Verdict(v) => v.as_ref().serialize(s),
+            Self::Refused(r) => r.serialize(s),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for BatchItem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{OneOfBuilder, Ref};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("Verdict"))
+            .item(Ref::from_schema_name("RefusedItem"))
+            .description(Some(
+                "A verdict, or a refused item (valid false, status and error)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for BatchItem {}
+
+/// A batch item that was not validated (what a single request would have
+/// answered with a 4xx).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedItem {
+    /// Always false.
+    pub valid: bool,
+    /// The HTTP status the same request alone would have received.
+    pub status: u16,
+    pub error: ErrorDetail,
+}
+
+/// `POST /v1/validate/batch` answer: one result per item, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    pub results: Vec<BatchItem>,
+}
+
+/// A trust anchor of a tier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnchorInfo {
+    pub subject: String,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+    pub not_after: String,
+}
+
+/// A configured tier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierInfo {
+    pub name: String,
+    /// Highest level reachable in this tier.
+    pub level: &'static str,
+    /// Certificate policy OID -> level.
+    pub policy_levels: BTreeMap<String, &'static str>,
+    pub revocation: RevocationPolicy,
+    pub anchors: Vec<AnchorInfo>,
+    /// Configured intermediates offered to every path build.
+    pub intermediates: Vec<AnchorInfo>,
+}
+
+/// `GET /v1/tiers` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TiersResponse {
+    /// Configuration generation (1 at start, +1 per reload).
+    pub generation: u64,
+    pub tiers: Vec<TierInfo>,
+}
+
+/// `GET /health` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub generation: u64,
+    pub tiers: usize,
+    /// CRL distribution points followed by the refresher.
+    pub crl_feeds: usize,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document served at `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "validation-api", description = "Certificate path validation for the national identity broker: tier, assurance level, path and revocation status of a chain."),
+    paths(validate, validate_batch, tiers, health, metrics, openapi_json),
+    components(schemas(ValidateRequest, PolicyRequest, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, ErrorBody, ErrorDetail, RevocationPolicy)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    json_content_type(headers)?;
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit as u64 {
+            return Err(ApiError::BodyTooLarge { limit });
+        }
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>)
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::BodyTooLarge { limit }
+        } else {
+            ApiError::BadJson(format!("cannot read body: {e}"))
+        }
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadJson(e.to_string()))
+}
+
+fn verdict_response(v: &Verdict, cached: bool) -> Response {
+    let mut r = Json(v).into_response();
+    r.headers_mut().insert(
+        "x-result-cache",
+        HeaderValue::from_static(if cached { "hit" } else { "miss" }),
+    );
+    r
+}
+
+/// Validate one chain.
+#[utoipa::path(post, path = "/v1/validate", request_body = ValidateRequest,
+    responses(
+        (status = 200, description = "Verdict, valid or not", body = Verdict),
+        (status = 400, description = "Malformed request (bad JSON, encoding or field)", body = ErrorBody),
+        (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Content type is not application/json", body = ErrorBody),
+        (status = 429, description = "Client concurrency limit reached", body = ErrorBody),
+    ))]
+async fn validate(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let limit = svc.snapshot().config.max_body_bytes;
+    let bytes = read_body(&headers, body, limit).await?;
+    let req: ValidateRequest = parse_json(&bytes)?;
+    let decoded = req.decode()?;
+    let response = if let Some(v) = svc.cached(&decoded) {
+        verdict_response(&v, true)
+    } else {
+        let s = svc.clone();
+        let v = tokio::task::spawn_blocking(move || s.compute(&decoded))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
+        verdict_response(&v, false)
+    };
+    svc.metrics.validate_latency.observe(started.elapsed());
+    Ok(response)
+}
+
+/// Validate up to `batch_max` chains in parallel; results in request order.
+#[utoipa::path(post, path = "/v1/validate/batch", request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One result per item, in order", body = BatchResponse),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
+        (status = 413, description = "Body or item count over the limit", body = ErrorBody),
+        (status = 415, description = "Content type is not application/json", body = ErrorBody),
+        (status = 429, description = "Client concurrency limit reached", body = ErrorBody),
+    ))]
+async fn validate_batch(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<BatchResponse>, ApiError> {
+    let started = Instant::now();
+    let snap = svc.snapshot();
+    let bytes = read_body(&headers, body, snap.config.max_batch_body_bytes).await?;
+    let req: BatchRequest = parse_json(&bytes)?;
+    if req.items.len() > snap.config.batch_max {
+        return Err(ApiError::BatchTooLarge {
+            items: req.items.len(),
+            max: snap.config.batch_max,
+        });
+    }
+    drop(snap);
+    let s = svc.clone();
+    let results = tokio::task::spawn_blocking(move || s.validate_batch(&req.items))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let results = results
+        .into_iter()
+        .map(|r| match r {
+            Ok((v, _)) => BatchItem::Verdict(v),
+            Err(e) => BatchItem::Refused(RefusedItem {
+                valid: false,
+                status: e.status().as_u16(),
+                error: e.body().error,
+            }),
+        })
+        .collect();
+    svc.metrics.batch_latency.observe(started.elapsed());
+    Ok(Json(BatchResponse { results }))
+}
+
+fn cert_info(c: &pki_core::Cert) -> AnchorInfo {
+    AnchorInfo {
+        subject: c.subject_string(),
+        sha256: pki_core::cert::hex(c.fingerprint()),
+        not_after: c.not_after().to_string(),
+    }
+}
+
+/// Configured trust tiers, their anchors and levels.
+#[utoipa::path(get, path = "/v1/tiers",
+    responses(
+        (status = 200, description = "Tiers in force", body = TiersResponse),
+        (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
+    ))]
+async fn tiers(State(svc): State<Arc<Service>>) -> Json<TiersResponse> {
+    let snap = svc.snapshot();
+    Json(TiersResponse {
+        generation: snap.generation,
+        tiers: snap
+            .config
+            .tiers
+            .iter()
+            .map(|t| TierInfo {
+                name: t.name.clone(),
+                level: t.level.as_str(),
+                policy_levels: t
+                    .policy_levels
+                    .iter()
+                    .map(|(o, l)| (o.to_string(), l.as_str()))
+                    .collect(),
+                revocation: t.revocation.clone(),
+                anchors: t.anchors.iter().map(|c| cert_info(c)).collect(),
+                intermediates: t.intermediates.iter().map(|c| cert_info(c)).collect(),
+            })
+            .collect(),
+    })
+}
+
+/// Liveness and the configuration generation in force.
+#[utoipa::path(get, path = "/health", security(()),
+    responses((status = 200, description = "Serving", body = Health)))]
+async fn health(State(svc): State<Arc<Service>>) -> Json<Health> {
+    let snap = svc.snapshot();
+    Json(Health {
+        status: "ok",
+        generation: snap.generation,
+        tiers: snap.config.tiers.len(),
+        crl_feeds: svc.feeds().len(),
+    })
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", security(()),
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
+async fn metrics(State(svc): State<Arc<Service>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        svc.render_metrics(),
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", security(()),
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound(format!("{} {}", req.method(), req.uri().path()))
+}
+
+/// Bearer-token check and per-client slot for `/v1` routes.
+async fn authenticate(
+    State(svc): State<Arc<Service>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let snap = svc.snapshot();
+    let admitted = snap
+        .access
+        .admit(
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+        )
+        .inspect_err(|e| match e {
+            ApiError::Unauthorized => {
+                svc.metrics
+                    .unauthorized
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            ApiError::ConcurrencyLimit { .. } => {
+                svc.metrics
+                    .concurrency_rejected
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            _ => {}
+        })?;
+    drop(snap);
+    req.extensions_mut().insert(admitted.client.clone());
+    let resp = next.run(req).await;
+    drop(admitted);
+    Ok(resp)
+}
+
+/// Counts every answer by route and status.
+async fn count(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let resp = next.run(req).await;
+    svc.metrics.request(&route, resp.status().as_u16());
+    resp
+}
+
+/// The whole application.
+pub fn router(svc: Arc<Service>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/validate", post(validate))
+        .route("/v1/validate/batch", post(validate_batch))
+        .route("/v1/tiers", get(tiers))
+        .route_layer(middleware::from_fn_with_state(svc.clone(), authenticate));
+    Router::new()
+        .merge(v1)
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(svc.clone(), count))
+        .with_state(svc)
+}
+
+/// Serves `svc` on `listener` until `shutdown` completes, then drains.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    svc: Arc<Service>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(svc))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Status code of an error, for tests and tools.
+pub fn status_of(e: &ApiError) -> StatusCode {
+    e.status()
+}

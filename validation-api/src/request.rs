@@ -1,0 +1,249 @@
+//! The JSON bodies clients send, and their decoding into pki-core inputs.
+
+use base64::Engine as _;
+use const_oid::ObjectIdentifier;
+use pki_core::name::PeerName;
+use pki_core::path::PolicyInputs;
+use pki_core::{AssuranceLevel, Purpose, UnixTime};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Most intermediates one request may carry.
+pub const MAX_INTERMEDIATES: usize = 32;
+
+/// RFC 5280 6.1.1 policy inputs.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequest {
+    /// user-initial-policy-set (dotted OIDs); empty means anyPolicy.
+    #[serde(default)]
+    pub initial_policy_set: Vec<String>,
+    /// initial-explicit-policy.
+    #[serde(default)]
+    pub explicit_policy: bool,
+    /// initial-policy-mapping-inhibit.
+    #[serde(default)]
+    pub inhibit_policy_mapping: bool,
+    /// initial-any-policy-inhibit.
+    #[serde(default)]
+    pub inhibit_any_policy: bool,
+}
+
+/// `POST /v1/validate` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    /// End-entity certificate: base64 of the DER, or one PEM block.
+    pub leaf: String,
+    /// Untrusted intermediates in any order (base64 DER or PEM, a PEM
+    /// string may hold several blocks).
+    #[serde(default)]
+    pub intermediates: Vec<String>,
+    /// Validation time, RFC 3339. Default: now (and only then are results cached).
+    #[serde(default)]
+    pub at: Option<String>,
+    /// clientAuth (default), serverAuth, emailProtection, codeSigning,
+    /// OCSPSigning, documentSigning, any; the CLI spellings
+    /// (client-auth, ...) are accepted too.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// DNS name, IP address or email address the leaf must be valid for.
+    #[serde(default)]
+    pub peer_name: Option<String>,
+    /// Minimum assurance level: low, substantial or high.
+    #[serde(default)]
+    pub required_level: Option<String>,
+    #[serde(default)]
+    pub policy: PolicyRequest,
+    /// Most intermediates allowed in the path (default 8).
+    #[serde(default)]
+    pub max_intermediates: Option<usize>,
+}
+
+/// `POST /v1/validate/batch` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub items: Vec<ValidateRequest>,
+}
+
+/// A request decoded and checked, ready for the validator.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub leaf: Vec<u8>,
+    pub intermediates: Vec<Vec<u8>>,
+    /// `None`: now.
+    pub at: Option<UnixTime>,
+    pub purpose: Purpose,
+    pub peer_name: Option<(String, PeerName)>,
+    pub required_level: Option<AssuranceLevel>,
+    pub policy: PolicyInputs,
+    pub max_intermediates: usize,
+}
+
+fn bad_field(field: &'static str, reason: impl Into<String>) -> ApiError {
+    ApiError::BadField {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses a purpose in the spelling (`clientAuth`) or the CLI's (`client-auth`).
+pub fn parse_purpose(s: &str) -> Result<Purpose, ApiError> {
+    let p = match s {
+        "any" => Purpose::Any,
+        "serverAuth" => Purpose::ServerAuth,
+        "clientAuth" => Purpose::ClientAuth,
+        "emailProtection" | "email" => Purpose::Email,
+        "codeSigning" => Purpose::CodeSigning,
+        "OCSPSigning" | "ocspSigning" => Purpose::OcspSigning,
+        "documentSigning" => Purpose::DocumentSigning,
+        other => other.parse().map_err(|e: String| bad_field("purpose", e))?,
+    };
+    Ok(p)
+}
+
+/// base64 DER or PEM -> DER blocks.
+fn decode_certs(field: &str, s: &str) -> Result<Vec<Vec<u8>>, ApiError> {
+    let t = s.trim();
+    if t.starts_with("-----BEGIN") {
+        return pki_core::pem::decode_all(t.as_bytes(), "CERTIFICATE").map_err(|e| {
+            ApiError::BadCertificate {
+                field: field.to_owned(),
+                error: e,
+            }
+        });
+    }
+    let compact: Vec<u8> = t.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .map_err(|e| ApiError::BadEncoding {
+            field: field.to_owned(),
+            reason: format!("neither PEM nor base64: {e}"),
+        })?;
+    if der.is_empty() {
+        return Err(ApiError::BadEncoding {
+            field: field.to_owned(),
+            reason: "empty".into(),
+        });
+    }
+    Ok(vec![der])
+}
+
+impl ValidateRequest {
+    /// Checks every field; certificates are base64/PEM-decoded but not
+    /// parsed yet.
+    pub fn decode(&self) -> Result<Decoded, ApiError> {
+        let mut leaf = decode_certs("leaf", &self.leaf)?;
+        if leaf.len() != 1 {
+            return Err(bad_field(
+                "leaf",
+                format!("expected one certificate, found {}", leaf.len()),
+            ));
+        }
+        let leaf = leaf.remove(0);
+        let mut intermediates = Vec::new();
+        for (i, s) in self.intermediates.iter().enumerate() {
+            intermediates.extend(decode_certs(&format!("intermediates[{i}]"), s)?);
+            if intermediates.len() > MAX_INTERMEDIATES {
+                return Err(ApiError::TooManyIntermediates {
+                    max: MAX_INTERMEDIATES,
+                });
+            }
+        }
+        let at = self
+            .at
+            .as_deref()
+            .map(UnixTime::parse_rfc3339)
+            .transpose()
+            .map_err(|e| bad_field("at", e.to_string()))?;
+        let purpose = match &self.purpose {
+            Some(p) => parse_purpose(p)?,
+            None => Purpose::ClientAuth,
+        };
+        let peer_name = match &self.peer_name {
+            Some(n) => Some((
+                n.clone(),
+                PeerName::parse(n).map_err(|e| bad_field("peer_name", e.to_string()))?,
+            )),
+            None => None,
+        };
+        let required_level = self
+            .required_level
+            .as_deref()
+            .map(str::parse::<AssuranceLevel>)
+            .transpose()
+            .map_err(|e| bad_field("required_level", e))?;
+        let initial_policy_set = self
+            .policy
+            .initial_policy_set
+            .iter()
+            .map(|s| {
+                ObjectIdentifier::new(s).map_err(|_| {
+                    bad_field("policy.initial_policy_set", format!("{s:?} is not an OID"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_intermediates = self.max_intermediates.unwrap_or(8);
+        if max_intermediates > pki_core::path::MAX_PATH_LEN {
+            return Err(bad_field(
+                "max_intermediates",
+                format!("at most {}", pki_core::path::MAX_PATH_LEN),
+            ));
+        }
+        Ok(Decoded {
+            leaf,
+            intermediates,
+            at,
+            purpose,
+            peer_name,
+            required_level,
+            policy: PolicyInputs {
+                initial_policy_set,
+                initial_explicit_policy: self.policy.explicit_policy,
+                initial_policy_mapping_inhibit: self.policy.inhibit_policy_mapping,
+                initial_any_policy_inhibit: self.policy.inhibit_any_policy,
+            },
+            max_intermediates,
+        })
+    }
+}
+
+impl Decoded {
+    /// The result-cache key: everything the verdict depends on besides
+    /// the time, the configuration and the revocation data.
+    pub fn cache_key(&self) -> [u8; 32] {
+        let mut buf = Vec::with_capacity(
+            self.leaf.len() + self.intermediates.iter().map(Vec::len).sum::<usize>() + 128,
+        );
+        let mut put = |b: &[u8]| {
+            buf.extend_from_slice(&(b.len() as u64).to_be_bytes());
+            buf.extend_from_slice(b);
+        };
+        put(&self.leaf);
+        for i in &self.intermediates {
+            put(i);
+        }
+        put(self.purpose.as_str().as_bytes());
+        put(self
+            .peer_name
+            .as_ref()
+            .map_or(&[][..], |(s, _)| s.as_bytes()));
+        put(self
+            .required_level
+            .map_or(&b""[..], |l| l.as_str().as_bytes()));
+        put(&(self.policy.initial_policy_set.len() as u64).to_be_bytes());
+        for o in &self.policy.initial_policy_set {
+            put(o.as_bytes());
+        }
+        put(&[
+            u8::from(self.policy.initial_explicit_policy),
+            u8::from(self.policy.initial_policy_mapping_inhibit),
+            u8::from(self.policy.initial_any_policy_inhibit),
+            self.max_intermediates as u8,
+        ]);
+        pki_core::cert::sha256(&buf)
+    }
+}

@@ -1,0 +1,622 @@
+//! The validation service without its transport: the current configuration
+//! snapshot (swapped atomically on reload), the CRLs in force, the result
+//! cache, and [`Service::validate`], which the HTTP handlers and the batch
+//! pool call.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use pki_core::cache::{CertCache, VerifiedEdgeCache};
+use pki_core::crl::{Crl, CrlSet};
+use pki_core::revocation::{RevocationSource, StatusSource, TieredRevocation};
+use pki_core::{
+    AlgorithmPolicy, Cert, Error, Tier, TrustStore, UnixTime, ValidatedPath, ValidationOptions,
+    Validator,
+};
+
+use crate::config::{Config, ConfigError, TierConfig};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::request::{Decoded, ValidateRequest};
+use crate::verdict::{CertStatus, Verdict};
+
+/// Builds the pki-core trust store of a list of tiers.
+pub fn trust_store(tiers: &[TierConfig]) -> Result<TrustStore, pki_core::trust::TrustError> {
+    let mut trust = TrustStore::new();
+    for t in tiers {
+        let mut tier = Tier::new(t.name.clone(), t.level);
+        tier.policy_levels.clone_from(&t.policy_levels);
+        tier.revocation = t.revocation.to_core();
+        trust.add_tier(tier)?;
+        for a in &t.anchors {
+            trust.add_anchor(&t.name, a.clone())?;
+        }
+    }
+    Ok(trust)
+}
+
+const RESULT_SHARDS: usize = 16;
+
+#[derive(Debug)]
+struct CachedResult {
+    verdict: Arc<Verdict>,
+    expires: UnixTime,
+    revocation_generation: u64,
+}
+
+#[derive(Debug, Default)]
+struct ResultShard {
+    map: HashMap<[u8; 32], CachedResult>,
+    order: VecDeque<[u8; 32]>,
+}
+
+/// A bounded cache of whole valid verdicts, keyed by
+/// [`Decoded::cache_key`]. An entry is used only before its expiry (the
+/// earliest notAfter / CRL nextUpdate of the path, capped by the configured
+/// TTL) and while the revocation data it was computed with is in force.
+#[derive(Debug)]
+pub struct ResultCache {
+    shards: Vec<Mutex<ResultShard>>,
+    per_shard: usize,
+}
+
+impl ResultCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            shards: (0..RESULT_SHARDS)
+                .map(|_| Mutex::new(ResultShard::default()))
+                .collect(),
+            per_shard: capacity.div_ceil(RESULT_SHARDS),
+        }
+    }
+
+    fn shard(&self, key: &[u8; 32]) -> &Mutex<ResultShard> {
+        &self.shards[usize::from(key[0]) % RESULT_SHARDS]
+    }
+
+    fn get(&self, key: &[u8; 32], now: UnixTime, generation: u64) -> Option<Arc<Verdict>> {
+        let s = self.shard(key).lock().ok()?;
+        let e = s.map.get(key)?;
+        (now < e.expires && e.revocation_generation == generation).then(|| e.verdict.clone())
+    }
+
+    fn insert(&self, key: [u8; 32], entry: CachedResult) {
+        if self.per_shard == 0 {
+            return;
+        }
+        let Ok(mut s) = self.shard(&key).lock() else {
+            return;
+        };
+        if s.map.insert(key, entry).is_none() {
+            s.order.push_back(key);
+            while s.order.len() > self.per_shard {
+                if let Some(old) = s.order.pop_front() {
+                    s.map.remove(&old);
+                }
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.map.len()))
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Everything derived from one configuration. Replaced whole on reload.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config: Config,
+    /// 1 for the config loaded at start, +1 per successful reload.
+    pub generation: u64,
+    pub validator: Validator,
+    /// Intermediates named in the config, offered to every path build.
+    pub known_intermediates: Vec<Arc<Cert>>,
+    pub results: ResultCache,
+    pub access: crate::auth::Access,
+}
+
+impl Snapshot {
+    fn build(config: Config, generation: u64) -> Result<Self, ConfigError> {
+        let trust = trust_store(&config.tiers)?;
+        let validator = Validator::with_cache(trust, VerifiedEdgeCache::new(config.cache.edges));
+        let known_intermediates = config
+            .tiers
+            .iter()
+            .flat_map(|t| t.intermediates.iter().cloned())
+            .collect();
+        Ok(Self {
+            results: ResultCache::new(config.cache.results),
+            access: crate::auth::Access::new(&config.auth),
+            validator,
+            known_intermediates,
+            generation,
+            config,
+        })
+    }
+
+    fn static_crls(&self) -> impl Iterator<Item = &Arc<Crl>> {
+        self.config.tiers.iter().flat_map(|t| t.crls.iter())
+    }
+}
+
+/// A CRL distribution point the refresher should follow: the URL and the
+/// certificate that should have signed what it serves.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub url: String,
+    pub issuer: Arc<Cert>,
+}
+
+/// The running service.
+#[derive(Debug)]
+pub struct Service {
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Downloaded CRLs by distribution point URL.
+    downloaded: RwLock<BTreeMap<String, Arc<Crl>>>,
+    /// Static and downloaded CRLs together behind the tier-aware source,
+    /// rebuilt when either changes.
+    crls: RwLock<Arc<TieredRevocation>>,
+    /// Bumped whenever `crls` changes; cached results of older
+    /// generations are not used.
+    revocation_generation: AtomicU64,
+    certs: CertCache,
+    /// Distribution points learnt from validated paths and the config.
+    feeds: Mutex<BTreeMap<String, Feed>>,
+    pub feeds_changed: tokio::sync::Notify,
+    pub metrics: Metrics,
+    pool: rayon::ThreadPool,
+    reload_lock: Mutex<()>,
+}
+
+impl Service {
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        let threads = config.batch_threads;
+        let certs = CertCache::new(config.cache.intermediates);
+        let snap = Snapshot::build(config, 1)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("validate-{i}"))
+            .build()
+            .map_err(|_| ConfigError::BadValue {
+                field: "batch_threads",
+                expected: "a thread count this machine can start",
+            })?;
+        let crls = tiered(snap.static_crls().cloned().collect());
+        let s = Self {
+            snapshot: RwLock::new(Arc::new(snap)),
+            downloaded: RwLock::new(BTreeMap::new()),
+            crls: RwLock::new(Arc::new(crls)),
+            revocation_generation: AtomicU64::new(1),
+            certs,
+            feeds: Mutex::new(BTreeMap::new()),
+            feeds_changed: tokio::sync::Notify::new(),
+            metrics: Metrics::default(),
+            pool,
+            reload_lock: Mutex::new(()),
+        };
+        s.register_config_feeds();
+        Ok(s)
+    }
+
+    /// The configuration in force. Requests keep the snapshot they started
+    /// with, so a reload never changes a request half-way.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn crl_set(&self) -> Arc<TieredRevocation> {
+        match self.crls.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn revocation_generation(&self) -> u64 {
+        self.revocation_generation.load(Ordering::Acquire)
+    }
+
+    /// Loads the config file again and swaps it in. On any error the
+    /// running configuration stays.
+    pub fn reload(&self) -> Result<u64, ConfigError> {
+        let _serial = self
+            .reload_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let old = self.snapshot();
+        let result = Config::load(&old.config.path).and_then(|c| {
+            if c.listen != old.config.listen {
+                tracing::warn!(
+                    "listen address changed to {}; it takes effect on restart",
+                    c.listen
+                );
+            }
+            Snapshot::build(c, old.generation + 1)
+        });
+        match result {
+            Ok(snap) => {
+                let generation = snap.generation;
+                {
+                    let mut g = self
+                        .snapshot
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    *g = Arc::new(snap);
+                }
+                self.rebuild_crls();
+                self.register_config_feeds();
+                self.metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(generation, "configuration reloaded");
+                Ok(generation)
+            }
+            Err(e) => {
+                self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("configuration reload rejected, keeping the old one: {e}");
+                Err(e)
+            }
+        }
+    }
+
+    fn rebuild_crls(&self) {
+        let snap = self.snapshot();
+        let mut all: Vec<Arc<Crl>> = snap.static_crls().cloned().collect();
+        if let Ok(d) = self.downloaded.read() {
+            all.extend(d.values().cloned());
+        }
+        let set = Arc::new(tiered(all));
+        let mut g = self
+            .crls
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *g = set;
+        self.revocation_generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Installs a CRL downloaded from `url` (already verified by the caller).
+    pub fn install_crl(&self, url: &str, crl: Arc<Crl>) {
+        {
+            let mut d = self
+                .downloaded
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            d.insert(url.to_owned(), crl);
+        }
+        self.rebuild_crls();
+    }
+
+    /// The CRL currently held for a distribution point.
+    pub fn downloaded_crl(&self, url: &str) -> Option<Arc<Crl>> {
+        self.downloaded.read().ok()?.get(url).cloned()
+    }
+
+    /// Distribution points to follow.
+    pub fn feeds(&self) -> Vec<Feed> {
+        self.feeds
+            .lock()
+            .map(|f| f.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn register_config_feeds(&self) {
+        let snap = self.snapshot();
+        let mut anchors_and_cas: Vec<Arc<Cert>> = snap
+            .validator
+            .trust()
+            .anchors()
+            .iter()
+            .map(|a| a.cert.clone())
+            .collect();
+        anchors_and_cas.extend(snap.known_intermediates.iter().cloned());
+        // Configured intermediates point at their issuer's CRL.
+        for c in &snap.known_intermediates {
+            if let Some(issuer) = anchors_and_cas.iter().find(|i| {
+                i.fingerprint() != c.fingerprint()
+                    && pki_core::name::names_equal(i.subject(), c.issuer())
+            }) {
+                self.register_cdps(c, issuer);
+            }
+        }
+        // Explicit URLs: the issuer is whichever known CA names the CRL's
+        // issuer; until the first download we attribute it to every
+        // candidate by taking the first anchor (the refresher re-checks
+        // the signer by name at download time).
+        for url in &snap.config.crl_refresh.urls {
+            if let Some(first) = anchors_and_cas.first() {
+                self.add_feed(url, first);
+            }
+        }
+    }
+
+    fn add_feed(&self, url: &str, issuer: &Arc<Cert>) {
+        let max = self.snapshot().config.crl_refresh.max_urls;
+        let Ok(mut f) = self.feeds.lock() else {
+            return;
+        };
+        if f.contains_key(url) || f.len() >= max {
+            return;
+        }
+        f.insert(
+            url.to_owned(),
+            Feed {
+                url: url.to_owned(),
+                issuer: issuer.clone(),
+            },
+        );
+        drop(f);
+        self.feeds_changed.notify_one();
+    }
+
+    /// Records the http:// CRL distribution points of `cert`, whose CRL
+    /// `issuer` signs.
+    fn register_cdps(&self, cert: &Cert, issuer: &Arc<Cert>) {
+        use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+        let Some(cdp) = &cert.extensions().crl_distribution_points else {
+            return;
+        };
+        for dp in &cdp.0 {
+            if dp.crl_issuer.is_some() {
+                continue; // indirect CRLs are not used by pki-core
+            }
+            let Some(DistributionPointName::FullName(names)) = &dp.distribution_point else {
+                continue;
+            };
+            for n in names {
+                if let GeneralName::UniformResourceIdentifier(u) = n {
+                    let url = u.as_str();
+                    if url.starts_with("http://") && url.parse::<http::Uri>().is_ok() {
+                        self.add_feed(url, issuer);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Known issuer certificates (anchors and configured intermediates)
+    /// whose subject is `name`.
+    pub fn known_issuers(&self, name: &x509_cert::name::Name) -> Vec<Arc<Cert>> {
+        let snap = self.snapshot();
+        let mut out: Vec<Arc<Cert>> = snap
+            .validator
+            .trust()
+            .anchors_named(name)
+            .into_iter()
+            .map(|a| a.cert.clone())
+            .collect();
+        out.extend(
+            snap.known_intermediates
+                .iter()
+                .filter(|c| pki_core::name::names_equal(c.subject(), name))
+                .cloned(),
+        );
+        out
+    }
+
+    /// Decodes and validates one request. `Ok` carries the verdict (valid
+    /// or not) and whether it came from the result cache.
+    pub fn validate(&self, req: &ValidateRequest) -> Result<(Arc<Verdict>, bool), ApiError> {
+        let decoded = req.decode()?;
+        self.validate_decoded(&decoded)
+    }
+
+    pub fn validate_decoded(&self, d: &Decoded) -> Result<(Arc<Verdict>, bool), ApiError> {
+        if let Some(v) = self.cached(d) {
+            return Ok((v, true));
+        }
+        Ok((self.compute(d)?, false))
+    }
+
+    /// The cached verdict for a request without `at`, if there is a live one.
+    pub fn cached(&self, d: &Decoded) -> Option<Arc<Verdict>> {
+        if d.at.is_some() {
+            return None;
+        }
+        let snap = self.snapshot();
+        let hit = snap.results.get(
+            &d.cache_key(),
+            UnixTime::now(),
+            self.revocation_generation(),
+        );
+        if let Some(v) = &hit {
+            self.metrics
+                .result_cache_hits
+                .fetch_add(1, Ordering::Relaxed);
+            self.metrics.verdict(v.outcome());
+        } else {
+            self.metrics
+                .result_cache_misses
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Validates without looking at the result cache, and caches a valid
+    /// verdict for a request without `at`.
+    pub fn compute(&self, d: &Decoded) -> Result<Arc<Verdict>, ApiError> {
+        let snap = self.snapshot();
+        let now = UnixTime::now();
+        let generation = self.revocation_generation();
+        let (verdict, expires) = self.run(&snap, d, d.at.unwrap_or(now))?;
+        let verdict = Arc::new(verdict);
+        self.metrics.verdict(verdict.outcome());
+        if let (None, Some(expires)) = (d.at, expires) {
+            let cap = UnixTime(now.0.saturating_add(snap.config.cache.result_ttl_seconds));
+            snap.results.insert(
+                d.cache_key(),
+                CachedResult {
+                    verdict: verdict.clone(),
+                    expires: expires.min(cap),
+                    revocation_generation: generation,
+                },
+            );
+        }
+        Ok(verdict)
+    }
+
+    /// Validates; returns the verdict and, for a valid one, until when it
+    /// may be reused.
+    fn run(
+        &self,
+        snap: &Snapshot,
+        d: &Decoded,
+        time: UnixTime,
+    ) -> Result<(Verdict, Option<UnixTime>), ApiError> {
+        let leaf = match Cert::from_der(&d.leaf) {
+            Ok(c) => Arc::new(c),
+            Err(e) if is_encoding_error(&e) => {
+                return Err(ApiError::BadCertificate {
+                    field: "leaf".into(),
+                    error: e,
+                })
+            }
+            Err(e) => {
+                let e = e.at_index(0);
+                return Ok((Verdict::invalid(&e, None, time), None));
+            }
+        };
+        let mut candidates =
+            Vec::with_capacity(d.intermediates.len() + snap.known_intermediates.len());
+        for (i, der) in d.intermediates.iter().enumerate() {
+            let c = self
+                .certs
+                .get_or_decode(der)
+                .map_err(|e| ApiError::BadCertificate {
+                    field: format!("intermediates[{i}]"),
+                    error: e,
+                })?;
+            candidates.push(c);
+        }
+        candidates.extend(snap.known_intermediates.iter().cloned());
+
+        let crls = self.crl_set();
+        let mut opts = ValidationOptions::at(time);
+        opts.purpose = d.purpose;
+        opts.peer_name = d.peer_name.as_ref().map(|(_, p)| p.clone());
+        opts.max_intermediates = d.max_intermediates;
+        opts.policy = d.policy.clone();
+        opts.required_level = d.required_level;
+        opts.revocation = Some(&*crls);
+        // Each tier's own policy decides about unknown status.
+        opts.require_revocation = false;
+
+        match snap.validator.validate(&leaf, &candidates, &opts) {
+            Ok(path) => {
+                for w in path.certs.windows(2) {
+                    self.register_cdps(&w[0], &w[1]);
+                }
+                Ok(accepted(&path, time))
+            }
+            Err(e) => {
+                if let Error::RevocationStatusUnavailable { .. } = e {
+                    // Under hard-fail no path validates until the CRL is
+                    // here: learn the distribution points of certificates
+                    // issued by known CAs (anchors, configured intermediates).
+                    for c in std::iter::once(&leaf).chain(candidates.iter()) {
+                        for issuer in self.known_issuers(c.issuer()) {
+                            if issuer.fingerprint() != c.fingerprint() {
+                                self.register_cdps(c, &issuer);
+                            }
+                        }
+                    }
+                }
+                let cert = e
+                    .index()
+                    .and_then(|i| guess_cert(&leaf, &candidates, snap.validator.trust(), i));
+                Ok((
+                    Verdict::invalid(&e, cert.as_ref().map(|(i, c)| (*i, c)), time),
+                    None,
+                ))
+            }
+        }
+    }
+
+    /// Validates a batch on the rayon pool; results in request order.
+    /// Blocks: call from `spawn_blocking` or a plain thread.
+    pub fn validate_batch(
+        &self,
+        items: &[ValidateRequest],
+    ) -> Vec<Result<(Arc<Verdict>, bool), ApiError>> {
+        use rayon::prelude::*;
+        self.pool
+            .install(|| items.par_iter().map(|r| self.validate(r)).collect())
+    }
+
+    /// Metrics text, with the cache figures of the current snapshot.
+    pub fn render_metrics(&self) -> String {
+        let snap = self.snapshot();
+        self.metrics.render(
+            snap.validator.edge_cache().stats(),
+            snap.results.len(),
+            UnixTime::now().0,
+        )
+    }
+}
+
+fn tiered(crls: Vec<Arc<Crl>>) -> TieredRevocation {
+    let set: Arc<dyn RevocationSource> = Arc::new(CrlSet::new(crls, AlgorithmPolicy::Default));
+    TieredRevocation::new().with_crl(set)
+}
+
+fn is_encoding_error(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::BadDer { .. } | Error::BadPem(_) | Error::TooLarge { .. }
+    )
+}
+
+/// The certificate at `index` of the path the builder was most likely
+/// trying: follow issuer names from the leaf through the candidates, then
+/// the anchors. Only used to name the certificate in an error message.
+fn guess_cert(
+    leaf: &Arc<Cert>,
+    candidates: &[Arc<Cert>],
+    trust: &TrustStore,
+    index: usize,
+) -> Option<(usize, Arc<Cert>)> {
+    let mut cur = leaf.clone();
+    for _ in 0..index.min(pki_core::path::MAX_PATH_LEN) {
+        let next = candidates
+            .iter()
+            .find(|c| {
+                c.fingerprint() != cur.fingerprint()
+                    && pki_core::name::names_equal(c.subject(), cur.issuer())
+            })
+            .cloned()
+            .or_else(|| {
+                trust
+                    .anchors_named(cur.issuer())
+                    .first()
+                    .map(|a| a.cert.clone())
+            })?;
+        cur = next;
+    }
+    Some((index, cur))
+}
+
+/// The verdict of a path pki-core accepted (it already applied the
+/// reached tier's revocation policy), and until when it may be reused: the
+/// earliest notAfter of the path and nextUpdate of the statuses used.
+fn accepted(path: &ValidatedPath, time: UnixTime) -> (Verdict, Option<UnixTime>) {
+    let mut expires = path.earliest_not_after();
+    let statuses = path
+        .revocation
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if let Some(n) = s.source().and_then(StatusSource::next_update) {
+                expires = expires.min(n);
+            }
+            CertStatus::new(i, s, time)
+        })
+        .collect();
+    (Verdict::valid(path, statuses, time), Some(expires))
+}

@@ -1,0 +1,244 @@
+//! The answer to one validation: valid or not, tier and level, the path,
+//! revocation status per certificate, and on failure a code and a message
+//! naming the certificate at fault. Same shape as `pki validate --json`.
+
+use std::sync::Arc;
+
+use pki_core::cert::hex;
+use pki_core::revocation::{RevocationStatus, StatusSource};
+use pki_core::{Cert, UnixTime, ValidatedPath};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A certificate of the path.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PathCert {
+    /// 0 is the end entity; the last is the trust anchor.
+    pub index: usize,
+    pub subject: String,
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+    pub not_before: String,
+    pub not_after: String,
+}
+
+impl PathCert {
+    pub fn new(index: usize, c: &Cert) -> Self {
+        Self {
+            index,
+            subject: c.subject_string(),
+            issuer: c.issuer().to_string(),
+            serial: hex(c.serial()),
+            sha256: hex(c.fingerprint()),
+            not_before: c.not_before().to_string(),
+            not_after: c.not_after().to_string(),
+        }
+    }
+}
+
+/// Where a revocation answer came from and how fresh it is.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusSourceInfo {
+    /// `crl` or `ocsp`.
+    pub kind: &'static str,
+    /// SHA-256 of the CRL, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// thisUpdate of the CRL or of the OCSP SingleResponse.
+    pub issued_at: String,
+    /// nextUpdate, when the source has one.
+    pub next_update: Option<String>,
+    /// Seconds between `issued_at` and the validation.
+    pub age_seconds: u64,
+    /// Whether the validation time is before nextUpdate.
+    pub fresh: bool,
+}
+
+impl StatusSourceInfo {
+    fn new(src: &StatusSource, time: UnixTime) -> Self {
+        let (kind, sha256, issued, next) = match src {
+            StatusSource::Crl {
+                fingerprint,
+                this_update,
+                next_update,
+            } => ("crl", Some(hex(fingerprint)), *this_update, *next_update),
+            StatusSource::Ocsp {
+                this_update,
+                next_update,
+                ..
+            } => ("ocsp", None, *this_update, *next_update),
+        };
+        Self {
+            kind,
+            sha256,
+            issued_at: issued.to_string(),
+            next_update: next.map(|t| t.to_string()),
+            age_seconds: time.0.saturating_sub(issued.0),
+            fresh: next.is_none_or(|n| time < n),
+        }
+    }
+}
+
+/// Revocation status of one certificate of the path.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertStatus {
+    pub index: usize,
+    /// `good`, `revoked` or `unknown` (no source could decide; accepted
+    /// under a soft-fail tier policy).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<StatusSourceInfo>,
+    /// RFC 5280 reason name, for revoked certificates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalidity_date: Option<String>,
+    /// Why the status is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl CertStatus {
+    pub fn new(index: usize, s: &RevocationStatus, time: UnixTime) -> Self {
+        let mut out = Self {
+            index,
+            status: "unknown",
+            source: None,
+            reason: None,
+            revoked_at: None,
+            invalidity_date: None,
+            detail: None,
+        };
+        match s {
+            RevocationStatus::Good { source } => {
+                out.status = "good";
+                out.source = Some(StatusSourceInfo::new(source, time));
+            }
+            RevocationStatus::Revoked {
+                reason,
+                revoked_at,
+                invalidity_date,
+                source,
+            } => {
+                out.status = "revoked";
+                out.source = Some(StatusSourceInfo::new(source, time));
+                out.reason = Some(reason.as_str());
+                out.revoked_at = Some(revoked_at.to_string());
+                out.invalidity_date = invalidity_date.map(|t| t.to_string());
+            }
+            RevocationStatus::Unknown { detail } => out.detail = Some(detail.clone()),
+        }
+        out
+    }
+}
+
+/// The certificate a failure is about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertRef {
+    /// Position in the path (0 = end entity).
+    pub index: usize,
+    pub subject: String,
+    pub sha256: String,
+}
+
+/// Why the chain is not valid.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VerdictError {
+    /// Stable code from pki-core, e.g. `expired`, `revoked`,
+    /// `issuer_not_found`, `signature_invalid`, `assurance_level_too_low`.
+    pub code: &'static str,
+    /// Human-readable, naming the certificate at fault.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertRef>,
+}
+
+/// `POST /v1/validate` answer (HTTP 200, valid or not).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Verdict {
+    pub valid: bool,
+    /// Trust tier reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Assurance level reached: low, substantial or high.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<&'static str>,
+    /// End entity first, trust anchor last (empty when invalid).
+    pub path: Vec<PathCert>,
+    /// Per certificate of the path except the anchor.
+    pub revocation: Vec<CertStatus>,
+    /// Valid certificate policies (RFC 5280 6.1.5 (g)).
+    pub valid_policies: Vec<String>,
+    pub warnings: Vec<String>,
+    pub legacy_algorithms: Vec<String>,
+    /// Validation time.
+    pub validated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<VerdictError>,
+}
+
+impl Verdict {
+    pub fn valid(p: &ValidatedPath, statuses: Vec<CertStatus>, time: UnixTime) -> Self {
+        Self {
+            valid: true,
+            tier: Some(p.tier_name.clone()),
+            level: Some(p.level.as_str()),
+            path: p
+                .certs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| PathCert::new(i, c))
+                .collect(),
+            revocation: statuses,
+            valid_policies: p
+                .policies
+                .valid_policies
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            warnings: p.warnings.clone(),
+            legacy_algorithms: p.legacy.clone(),
+            validated_at: time.to_string(),
+            error: None,
+        }
+    }
+
+    /// An invalid verdict; `cert` is the certificate at fault when known.
+    pub fn invalid(e: &pki_core::Error, cert: Option<(usize, &Arc<Cert>)>, time: UnixTime) -> Self {
+        let certificate = cert.map(|(index, c)| CertRef {
+            index,
+            subject: c.subject_string(),
+            sha256: hex(c.fingerprint()),
+        });
+        let message = match &certificate {
+            Some(c) => format!("{e} [certificate {}: {}]", c.index, c.subject),
+            None => e.to_string(),
+        };
+        Self {
+            valid: false,
+            tier: None,
+            level: None,
+            path: Vec::new(),
+            revocation: Vec::new(),
+            valid_policies: Vec::new(),
+            warnings: Vec::new(),
+            legacy_algorithms: Vec::new(),
+            validated_at: time.to_string(),
+            error: Some(VerdictError {
+                code: e.code(),
+                message,
+                certificate,
+            }),
+        }
+    }
+
+    /// The code counted in metrics: `valid` or the error code.
+    pub fn outcome(&self) -> &'static str {
+        self.error.as_ref().map_or("valid", |e| e.code)
+    }
+}

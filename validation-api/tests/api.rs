@@ -1,0 +1,702 @@
+//! The HTTP API end to end: the real server on 127.0.0.1, real chains from
+//! the pki-core test CA.
+
+mod support;
+
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+use support::{b64, eventually, metric, Pki, Server, OTHER_TOKEN, TOKEN};
+
+async fn server() -> (Pki, Server) {
+    let pki = Pki::new(None);
+    let s = Server::start(&pki, &support::config_text("")).await;
+    (pki, s)
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_chain_reports_tier_level_path_and_revocation() {
+    let (pki, s) = server().await;
+    let (st, h, v) = s
+        .client
+        .post_json("/v1/validate", Some(TOKEN), &pki.request(&pki.good))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["tier"], "cnie");
+    assert_eq!(v["level"], "high");
+    let path = v["path"].as_array().unwrap();
+    assert_eq!(path.len(), 3);
+    assert_eq!(path[0]["subject"], "CN=Amina Good,C=MA");
+    assert_eq!(
+        path[0]["sha256"],
+        support::hex(&pki_core::cert::sha256(pki.good.cert_der()))
+    );
+    assert_eq!(
+        path[2]["sha256"],
+        support::hex(&pki_core::cert::sha256(pki.root.cert_der()))
+    );
+    let rev = v["revocation"].as_array().unwrap();
+    assert_eq!(rev.len(), 2, "leaf and CA, not the anchor");
+    for r in rev {
+        assert_eq!(r["status"], "good");
+        assert_eq!(r["source"]["kind"], "crl");
+        assert_eq!(r["source"]["fresh"], true);
+        assert!(r["source"]["age_seconds"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(
+        rev[0]["source"]["sha256"],
+        support::hex(&pki_core::cert::sha256(&pki.ca_crl))
+    );
+    assert_eq!(v["valid_policies"], json!([support::CNIE_POLICY]));
+    assert_eq!(h["x-result-cache"], "miss");
+
+    // The same request again comes from the result cache, same answer.
+    let (st, h, v2) = s
+        .client
+        .post_json("/v1/validate", Some(TOKEN), &pki.request(&pki.good))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["x-result-cache"], "hit");
+    assert_eq!(v2["path"], v["path"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pem_input_is_accepted() {
+    let (pki, s) = server().await;
+    let body = json!({"leaf": pki.good.cert_pem(), "intermediates": [pki.ca.cert_pem()], "purpose": "client-auth"});
+    let (st, v) = s.validate(&body).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["valid"], true, "{v}");
+}
+
+/// Every verdict error code the API can produce for a well-formed request,
+/// with the certificate it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_verdict_error_code() {
+    let (pki, s) = server().await;
+    let ca = b64(pki.ca.cert_der());
+    let cases: Vec<(&str, Value, Option<usize>)> = vec![
+        ("revoked", pki.request(&pki.revoked), Some(0)),
+        (
+            "issuer_not_found",
+            json!({"leaf": b64(pki.foreign.cert_der())}),
+            Some(0),
+        ),
+        ("expired", pki.request(&pki.expired), Some(0)),
+        ("signature_invalid", pki.request(&pki.bad_sig), Some(0)),
+        (
+            "not_yet_valid",
+            json!({"leaf": b64(pki.good.cert_der()), "intermediates": [ca], "at": "2019-06-01T00:00:00Z"}),
+            Some(0),
+        ),
+        (
+            "assurance_level_too_low",
+            json!({"leaf": b64(pki.simple.cert_der()), "required_level": "substantial"}),
+            None,
+        ),
+        ("no_assurance_policy", pki.request(&pki.no_policy), None),
+        (
+            "peer_name_mismatch",
+            json!({"leaf": b64(pki.good.cert_der()), "intermediates": [ca], "peer_name": "someone.else@cnie.example.ma"}),
+            Some(0),
+        ),
+        (
+            "extended_key_usage_not_allowed",
+            json!({"leaf": b64(pki.good.cert_der()), "intermediates": [ca], "purpose": "codeSigning"}),
+            Some(0),
+        ),
+        (
+            "revocation_status_unavailable",
+            json!({"leaf": b64(pki.ttp.cert_der())}),
+            Some(0),
+        ),
+    ];
+    for (want, body, index) in cases {
+        let (st, v) = s.validate(&body).await;
+        assert_eq!(st, StatusCode::OK, "{want}: {v}");
+        assert_eq!(v["valid"], false, "{want}: {v}");
+        assert_eq!(code(&v), want, "{v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(!msg.is_empty());
+        if let Some(i) = index {
+            assert_eq!(v["error"]["certificate"]["index"], i, "{want}: {v}");
+            let subject = v["error"]["certificate"]["subject"].as_str().unwrap();
+            assert!(
+                msg.contains(subject),
+                "{want}: message names {subject}: {msg}"
+            );
+        }
+        let text = String::from_utf8(s.client.get("/metrics", None).await.1.to_vec()).unwrap();
+        assert!(
+            metric(
+                &text,
+                &format!("validation_api_verdicts_total{{outcome=\"{want}\"}}")
+            ) >= 1,
+            "{want} counted"
+        );
+    }
+    // The revoked leaf's status says why and when.
+    let (_, v) = s.validate(&pki.request(&pki.revoked)).await;
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("keyCompromise"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soft_fail_and_unchecked_tiers() {
+    let (pki, s) = server().await;
+    // simple: no revocation checking, level low.
+    let (st, v) = s
+        .validate(&json!({"leaf": b64(pki.simple.cert_der())}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["tier"], "simple");
+    assert_eq!(v["level"], "low");
+    assert_eq!(v["revocation"], json!([]));
+    // required_level below the tier's is fine.
+    let (_, v) = s
+        .validate(&json!({"leaf": b64(pki.simple.cert_der()), "required_level": "low"}))
+        .await;
+    assert_eq!(v["valid"], true, "{v}");
+}
+
+/// Malformed requests: 400/413/415 with a JSON error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_errors() {
+    let (pki, s) = server().await;
+    let c = &s.client;
+    let post = |body: Vec<u8>, ct: Option<&'static str>| {
+        let c = c.clone();
+        async move {
+            let (st, _, b) = c
+                .raw(Method::POST, "/v1/validate", Some(TOKEN), ct, body)
+                .await;
+            (
+                st,
+                serde_json::from_slice::<Value>(&b).expect("JSON error body"),
+            )
+        }
+    };
+    let j = |v: Value| serde_json::to_vec(&v).unwrap();
+    let cases: Vec<(StatusCode, &str, Vec<u8>, Option<&'static str>)> = vec![
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            b"{not json".to_vec(),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            j(json!({"leaf": "x", "surprise": 1})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            j(json!({"intermediates": []})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_encoding",
+            j(json!({"leaf": "!!not base64!!"})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_der",
+            j(json!({"leaf": b64(&[0x30, 0x03, 0x02, 0x01])})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_pem",
+            j(json!({"leaf": "-----BEGIN CERTIFICATE-----\nAAAA\n"})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_der",
+            j(json!({"leaf": b64(pki.good.cert_der()), "intermediates": [b64(b"\x30\x00")]})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_field",
+            j(json!({"leaf": b64(pki.good.cert_der()), "purpose": "flying"})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_field",
+            j(json!({"leaf": b64(pki.good.cert_der()), "at": "yesterday"})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_field",
+            j(json!({"leaf": b64(pki.good.cert_der()), "required_level": "extreme"})),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_field",
+            j(
+                json!({"leaf": b64(pki.good.cert_der()), "policy": {"initial_policy_set": ["not.an.oid"]}}),
+            ),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "too_many_intermediates",
+            j(
+                json!({"leaf": b64(pki.good.cert_der()), "intermediates": vec![b64(pki.ca.cert_der()); 33]}),
+            ),
+            Some("application/json"),
+        ),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            j(pki.request(&pki.good)),
+            Some("text/plain"),
+        ),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            j(pki.request(&pki.good)),
+            None,
+        ),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            vec![b' '; 70_000],
+            Some("application/json"),
+        ),
+    ];
+    for (status, want, body, ct) in cases {
+        let (st, v) = post(body, ct).await;
+        assert_eq!(st, status, "{want}: {v}");
+        assert_eq!(code(&v), want, "{v}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    // Field named for intermediates.
+    let (_, v) = post(
+        j(json!({"leaf": b64(pki.good.cert_der()), "intermediates": [b64(pki.ca.cert_der()), b64(b"\x30\x00")]})),
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(v["error"]["field"], "intermediates[1]");
+    // Unknown route: JSON 404.
+    let (st, v) = c.get_json("/v2/nothing", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(code(&v), "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_too_large_without_content_length() {
+    // A chunked body over the cap is cut off while streaming.
+    let (_pki, s) = server().await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        for _ in 0..20 {
+            let frame = hyper::body::Frame::data(bytes::Bytes::from(vec![b' '; 8192]));
+            if tx.send(Ok(frame)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let req = http::Request::post(format!("http://{}/v1/validate", s.addr))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(ChannelBody(rx))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+struct ChannelBody(
+    tokio::sync::mpsc::Receiver<Result<hyper::body::Frame<bytes::Bytes>, std::io::Error>>,
+);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_failures_are_401_and_counted() {
+    let (pki, s) = server().await;
+    let body = pki.request(&pki.good);
+    for token in [None, Some("wrong-token"), Some("")] {
+        let (st, h, v) = s.client.post_json("/v1/validate", token, &body).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(code(&v), "unauthorized");
+        assert_eq!(h["www-authenticate"], "Bearer");
+    }
+    let (st, _) = s.client.get("/v1/tiers", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // Both configured clients get in.
+    for t in [TOKEN, OTHER_TOKEN] {
+        let (st, _, v) = s.client.post_json("/v1/validate", Some(t), &body).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    // /health, /metrics and /openapi.json are open.
+    assert_eq!(s.client.get("/health", None).await.0, StatusCode::OK);
+    let text = String::from_utf8(s.client.get("/metrics", None).await.1.to_vec()).unwrap();
+    assert_eq!(
+        metric(&text, "validation_api_unauthorized_total"),
+        4,
+        "{text}"
+    );
+    assert!(
+        metric(
+            &text,
+            "validation_api_requests_total{route=\"/v1/validate\",status=\"401\"}"
+        ) >= 3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_results_keep_request_order() {
+    let (pki, s) = server().await;
+    let leaves = [
+        &pki.good,
+        &pki.revoked,
+        &pki.expired,
+        &pki.foreign,
+        &pki.simple,
+    ];
+    let mut items: Vec<Value> = Vec::new();
+    let mut want: Vec<&str> = Vec::new();
+    for i in 0..40 {
+        let leaf = leaves[i % leaves.len()];
+        items.push(pki.request(leaf));
+        want.push(match i % leaves.len() {
+            0 | 4 => "valid",
+            1 => "revoked",
+            2 => "expired",
+            _ => "issuer_not_found",
+        });
+    }
+    items.insert(7, json!({"leaf": "%%%"}));
+    want.insert(7, "bad_encoding");
+    let (st, _, v) = s
+        .client
+        .post_json(
+            "/v1/validate/batch",
+            Some(TOKEN),
+            &json!({ "items": items }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), want.len());
+    for (i, (r, w)) in results.iter().zip(&want).enumerate() {
+        let got = if r["valid"] == true { "valid" } else { code(r) };
+        assert_eq!(got, *w, "item {i}: {r}");
+    }
+    assert_eq!(results[7]["status"], 400);
+    assert_eq!(results[0]["path"][0]["subject"], "CN=Amina Good,C=MA");
+    assert_eq!(results[4]["tier"], "simple");
+
+    // Over the configured maximum (50): 413.
+    let many: Vec<Value> = (0..51).map(|_| pki.request(&pki.good)).collect();
+    let (st, _, v) = s
+        .client
+        .post_json("/v1/validate/batch", Some(TOKEN), &json!({ "items": many }))
+        .await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(code(&v), "batch_too_large");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiers_health_and_metrics() {
+    let (pki, s) = server().await;
+    let (st, v) = s.client.get_json("/v1/tiers", Some(TOKEN)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["generation"], 1);
+    let tiers = v["tiers"].as_array().unwrap();
+    let names: Vec<&str> = tiers.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cnie", "simple", "ttp"]);
+    assert_eq!(tiers[0]["level"], "high");
+    assert_eq!(tiers[0]["policy_levels"][support::CNIE_POLICY], "high");
+    assert_eq!(tiers[0]["revocation"]["unavailable"], "hard-fail");
+    assert_eq!(
+        tiers[0]["anchors"][0]["sha256"],
+        support::hex(&pki_core::cert::sha256(pki.root.cert_der()))
+    );
+    let (st, v) = s.client.get_json("/health", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["status"], "ok");
+
+    for _ in 0..3 {
+        s.validate(&pki.request(&pki.good)).await;
+    }
+    let (st, body) = s.client.get("/metrics", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(
+        metric(&text, "validation_api_result_cache_hits_total"),
+        2,
+        "{text}"
+    );
+    assert_eq!(metric(&text, "validation_api_result_cache_misses_total"), 1);
+    assert_eq!(
+        metric(&text, "validation_api_verdicts_total{outcome=\"valid\"}"),
+        3
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "validation_api_request_duration_seconds_count{route=\"/v1/validate\"}"
+        ),
+        3
+    );
+    assert!(metric(&text, "validation_api_edge_cache_misses_total") >= 1);
+    assert_eq!(
+        metric(
+            &text,
+            "validation_api_requests_total{route=\"/v1/validate\",status=\"200\"}"
+        ),
+        3
+    );
+    assert!(text.contains("validation_api_cache_hit_ratio{cache=\"result\"}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_get_their_own_answers() {
+    let (pki, s) = server().await;
+    let pki = std::sync::Arc::new(pki);
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let c = s.client.clone();
+        let pki = pki.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..15 {
+                let (leaf, want) = match (t + i) % 3 {
+                    0 => (&pki.good, "valid"),
+                    1 => (&pki.revoked, "revoked"),
+                    _ => (&pki.foreign, "issuer_not_found"),
+                };
+                let (st, _, v) = c
+                    .post_json("/v1/validate", Some(TOKEN), &pki.request(leaf))
+                    .await;
+                assert_eq!(st, StatusCode::OK);
+                let got = if v["valid"] == true {
+                    "valid"
+                } else {
+                    code(&v)
+                };
+                assert_eq!(got, want, "{v}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let text = String::from_utf8(s.client.get("/metrics", None).await.1.to_vec()).unwrap();
+    assert_eq!(
+        metric(
+            &text,
+            "validation_api_requests_total{route=\"/v1/validate\",status=\"200\"}"
+        ),
+        240
+    );
+}
+
+/// Reload on file change: a good new config is swapped in, a bad one is
+/// rejected and the old one keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeps_old_config_on_error() {
+    let (pki, s) = server().await;
+    let tiers = |c: support::Http| async move { c.get_json("/v1/tiers", Some(TOKEN)).await.1 };
+    // A good change: drop the simple tier.
+    let good = support::config_text("").replace(
+        "[[tiers]]\nname = \"simple\"\nlevel = \"low\"\nanchors = [\"simple-root.pem\"]\nrevocation = { methods = [], unavailable = \"soft-fail\" }\n",
+        "",
+    );
+    assert_ne!(good, support::config_text(""));
+    std::fs::write(&s.config_path, &good).unwrap();
+    eventually("generation 2", || {
+        let c = s.client.clone();
+        async move { tiers(c).await["generation"] == 2 }
+    })
+    .await;
+    let (_, v) = s
+        .validate(&json!({"leaf": b64(pki.simple.cert_der())}))
+        .await;
+    assert_eq!(code(&v), "issuer_not_found", "simple tier gone: {v}");
+
+    // Bad changes: each rejected, generation stays 2, service still answers.
+    let bad = [
+        good.replace("batch_max = 50", "batch_max = 50\nbogus_key = 1"),
+        good.replace(
+            "anchors = [\"ttp-root.pem\"]",
+            "anchors = [\"missing.pem\"]",
+        ),
+        good.clone()
+            + "\n[[tiers]]\nname = \"cnie\"\nlevel = \"low\"\nanchors = [\"ttp-root.pem\"]\n",
+    ];
+    for (i, b) in bad.iter().enumerate() {
+        std::fs::write(&s.config_path, b).unwrap();
+        let want = (i + 1) as u64;
+        eventually("reload rejected", || {
+            let c = s.client.clone();
+            async move {
+                let text = String::from_utf8(c.get("/metrics", None).await.1.to_vec()).unwrap();
+                metric(
+                    &text,
+                    "validation_api_config_reloads_total{result=\"rejected\"}",
+                ) >= want
+            }
+        })
+        .await;
+        assert_eq!(tiers(s.client.clone()).await["generation"], 2);
+        let (st, v) = s.validate(&pki.request(&pki.good)).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["valid"], true, "{v}");
+    }
+    // Direct reload reports the reason.
+    let err = s.svc.reload().unwrap_err().to_string();
+    assert!(err.contains("tier \"cnie\" is defined twice"), "{err}");
+}
+
+/// Requests in flight during a reload finish; none is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_under_load_drops_nothing() {
+    let (pki, s) = server().await;
+    let pki = std::sync::Arc::new(pki);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let c = s.client.clone();
+        let pki = pki.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 2_000 {
+                let (st, _, v) = c
+                    .post_json("/v1/validate", Some(TOKEN), &pki.request(&pki.good))
+                    .await;
+                assert_eq!(st, StatusCode::OK);
+                assert_eq!(v["valid"], true, "{v}");
+                n += 1;
+            }
+            n
+        }));
+    }
+    for g in 2..=6u64 {
+        s.svc.reload().expect("reload");
+        assert_eq!(s.svc.snapshot().generation, g);
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in tasks {
+        assert!(t.await.unwrap() > 0);
+    }
+}
+
+/// Every route of the router is described in /openapi.json, every $ref
+/// resolves, and the document is OpenAPI 3.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_describes_every_endpoint() {
+    let (_pki, s) = server().await;
+    let (st, doc) = s.client.get_json("/openapi.json", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["info"]["title"].is_string());
+    for (path, method) in [
+        ("/v1/validate", "post"),
+        ("/v1/validate/batch", "post"),
+        ("/v1/tiers", "get"),
+        ("/health", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} described");
+        assert!(
+            op["responses"]["200"].is_object(),
+            "{method} {path} has 200"
+        );
+        // And the route really exists (not 404) on the server.
+        let m = if method == "post" {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let (st, _, _) = s
+            .client
+            .raw(
+                m,
+                path,
+                Some(TOKEN),
+                Some("application/json"),
+                b"{}".to_vec(),
+            )
+            .await;
+        assert_ne!(st, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        6,
+        "no undocumented extra"
+    );
+    for code in ["400", "401", "413", "415"] {
+        assert!(
+            doc["paths"]["/v1/validate"]["post"]["responses"][code].is_object(),
+            "{code}"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in [
+        "ValidateRequest",
+        "Verdict",
+        "BatchResponse",
+        "TiersResponse",
+        "ErrorBody",
+    ] {
+        assert!(schemas.contains_key(s), "{s}");
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").expect("local ref");
+        assert!(schemas.contains_key(name), "dangling $ref {r}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
