@@ -110,10 +110,112 @@ fn read_public_key(path: &std::path::Path) -> Result<SubjectPublicKeyInfoOwned> 
     })
 }
 
+/// A CA ready to issue under one profile: the store, its HSM signer and
+/// its certificate, opened once for many certificates.
+#[derive(Debug)]
+pub struct Issuer {
+    pub store: Store,
+    pub pool: hsm::SessionPool,
+    pub ca: store::Ca,
+    pub ca_cert: Cert,
+    pub signer: hsm::HsmSigner,
+    profile_name: String,
+    profile: ProfileConfig,
+    policy: CaPolicy,
+    policies: Vec<const_oid::ObjectIdentifier>,
+    actor: String,
+}
+
+/// What to certify.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub name: x509_cert::name::Name,
+    pub public_key: SubjectPublicKeyInfoOwned,
+    pub sans: Vec<GeneralNameSpec>,
+    /// Audit inputs (hash of the CSR or public key file).
+    pub inputs: Vec<[u8; 32]>,
+    /// Audit details about where the key came from.
+    pub key_note: serde_json::Value,
+}
+
+impl Issuer {
+    /// Opens the store and the token and checks the CA may issue under
+    /// `profile` (from the operations config).
+    pub async fn open(g: &GlobalArgs, ca: &str, profile: &str) -> Result<Self> {
+        let ops = g.require_ops_config()?;
+        let (policy, config) = policy_and_profile(&ops, ca, profile)?;
+        let policies = oids("profile policies", &config.policies)?;
+        let store = Store::open(&g.store_url(&[&ops.value.store])).await?;
+        let pool = keystore::open(&g.hsm(&[&ops.value.hsm])?)?;
+        let record = store.require_ca(ca).await?;
+        let ca_cert = keystore::ca_certificate(&record)?;
+        let signer = keystore::ca_signer(&pool, &record, &ca_cert)?;
+        Ok(Self {
+            store,
+            pool,
+            ca: record,
+            ca_cert,
+            signer,
+            profile_name: profile.into(),
+            profile: config.clone(),
+            policy: policy.clone(),
+            policies,
+            actor: g.actor(),
+        })
+    }
+
+    /// Allocates a random serial, builds the certificate, lints its TBS,
+    /// signs it in the HSM, decodes and verifies the result, lints it again
+    /// and records it with its audit entry.
+    pub async fn issue(&self, subject: Subject) -> Result<Issued> {
+        let mut tpl = end_entity_template(
+            &self.profile,
+            &self.policy,
+            self.ca_cert.subject(),
+            subject.name,
+            subject.public_key,
+            subject.sans,
+        )?;
+        let serial = self.store.allocate_serial(self.ca.id).await?;
+        tpl.serial = serial.as_bytes().to_vec();
+        let expect = Expect {
+            kind: CertKind::EndEntity {
+                kind: self.profile.kind,
+                qualified: self.profile.qualified,
+            },
+            issuer: Some(&self.ca_cert),
+            policies: &self.policies,
+        };
+        let what = format!("{} certificate", self.profile_name);
+        lint::before_signing(&tpl.tbs_certificate(&self.signer)?, &expect, &what)?;
+        let der = build_certificate(&tpl, &self.signer)?;
+        let cert: Cert = lint::after_signing(&der, &expect, &what)?;
+
+        let mut audit = AuditContext::new(self.actor.clone()).with_details(json!({
+            "profile_kind": self.profile.kind.as_str(),
+            "subject": cert.subject_string(),
+            "key": subject.key_note,
+        }));
+        for input in subject.inputs {
+            audit = audit.with_input(input);
+        }
+        let recorded = self
+            .store
+            .record_certificate(
+                &new_certificate(self.ca.id, &cert, &self.profile_name)?,
+                &audit,
+            )
+            .await?;
+        Ok(Issued {
+            serial,
+            der,
+            audit_seq: recorded.audit_seq,
+        })
+    }
+}
+
 /// `pki issue`
 pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
-    let ops = g.require_ops_config()?;
-    let (policy, profile) = policy_and_profile(&ops, &args.ca, &args.profile)?;
     if let Some(out) = &args.out {
         publish::ensure_absent(out, "certificate file")?;
     }
@@ -122,14 +224,10 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
         .iter()
         .map(|s| config::general_name("--san", s))
         .collect::<Result<Vec<GeneralNameSpec>>>()?;
-    let store = Store::open(&g.store_url(&[&ops.value.store])).await?;
-    let pool = keystore::open(&g.hsm(&[&ops.value.hsm])?)?;
-    let ca = store.require_ca(&args.ca).await?;
-    let ca_cert = keystore::ca_certificate(&ca)?;
-    let signer = keystore::ca_signer(&pool, &ca, &ca_cert)?;
+    let issuer = Issuer::open(g, &args.ca, &args.profile).await?;
 
     let mut inputs = Vec::new();
-    let (subject, spki, key_note) = if let Some(path) = &args.csr {
+    let (name, public_key, key_note) = if let Some(path) = &args.csr {
         let req = csr::read(path)?;
         inputs.push(req.sha256);
         (
@@ -143,13 +241,13 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
         let subject = config::name("--subject", dn)?;
         if let Some(label) = &args.key_label {
             let label = KeyLabel::new(label.clone())?;
-            if keystore::key_exists(&pool, &label)? {
+            if keystore::key_exists(&issuer.pool, &label)? {
                 return Err(CliError::AlreadyExists {
                     what: "HSM key label",
-                    name: format!("{:?} on token {}", label.as_str(), pool.token()),
+                    name: format!("{:?} on token {}", label.as_str(), issuer.pool.token()),
                 });
             }
-            let key = pool.generate_key(&label, args.key_type.0)?;
+            let key = issuer.pool.generate_key(&label, args.key_type.0)?;
             println!(
                 "generated {} key {:?} in the HSM, CKA_ID {}",
                 key.key_type,
@@ -177,54 +275,38 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
         }
     };
 
-    let policies = oids("profile policies", &profile.policies)?;
-    let mut tpl = end_entity_template(profile, policy, ca_cert.subject(), subject, spki, sans)?;
-    let serial = store.allocate_serial(ca.id).await?;
-    tpl.serial = serial.as_bytes().to_vec();
-    let expect = Expect {
-        kind: CertKind::EndEntity {
-            kind: profile.kind,
-            qualified: profile.qualified,
-        },
-        issuer: Some(&ca_cert),
-        policies: &policies,
-    };
-    let what = format!("{} certificate", args.profile);
-    lint::before_signing(&tpl.tbs_certificate(&signer)?, &expect, &what)?;
-    let der = build_certificate(&tpl, &signer)?;
-    let cert: Cert = lint::after_signing(&der, &expect, &what)?;
-
-    let mut audit = AuditContext::new(g.actor()).with_details(json!({
-        "profile_kind": profile.kind.as_str(),
-        "subject": cert.subject_string(),
-        "key": key_note,
-    }));
-    for input in inputs {
-        audit = audit.with_input(input);
-    }
-    let recorded = store
-        .record_certificate(&new_certificate(ca.id, &cert, &args.profile)?, &audit)
+    let issued = issuer
+        .issue(Subject {
+            name,
+            public_key,
+            sans,
+            inputs,
+            key_note,
+        })
         .await?;
+    let cert = Cert::from_der(&issued.der).map_err(|source| CliError::PostSignCheck {
+        what: "certificate".into(),
+        source,
+    })?;
     println!(
         "issued {} certificate serial {} by {:?} for {}; SHA-256 {}; audit entry {}",
         args.profile,
-        serial,
-        ca.name,
+        issued.serial,
+        issuer.ca.name,
         cert.subject_string(),
         hex(cert.fingerprint()),
-        recorded.audit_seq
+        issued.audit_seq
     );
     if let Some(out) = &args.out {
-        publish::stage(out, pki_core::pem::encode("CERTIFICATE", &der).as_bytes())?
-            .publish_new()?;
+        publish::stage(
+            out,
+            pki_core::pem::encode("CERTIFICATE", &issued.der).as_bytes(),
+        )?
+        .publish_new()?;
         println!("wrote {}", out.display());
     } else {
-        print!("{}", pki_core::pem::encode("CERTIFICATE", &der));
+        print!("{}", pki_core::pem::encode("CERTIFICATE", &issued.der));
     }
-    store.close().await;
-    Ok(Issued {
-        serial,
-        der,
-        audit_seq: recorded.audit_seq,
-    })
+    issuer.store.close().await;
+    Ok(issued)
 }

@@ -1,0 +1,667 @@
+//! The officer commands end to end: the example ceremonies on a fresh
+//! SoftHSM2 token and SQLite store, issuance under each profile, revocation,
+//! CRLs checked by OpenSSL, and the audit log.
+
+#![allow(clippy::unwrap_used)]
+
+mod officer;
+
+use der::Decode;
+use officer::{example, openssl, openssl_out, openssl_verify, Bed};
+use pki_core::Cert;
+
+fn cert(path: &std::path::Path) -> Cert {
+    Cert::parse_many(&std::fs::read(path).unwrap())
+        .unwrap()
+        .remove(0)
+}
+
+fn qc_info(cert: &Cert) -> ca_tools::profile::QcInfo {
+    let ext = cert
+        .x509()
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|x| x.extn_id == pki_core::oid::PE_QC_STATEMENTS)
+        .expect("QCStatements present");
+    ca_tools::profile::QcInfo::from_der(ext.extn_value.as_bytes()).unwrap()
+}
+
+/// Item 6 of issue 5: OpenSSL accepts an issued citizen certificate against
+/// root + CNIE CA + CRL, and reports it revoked after `pki revoke` and
+/// `pki crl generate`.
+#[test]
+fn openssl_accepts_then_reports_revoked() {
+    let bed = Bed::new();
+    let out = bed.ceremony("root", "01-national-root.toml");
+    assert!(
+        out.contains("generated P-384 key \"national-root-2026\" in the HSM"),
+        "{out}"
+    );
+    assert!(
+        out.contains("re-parsed, signature verified, lint passed"),
+        "{out}"
+    );
+    bed.ceremony("intermediate", "02-cnie-citizen-ca.toml");
+    let (amina, serial) = bed.citizen("amina", "Amina Citizen");
+    let crl = bed.path("cnie-ca.crl");
+    bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "cnie-citizen-ca",
+        "--out",
+        crl.to_str().unwrap(),
+    ]);
+
+    let (root, ca) = (bed.path("root.pem"), bed.path("cnie-ca.pem"));
+    let (ok, text) = openssl_verify(&root, &ca, &crl, &amina);
+    assert!(ok && text.contains(": OK"), "{text}");
+
+    let out = bed.ok(&[
+        "revoke",
+        "--ca",
+        "cnie-citizen-ca",
+        "--serial",
+        &serial,
+        "--reason",
+        "keyCompromise",
+        "--invalidity-date",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert!(out.contains("committed"), "{out}");
+    // The old CRL does not know yet.
+    assert!(openssl_verify(&root, &ca, &crl, &amina).0);
+    let out = bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "cnie-citizen-ca",
+        "--out",
+        crl.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("CRL number 2") && out.contains("1 entries"),
+        "{out}"
+    );
+    let (ok, text) = openssl_verify(&root, &ca, &crl, &amina);
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+    let listing = openssl_out(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        crl.to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(
+        listing.contains("Key Compromise") && listing.contains("Invalidity Date"),
+        "{listing}"
+    );
+
+    // pki-core's validator agrees.
+    let validate = |leaf: &std::path::Path| {
+        bed.pki(&[
+            "validate",
+            "--anchor",
+            root.to_str().unwrap(),
+            "--intermediate",
+            ca.to_str().unwrap(),
+            "--crl",
+            crl.to_str().unwrap(),
+            "--purpose",
+            "client-auth",
+            leaf.to_str().unwrap(),
+        ])
+    };
+    assert_eq!(validate(&amina).status.code(), Some(1));
+    let (youssef, _) = bed.citizen("youssef", "Youssef Citizen");
+    let good = validate(&youssef);
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+
+    let out = bed.ok(&["audit", "verify"]);
+    assert!(out.contains("audit log intact"), "{out}");
+}
+
+#[test]
+fn whole_example_hierarchy_and_every_profile() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    bed.ceremony("intermediate", "03-qualified-signature-ca.toml");
+    bed.ceremony("intermediate", "04-organisations-ca.toml");
+    for (file, out) in [
+        ("05-ocsp-cnie-citizen-ca.toml", "ocsp-cnie-ca.pem"),
+        (
+            "06-ocsp-qualified-signature-ca.toml",
+            "ocsp-qualified-ca.pem",
+        ),
+        ("07-ocsp-organisations-ca.toml", "ocsp-organisations-ca.pem"),
+    ] {
+        bed.ceremony("ocsp-signer", file);
+        let signer = cert(&bed.path(out));
+        let ext = signer.extensions();
+        assert!(ext.ocsp_no_check, "{out}");
+        assert_eq!(
+            ext.ext_key_usage.as_ref().unwrap().value,
+            [pki_core::oid::KP_OCSP_SIGNING]
+        );
+        assert!(!signer.is_ca());
+        assert!(signer.not_after().0 - signer.not_before().0 <= 30 * 86_400);
+    }
+    let root = cert(&bed.path("root.pem"));
+    let cnie = cert(&bed.path("cnie-ca.pem"));
+    cnie.verify_signed_by(&root, pki_core::AlgorithmPolicy::Default)
+        .unwrap();
+    assert_eq!(
+        cnie.extensions()
+            .basic_constraints
+            .as_ref()
+            .unwrap()
+            .value
+            .path_len_constraint,
+        Some(0)
+    );
+    assert!(cnie.extensions().name_constraints.is_some());
+
+    // Qualified citizen signature: QCStatements with Moroccan legislation.
+    let csr = bed.csr("salma", "/C=MA/serialNumber=ID-salma/CN=Salma Citizen");
+    let salma = bed.path("salma-sign.pem");
+    bed.ok(&[
+        "issue",
+        "--ca",
+        "qualified-signature-ca",
+        "--profile",
+        "cnie-sign",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--out",
+        salma.to_str().unwrap(),
+    ]);
+    let qc = qc_info(&cert(&salma));
+    assert!(qc.compliance && qc.sscd);
+    assert_eq!(qc.types, [ca_tools::profile::QCT_ESIGN]);
+    assert_eq!(qc.legislation, ["MA"]);
+    let cnie_sign = cert(&salma);
+    assert!(cnie_sign.key_usage_allows(x509_cert::ext::pkix::KeyUsages::NonRepudiation));
+    assert!(!cnie_sign.key_usage_allows(x509_cert::ext::pkix::KeyUsages::DigitalSignature));
+
+    // The CNIE CA does not issue signature certificates.
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "cnie-citizen-ca",
+        "--profile",
+        "cnie-sign",
+        "--csr",
+        csr.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("profile \"cnie-sign\" is not allowed for CA \"cnie-citizen-ca\""),
+        "{err}"
+    );
+
+    // Organisation seal with its key generated in the HSM.
+    let seal = bed.path("seal.pem");
+    let out = bed.ok(&[
+        "issue",
+        "--ca",
+        "organisations-ca",
+        "--profile",
+        "qualified-seal",
+        "--subject",
+        "CN=Seal,O=Banque Exemple,C=MA",
+        "--key-label",
+        "seal-banque-exemple",
+        "--out",
+        seal.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("generated P-256 key \"seal-banque-exemple\""),
+        "{out}"
+    );
+    assert_eq!(qc_info(&cert(&seal)).types, [ca_tools::profile::QCT_ESEAL]);
+
+    // TLS server for a given public key; a SAN outside the profile's forms is refused.
+    openssl(
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "tls.key",
+        ],
+        bed.dir.path(),
+    );
+    openssl(
+        &["pkey", "-in", "tls.key", "-pubout", "-out", "tls.pub"],
+        bed.dir.path(),
+    );
+    let tls = bed.path("tls.pem");
+    bed.ok(&[
+        "issue",
+        "--ca",
+        "organisations-ca",
+        "--profile",
+        "tls-server",
+        "--subject",
+        "CN=portail.example.ma,O=Banque Exemple,C=MA",
+        "--public-key",
+        "tls.pub",
+        "--san",
+        "dns:portail.example.ma",
+        "--out",
+        tls.to_str().unwrap(),
+    ]);
+    let chain = [bed.path("root.pem"), bed.path("organisations-ca.pem")];
+    let out = std::process::Command::new("openssl")
+        .args(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile"])
+        .arg(&chain[0])
+        .arg("-untrusted")
+        .arg(&chain[1])
+        .arg(&tls)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "organisations-ca",
+        "--profile",
+        "tls-server",
+        "--subject",
+        "CN=x,O=Banque Exemple,C=MA",
+        "--public-key",
+        "tls.pub",
+        "--san",
+        "dns:*.example.ma",
+    ]);
+    assert!(err.contains("[san]") && err.contains("wildcards"), "{err}");
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "organisations-ca",
+        "--profile",
+        "tls-server",
+        "--subject",
+        "CN=x,O=Banque Exemple,C=MA",
+        "--public-key",
+        "tls.pub",
+    ]);
+    assert!(
+        err.contains("at least one dNSName") && err.contains("before signing"),
+        "{err}"
+    );
+
+    bed.ok(&["audit", "verify"]);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_nothing_is_overwritten() {
+    let bed = Bed::new();
+    let root_file = example("01-national-root.toml");
+    let root_file = root_file.to_str().unwrap();
+    let out = bed.ok(&["ceremony", "root", root_file, "--dry-run"]);
+    assert!(
+        out.contains("DRY RUN") && out.contains("lint      passed"),
+        "{out}"
+    );
+    assert!(!bed.path("root.pem").exists());
+    let out = bed.ok(&["audit", "verify"]);
+    assert!(out.contains("0 entries"), "{out}");
+
+    bed.ok(&["ceremony", "root", root_file]);
+    let first = std::fs::read(bed.path("root.pem")).unwrap();
+    let err = bed.fails(&["ceremony", "root", root_file]);
+    assert!(
+        err.contains("refusing to overwrite: certificate file root.pem already exists"),
+        "{err}"
+    );
+    // With the file gone, the CA record still blocks a second root.
+    std::fs::rename(bed.path("root.pem"), bed.path("root.bak")).unwrap();
+    let err = bed.fails(&["ceremony", "root", root_file]);
+    assert!(
+        err.contains("refusing to overwrite: CA record \"national-root\""),
+        "{err}"
+    );
+    // Under another name, the key label blocks it.
+    let text = std::fs::read_to_string(root_file)
+        .unwrap()
+        .replace("name = \"national-root\"", "name = \"second-root\"");
+    std::fs::write(bed.path("second.toml"), text).unwrap();
+    let err = bed.fails(&["ceremony", "root", "second.toml"]);
+    assert!(
+        err.contains("refusing to overwrite: HSM key label \"national-root-2026\""),
+        "{err}"
+    );
+    assert!(!bed.path("root.pem").exists());
+    assert_eq!(std::fs::read(bed.path("root.bak")).unwrap(), first);
+
+    // Strict TOML: an unknown key is named.
+    let text = std::fs::read_to_string(root_file)
+        .unwrap()
+        .replace("path_len = 1", "path_len = 1\npathlen = 2");
+    std::fs::write(bed.path("typo.toml"), text).unwrap();
+    let err = bed.fails(&["ceremony", "root", "typo.toml"]);
+    assert!(
+        err.contains("typo.toml") && err.contains("unknown field `pathlen`"),
+        "{err}"
+    );
+    // An intermediate file is not a root file.
+    let err = bed.fails(&[
+        "ceremony",
+        "root",
+        example("02-cnie-citizen-ca.toml").to_str().unwrap(),
+    ]);
+    assert!(err.contains("unknown field `parent`"), "{err}");
+
+    // A wrong PIN is a clear error, and the PIN is not echoed.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pki"))
+        .args([
+            "ceremony",
+            "intermediate",
+            example("02-cnie-citizen-ca.toml").to_str().unwrap(),
+        ])
+        .current_dir(bed.dir.path())
+        .env("PKI_CONFIG", example("pki.toml"))
+        .env("PKI_HSM_TOKEN", officer::TOKEN)
+        .env("PKI_STORE_URL", &bed.store_url)
+        .env("PKI_HSM_PIN", "wrong-pin-9999")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("wrong user PIN"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-pin-9999"));
+    assert!(!bed.path("cnie-ca.pem").exists());
+}
+
+/// Issue 5 item 5: edit a row of the audit log directly in SQLite and
+/// `pki audit verify` fails naming it.
+#[test]
+fn audit_verify_names_the_tampered_entry() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    bed.citizen("amina", "Amina Citizen");
+    let out = bed.ok(&["audit", "verify"]);
+    assert!(out.contains("audit log intact: 5 entries"), "{out}");
+
+    let db = bed.path("var/pki.db");
+    let rt = Bed::runtime();
+    let exec = |sql: &str| {
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+            c.close().await.unwrap();
+        });
+    };
+    exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3");
+    let out = bed.fails(&["audit", "verify"]);
+    assert!(
+        out.contains("audit log BROKEN at entry 3: stored hash does not match"),
+        "{out}"
+    );
+    exec("UPDATE audit_log SET actor = 'test-officer' WHERE seq = 3");
+    bed.ok(&["audit", "verify"]);
+    exec("DELETE FROM audit_log WHERE seq = 4");
+    let out = bed.fails(&["audit", "verify"]);
+    assert!(out.contains("BROKEN at entry 4: entry is missing"), "{out}");
+}
+
+#[test]
+fn requests_hold_and_delta_crls() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    // A CSR whose signature was tampered with is refused.
+    let csr = bed.csr("forged", "/C=MA/CN=Forged Citizen");
+    let der = bed.path("forged.der");
+    openssl(
+        &[
+            "req",
+            "-in",
+            csr.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-out",
+            der.to_str().unwrap(),
+        ],
+        bed.dir.path(),
+    );
+    let mut bytes = std::fs::read(&der).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&der, &bytes).unwrap();
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "cnie-citizen-ca",
+        "--profile",
+        "cnie-auth",
+        "--csr",
+        der.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("signature does not verify under the request's public key"),
+        "{err}"
+    );
+    std::fs::write(&der, b"\x30\x03\x02\x01\x01").unwrap();
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "cnie-citizen-ca",
+        "--profile",
+        "cnie-auth",
+        "--csr",
+        der.to_str().unwrap(),
+    ]);
+    assert!(err.contains("malformed request"), "{err}");
+
+    let (_, serial) = bed.citizen("karim", "Karim Citizen");
+    bed.ok(&["crl", "generate", "--ca", "cnie-citizen-ca"]);
+    let err = bed.fails(&[
+        "revoke",
+        "--ca",
+        "cnie-citizen-ca",
+        "--serial",
+        &serial,
+        "--reason",
+        "removeFromCRL",
+    ]);
+    assert!(err.contains("unknown revocation reason"), "{err}");
+    bed.ok(&[
+        "revoke",
+        "--ca",
+        "cnie-citizen-ca",
+        "--serial",
+        &serial,
+        "--reason",
+        "certificateHold",
+    ]);
+    let out = bed.ok(&["crl", "generate", "--ca", "cnie-citizen-ca", "--delta"]);
+    assert!(
+        out.contains("delta CRL number 2")
+            && out.contains("1 entries")
+            && out.contains("base CRL 1"),
+        "{out}"
+    );
+    let delta = openssl_out(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        bed.path("cnie-citizen-ca-delta.crl").to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(
+        delta.contains("Delta CRL Indicator") && delta.contains("Certificate Hold"),
+        "{delta}"
+    );
+    bed.ok(&["unhold", "--ca", "cnie-citizen-ca", "--serial", &serial]);
+    bed.ok(&["crl", "generate", "--ca", "cnie-citizen-ca", "--delta"]);
+    let delta = openssl_out(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        bed.path("cnie-citizen-ca-delta.crl").to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(delta.contains("Remove From CRL"), "{delta}");
+    let out = bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "cnie-citizen-ca",
+        "--pem",
+        "--out",
+        "full.pem",
+    ]);
+    assert!(out.contains("0 entries"), "{out}");
+    assert!(std::fs::read_to_string(bed.path("full.pem"))
+        .unwrap()
+        .starts_with("-----BEGIN X509 CRL-----"));
+
+    // The root's config does not allow holds.
+    bed.ceremony("intermediate", "03-qualified-signature-ca.toml");
+    let csr = bed.csr("nadia", "/C=MA/CN=Nadia Citizen");
+    let pem = bed.ok(&[
+        "issue",
+        "--ca",
+        "qualified-signature-ca",
+        "--profile",
+        "cnie-sign",
+        "--csr",
+        csr.to_str().unwrap(),
+    ]);
+    let start = pem.find("-----BEGIN").unwrap();
+    let issued = Cert::parse_many(&pem.as_bytes()[start..]).unwrap().remove(0);
+    let hex = pki_core::cert::hex(issued.serial());
+    let err = bed.fails(&[
+        "revoke",
+        "--ca",
+        "qualified-signature-ca",
+        "--serial",
+        &hex,
+        "--reason",
+        "certificateHold",
+    ]);
+    assert!(err.contains("does not allow certificateHold"), "{err}");
+    let err = bed.fails(&[
+        "revoke",
+        "--ca",
+        "qualified-signature-ca",
+        "--serial",
+        "0BADBEEF",
+        "--reason",
+        "superseded",
+    ]);
+    assert!(err.contains("was never issued"), "{err}");
+    bed.ok(&[
+        "revoke",
+        "--ca",
+        "qualified-signature-ca",
+        "--serial",
+        &hex,
+        "--reason",
+        "superseded",
+    ]);
+    let err = bed.fails(&[
+        "revoke",
+        "--ca",
+        "qualified-signature-ca",
+        "--serial",
+        &hex,
+        "--reason",
+        "keyCompromise",
+    ]);
+    assert!(err.contains("already revoked"), "{err}");
+    bed.ok(&["audit", "verify"]);
+}
+
+/// A CRL with many entries: revocations imported through the store, the
+/// CRL generated by the CLI and decoded back. The 1,000,000-entry timing
+/// is `big_crl_timing` (ignored; run in release).
+#[test]
+fn crl_with_many_entries() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    let n = import_revocations(&bed, 20_000);
+    let crl = bed.path("big.crl");
+    let out = bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "cnie-citizen-ca",
+        "--out",
+        crl.to_str().unwrap(),
+    ]);
+    assert!(out.contains(&format!("{n} entries")), "{out}");
+    let parsed = pki_core::crl::Crl::from_der(&std::fs::read(&crl).unwrap()).unwrap();
+    assert_eq!(parsed.len(), n);
+    let _ = x509_cert::crl::CertificateList::from_der(&std::fs::read(&crl).unwrap()).unwrap();
+}
+
+fn import_revocations(bed: &Bed, n: usize) -> usize {
+    let rt = Bed::runtime();
+    rt.block_on(async {
+        let store = store::Store::open(&bed.store_url).await.unwrap();
+        let ca = store.require_ca("cnie-citizen-ca").await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let entries: Vec<_> = (0..n)
+            .map(|i| store::ImportedRevocation {
+                serial: store::Serial::random().unwrap(),
+                reason: if i % 3 == 0 {
+                    store::RevocationReason::KeyCompromise
+                } else {
+                    store::RevocationReason::Superseded
+                },
+                revoked_at: now,
+                invalidity_date: None,
+            })
+            .collect();
+        store
+            .import_revocations(ca.id, &entries, &store::AuditContext::new("test-import"))
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    n
+}
+
+/// `cargo test --release -p ca-tools --test officer_cli big_crl_timing -- --ignored --nocapture`
+#[test]
+#[ignore = "performance figure; run in release mode"]
+fn big_crl_timing() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    let n = import_revocations(&bed, 1_000_000);
+    let t = std::time::Instant::now();
+    let out = bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "cnie-citizen-ca",
+        "--out",
+        "big.crl",
+    ]);
+    let took = t.elapsed();
+    println!("pki crl generate, {n} entries: {took:.2?} wall ({out})");
+}
