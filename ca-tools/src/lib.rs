@@ -8,6 +8,7 @@
 //! - [`revoke`]: revocation and release from hold;
 //! - [`crl`]: full and delta CRLs;
 //! - [`audit`]: verification of the hash-chained audit log;
+//! - [`token`]: SoftHSM2 tokens for the demo and development;
 //! - [`validate`]: the offline path validator.
 //!
 //! Every certificate is checked by [`lint`] before it is signed and again
@@ -26,6 +27,7 @@ pub mod lint;
 pub mod profile;
 pub mod publish;
 pub mod revoke;
+pub mod token;
 pub mod validate;
 
 pub use error::{CliError, Result};

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use ca_tools::config::GlobalArgs;
-use ca_tools::{audit, ceremony, crl, issue, revoke};
+use ca_tools::{audit, ceremony, crl, issue, revoke, token};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -43,6 +43,15 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// HSM tokens (development and demo).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Initialise a new SoftHSM2 token (PINs from files).
+    InitSofthsm(token::InitArgs),
 }
 
 #[derive(Subcommand)]
@@ -101,6 +110,9 @@ fn main() -> ExitCode {
         Command::Revoke(args) => run(revoke::revoke(args, g)),
         Command::Unhold(args) => run(revoke::unhold(args, g)),
         Command::Crl(CrlCommand::Generate(args)) => run(crl::generate(args, g)),
+        Command::Token(TokenCommand::InitSofthsm(args)) => {
+            run(async { token::init_softhsm(args, g) })
+        }
         Command::Audit(AuditCommand::Verify) => {
             let mut broken = false;
             let code = run(async {
