@@ -1,0 +1,134 @@
+//! Faults: the HSM going away and coming back, the database going away,
+//! live signing saturated. A real responder on 127.0.0.1 each time.
+//!
+//! Own test binary: unplugging a SoftHSM token re-initialises the module,
+//! which every pool of the process notices.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use pki_core::ocsp::{HashAlgorithm, ResponseStatus};
+
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsm_gone_serves_cached_answers_try_later_live_and_recovers_without_restart() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("hsm-fault").await;
+    let addr = fx.start(Fixture::settings()).await;
+    let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let before = get_ocsp(addr, &cached).await;
+    assert!(is_good(&before.single_status(&fx)));
+
+    let parked = fx.unplug_hsm();
+    // Pre-signed responses keep being served, byte for byte.
+    let during = get_ocsp(addr, &cached).await;
+    assert_eq!(during.body, before.body);
+    // Live signing (nonce) says tryLater.
+    let live = fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[3; 32]));
+    let r = post_ocsp(addr, &live).await;
+    assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let r = post_ocsp(addr, &live).await;
+    assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
+    let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
+    assert_eq!(ready.status, 503);
+    assert!(String::from_utf8_lossy(&ready.body).contains("HSM unavailable"));
+    assert_eq!(
+        http(addr, "GET", "/health/live", &[], &[]).await.status,
+        200
+    );
+    let metrics = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(metrics.contains("ocsp_hsm_up 0"), "{metrics}");
+    assert!(!metrics.contains("ocsp_hsm_errors_total 0"), "{metrics}");
+    assert!(metrics.contains("ocsp_requests_total{method=\"POST\",result=\"try_later\"} 2"));
+
+    fx.replug_hsm(&parked);
+    let recovered = eventually(Duration::from_secs(15), || async {
+        post_ocsp(addr, &live).await.ocsp_status() == ResponseStatus::Successful
+    })
+    .await;
+    assert!(
+        recovered,
+        "live signing did not resume after the HSM came back"
+    );
+    let r = post_ocsp(addr, &live).await;
+    assert!(is_good(&r.single_status(&fx)));
+    assert_eq!(r.basic().nonce().unwrap().0.as_bytes(), &[3; 32]);
+    let ready = eventually(Duration::from_secs(5), || async {
+        http(addr, "GET", "/health/ready", &[], &[]).await.status == 200
+    })
+    .await;
+    assert!(ready);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_gone_keeps_serving_the_last_state_and_reports_not_ready() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("db-fault").await;
+    let addr = fx.start(Fixture::settings()).await;
+    assert_eq!(
+        http(addr, "GET", "/health/ready", &[], &[]).await.status,
+        200
+    );
+
+    // The responder shares this pool: closing it takes the database away.
+    fx.store.close().await;
+    let not_ready = eventually(Duration::from_secs(10), || async {
+        http(addr, "GET", "/health/ready", &[], &[]).await.status == 503
+    })
+    .await;
+    assert!(not_ready, "still ready without a database");
+    let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
+    assert!(String::from_utf8_lossy(&ready.body).contains("database unavailable"));
+
+    // Cached, live (nonce) and unissued answers all still work.
+    let r = get_ocsp(addr, &fx.request(&fx.good, HashAlgorithm::Sha1, None)).await;
+    assert!(is_good(&r.single_status(&fx)));
+    let r = post_ocsp(
+        addr,
+        &fx.request(&fx.revoked, HashAlgorithm::Sha256, Some(&[9; 32])),
+    )
+    .await;
+    assert!(is_revoked(&r.single_status(&fx)));
+    let r = get_ocsp(addr, &fx.request(&fx.unissued, HashAlgorithm::Sha1, None)).await;
+    assert!(matches!(
+        r.single_status(&fx),
+        pki_core::ocsp::x509_ocsp::CertStatus::Unknown(_)
+    ));
+    let metrics = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(metrics.contains("ocsp_db_up 0"), "{metrics}");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saturated_live_signing_answers_try_later_after_the_bounded_wait() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("saturated").await;
+    let settings = ocsp_responder::Settings {
+        live_concurrency: 2,
+        live_wait: Duration::from_millis(100),
+        ..Fixture::settings()
+    };
+    let addr = fx.start(settings).await;
+    let live = fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[4; 32]));
+    // Every permit taken: live requests wait their 100 ms and give up.
+    let core = std::sync::Arc::clone(fx.running.as_ref().unwrap().core());
+    let held = core.live_permits.acquire_many(2).await.unwrap();
+    let r = post_ocsp(addr, &live).await;
+    assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
+    // Cached answers do not need a permit.
+    let r = get_ocsp(addr, &fx.request(&fx.good, HashAlgorithm::Sha1, None)).await;
+    assert!(is_good(&r.single_status(&fx)));
+    drop(held);
+    let r = post_ocsp(addr, &live).await;
+    assert!(is_good(&r.single_status(&fx)));
+    fx.stop().await;
+}
