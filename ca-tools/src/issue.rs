@@ -176,7 +176,11 @@ impl Issuer {
             subject.public_key,
             subject.sans,
         )?;
-        let serial = self.store.allocate_serial(self.ca.id).await?;
+        // One transaction from serial to record: the serial is reserved,
+        // the certificate signed and recorded under the store's write lock,
+        // and a failure anywhere leaves neither behind.
+        let mut tx = self.store.begin().await?;
+        let serial = tx.allocate_serial(self.ca.id).await?;
         tpl.serial = serial.as_bytes().to_vec();
         let expect = Expect {
             kind: CertKind::EndEntity {
@@ -199,13 +203,13 @@ impl Issuer {
         for input in subject.inputs {
             audit = audit.with_input(input);
         }
-        let recorded = self
-            .store
+        let recorded = tx
             .record_certificate(
                 &new_certificate(self.ca.id, &cert, &self.profile_name)?,
                 &audit,
             )
             .await?;
+        tx.commit().await?;
         Ok(Issued {
             serial,
             der,

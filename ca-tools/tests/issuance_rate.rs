@@ -1,0 +1,138 @@
+//! Issuance throughput through SoftHSM P-256, measured against a raw HSM
+//! sign loop in the same run. A figure for the notes, not a pass/fail
+//! test:
+//!
+//! ```text
+//! cargo test --release -p ca-tools --test issuance_rate -- --ignored --nocapture
+//! ```
+//!
+//! Each issuance allocates a random serial in the store, builds the
+//! certificate, lints its TBS, signs it in the HSM, decodes and verifies
+//! the result, lints it again and records it with its audit entry (one
+//! SQLite transaction with `synchronous=FULL` per certificate). Rounds of
+//! the two loops alternate; the medians are reported. `PKI_BENCH_SHM=1`
+//! puts the store on /dev/shm to show what the fsyncs cost.
+
+#![allow(clippy::unwrap_used)]
+
+mod officer;
+
+use std::time::Instant;
+
+use ca_tools::ceremony;
+use ca_tools::config::GlobalArgs;
+use ca_tools::issue::{Issuer, Subject};
+use officer::{example, Bed, PIN, TOKEN};
+
+const ROUNDS: usize = 5;
+const PER_ROUND: usize = 400;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore = "performance figure; run in release mode with --nocapture"]
+fn issuance_vs_raw_hsm_signing() {
+    let bed = Bed::new();
+    let pin = bed.path("pin");
+    std::fs::write(&pin, PIN).unwrap();
+    let store_dir = if std::env::var_os("PKI_BENCH_SHM").is_some() {
+        tempfile::tempdir_in("/dev/shm").unwrap()
+    } else {
+        tempfile::tempdir_in(bed.dir.path()).unwrap()
+    };
+    let g = GlobalArgs {
+        config: Some(example("pki.toml")),
+        store: Some(format!("sqlite://{}/pki.db", store_dir.path().display())),
+        token: Some(TOKEN.into()),
+        pin_file: Some(pin),
+        actor: Some("bench".into()),
+    };
+    let rt = Bed::runtime();
+    std::env::set_current_dir(bed.dir.path()).unwrap();
+    let t = Instant::now();
+    for (kind, file) in [
+        ("root", "01-national-root.toml"),
+        ("intermediate", "02-cnie-citizen-ca.toml"),
+        ("ocsp-signer", "05-ocsp-cnie-citizen-ca.toml"),
+    ] {
+        let args = ceremony::Args {
+            file: example(file),
+            dry_run: false,
+        };
+        rt.block_on(async {
+            match kind {
+                "root" => ceremony::root(&args, &g).await,
+                "intermediate" => ceremony::intermediate(&args, &g).await,
+                _ => ceremony::ocsp_signer(&args, &g).await,
+            }
+        })
+        .unwrap();
+    }
+    let ceremonies = t.elapsed();
+
+    let issuer = rt
+        .block_on(Issuer::open(&g, "cnie-citizen-ca", "cnie-auth"))
+        .unwrap();
+    // One citizen key for every certificate: the key is not what is measured.
+    let citizen = issuer
+        .pool
+        .generate_key(
+            &hsm::KeyLabel::new("bench-citizen").unwrap(),
+            hsm::KeyType::EcP256,
+        )
+        .unwrap();
+    let subject = Subject {
+        name: pki_core::builder::parse_name("CN=Bench Citizen,serialNumber=AB000000,C=MA").unwrap(),
+        public_key: citizen.spki.clone(),
+        sans: vec![pki_core::builder::GeneralNameSpec::email(
+            "bench@cnie.example.ma",
+        )],
+        inputs: Vec::new(),
+        key_note: serde_json::Value::Null,
+    };
+    let first = rt.block_on(issuer.issue(subject.clone())).unwrap();
+    let tbs_len = pki_core::Cert::from_der(&first.der)
+        .unwrap()
+        .tbs_der()
+        .len();
+    let tbs = vec![0x5a_u8; tbs_len];
+
+    let (mut raw, mut issued) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for _ in 0..PER_ROUND {
+            issuer.signer.try_sign(&tbs).unwrap();
+        }
+        raw.push(PER_ROUND as f64 / t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        rt.block_on(async {
+            for _ in 0..PER_ROUND {
+                issuer.issue(subject.clone()).await.unwrap();
+            }
+        });
+        issued.push(PER_ROUND as f64 / t.elapsed().as_secs_f64());
+    }
+    let (raw, issued) = (median(raw), median(issued));
+    println!(
+        "ceremonies (root P-384, CNIE CA P-256, OCSP signer P-256, in-process): {ceremonies:.2?}"
+    );
+    println!(
+        "store on {}: raw HSM P-256 sign {raw:.0}/s, issuance {issued:.0}/s, ratio {:.3} \
+         ({ROUNDS} alternating rounds of {PER_ROUND}, medians; TBS {tbs_len} bytes)",
+        if std::env::var_os("PKI_BENCH_SHM").is_some() {
+            "tmpfs"
+        } else {
+            "disk"
+        },
+        issued / raw
+    );
+    rt.block_on(async {
+        assert_eq!(
+            issuer.store.verify_audit().await.unwrap(),
+            5 + 1 + (ROUNDS * PER_ROUND) as u64
+        );
+    });
+}
