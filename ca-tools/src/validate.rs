@@ -11,7 +11,7 @@ use pki_core::cert::hex;
 use pki_core::crl::{Crl, CrlSet};
 use pki_core::name::PeerName;
 use pki_core::path::PolicyInputs;
-use pki_core::revocation::{RevocationStatus, StatusSource};
+use pki_core::revocation::{RevocationReason, RevocationStatus, StatusSource};
 use pki_core::{
     AlgorithmPolicy, AssuranceLevel, Cert, Error, Purpose, Tier, TrustStore, UnixTime,
     ValidatedPath, ValidationOptions, Validator,
@@ -136,10 +136,17 @@ fn is_encoding_error(e: &Error) -> bool {
     )
 }
 
+/// A CRL given with `--crl`, to name the one that decided a status.
+#[derive(Debug, Clone)]
+pub struct LoadedCrl {
+    pub file: PathBuf,
+    pub crl: Arc<Crl>,
+}
+
 /// Outcome of a `pki validate` run.
 #[derive(Debug)]
 pub enum Outcome {
-    Valid(Box<ValidatedPath>),
+    Valid(Box<ValidatedPath>, Vec<LoadedCrl>),
     Invalid(Error),
 }
 
@@ -168,12 +175,16 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
             .map_err(|e| BadInput(format!("intermediate {}: {e}", path.display())))?;
         intermediates.extend(certs.into_iter().map(Arc::new));
     }
-    let mut crls = Vec::new();
+    let mut loaded = Vec::new();
     for path in &args.crls {
         let list = Crl::parse_many(&read(path)?)
             .map_err(|e| BadInput(format!("CRL {}: {e}", path.display())))?;
-        crls.extend(list.into_iter().map(Arc::new));
+        loaded.extend(list.into_iter().map(|c| LoadedCrl {
+            file: path.clone(),
+            crl: Arc::new(c),
+        }));
     }
+    let crls: Vec<Arc<Crl>> = loaded.iter().map(|l| l.crl.clone()).collect();
     let policy_set = args
         .policies
         .iter()
@@ -207,7 +218,10 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
         AlgorithmPolicyArg::Default => AlgorithmPolicy::Default,
         AlgorithmPolicyArg::Legacy => AlgorithmPolicy::Legacy,
     };
-    let crl_set = CrlSet::new(crls, algorithm_policy);
+    // RFC 5280 6.3.3 (f): the intermediates given may also sign CRLs (a
+    // separate CRL signer, a CA's new key after a rollover); each is used
+    // only once its own path validates to the same anchor.
+    let crl_set = CrlSet::new(crls, algorithm_policy).with_signers(intermediates.clone());
     let mut opts = ValidationOptions::at(time);
     opts.purpose = args.purpose.into();
     opts.peer_name = peer_name;
@@ -224,27 +238,31 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
 
     let validator = Validator::new(trust);
     Ok(match validator.validate(&leaf, &intermediates, &opts) {
-        Ok(p) => Outcome::Valid(Box::new(p)),
+        Ok(p) => Outcome::Valid(Box::new(p), loaded),
         Err(e) => Outcome::Invalid(e),
     })
 }
 
-fn status_json(index: usize, s: &RevocationStatus) -> Value {
+fn status_json(index: usize, s: &RevocationStatus, crls: &[LoadedCrl]) -> Value {
     let source = |src: &StatusSource| match src {
         StatusSource::Crl {
             fingerprint,
             this_update,
             next_update,
         } => {
+            let loaded = crls.iter().find(|l| l.crl.fingerprint() == fingerprint);
             json!({"kind": "crl", "sha256": hex(fingerprint), "this_update": this_update.to_string(),
-                    "next_update": next_update.map(|t| t.to_string())})
+                    "next_update": next_update.map(|t| t.to_string()),
+                    "file": loaded.map(|l| l.file.display().to_string()),
+                    "issuer": loaded.map(|l| l.crl.issuer().to_string()),
+                    "crl_number": loaded.and_then(|l| l.crl.number()).map(hex),
+                    "delta": loaded.is_some_and(|l| l.crl.is_delta())})
         }
         StatusSource::Ocsp {
             produced_at,
-            this_update,
             next_update,
+            ..
         } => json!({"kind": "ocsp", "produced_at": produced_at.to_string(),
-                    "this_update": this_update.to_string(),
                     "next_update": next_update.map(|t| t.to_string())}),
     };
     match s {
@@ -257,7 +275,13 @@ fn status_json(index: usize, s: &RevocationStatus) -> Value {
             invalidity_date,
             source: src,
         } => {
-            json!({"index": index, "status": "revoked", "reason": reason.as_str(), "revoked_at": revoked_at.to_string(),
+            // RFC 5280 5.3.1: certificateHold is a reversible revocation.
+            let status = if *reason == RevocationReason::CertificateHold {
+                "on_hold"
+            } else {
+                "revoked"
+            };
+            json!({"index": index, "status": status, "reason": reason.as_str(), "revoked_at": revoked_at.to_string(),
                     "invalidity_date": invalidity_date.map(|t| t.to_string()), "source": source(src)})
         }
         RevocationStatus::Unknown { detail } => {
@@ -269,7 +293,7 @@ fn status_json(index: usize, s: &RevocationStatus) -> Value {
 /// The JSON document `--json` prints.
 pub fn outcome_json(outcome: &Outcome) -> Value {
     match outcome {
-        Outcome::Valid(p) => {
+        Outcome::Valid(p, crls) => {
             let certs: Vec<Value> = p
                 .certs
                 .iter()
@@ -289,15 +313,26 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
                 "level": p.level.as_str(),
                 "valid_policies": p.policies.valid_policies.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "any_policy": p.policies.any_policy,
-                "revocation": p.revocation.iter().enumerate().map(|(i, s)| status_json(i, s)).collect::<Vec<_>>(),
+                "revocation": p.revocation.iter().enumerate().map(|(i, s)| status_json(i, s, crls)).collect::<Vec<_>>(),
                 "legacy_algorithms": p.legacy,
                 "warnings": p.warnings,
             })
         }
-        Outcome::Invalid(e) => json!({
-            "valid": false,
-            "error": {"code": e.code(), "message": e.to_string(), "certificate_index": e.index()},
-        }),
+        Outcome::Invalid(e) => {
+            let mut doc = json!({
+                "valid": false,
+                "error": {"code": e.code(), "message": e.to_string(), "certificate_index": e.index()},
+            });
+            if let Error::Revoked {
+                reason, revoked_at, ..
+            } = e
+            {
+                doc["error"]["reason"] = json!(reason.as_str());
+                doc["error"]["revoked_at"] = json!(revoked_at.to_string());
+                doc["error"]["on_hold"] = json!(*reason == RevocationReason::CertificateHold);
+            }
+            doc
+        }
     }
 }
 
@@ -322,7 +357,7 @@ pub fn run(args: &Args) -> ExitCode {
                 );
             }
             match outcome {
-                Outcome::Valid(p) => {
+                Outcome::Valid(p, _) => {
                     if !args.json {
                         println!(
                             "valid: {} -> {} (tier {}, level {})",

@@ -396,3 +396,179 @@ fn bad_input_exits_2_with_one_line() {
         assert!(stderr.starts_with("pki validate: bad input:"), "{stderr}");
     }
 }
+
+/// Fixtures from pki-core's Rust test CA (for CRL features openssl's `ca`
+/// cannot produce: separate signers, deltas, holds released by a delta).
+mod rust_ca {
+    use std::path::PathBuf;
+
+    use pki_core::builder::KeyUsageSpec;
+    use pki_core::revocation::RevocationReason;
+    use pki_core::testing::{utc, TestCa};
+    use x509_cert::ext::pkix::KeyUsages;
+
+    pub struct Files {
+        pub dir: tempfile::TempDir,
+        pub root: TestCa,
+        pub sub: TestCa,
+        pub leaf: TestCa,
+    }
+
+    impl Files {
+        pub fn new() -> Self {
+            let root = TestCa::root("CN=CLI CRL Root,C=MA");
+            let sub = root.intermediate("CN=CLI CRL Sub,C=MA", |_| {});
+            let leaf = sub.leaf("CN=leaf.example.ma", |_| {});
+            Self {
+                dir: tempfile::tempdir().expect("temp dir"),
+                root,
+                sub,
+                leaf,
+            }
+        }
+
+        pub fn write(&self, name: &str, bytes: &[u8]) -> String {
+            let path: PathBuf = self.dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write fixture");
+            path.to_str().expect("utf-8 temp path").to_owned()
+        }
+
+        pub fn cert(&self, name: &str, ca: &TestCa) -> String {
+            self.write(name, ca.cert_pem().as_bytes())
+        }
+
+        /// A CRL-signing certificate under the sub CA's name, issued by the root.
+        pub fn crl_signer(&self) -> TestCa {
+            self.root.leaf("CN=CLI CRL Sub,C=MA", |t| {
+                t.key_usage = Some(KeyUsageSpec::new(KeyUsages::CRLSign));
+                t.extended_key_usage.clear();
+            })
+        }
+
+        pub fn crl(
+            &self,
+            ca: &TestCa,
+            number: u64,
+            delta_of: Option<u64>,
+            revoke: Option<RevocationReason>,
+        ) -> Vec<u8> {
+            ca.crl(|t| {
+                t.crl_number = Some(number);
+                t.delta_crl_indicator = delta_of;
+                t.this_update = utc(2025, 1, 1);
+                t.next_update = Some(utc(2030, 1, 1));
+                if let Some(r) = revoke {
+                    t.revoked.push(self.leaf.revocation().with_reason(r));
+                }
+            })
+        }
+    }
+}
+
+fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["--json", "--at", "2026-01-01T00:00:00Z"];
+    all.extend_from_slice(args);
+    let out = pki(&all);
+    let json = serde_json::from_slice(&out.stdout).expect("JSON output");
+    (out.status.code().expect("exit code"), json)
+}
+
+#[test]
+fn crl_from_a_separate_signer_given_as_intermediate() {
+    use pki_core::revocation::RevocationReason;
+    let f = rust_ca::Files::new();
+    let (root, sub, leaf) = (
+        f.cert("root.pem", &f.root),
+        f.cert("sub.pem", &f.sub),
+        f.cert("leaf.pem", &f.leaf),
+    );
+    let signer = f.crl_signer();
+    let signer_pem = f.cert("signer.pem", &signer);
+    let crl = f.write(
+        "signer.crl",
+        &f.crl(&signer, 3, None, Some(RevocationReason::KeyCompromise)),
+    );
+    let root_crl = f.write("root.crl", &f.crl(&f.root, 1, None, None));
+    let base = [
+        "--anchor",
+        &root,
+        "--intermediate",
+        &sub,
+        "--crl",
+        &crl,
+        "--crl",
+        &root_crl,
+        "--require-revocation",
+    ];
+    // Without the signer's certificate the CRL cannot be used.
+    let mut args = base.to_vec();
+    args.push(&leaf);
+    let (code, json) = run_json(&args);
+    assert_eq!(
+        (code, error_code(&json)),
+        (1, "revocation_status_unavailable"),
+        "{json}"
+    );
+    let mut args = base.to_vec();
+    args.extend(["--intermediate", &signer_pem, &leaf]);
+    let (code, json) = run_json(&args);
+    assert_eq!((code, error_code(&json)), (1, "revoked"), "{json}");
+    assert_eq!(json["error"]["reason"], "keyCompromise");
+    assert_eq!(json["error"]["on_hold"], false);
+}
+
+#[test]
+fn delta_crl_and_deciding_crl_in_json() {
+    use pki_core::revocation::RevocationReason;
+    let f = rust_ca::Files::new();
+    let (root, sub, leaf) = (
+        f.cert("root.pem", &f.root),
+        f.cert("sub.pem", &f.sub),
+        f.cert("leaf.pem", &f.leaf),
+    );
+    let root_crl = f.write("root.crl", &f.crl(&f.root, 1, None, None));
+    let base = f.write(
+        "base.crl",
+        &f.crl(&f.sub, 10, None, Some(RevocationReason::CertificateHold)),
+    );
+    let release = f.write(
+        "release.crl",
+        &f.crl(&f.sub, 11, Some(10), Some(RevocationReason::RemoveFromCrl)),
+    );
+    // On hold with the base alone.
+    let (code, json) = run_json(&[
+        "--anchor",
+        &root,
+        "--intermediate",
+        &sub,
+        "--crl",
+        &base,
+        "--crl",
+        &root_crl,
+        &leaf,
+    ]);
+    assert_eq!((code, error_code(&json)), (1, "revoked"), "{json}");
+    assert_eq!(json["error"]["on_hold"], true);
+    // Released by the delta, which is named as the deciding CRL.
+    let (code, json) = run_json(&[
+        "--anchor",
+        &root,
+        "--intermediate",
+        &sub,
+        "--crl",
+        &base,
+        "--crl",
+        &release,
+        "--crl",
+        &root_crl,
+        "--require-revocation",
+        &leaf,
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let leaf_status = &json["revocation"][0];
+    assert_eq!(leaf_status["status"], "good");
+    assert_eq!(leaf_status["source"]["file"], release.as_str());
+    assert_eq!(leaf_status["source"]["delta"], true);
+    assert_eq!(leaf_status["source"]["crl_number"], "0b");
+    assert_eq!(json["revocation"][1]["source"]["file"], root_crl.as_str());
+}
