@@ -10,8 +10,11 @@
 //!   source changes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use aws_lc_rs::digest;
 
 use crate::cert::Cert;
 use crate::name::PeerName;
@@ -201,68 +204,68 @@ impl ResultKey {
         intermediates: &[Arc<Cert>],
         opts: &ValidationOptions<'_>,
     ) -> Self {
-        let mut b: Vec<u8> = Vec::with_capacity(128 + 32 * intermediates.len());
-        let field = |b: &mut Vec<u8>, bytes: &[u8]| {
-            b.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-            b.extend_from_slice(bytes);
+        // Every field length-prefixed, so the encoding is injective; hashed
+        // as it goes, without allocating (this runs on every cache hit).
+        let mut h = digest::Context::new(&digest::SHA256);
+        let mut field = |bytes: &[u8]| {
+            h.update(&(bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
         };
-        field(&mut b, validator.trust().config_digest());
-        field(&mut b, leaf.fingerprint());
-        let mut chain = Vec::with_capacity(32 * intermediates.len());
+        field(validator.trust().config_digest());
+        field(leaf.fingerprint());
+        field(&(intermediates.len() as u64).to_be_bytes());
         for c in intermediates {
-            chain.extend_from_slice(c.fingerprint());
+            field(c.fingerprint());
         }
-        field(&mut b, &chain);
-        field(&mut b, opts.purpose.as_str().as_bytes());
+        field(opts.purpose.as_str().as_bytes());
         match &opts.peer_name {
-            None => field(&mut b, b"-"),
-            Some(PeerName::Dns(d)) => field(&mut b, format!("dns:{d}").as_bytes()),
-            Some(PeerName::Ip(ip)) => field(&mut b, format!("ip:{ip}").as_bytes()),
-            Some(PeerName::Email(e)) => field(&mut b, format!("email:{e}").as_bytes()),
+            None => field(b"-"),
+            Some(PeerName::Dns(d)) => {
+                field(b"dns");
+                field(d.as_bytes());
+            }
+            Some(PeerName::Ip(IpAddr::V4(ip))) => {
+                field(b"ip");
+                field(&ip.octets());
+            }
+            Some(PeerName::Ip(IpAddr::V6(ip))) => {
+                field(b"ip");
+                field(&ip.octets());
+            }
+            Some(PeerName::Email(e)) => {
+                field(b"email");
+                field(e.as_bytes());
+            }
         }
-        field(&mut b, &(opts.max_intermediates as u64).to_be_bytes());
-        field(
-            &mut b,
-            match opts.algorithm_policy {
-                AlgorithmPolicy::Default => b"default",
-                AlgorithmPolicy::Legacy => b"legacy",
-            },
-        );
+        field(&(opts.max_intermediates as u64).to_be_bytes());
+        field(match opts.algorithm_policy {
+            AlgorithmPolicy::Default => b"default",
+            AlgorithmPolicy::Legacy => b"legacy",
+        });
         let p = &opts.policy;
-        let oids: Vec<String> = p
-            .initial_policy_set
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        field(&mut b, oids.join(",").as_bytes());
-        field(
-            &mut b,
-            &[
-                u8::from(p.initial_explicit_policy),
-                u8::from(p.initial_policy_mapping_inhibit),
-                u8::from(p.initial_any_policy_inhibit),
-            ],
-        );
-        field(
-            &mut b,
-            opts.required_level.map_or("-", |l| l.as_str()).as_bytes(),
-        );
-        let usages: Vec<u8> = opts
-            .required_key_usage
-            .iter()
-            .flat_map(|u| (*u as u16).to_be_bytes())
-            .collect();
-        field(&mut b, &usages);
-        field(
-            &mut b,
-            &[
-                u8::from(opts.revocation.is_some()),
-                u8::from(opts.require_revocation),
-            ],
-        );
-        field(&mut b, &(opts.budget.signatures as u64).to_be_bytes());
-        field(&mut b, &(opts.budget.candidates as u64).to_be_bytes());
-        Self(crate::cert::sha256(&b))
+        field(&(p.initial_policy_set.len() as u64).to_be_bytes());
+        for oid in &p.initial_policy_set {
+            field(oid.as_bytes());
+        }
+        field(&[
+            u8::from(p.initial_explicit_policy),
+            u8::from(p.initial_policy_mapping_inhibit),
+            u8::from(p.initial_any_policy_inhibit),
+        ]);
+        field(opts.required_level.map_or("-", |l| l.as_str()).as_bytes());
+        field(&(opts.required_key_usage.len() as u64).to_be_bytes());
+        for u in &opts.required_key_usage {
+            field(&(*u as u16).to_be_bytes());
+        }
+        field(&[
+            u8::from(opts.revocation.is_some()),
+            u8::from(opts.require_revocation),
+        ]);
+        field(&(opts.budget.signatures as u64).to_be_bytes());
+        field(&(opts.budget.candidates as u64).to_be_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(h.finish().as_ref());
+        Self(out)
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {

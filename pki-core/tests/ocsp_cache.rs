@@ -143,3 +143,28 @@ fn cache_answers_as_a_revocation_source_with_freshness() {
         RevocationStatus::Unknown { .. }
     ));
 }
+
+#[test]
+fn same_status_refresh_replaces_without_bumping_the_generation() {
+    let pki = Pki::new();
+    let cache = OcspCache::new(64);
+    cache.insert(verified(&pki, &pki.answer().signed()));
+    let g = cache.generation();
+    let mut a = pki.answer();
+    a.this_update = utc(2030, 1, 1) + std::time::Duration::from_secs(3600);
+    a.next_update = Some(utc(2030, 1, 9));
+    assert!(cache.insert(verified(&pki, &a.signed())));
+    assert_eq!(
+        cache.generation(),
+        g,
+        "still good: cached answers stay right"
+    );
+    let key = OcspKey::for_cert(&pki.leaf_cert(), &pki.ca_cert());
+    assert_eq!(
+        cache
+            .get(&key, time("2030-01-08T12:00:00Z"))
+            .map(|r| r.next_update),
+        Some(Some(time("2030-01-09T00:00:00Z"))),
+        "the newer response is the one served"
+    );
+}

@@ -12,8 +12,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use aws_lc_rs::digest;
+
 use super::verify::VerifiedResponse;
-use crate::cert::{sha256, Cert};
+use crate::cert::Cert;
 use crate::revocation::{RevocationSource, RevocationStatus};
 use crate::time::UnixTime;
 
@@ -34,13 +36,22 @@ impl fmt::Debug for OcspKey {
 impl OcspKey {
     /// The key of serial `serial` (INTEGER content octets) issued by `issuer`.
     pub fn new(serial: &[u8], issuer: &Cert) -> Self {
-        let name = der::Encode::to_der(issuer.subject()).unwrap_or_default();
-        let mut b = Vec::with_capacity(32 + 8 + name.len() + serial.len());
-        b.extend_from_slice(issuer.spki_hash());
-        b.extend_from_slice(&(name.len() as u64).to_be_bytes());
-        b.extend_from_slice(&name);
-        b.extend_from_slice(serial);
-        Self(sha256(&b))
+        let mut h = digest::Context::new(&digest::SHA256);
+        h.update(issuer.spki_hash());
+        // Names are far below 1 KiB; encode on the stack, else on the heap.
+        let mut buf = [0u8; 1024];
+        if let Ok(name) = der::Encode::encode_to_slice(issuer.subject(), &mut buf) {
+            h.update(&(name.len() as u64).to_be_bytes());
+            h.update(name);
+        } else {
+            let name = der::Encode::to_der(issuer.subject()).unwrap_or_default();
+            h.update(&(name.len() as u64).to_be_bytes());
+            h.update(&name);
+        }
+        h.update(serial);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(h.finish().as_ref());
+        Self(out)
     }
 
     /// The key of `cert` under `issuer`.
@@ -85,6 +96,12 @@ impl OcspCache {
 
     /// Stores a verified response. A response older (by thisUpdate) than
     /// the one already cached is ignored; returns whether it was stored.
+    ///
+    /// The [generation](RevocationSource::generation) grows when the answer
+    /// for a certificate may change: a first response for it, or one whose
+    /// status differs from the cached one. A refresh with the same status
+    /// does not bump it: answers built on the previous response stay
+    /// correct, and result caches already stop using them at its nextUpdate.
     pub fn insert(&self, response: VerifiedResponse) -> bool {
         let key = response.key;
         let Ok(mut s) = self.shard(&key).lock() else {
@@ -93,6 +110,10 @@ impl OcspCache {
         match s.map.get(&key) {
             Some(old) if old.this_update > response.this_update => return false,
             Some(old) if *old == response => return true,
+            Some(old) if old.status == response.status => {
+                s.map.insert(key, response);
+                return true;
+            }
             Some(_) => {
                 s.map.insert(key, response);
             }
@@ -201,8 +222,10 @@ impl RevocationSource for OcspCache {
         }
     }
 
-    /// Grows on every insertion that changed an answer and every removal
-    /// (not on expiry: a result cache bounds its entries by nextUpdate).
+    /// Grows on every insertion that may change an answer (see
+    /// [`OcspCache::insert`]) and every removal; not on expiry or eviction
+    /// (a result cache bounds its entries by nextUpdate, and an evicted
+    /// response was still correct).
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Relaxed)
     }
