@@ -135,7 +135,8 @@ fn run(case: &Case) -> Result<(), String> {
                 crls.extend(list.into_iter().map(Arc::new));
             }
         }
-        crl_set = CrlSet::new(crls, opts.algorithm_policy);
+        // As `pki validate` does: the intermediates may also sign CRLs.
+        crl_set = CrlSet::new(crls, opts.algorithm_policy).with_signers(intermediates.clone());
         opts.revocation = Some(&crl_set);
         opts.require_revocation = true;
     }
