@@ -89,6 +89,8 @@ pub enum ConfigError {
     },
     #[error("crl_refresh.urls: {url:?} is not an http:// URL")]
     BadUrl { url: String },
+    #[error("CRL {path}: {reason}")]
+    BadCrl { path: PathBuf, reason: String },
     #[error("anchor: {0}")]
     Trust(#[from] pki_core::trust::TrustError),
 }
@@ -212,6 +214,8 @@ pub struct CacheConfig {
     pub edges: usize,
     /// Decoded intermediates.
     pub intermediates: usize,
+    /// CRL cache slots (one per issuer and distribution point).
+    pub crls: usize,
 }
 
 impl Default for CacheConfig {
@@ -221,6 +225,7 @@ impl Default for CacheConfig {
             result_ttl_seconds: 300,
             edges: 65_536,
             intermediates: 4_096,
+            crls: 1_024,
         }
     }
 }
@@ -310,7 +315,9 @@ pub struct TierConfig {
     pub level: AssuranceLevel,
     pub anchors: Vec<Arc<Cert>>,
     pub intermediates: Vec<Arc<Cert>>,
-    pub crls: Vec<Arc<Crl>>,
+    /// CRL files (DER of each CRL), offered to the CRL cache at start and
+    /// on every reload.
+    pub crls: Vec<(PathBuf, Vec<u8>)>,
     pub policy_levels: Vec<(ObjectIdentifier, AssuranceLevel)>,
     pub revocation: RevocationPolicy,
 }
@@ -575,8 +582,12 @@ fn load_tier(t: &TierFile, base: &Path) -> Result<TierConfig, ConfigError> {
         let path = base.join(f);
         let data = read_limited(&path, pki_core::crl::MAX_CRL_SIZE as u64)
             .map_err(|e| bad("CRL", &path, e))?;
-        let list = Crl::parse_many(&data).map_err(|e| bad("CRL", &path, e.to_string()))?;
-        crls.extend(list.into_iter().map(Arc::new));
+        let ders = pki_core::pem::decode_all(&data, "X509 CRL")
+            .map_err(|e| bad("CRL", &path, e.to_string()))?;
+        for der in ders {
+            Crl::from_der(&der).map_err(|e| bad("CRL", &path, e.to_string()))?;
+            crls.push((path.clone(), der));
+        }
     }
     let mut policy_levels = Vec::new();
     for (oid, lvl) in &t.policy_levels {

@@ -113,7 +113,13 @@ impl Metrics {
 
     /// Renders the Prometheus text exposition format. `edges` is the
     /// verified-edge cache's (hits, misses); `now` Unix seconds.
-    pub fn render(&self, edges: (u64, u64), result_entries: usize, now: u64) -> String {
+    pub fn render(
+        &self,
+        edges: (u64, u64),
+        result_entries: usize,
+        crls: &[pki_core::crl::EntryInfo],
+        now: u64,
+    ) -> String {
         let mut o = String::new();
         o.push_str("# HELP validation_api_requests_total HTTP requests by route and status.\n# TYPE validation_api_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
@@ -229,6 +235,20 @@ impl Metrics {
                 );
             }
         }
+        o.push_str("# HELP validation_api_crl_cache_stale_seconds Seconds since nextUpdate of each cached CRL passed (0 while current).\n# TYPE validation_api_crl_cache_stale_seconds gauge\n");
+        for e in crls {
+            let issuer = e.issuer.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(
+                o,
+                "validation_api_crl_cache_stale_seconds{{issuer=\"{issuer}\",number=\"{}\"}} {}",
+                e.number, e.stale_seconds
+            );
+        }
+        let _ = write!(
+            o,
+            "# HELP validation_api_crl_cache_entries CRLs held.\n# TYPE validation_api_crl_cache_entries gauge\nvalidation_api_crl_cache_entries {}\n",
+            crls.len()
+        );
         o.push_str("# HELP validation_api_request_duration_seconds Latency of validation requests.\n# TYPE validation_api_request_duration_seconds histogram\n");
         self.validate_latency.render(
             &mut o,

@@ -3,8 +3,9 @@
 //! intermediates and of validated paths, plus `crl_refresh.urls`) over
 //! plain HTTP, with conditional requests (`If-None-Match` /
 //! `If-Modified-Since`), ahead of nextUpdate, backing off exponentially
-//! on failure. A CRL that does not parse, is not signed by the expected
-//! issuer or is older than the one held never replaces it.
+//! on failure. Downloads go through pki-core's `CrlCache::offer`: a CRL
+//! that does not parse, is not signed by a known CA or is not newer than
+//! the one held never replaces it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,8 +18,8 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use pki_core::crl::Crl;
-use pki_core::{AlgorithmPolicy, UnixTime};
+use pki_core::crl::{Crl, OfferError, Offered};
+use pki_core::UnixTime;
 
 use crate::config::CrlRefreshConfig;
 use crate::metrics::CrlFeedGauge;
@@ -38,14 +39,9 @@ pub enum FetchError {
     TooLarge { url: String, limit: usize },
     #[error("{url}: {error}")]
     BadCrl { url: String, error: pki_core::Error },
-    #[error("{url}: CRL issuer {issuer} is not a known CA")]
-    UnknownIssuer { url: String, issuer: String },
-    #[error("{url}: thisUpdate {new} is older than the held CRL's {held}")]
-    Rollback {
-        url: String,
-        new: UnixTime,
-        held: UnixTime,
-    },
+    /// The CRL cache refused it (signature, issuer, not newer, expired...).
+    #[error("{url}: {error}")]
+    Refused { url: String, error: OfferError },
 }
 
 /// What a fetch did.
@@ -53,9 +49,12 @@ pub enum FetchError {
 pub enum Fetched {
     /// A new CRL was installed.
     Installed,
-    /// 304: the held CRL is current.
+    /// 304, or the same CRL again: the held CRL is current.
     NotModified,
 }
+
+/// thisUpdate and nextUpdate of the CRL last accepted from a URL.
+type Held = (UnixTime, Option<UnixTime>);
 
 #[derive(Debug)]
 struct FeedState {
@@ -64,6 +63,7 @@ struct FeedState {
     next_fetch: Instant,
     failures: u32,
     last_success: u64,
+    held: Option<Held>,
 }
 
 /// The refresher: one HTTP client, the conditional-request state of each
@@ -124,22 +124,13 @@ impl Refresher {
     ) -> Result<Fetched, FetchError> {
         let result = self.fetch(feed, cfg).await;
         let now = UnixTime::now();
-        let held = self.svc.downloaded_crl(&feed.url);
-        let state = self
-            .state
-            .entry(feed.url.clone())
-            .or_insert_with(|| FeedState {
-                etag: None,
-                last_modified: None,
-                next_fetch: Instant::now(),
-                failures: 0,
-                last_success: 0,
-            });
+        let state = self.state.entry(feed.url.clone()).or_insert_with(new_state);
+        let held = state.held;
         let delay = match &result {
             Ok(_) => {
                 state.failures = 0;
                 state.last_success = now.0;
-                schedule(held.as_deref(), now, cfg)
+                schedule(held, now, cfg)
             }
             Err(e) => {
                 state.failures = state.failures.saturating_add(1);
@@ -153,18 +144,14 @@ impl Refresher {
         self.svc.metrics.crl_fetch(match &result {
             Ok(Fetched::Installed) => "installed",
             Ok(Fetched::NotModified) => "not_modified",
-            Err(
-                FetchError::BadCrl { .. }
-                | FetchError::UnknownIssuer { .. }
-                | FetchError::Rollback { .. },
-            ) => "rejected",
+            Err(FetchError::BadCrl { .. } | FetchError::Refused { .. }) => "rejected",
             Err(_) => "error",
         });
         self.svc.metrics.crl_feed(
             &feed.url,
             CrlFeedGauge {
                 last_success: state.last_success,
-                next_update: held.and_then(|c| c.next_update()).map_or(0, |t| t.0),
+                next_update: held.and_then(|(_, n)| n).map_or(0, |t| t.0),
                 consecutive_failures: state.failures,
             },
         );
@@ -178,8 +165,7 @@ impl Refresher {
             reason,
         };
         let mut req = Request::get(feed.url.as_str());
-        let have = self.svc.downloaded_crl(&feed.url).is_some();
-        if let (true, Some(s)) = (have, self.state.get(&feed.url)) {
+        if let Some(s) = self.state.get(&feed.url).filter(|s| s.held.is_some()) {
             if let Some(e) = &s.etag {
                 req = req.header(IF_NONE_MATCH, e.clone());
             }
@@ -239,64 +225,56 @@ impl Refresher {
         let svc = self.svc.clone();
         let issuer = feed.issuer.clone();
         let u = url.clone();
-        let crl = tokio::task::spawn_blocking(move || -> Result<Crl, FetchError> {
+        let (offered, held) = tokio::task::spawn_blocking(move || {
             let crl = Crl::from_der(&body).map_err(|error| FetchError::BadCrl {
                 url: u.clone(),
                 error,
             })?;
             let mut signers = svc.known_issuers(crl.issuer());
-            if pki_core::name::names_equal(issuer.subject(), crl.issuer()) {
-                signers.insert(0, issuer);
+            if pki_core::name::names_equal(issuer.subject(), crl.issuer())
+                && !signers
+                    .iter()
+                    .any(|s| s.fingerprint() == issuer.fingerprint())
+            {
+                signers.push(issuer);
             }
-            if signers.is_empty() {
-                return Err(FetchError::UnknownIssuer {
-                    url: u,
-                    issuer: crl.issuer().to_string(),
-                });
-            }
-            let mut last = None;
-            for s in &signers {
-                match crl.verify_signed_by(s, AlgorithmPolicy::Default) {
-                    Ok(()) => return Ok(crl),
-                    Err(e) => last = Some(e),
-                }
-            }
-            Err(FetchError::BadCrl {
-                url: u,
-                error: last.unwrap_or_else(|| pki_core::Error::Crl("no signer".into())),
-            })
+            let held = (crl.this_update(), crl.next_update());
+            drop(crl);
+            svc.offer_crl(&body, &signers)
+                .map(|o| (o, held))
+                .map_err(|error| FetchError::Refused { url: u, error })
         })
         .await
         .map_err(|e| transport(e.to_string()))??;
-        if let Some(held) = self.svc.downloaded_crl(&url) {
-            if crl.this_update() < held.this_update() {
-                return Err(FetchError::Rollback {
-                    url,
-                    new: crl.this_update(),
-                    held: held.this_update(),
-                });
-            }
-        }
-        self.svc.install_crl(&url, Arc::new(crl));
-        let s = self.state.entry(url).or_insert_with(|| FeedState {
-            etag: None,
-            last_modified: None,
-            next_fetch: Instant::now(),
-            failures: 0,
-            last_success: 0,
-        });
+        let s = self.state.entry(url).or_insert_with(new_state);
         s.etag = etag;
         s.last_modified = last_modified;
-        Ok(Fetched::Installed)
+        s.held = Some(held);
+        Ok(if offered == Offered::Unchanged {
+            Fetched::NotModified
+        } else {
+            Fetched::Installed
+        })
+    }
+}
+
+fn new_state() -> FeedState {
+    FeedState {
+        etag: None,
+        last_modified: None,
+        next_fetch: Instant::now(),
+        failures: 0,
+        last_success: 0,
+        held: None,
     }
 }
 
 /// When to fetch again after a success: `ahead_fraction` of the CRL's
 /// validity window before its nextUpdate, within the configured bounds.
-fn schedule(held: Option<&Crl>, now: UnixTime, cfg: &CrlRefreshConfig) -> Duration {
+fn schedule(held: Option<Held>, now: UnixTime, cfg: &CrlRefreshConfig) -> Duration {
     let min = cfg.min_interval_seconds;
     let max = cfg.max_interval_seconds.max(min);
-    let secs = match held.and_then(|c| c.next_update().map(|n| (c.this_update(), n))) {
+    let secs = match held.and_then(|(this, next)| next.map(|n| (this, n))) {
         Some((this, next)) => {
             let window = next.0.saturating_sub(this.0);
             let ahead = (window as f64 * cfg.ahead_fraction) as u64;

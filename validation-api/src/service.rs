@@ -4,11 +4,11 @@
 //! pool call.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 
 use pki_core::cache::{CertCache, VerifiedEdgeCache};
-use pki_core::crl::{Crl, CrlSet};
+use pki_core::crl::{CrlCache, OfferError, Offered};
 use pki_core::revocation::{RevocationSource, StatusSource, TieredRevocation};
 use pki_core::{
     AlgorithmPolicy, Cert, Error, Tier, TrustStore, UnixTime, ValidatedPath, ValidationOptions,
@@ -142,7 +142,7 @@ impl Snapshot {
         })
     }
 
-    fn static_crls(&self) -> impl Iterator<Item = &Arc<Crl>> {
+    fn static_crls(&self) -> impl Iterator<Item = &(std::path::PathBuf, Vec<u8>)> {
         self.config.tiers.iter().flat_map(|t| t.crls.iter())
     }
 }
@@ -159,14 +159,13 @@ pub struct Feed {
 #[derive(Debug)]
 pub struct Service {
     snapshot: RwLock<Arc<Snapshot>>,
-    /// Downloaded CRLs by distribution point URL.
-    downloaded: RwLock<BTreeMap<String, Arc<Crl>>>,
-    /// Static and downloaded CRLs together behind the tier-aware source,
-    /// rebuilt when either changes.
-    crls: RwLock<Arc<TieredRevocation>>,
-    /// Bumped whenever `crls` changes; cached results of older
-    /// generations are not used.
-    revocation_generation: AtomicU64,
+    /// Every verified CRL, from files and downloads (pki-core's bounded
+    /// cache: keyed by issuer and distribution point, swapped atomically,
+    /// a CRL that fails verification never replaces a good one).
+    crl_cache: Arc<CrlCache>,
+    /// The tier-aware source the validator consults (CRL cache behind
+    /// each tier's revocation policy).
+    revocation: TieredRevocation,
     certs: CertCache,
     /// Distribution points learnt from validated paths and the config.
     feeds: Mutex<BTreeMap<String, Feed>>,
@@ -189,12 +188,15 @@ impl Service {
                 field: "batch_threads",
                 expected: "a thread count this machine can start",
             })?;
-        let crls = tiered(snap.static_crls().cloned().collect());
+        let crl_cache = Arc::new(CrlCache::new(
+            snap.config.cache.crls.max(1),
+            AlgorithmPolicy::Default,
+        ));
+        let source: Arc<dyn RevocationSource> = crl_cache.clone();
         let s = Self {
             snapshot: RwLock::new(Arc::new(snap)),
-            downloaded: RwLock::new(BTreeMap::new()),
-            crls: RwLock::new(Arc::new(crls)),
-            revocation_generation: AtomicU64::new(1),
+            revocation: TieredRevocation::new().with_crl(source),
+            crl_cache,
             certs,
             feeds: Mutex::new(BTreeMap::new()),
             feeds_changed: tokio::sync::Notify::new(),
@@ -202,6 +204,7 @@ impl Service {
             pool,
             reload_lock: Mutex::new(()),
         };
+        s.offer_static_crls()?;
         s.register_config_feeds();
         Ok(s)
     }
@@ -215,15 +218,14 @@ impl Service {
         }
     }
 
-    fn crl_set(&self) -> Arc<TieredRevocation> {
-        match self.crls.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+    /// Grows whenever a cached CRL changes: results computed under an
+    /// older generation are not reused.
+    pub fn revocation_generation(&self) -> u64 {
+        self.revocation.generation()
     }
 
-    pub fn revocation_generation(&self) -> u64 {
-        self.revocation_generation.load(Ordering::Acquire)
+    pub fn crl_cache(&self) -> &CrlCache {
+        &self.crl_cache
     }
 
     /// Loads the config file again and swaps it in. On any error the
@@ -241,7 +243,13 @@ impl Service {
                     c.listen
                 );
             }
-            Snapshot::build(c, old.generation + 1)
+            let snap = Snapshot::build(c, old.generation + 1)?;
+            // Checked before the swap: a CRL file no known CA signed
+            // rejects the new config.
+            for (path, der) in snap.static_crls() {
+                self.offer_file_crl(&snap, path, der)?;
+            }
+            Ok(snap)
         });
         match result {
             Ok(snap) => {
@@ -253,7 +261,6 @@ impl Service {
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                     *g = Arc::new(snap);
                 }
-                self.rebuild_crls();
                 self.register_config_feeds();
                 self.metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(generation, "configuration reloaded");
@@ -267,36 +274,65 @@ impl Service {
         }
     }
 
-    fn rebuild_crls(&self) {
+    fn offer_static_crls(&self) -> Result<(), ConfigError> {
         let snap = self.snapshot();
-        let mut all: Vec<Arc<Crl>> = snap.static_crls().cloned().collect();
-        if let Ok(d) = self.downloaded.read() {
-            all.extend(d.values().cloned());
+        for (path, der) in snap.static_crls() {
+            self.offer_file_crl(&snap, path, der)?;
         }
-        let set = Arc::new(tiered(all));
-        let mut g = self
-            .crls
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *g = set;
-        self.revocation_generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 
-    /// Installs a CRL downloaded from `url` (already verified by the caller).
-    pub fn install_crl(&self, url: &str, crl: Arc<Crl>) {
-        {
-            let mut d = self
-                .downloaded
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            d.insert(url.to_owned(), crl);
+    /// Offers a CRL from a config file. Refused when no known CA signed it;
+    /// an expired or older one is only logged (the service must start even
+    /// when a CRL file is stale; hard-fail tiers then fail closed).
+    fn offer_file_crl(
+        &self,
+        snap: &Snapshot,
+        path: &std::path::Path,
+        der: &[u8],
+    ) -> Result<(), ConfigError> {
+        let signers = signers_for(snap, der);
+        match self.offer_crl(der, &signers) {
+            Ok(_) => Ok(()),
+            Err(
+                e @ (OfferError::Expired { .. }
+                | OfferError::NotYetValid { .. }
+                | OfferError::NotNewer { .. }),
+            ) => {
+                tracing::warn!("CRL {}: not loaded: {e}", path.display());
+                Ok(())
+            }
+            Err(e) => Err(ConfigError::BadCrl {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            }),
         }
-        self.rebuild_crls();
     }
 
-    /// The CRL currently held for a distribution point.
-    pub fn downloaded_crl(&self, url: &str) -> Option<Arc<Crl>> {
-        self.downloaded.read().ok()?.get(url).cloned()
+    /// Offers a CRL to the cache, trying each candidate signer; the first
+    /// that verifies decides. With no candidate, the refusal says so.
+    pub fn offer_crl(&self, der: &[u8], signers: &[Arc<Cert>]) -> Result<Offered, OfferError> {
+        let now = UnixTime::now();
+        let mut last = None;
+        for s in signers {
+            match self.crl_cache.offer(der, s, now) {
+                Ok(o) => return Ok(o),
+                // Another candidate may be the real signer.
+                Err(
+                    e @ (OfferError::IssuerMismatch { .. }
+                    | OfferError::Signature(_)
+                    | OfferError::SignerLacksCrlSign),
+                ) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| match pki_core::crl::Crl::from_der(der) {
+            Err(e) => OfferError::Decode(e),
+            Ok(c) => OfferError::IssuerMismatch {
+                crl_issuer: c.issuer().to_string(),
+                signer: "none of the anchors or configured intermediates (list the issuing CA in the tier's `intermediates`)".into(),
+            },
+        }))
     }
 
     /// Distribution points to follow.
@@ -497,14 +533,13 @@ impl Service {
         }
         candidates.extend(snap.known_intermediates.iter().cloned());
 
-        let crls = self.crl_set();
         let mut opts = ValidationOptions::at(time);
         opts.purpose = d.purpose;
         opts.peer_name = d.peer_name.as_ref().map(|(_, p)| p.clone());
         opts.max_intermediates = d.max_intermediates;
         opts.policy = d.policy.clone();
         opts.required_level = d.required_level;
-        opts.revocation = Some(&*crls);
+        opts.revocation = Some(&self.revocation);
         // Each tier's own policy decides about unknown status.
         opts.require_revocation = false;
 
@@ -553,17 +588,36 @@ impl Service {
     /// Metrics text, with the cache figures of the current snapshot.
     pub fn render_metrics(&self) -> String {
         let snap = self.snapshot();
+        let now = UnixTime::now();
         self.metrics.render(
             snap.validator.edge_cache().stats(),
             snap.results.len(),
-            UnixTime::now().0,
+            &self.crl_cache.entries(now),
+            now.0,
         )
     }
 }
 
-fn tiered(crls: Vec<Arc<Crl>>) -> TieredRevocation {
-    let set: Arc<dyn RevocationSource> = Arc::new(CrlSet::new(crls, AlgorithmPolicy::Default));
-    TieredRevocation::new().with_crl(set)
+/// Known CAs (anchors, configured intermediates) named as the CRL's issuer.
+fn signers_for(snap: &Snapshot, der: &[u8]) -> Vec<Arc<Cert>> {
+    let Ok(crl) = pki_core::crl::Crl::from_der(der) else {
+        return Vec::new();
+    };
+    let name = crl.issuer();
+    let mut out: Vec<Arc<Cert>> = snap
+        .validator
+        .trust()
+        .anchors_named(name)
+        .into_iter()
+        .map(|a| a.cert.clone())
+        .collect();
+    out.extend(
+        snap.known_intermediates
+            .iter()
+            .filter(|c| pki_core::name::names_equal(c.subject(), name))
+            .cloned(),
+    );
+    out
 }
 
 fn is_encoding_error(e: &Error) -> bool {

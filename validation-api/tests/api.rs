@@ -481,6 +481,12 @@ async fn tiers_health_and_metrics() {
         3
     );
     assert!(text.contains("validation_api_cache_hit_ratio{cache=\"result\"}"));
+    assert_eq!(
+        metric(&text, "validation_api_crl_cache_entries"),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("validation_api_crl_cache_stale_seconds{issuer=\"CN=Test CNIE CA,O=Kingdom of Morocco,C=MA\",number=\"01\"} 0"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,12 +8,17 @@ use std::process::Command;
 use support::{config_text, Pki};
 use validation_api::Config;
 
+/// Loads and starts a service (CRL files are checked against their
+/// signers when the service starts).
 fn load(pki: &Pki, text: &str) -> Result<Config, String> {
     let dir = tempfile::tempdir().expect("tempdir");
     pki.write(dir.path());
+    std::fs::write(dir.path().join("foreign.crl"), pki.foreign_root.crl(|_| {})).expect("write");
     let p = dir.path().join("api.toml");
     std::fs::write(&p, text).expect("write");
-    Config::load(&p).map_err(|e| e.to_string())
+    let c = Config::load(&p).map_err(|e| e.to_string())?;
+    validation_api::Service::new(c.clone()).map_err(|e| e.to_string())?;
+    Ok(c)
 }
 
 #[test]
@@ -47,6 +52,8 @@ fn bad_configs_are_refused_with_a_reason() {
         (good.replace("anchors = [\"ttp-root.pem\"]", "anchors = [\"ca.crl\"]"), "ca.crl"),
         (good.replace("anchors = [\"ttp-root.pem\"]", "anchors = [\"root.pem\"]"), "already in tier"),
         (good.replace("batch_max = 50", "batch_max = 0"), "batch_max"),
+        (good.replace("crls = [\"ca.crl\", \"root.crl\"]", "crls = [\"foreign.crl\"]"), "CRL issuer CN=Foreign Root"),
+        (good.replace("crls = [\"ca.crl\", \"root.crl\"]", "crls = [\"root.pem\"]"), "root.pem"),
         (good.replace("enabled = false", "enabled = true\nurls = [\"https://x/\"]"), "not an http:// URL"),
         ({
             let start = good.find("[auth]").unwrap();

@@ -180,6 +180,7 @@ enabled = false
 name = "cnie"
 level = "high"
 anchors = ["root.pem"]
+intermediates = ["ca.pem"]
 crls = ["ca.crl", "root.crl"]
 policy_levels = {{ "{CNIE_POLICY}" = "high" }}
 revocation = {{ methods = ["crl"], unavailable = "hard-fail" }}
