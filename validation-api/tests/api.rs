@@ -706,3 +706,60 @@ fn refs(v: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// A client over its `max_concurrent` (4 for "bank") gets 429 while its
+/// slots are held by requests whose bodies are still arriving; other
+/// clients are not affected, and the slots come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_concurrency_limit_is_429() {
+    let (pki, s) = server().await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<ChannelBody>();
+    let mut held = Vec::new();
+    let mut pending = Vec::new();
+    for _ in 0..4 {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let req = http::Request::post(format!("http://{}/v1/validate", s.addr))
+            .header("authorization", format!("Bearer {OTHER_TOKEN}"))
+            .header("content-type", "application/json")
+            .body(ChannelBody(rx))
+            .unwrap();
+        pending.push(tokio::spawn(client.request(req)));
+        held.push(tx);
+    }
+    let body = pki.request(&pki.good);
+    eventually("bank's four slots taken", || {
+        let c = s.client.clone();
+        let body = body.clone();
+        async move {
+            let (st, _, v) = c.post_json("/v1/validate", Some(OTHER_TOKEN), &body).await;
+            st == StatusCode::TOO_MANY_REQUESTS && code(&v) == "too_many_requests"
+        }
+    })
+    .await;
+    let (st, _, _) = s.client.post_json("/v1/validate", Some(TOKEN), &body).await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "the broker is not limited by the bank's slots"
+    );
+    let text = String::from_utf8(s.client.get("/metrics", None).await.1.to_vec()).unwrap();
+    assert!(metric(&text, "validation_api_concurrency_rejected_total") >= 1);
+    // Finish the held requests: their bodies arrive, they are answered.
+    let json = serde_json::to_vec(&body).unwrap();
+    for tx in held {
+        tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from(
+            json.clone(),
+        ))))
+        .await
+        .unwrap();
+    }
+    for p in pending {
+        assert_eq!(p.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    let (st, _, _) = s
+        .client
+        .post_json("/v1/validate", Some(OTHER_TOKEN), &body)
+        .await;
+    assert_eq!(st, StatusCode::OK, "slots released");
+}
