@@ -63,7 +63,7 @@ pub struct CrlFeedGauge {
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// (route, status) -> count.
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     /// `valid` or error code -> count.
     verdicts: Mutex<BTreeMap<&'static str, u64>>,
     pub unauthorized: AtomicU64,
@@ -80,9 +80,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn request(&self, route: &str, status: u16) {
+    pub fn request(&self, route: &'static str, status: u16) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_owned(), status)).or_default() += 1;
+            *m.entry((route, status)).or_default() += 1;
         }
     }
 

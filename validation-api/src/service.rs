@@ -19,7 +19,7 @@ use crate::config::{Config, ConfigError, TierConfig};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::request::{Decoded, ValidateRequest};
-use crate::verdict::{CertStatus, Verdict};
+use crate::verdict::{CertStatus, Rendered, Verdict};
 
 /// Builds the pki-core trust store of a list of tiers.
 pub fn trust_store(tiers: &[TierConfig]) -> Result<TrustStore, pki_core::trust::TrustError> {
@@ -40,7 +40,7 @@ const RESULT_SHARDS: usize = 16;
 
 #[derive(Debug)]
 struct CachedResult {
-    verdict: Arc<Verdict>,
+    verdict: Arc<Rendered>,
     expires: UnixTime,
     revocation_generation: u64,
 }
@@ -75,7 +75,7 @@ impl ResultCache {
         &self.shards[usize::from(key[0]) % RESULT_SHARDS]
     }
 
-    fn get(&self, key: &[u8; 32], now: UnixTime, generation: u64) -> Option<Arc<Verdict>> {
+    fn get(&self, key: &[u8; 32], now: UnixTime, generation: u64) -> Option<Arc<Rendered>> {
         let s = self.shard(key).lock().ok()?;
         let e = s.map.get(key)?;
         (now < e.expires && e.revocation_generation == generation).then(|| e.verdict.clone())
@@ -439,12 +439,12 @@ impl Service {
 
     /// Decodes and validates one request. `Ok` carries the verdict (valid
     /// or not) and whether it came from the result cache.
-    pub fn validate(&self, req: &ValidateRequest) -> Result<(Arc<Verdict>, bool), ApiError> {
+    pub fn validate(&self, req: &ValidateRequest) -> Result<(Arc<Rendered>, bool), ApiError> {
         let decoded = req.decode()?;
         self.validate_decoded(&decoded)
     }
 
-    pub fn validate_decoded(&self, d: &Decoded) -> Result<(Arc<Verdict>, bool), ApiError> {
+    pub fn validate_decoded(&self, d: &Decoded) -> Result<(Arc<Rendered>, bool), ApiError> {
         if let Some(v) = self.cached(d) {
             return Ok((v, true));
         }
@@ -452,7 +452,7 @@ impl Service {
     }
 
     /// The cached verdict for a request without `at`, if there is a live one.
-    pub fn cached(&self, d: &Decoded) -> Option<Arc<Verdict>> {
+    pub fn cached(&self, d: &Decoded) -> Option<Arc<Rendered>> {
         if d.at.is_some() {
             return None;
         }
@@ -477,12 +477,12 @@ impl Service {
 
     /// Validates without looking at the result cache, and caches a valid
     /// verdict for a request without `at`.
-    pub fn compute(&self, d: &Decoded) -> Result<Arc<Verdict>, ApiError> {
+    pub fn compute(&self, d: &Decoded) -> Result<Arc<Rendered>, ApiError> {
         let snap = self.snapshot();
         let now = UnixTime::now();
         let generation = self.revocation_generation();
         let (verdict, expires) = self.run(&snap, d, d.at.unwrap_or(now))?;
-        let verdict = Arc::new(verdict);
+        let verdict = Arc::new(Rendered::new(verdict));
         self.metrics.verdict(verdict.outcome());
         if let (None, Some(expires)) = (d.at, expires) {
             let cap = UnixTime(now.0.saturating_add(snap.config.cache.result_ttl_seconds));
@@ -579,7 +579,7 @@ impl Service {
     pub fn validate_batch(
         &self,
         items: &[ValidateRequest],
-    ) -> Vec<Result<(Arc<Verdict>, bool), ApiError>> {
+    ) -> Vec<Result<(Arc<Rendered>, bool), ApiError>> {
         use rayon::prelude::*;
         self.pool
             .install(|| items.par_iter().map(|r| self.validate(r)).collect())

@@ -242,3 +242,26 @@ impl Verdict {
         self.error.as_ref().map_or("valid", |e| e.code)
     }
 }
+
+/// A verdict together with its JSON, rendered once: the result cache hands
+/// out the bytes as they go on the wire.
+#[derive(Debug)]
+pub struct Rendered {
+    pub verdict: Verdict,
+    pub json: bytes::Bytes,
+}
+
+impl Rendered {
+    pub fn new(verdict: Verdict) -> Self {
+        // Serializing plain strings, numbers and vectors cannot fail.
+        let json = serde_json::to_vec(&verdict).unwrap_or_default().into();
+        Self { verdict, json }
+    }
+}
+
+impl std::ops::Deref for Rendered {
+    type Target = Verdict;
+    fn deref(&self) -> &Verdict {
+        &self.verdict
+    }
+}
