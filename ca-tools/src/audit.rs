@@ -22,6 +22,19 @@ pub async fn verify(g: &GlobalArgs) -> Result<Verdict> {
     let verdict = match store.verify_audit().await {
         Ok(entries) => {
             println!("audit log intact: {entries} entries, every hash and link verified");
+            // The head hash, to copy into the minutes: a later verify can be
+            // compared against it even if the whole table was rewritten.
+            if let Some(head) = store
+                .audit_entries(entries.saturating_sub(1), 1)
+                .await?
+                .first()
+            {
+                println!(
+                    "head: entry {} hash {}",
+                    head.seq,
+                    pki_core::cert::hex(&head.hash)
+                );
+            }
             Verdict::Intact { entries }
         }
         Err(AuditError::Broken { seq, reason }) => {

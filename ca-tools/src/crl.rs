@@ -121,7 +121,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{msg:>10} [{bar:40}] {pos}/{len} entries ({per_sec}, {elapsed})",
+            "{msg:>9} [{bar:40}] {human_pos}/{human_len} entries, {elapsed}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),

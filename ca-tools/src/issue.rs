@@ -167,20 +167,18 @@ impl Issuer {
     /// Allocates a random serial, builds the certificate, lints its TBS,
     /// signs it in the HSM, decodes and verifies the result, lints it again
     /// and records it with its audit entry.
-    pub async fn issue(&self, subject: Subject) -> Result<Issued> {
+    /// Builds the certificate for `subject` with `serial`, lints its TBS,
+    /// signs it in the HSM, decodes and verifies the result and lints it
+    /// again. Records nothing: see [`Issuer::issue`].
+    pub fn sign(&self, subject: &Subject, serial: &store::Serial) -> Result<Cert> {
         let mut tpl = end_entity_template(
             &self.profile,
             &self.policy,
             self.ca_cert.subject(),
-            subject.name,
-            subject.public_key,
-            subject.sans,
+            subject.name.clone(),
+            subject.public_key.clone(),
+            subject.sans.clone(),
         )?;
-        // One transaction from serial to record: the serial is reserved,
-        // the certificate signed and recorded under the store's write lock,
-        // and a failure anywhere leaves neither behind.
-        let mut tx = self.store.begin().await?;
-        let serial = tx.allocate_serial(self.ca.id).await?;
         tpl.serial = serial.as_bytes().to_vec();
         let expect = Expect {
             kind: CertKind::EndEntity {
@@ -193,8 +191,17 @@ impl Issuer {
         let what = format!("{} certificate", self.profile_name);
         lint::before_signing(&tpl.tbs_certificate(&self.signer)?, &expect, &what)?;
         let der = build_certificate(&tpl, &self.signer)?;
-        let cert: Cert = lint::after_signing(&der, &expect, &what)?;
+        lint::after_signing(&der, &expect, &what)
+    }
 
+    /// Allocates a random serial, [`Issuer::sign`]s and records the
+    /// certificate with its audit entry, all in one transaction: the serial
+    /// is reserved, the certificate signed and recorded under the store's
+    /// write lock, and a failure anywhere leaves neither behind.
+    pub async fn issue(&self, subject: Subject) -> Result<Issued> {
+        let mut tx = self.store.begin().await?;
+        let serial = tx.allocate_serial(self.ca.id).await?;
+        let cert = self.sign(&subject, &serial)?;
         let mut audit = AuditContext::new(self.actor.clone()).with_details(json!({
             "profile_kind": self.profile.kind.as_str(),
             "subject": cert.subject_string(),
@@ -212,7 +219,7 @@ impl Issuer {
         tx.commit().await?;
         Ok(Issued {
             serial,
-            der,
+            der: cert.der().to_vec(),
             audit_seq: recorded.audit_seq,
         })
     }
@@ -292,7 +299,8 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
         what: "certificate".into(),
         source,
     })?;
-    println!(
+    // Without --out the PEM goes to stdout alone, so it can be redirected.
+    let report = format!(
         "issued {} certificate serial {} by {:?} for {}; SHA-256 {}; audit entry {}",
         args.profile,
         issued.serial,
@@ -307,8 +315,10 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
             pki_core::pem::encode("CERTIFICATE", &issued.der).as_bytes(),
         )?
         .publish_new()?;
+        println!("{report}");
         println!("wrote {}", out.display());
     } else {
+        eprintln!("{report}");
         print!("{}", pki_core::pem::encode("CERTIFICATE", &issued.der));
     }
     issuer.store.close().await;

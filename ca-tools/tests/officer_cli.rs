@@ -551,8 +551,8 @@ fn requests_hold_and_delta_crls() {
         "--csr",
         csr.to_str().unwrap(),
     ]);
-    let start = pem.find("-----BEGIN").unwrap();
-    let issued = Cert::parse_many(&pem.as_bytes()[start..]).unwrap().remove(0);
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let issued = Cert::parse_many(pem.as_bytes()).unwrap().remove(0);
     let hex = pki_core::cert::hex(issued.serial());
     let err = bed.fails(&[
         "revoke",
