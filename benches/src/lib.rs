@@ -13,6 +13,9 @@ pub struct Chain {
     pub root: Vec<u8>,
     pub intermediate: Vec<u8>,
     pub leaves: Vec<Vec<u8>>,
+    /// The intermediate's private key, PKCS#8 DER (as openssl wrote it), for
+    /// [`more_leaves`].
+    pub intermediate_key: Vec<u8>,
 }
 
 /// Key type of a generated hierarchy.
@@ -97,6 +100,10 @@ pub fn generate(key: KeyType, leaves: usize) -> Chain {
     let root = sign("root", None, "ca.ext", 0);
     req("ica", "/C=MA/O=Bench/CN=Bench CNIE CA");
     let intermediate = sign("ica", Some("root"), "ca.ext", 1);
+    let key_pem = std::fs::read(d.join("ica.key")).expect("read key");
+    let intermediate_key = pki_core::pem::decode_all(&key_pem, "PRIVATE KEY")
+        .expect("openssl writes PKCS#8 PEM")
+        .remove(0);
     let mut out = Vec::with_capacity(leaves);
     for i in 0..leaves {
         let name = format!("leaf{i}");
@@ -107,5 +114,73 @@ pub fn generate(key: KeyType, leaves: usize) -> Chain {
         root,
         intermediate,
         leaves: out,
+        intermediate_key,
     }
+}
+
+/// The intermediate of a P-256 [`Chain`] as a [`pki_core::Signer`].
+struct IcaSigner {
+    key: aws_lc_rs::signature::EcdsaKeyPair,
+    spki: spki::SubjectPublicKeyInfoOwned,
+}
+
+impl pki_core::Signer for IcaSigner {
+    fn algorithm(&self) -> spki::AlgorithmIdentifierOwned {
+        pki_core::signature::SignatureAlgorithm::EcdsaSha256.identifier()
+    }
+    fn public_key(&self) -> spki::SubjectPublicKeyInfoOwned {
+        self.spki.clone()
+    }
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, pki_core::SignError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        self.key
+            .sign(&rng, tbs)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| pki_core::SignError::Failed("ECDSA signing failed".into()))
+    }
+}
+
+/// `n` distinct end-entity certificates (same profile as the openssl
+/// leaves: clientAuth, email SAN, digitalSignature) issued by the P-256
+/// chain's intermediate, signed in-process: thousands of openssl runs
+/// would take minutes. They share the first leaf's public key.
+pub fn more_leaves(chain: &Chain, n: usize) -> Vec<Vec<u8>> {
+    use pki_core::builder::{
+        build_certificate, parse_name, serial_from_u64, AuthorityKeyId, BasicConstraintsSpec,
+        CertificateTemplate, GeneralNameSpec, KeyUsageSpec,
+    };
+    let ica = pki_core::Cert::from_der(&chain.intermediate).expect("intermediate");
+    let leaf0 = pki_core::Cert::from_der(&chain.leaves[0]).expect("leaf");
+    let signer = IcaSigner {
+        key: aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &chain.intermediate_key,
+        )
+        .expect("P-256 PKCS#8 key (more_leaves needs a P-256 chain)"),
+        spki: ica.x509().tbs_certificate.subject_public_key_info.clone(),
+    };
+    let ski = ica
+        .extensions()
+        .subject_key_id
+        .clone()
+        .expect("openssl CA has an SKI");
+    let spki = leaf0.x509().tbs_certificate.subject_public_key_info.clone();
+    (0..n)
+        .map(|i| {
+            let subject = parse_name(&format!("CN=Citizen B{i},C=MA")).expect("name");
+            let mut t = CertificateTemplate::new(subject, spki.clone());
+            t.issuer = ica.subject().clone();
+            t.serial = serial_from_u64(0x10_0000 + i as u64);
+            t.not_after =
+                std::time::SystemTime::now() + std::time::Duration::from_secs(3650 * 86_400);
+            t.basic_constraints = Some(BasicConstraintsSpec::end_entity());
+            t.key_usage = Some(KeyUsageSpec::new(
+                x509_cert::ext::pkix::KeyUsages::DigitalSignature,
+            ));
+            t.extended_key_usage = vec![pki_core::oid::KP_CLIENT_AUTH];
+            t.subject_alt_names = vec![GeneralNameSpec::email(format!("b{i}@example.ma"))];
+            t.authority_key_id = AuthorityKeyId::Explicit(ski.clone());
+            build_certificate(&t, &signer).expect("leaf")
+        })
+        .collect()
 }
