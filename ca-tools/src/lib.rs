@@ -24,6 +24,7 @@ pub mod error;
 pub mod issue;
 pub mod keystore;
 pub mod lint;
+pub mod presign;
 pub mod profile;
 pub mod publish;
 pub mod revoke;

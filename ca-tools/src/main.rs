@@ -43,6 +43,8 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Pre-sign every OCSP response offline into a directory (progress bar).
+    Presign(ca_tools::presign::Args),
     /// HSM tokens (development and demo).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
     let g = &cli.global;
     match &cli.command {
         Command::Validate(args) => ca_tools::validate::run(args),
+        Command::Presign(args) => ca_tools::presign::run(args),
         Command::Ceremony(CeremonyCommand::Root(args)) => run(ceremony::root(args, g)),
         Command::Ceremony(CeremonyCommand::Intermediate(args)) => {
             run(ceremony::intermediate(args, g))

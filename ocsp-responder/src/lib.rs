@@ -25,6 +25,7 @@ mod error;
 pub mod http;
 pub mod issuer;
 pub mod metrics;
+pub mod offline;
 pub mod server;
 pub mod source;
 pub mod status;
@@ -32,6 +33,6 @@ mod wiring;
 
 pub use config::{Config, Settings};
 pub use error::ResponderError;
-pub use server::{start, IssuerSetup, Running};
+pub use server::{resolve_issuers, start, IssuerSetup, Running};
 pub use status::UnissuedPolicy;
-pub use wiring::{open_hsm_pool, read_certificate, start_from_config};
+pub use wiring::{issuer_setups, open_hsm_pool, read_certificate, start_from_config};

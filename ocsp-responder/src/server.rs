@@ -52,14 +52,11 @@ pub struct Running {
     grace: Duration,
 }
 
-/// Resolves the issuers in the store, loads every status, pre-signs, then
-/// serves on `listener` until [`Running::shutdown`].
-pub async fn start(
-    store: Store,
+/// Finds each issuer's CA in the store and checks its signing identity.
+pub async fn resolve_issuers(
+    store: &Store,
     issuers: Vec<IssuerSetup>,
-    settings: Settings,
-    listener: TcpListener,
-) -> Result<Running, ResponderError> {
+) -> Result<Vec<Arc<Issuer>>, ResponderError> {
     let mut resolved = Vec::with_capacity(issuers.len());
     for (index, setup) in issuers.into_iter().enumerate() {
         let ca = store.require_ca(&setup.ca_name).await?;
@@ -92,6 +89,18 @@ pub async fn start(
             signer: setup.signer,
         }));
     }
+    Ok(resolved)
+}
+
+/// Resolves the issuers in the store, loads every status, pre-signs, then
+/// serves on `listener` until [`Running::shutdown`].
+pub async fn start(
+    store: Store,
+    issuers: Vec<IssuerSetup>,
+    settings: Settings,
+    listener: TcpListener,
+) -> Result<Running, ResponderError> {
+    let resolved = resolve_issuers(&store, issuers).await?;
     let core = Arc::new(Core::new(store, resolved, settings));
     core.load_statuses().await?;
     let presign = core.presign_all().await;

@@ -75,15 +75,12 @@ pub fn open_hsm_pool(config: &Config) -> Result<SessionPool, ResponderError> {
     )?)
 }
 
-/// Opens everything `config` names and starts the responder.
-pub async fn start_from_config(config: &Config) -> Result<Running, ResponderError> {
-    let settings = config
-        .settings()
-        .map_err(|reason| ResponderError::ConfigInvalid {
-            path: "(config)".into(),
-            reason,
-        })?;
-    let store = store::Store::open(&config.database).await?;
+/// Opens the HSM and finds each configured issuer's signing key and
+/// certificate.
+pub async fn issuer_setups(
+    config: &Config,
+    store: &store::Store,
+) -> Result<Vec<IssuerSetup>, ResponderError> {
     let pool = open_hsm_pool(config)?;
     let mut issuers = Vec::with_capacity(config.issuers.len());
     for i in &config.issuers {
@@ -104,6 +101,19 @@ pub async fn start_from_config(config: &Config) -> Result<Running, ResponderErro
             responder_cert_der,
         });
     }
+    Ok(issuers)
+}
+
+/// Opens everything `config` names and starts the responder.
+pub async fn start_from_config(config: &Config) -> Result<Running, ResponderError> {
+    let settings = config
+        .settings()
+        .map_err(|reason| ResponderError::ConfigInvalid {
+            path: "(config)".into(),
+            reason,
+        })?;
+    let store = store::Store::open(&config.database).await?;
+    let issuers = issuer_setups(config, &store).await?;
     let listener =
         TcpListener::bind(config.listen)
             .await

@@ -1,0 +1,130 @@
+//! The configuration-file paths: `start_from_config` (what the binary
+//! runs), offline pre-signing (`pki presign`), and the binary's refusal of
+//! a bad configuration.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use ocsp_responder::offline::Presigner;
+use ocsp_responder::Config;
+use pki_core::ocsp::{decode_response, HashAlgorithm, ResponseStatus};
+
+fn write_config(fx: &Fixture, extra: &str) -> PathBuf {
+    let cert = fx.write_pem("responder", &fx.responder_cert);
+    std::fs::write(fx.dir.join("pin"), format!("{USER_PIN}\n")).unwrap();
+    let softhsm = softhsm().token_dir().parent().unwrap().to_owned();
+    let text = format!(
+        r#"listen = "127.0.0.1:0"
+database = "{db}"
+{extra}
+[responses]
+validity_secs = 3600
+presign_hashes = ["sha1", "sha256"]
+cache_capacity = 1000
+
+[hsm]
+token = "{token}"
+pin_file = "pin"
+softhsm_dir = "{softhsm}"
+
+[[issuer]]
+ca = "{ca}"
+key_label = "ocsp-signer"
+responder_cert = "{cert}"
+"#,
+        db = fx.db_url,
+        token = fx.pool.token(),
+        softhsm = softhsm.display(),
+        ca = fx.ca_name,
+        cert = cert.file_name().unwrap().to_str().unwrap(),
+    );
+    let path = fx.dir.join("ocsp.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responder_starts_from_a_config_file() {
+    let fx = Fixture::new("from-config").await;
+    let config = Config::load(&write_config(&fx, "")).unwrap();
+    let running = ocsp_responder::start_from_config(&config).await.unwrap();
+    let addr = running.local_addr();
+    // Both configured hashes were pre-signed for both certificates.
+    assert_eq!(running.presign_report().total, 4);
+    for hash in HashAlgorithm::ALL {
+        let r = get_ocsp(addr, &fx.request(&fx.good, hash, None)).await;
+        assert!(is_good(&r.single_status(&fx)));
+    }
+    let metrics = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(metrics.contains("ocsp_cache_hits_total 2"), "{metrics}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_presign_writes_every_response() {
+    let fx = Fixture::new("offline").await;
+    let config = Config::load(&write_config(&fx, "")).unwrap();
+    let presigner = Presigner::open(&config).await.unwrap();
+    assert_eq!(presigner.len(), 4);
+    let out = fx.dir.join("out");
+    let count = std::sync::atomic::AtomicU64::new(0);
+    let summary = tokio::task::block_in_place(|| {
+        presigner.write_all(&out, &|n| {
+            count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        })
+    })
+    .unwrap();
+    assert_eq!((summary.written, summary.failed), (4, 0));
+    assert_eq!(count.into_inner(), 4);
+    let file = |leaf: &pki_core::testing::TestCa, hash: &str| -> Vec<u8> {
+        let hex = store::Serial::from_der_content(leaf.serial()).unwrap().to_hex();
+        std::fs::read(out.join(&fx.ca_name).join(hash).join(format!("{hex}.der"))).unwrap()
+    };
+    let good = decode_response(&file(&fx.good, "sha256")).unwrap();
+    assert_eq!(good.status, ResponseStatus::Successful);
+    let basic = good.basic.unwrap();
+    verify_signature(&basic, &fx);
+    let single = &basic.tbs_response_data.responses[0];
+    assert_eq!(single.cert_id, fx.cert_id(&fx.good, HashAlgorithm::Sha256));
+    assert!(is_good(&single.cert_status));
+    let revoked = decode_response(&file(&fx.revoked, "sha1"))
+        .unwrap()
+        .basic
+        .unwrap();
+    assert!(is_revoked(
+        &revoked.tbs_response_data.responses[0].cert_status
+    ));
+    assert_eq!(
+        std::fs::read_dir(out.join(&fx.ca_name).join("sha1"))
+            .unwrap()
+            .count(),
+        2
+    );
+}
+
+fn run_binary(config: &Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ocsp-responder"))
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_rejects_unknown_keys_and_missing_files() {
+    let fx = Fixture::new("binary").await;
+    let path = write_config(&fx, "listne = \"x\"");
+    let (code, stderr) = run_binary(&path);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown field `listne`"), "{stderr}");
+    let (code, stderr) = run_binary(&fx.dir.join("missing.toml"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot read configuration"), "{stderr}");
+}
