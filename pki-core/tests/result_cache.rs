@@ -78,20 +78,29 @@ fn every_option_that_changes_the_answer_is_in_the_key() {
         k0,
         key(&ValidationOptions::at(time("2030-02-01T00:00:00Z")))
     );
-    let variants: [fn(&mut ValidationOptions<'_>); 8] = [
+    let variants: [fn(&mut ValidationOptions<'_>); 14] = [
         |o| o.purpose = Purpose::ServerAuth,
+        |o| o.purpose = Purpose::ClientAuth,
         |o| o.peer_name = Some(PeerName::parse("citizen.example.ma").expect("name")),
+        |o| o.peer_name = Some(PeerName::parse("citizen@example.ma").expect("name")),
+        |o| o.peer_name = Some(PeerName::parse("192.0.2.1").expect("name")),
         |o| o.required_level = Some(AssuranceLevel::High),
+        |o| o.required_level = Some(AssuranceLevel::Low),
         |o| o.max_intermediates = 1,
         |o| o.algorithm_policy = AlgorithmPolicy::Legacy,
         |o| o.policy.initial_explicit_policy = true,
+        |o| o.policy.initial_policy_set = vec![pki_core::oid::ANY_POLICY],
         |o| o.require_revocation = true,
         |o| o.required_key_usage = vec![x509_cert::ext::pkix::KeyUsages::DigitalSignature],
+        |o| o.required_key_usage = vec![x509_cert::ext::pkix::KeyUsages::NonRepudiation],
     ];
+    let mut keys = vec![k0];
     for (i, edit) in variants.iter().enumerate() {
         let mut o = base.clone();
         edit(&mut o);
-        assert_ne!(key(&o), k0, "variant {i} shares the key");
+        let k = key(&o);
+        assert!(!keys.contains(&k), "variant {i} shares a key");
+        keys.push(k);
     }
     // Another chain, another key.
     assert_ne!(ResultKey::new(&f.v, &f.leaf, &[], &base), k0);

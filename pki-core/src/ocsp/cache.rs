@@ -1,9 +1,9 @@
 //! The client-side OCSP response cache: verified responses kept until their
 //! nextUpdate, consulted by the path validator as a [`RevocationSource`].
 //!
-//! Entries are keyed by what a CertID names (issuer name, issuer key,
-//! serial), whichever hash the response's CertID used, so a SHA-1 answer
-//! and a SHA-256 answer about the same certificate share one entry. Only
+//! Entries are keyed by issuer key and serial ([`OcspKey`]), whichever hash
+//! the response's CertID used, so a SHA-1 answer and a SHA-256 answer about
+//! the same certificate share one entry. Only
 //! responses that passed [`super::verify::verify_response`] go in; the
 //! fetching (HTTP to the AIA responder) is the service layer's.
 
@@ -12,8 +12,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use aws_lc_rs::digest;
-
 use super::verify::VerifiedResponse;
 use crate::cert::Cert;
 use crate::revocation::{RevocationSource, RevocationStatus};
@@ -21,37 +19,56 @@ use crate::time::UnixTime;
 
 const SHARDS: usize = 16;
 
-/// The identity of a certificate as a CertID sees it: SHA-256 over the
-/// issuer's subjectPublicKeyInfo hash, the DER of the issuer's subject and
-/// the serial number.
+/// Longest serial kept as is in a key; RFC 5280 allows 20 octets (21 with
+/// the sign octet). Longer ones are replaced by their SHA-256.
+const SERIAL_MAX: usize = 32;
+
+/// The identity of a certificate for the cache: the SHA-256 of its issuer's
+/// subjectPublicKeyInfo and its serial number.
+///
+/// A CertID also hashes the issuer's name, which lets a responder find the
+/// CA; here the key alone identifies the CA: a certificate reaches a
+/// validated path only if its signature verifies under that key, and one
+/// key is one CA's serial-number space. The name is still compared when a
+/// response is verified (its CertID must match the issuer's name and key).
+/// No hashing on lookup: this runs for every certificate of every
+/// validation that consults the cache.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OcspKey([u8; 32]);
+pub struct OcspKey {
+    issuer_key: [u8; 32],
+    serial: [u8; SERIAL_MAX],
+    /// Octets of `serial` used, or `u8::MAX` when it holds a digest.
+    serial_len: u8,
+}
 
 impl fmt::Debug for OcspKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OcspKey({})", crate::cert::hex(&self.0[..8]))
+        let serial = &self.serial[..usize::from(self.serial_len).min(SERIAL_MAX)];
+        write!(
+            f,
+            "OcspKey({}/{})",
+            crate::cert::hex(&self.issuer_key[..8]),
+            crate::cert::hex(serial)
+        )
     }
 }
 
 impl OcspKey {
-    /// The key of serial `serial` (INTEGER content octets) issued by `issuer`.
+    /// The key of serial `serial` (INTEGER content octets) issued by the
+    /// holder of `issuer`'s key.
     pub fn new(serial: &[u8], issuer: &Cert) -> Self {
-        let mut h = digest::Context::new(&digest::SHA256);
-        h.update(issuer.spki_hash());
-        // Names are far below 1 KiB; encode on the stack, else on the heap.
-        let mut buf = [0u8; 1024];
-        if let Ok(name) = der::Encode::encode_to_slice(issuer.subject(), &mut buf) {
-            h.update(&(name.len() as u64).to_be_bytes());
-            h.update(name);
+        let mut key = Self {
+            issuer_key: *issuer.spki_hash(),
+            serial: [0; SERIAL_MAX],
+            serial_len: u8::MAX,
+        };
+        if serial.len() <= SERIAL_MAX {
+            key.serial[..serial.len()].copy_from_slice(serial);
+            key.serial_len = serial.len() as u8;
         } else {
-            let name = der::Encode::to_der(issuer.subject()).unwrap_or_default();
-            h.update(&(name.len() as u64).to_be_bytes());
-            h.update(&name);
+            key.serial = crate::cert::sha256(serial);
         }
-        h.update(serial);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(h.finish().as_ref());
-        Self(out)
+        key
     }
 
     /// The key of `cert` under `issuer`.
@@ -91,7 +108,10 @@ impl OcspCache {
     }
 
     fn shard(&self, key: &OcspKey) -> &Mutex<Shard> {
-        &self.shards[usize::from(key.0[0]) % SHARDS]
+        // Serials are random (RFC 5280 / CA/B BR: 64+ bits of entropy);
+        // their last octet spreads keys over the shards.
+        let spread = key.serial[usize::from(key.serial_len.max(1)).min(SERIAL_MAX) - 1];
+        &self.shards[usize::from(spread ^ key.issuer_key[0]) % SHARDS]
     }
 
     /// Stores a verified response. A response older (by thisUpdate) than
@@ -228,5 +248,24 @@ impl RevocationSource for OcspCache {
     /// response was still correct).
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestCa;
+
+    #[test]
+    fn keys_separate_issuers_and_serials() {
+        let a = Cert::from_der(TestCa::root("CN=A").cert_der()).unwrap();
+        let b = Cert::from_der(TestCa::root("CN=A").cert_der()).unwrap();
+        assert_eq!(OcspKey::new(&[1, 2], &a), OcspKey::new(&[1, 2], &a));
+        assert_ne!(OcspKey::new(&[1, 2], &a), OcspKey::new(&[1, 2], &b));
+        assert_ne!(OcspKey::new(&[1, 2], &a), OcspKey::new(&[1, 2, 0], &a));
+        assert_ne!(OcspKey::new(&[1], &a), OcspKey::new(&[1, 0], &a));
+        let long = [7u8; 40];
+        assert_eq!(OcspKey::new(&long, &a), OcspKey::new(&long, &a));
+        assert_ne!(OcspKey::new(&long, &a), OcspKey::new(&long[..39], &a));
     }
 }
