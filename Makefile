@@ -50,6 +50,8 @@ test: deps
 demo: deps
 	$(CARGO) build --release -p ca-tools
 	VAR=$(VAR) ./scripts/demo.sh
+	$(CARGO) build --release -p validation-api
+	VAR=$(VAR) ./scripts/demo-api.sh
 
 bench: deps
 	$(CARGO) bench -p benches
