@@ -440,9 +440,33 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut probe = tokio::time::interval(core.settings.hsm_probe);
     probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // PostgreSQL: LISTEN as well, so changes arrive without waiting for
+    // the next poll. The poll stays: notifications sent while the listener
+    // reconnects are lost.
+    let mut listener = match core.store.listen_changes().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot LISTEN for changes; polling only");
+            None
+        }
+    };
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
+            notified = next_notification(&mut listener) => {
+                match notified {
+                    Ok(seq) if seq > core.change_seq.load(Ordering::Relaxed) => {
+                        if let Err(e) = core.apply_changes().await {
+                            tracing::warn!(error = %e, "change feed unavailable");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change notifications interrupted");
+                        tokio::time::sleep(core.settings.poll_interval).await;
+                    }
+                }
+            }
             _ = poll.tick() => {
                 if let Err(e) = core.apply_changes().await {
                     tracing::warn!(error = %e, "change feed unavailable; serving the last loaded state");
@@ -457,5 +481,14 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>
                 }
             }
         }
+    }
+}
+
+async fn next_notification(
+    listener: &mut Option<store::ChangeListener>,
+) -> Result<u64, store::StoreError> {
+    match listener {
+        Some(l) => l.recv().await,
+        None => std::future::pending().await,
     }
 }

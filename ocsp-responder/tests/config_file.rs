@@ -80,7 +80,9 @@ async fn offline_presign_writes_every_response() {
     assert_eq!((summary.written, summary.failed), (4, 0));
     assert_eq!(count.into_inner(), 4);
     let file = |leaf: &pki_core::testing::TestCa, hash: &str| -> Vec<u8> {
-        let hex = store::Serial::from_der_content(leaf.serial()).unwrap().to_hex();
+        let hex = store::Serial::from_der_content(leaf.serial())
+            .unwrap()
+            .to_hex();
         std::fs::read(out.join(&fx.ca_name).join(hash).join(format!("{hex}.der"))).unwrap()
     };
     let good = decode_response(&file(&fx.good, "sha256")).unwrap();

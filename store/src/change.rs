@@ -146,3 +146,37 @@ impl Store {
         )
     }
 }
+
+/// PostgreSQL `LISTEN` on [`CHANGES_CHANNEL`] (see [`Store::listen_changes`]).
+#[derive(Debug)]
+pub struct ChangeListener(sqlx::postgres::PgListener);
+
+impl ChangeListener {
+    /// Waits for the next notification and returns its payload, the newest
+    /// change sequence number. The connection is re-established by sqlx
+    /// after a failure (notifications sent meanwhile are lost: poll
+    /// [`Store::changes_since`] as well).
+    pub async fn recv(&mut self) -> Result<u64> {
+        let n = self.0.recv().await?;
+        n.payload()
+            .parse()
+            .map_err(|_| StoreError::MalformedValue {
+                table: "pg_notify",
+                column: CHANGES_CHANNEL,
+                reason: "payload is not a change sequence number",
+            })
+    }
+}
+
+impl Store {
+    /// On PostgreSQL, a listener for new change sequence numbers; `None` on
+    /// SQLite (poll [`Store::changes_since`]).
+    pub async fn listen_changes(&self) -> Result<Option<ChangeListener>> {
+        let Some(pool) = self.pg_pool() else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(Some(ChangeListener(listener)))
+    }
+}

@@ -33,7 +33,7 @@ pub use audit::{sha256, AuditContext, AuditEntry, AuditError, AuditRecord, Chain
 pub use backend::{Backend, Store, StoreTx};
 pub use ca::{Ca, CaId, NewCa};
 pub use certificate::{CertificateRecord, NewCertificate};
-pub use change::{Change, ChangeKind, CHANGES_CHANNEL};
+pub use change::{Change, ChangeKind, ChangeListener, CHANGES_CHANNEL};
 pub use crl::{CrlBase, CrlKind, CrlRecord, CrlReservation, NewCrl};
 pub use error::StoreError;
 pub use revocation::{

@@ -82,6 +82,11 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn new(tag: &str) -> Self {
+        Self::with_database(tag, None).await
+    }
+
+    /// `db_url` `None`: a SQLite file in the fixture's directory.
+    pub async fn with_database(tag: &str, db_url: Option<String>) -> Self {
         let name = unique(tag);
         let dir = bed().dir.path().join(&name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -134,7 +139,7 @@ impl Fixture {
         let revoked = ca.leaf("CN=Youssef Citizen", |_| {});
         let unissued = ca.leaf("CN=Nobody Recorded", |_| {});
 
-        let db_url = format!("sqlite://{}/pki.db", dir.display());
+        let db_url = db_url.unwrap_or_else(|| format!("sqlite://{}/pki.db", dir.display()));
         let store = Store::open(&db_url).await.unwrap();
         let ctx = AuditContext::new("test");
         let cert = x509_cert::Certificate::from_der(ca.cert_der()).unwrap();
