@@ -7,7 +7,7 @@
 //! terminal.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pki_core::builder::{build_crl, CrlEntry, CrlTemplate};
@@ -127,6 +127,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
         .progress_chars("=> "),
     );
     bar.set_message("listing");
+    let started = Instant::now();
 
     let mut entries = Vec::new();
     loop {
@@ -138,6 +139,8 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
         }
     }
     bar.set_message("signing");
+    let listed = started.elapsed();
+    let phase = Instant::now();
 
     let this_update = whole_seconds(SystemTime::now());
     let hours = if args.delta {
@@ -161,6 +164,8 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     drop(tpl);
 
     bar.set_message("checking");
+    let built = phase.elapsed();
+    let phase = Instant::now();
     let crl = Crl::from_der(&der).map_err(|source| CliError::PostSignCheck {
         what: "CRL".into(),
         source,
@@ -184,6 +189,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     } else {
         der.clone()
     };
+    let checked = phase.elapsed();
     let staged = publish::stage(&path, &bytes)?;
     let audit = AuditContext::new(g.actor()).with_details(json!({
         "entries": count,
@@ -215,7 +221,12 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
             .unwrap_or_default(),
         recorded.audit_seq
     );
-    println!("wrote {}", path.display());
+    println!(
+        "wrote {} (listed in {listed:.2?}, built and signed in {built:.2?}, decoded and \
+         verified in {checked:.2?}, total {:.2?})",
+        path.display(),
+        started.elapsed()
+    );
     store.close().await;
     Ok(Generated {
         number: reservation.number,

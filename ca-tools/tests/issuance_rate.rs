@@ -38,7 +38,7 @@ fn issuance_vs_raw_hsm_signing() {
     let bed = Bed::new();
     let pin = bed.path("pin");
     std::fs::write(&pin, PIN).unwrap();
-    let store_dir = if std::env::var_os("PKI_BENCH_SHM").is_some() {
+    let store_dir = if std::env::var_os("PKI_BENCH_SHM").is_some_and(|v| !v.is_empty()) {
         tempfile::tempdir_in("/dev/shm").unwrap()
     } else {
         tempfile::tempdir_in(bed.dir.path()).unwrap()
@@ -131,7 +131,7 @@ fn issuance_vs_raw_hsm_signing() {
     println!(
         "store on {}: raw HSM P-256 sign {raw:.0}/s, issuance {issued:.0}/s, ratio {:.3} \
          ({ROUNDS} alternating rounds of {PER_ROUND}, medians; TBS {tbs_len} bytes)",
-        if std::env::var_os("PKI_BENCH_SHM").is_some() {
+        if std::env::var_os("PKI_BENCH_SHM").is_some_and(|v| !v.is_empty()) {
             "tmpfs"
         } else {
             "disk"
