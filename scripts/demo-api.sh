@@ -21,6 +21,7 @@ done
 command -v curl >/dev/null || { echo "demo-api: curl is needed (apt-get install curl)" >&2; exit 1; }
 
 say() { printf '\n== %s\n' "$*"; }
+pretty() { if command -v python3 >/dev/null; then python3 -m json.tool; else cat; echo; fi; }
 rm -rf "$OUT" && mkdir -p "$OUT" && cd "$OUT"
 
 # A foreign hierarchy: valid certificates that chain to nothing we trust.
@@ -99,7 +100,7 @@ validate() { # title leaf.pem [intermediate.pem]
   say "$title"
   echo "\$ curl -s -H 'Authorization: Bearer ...' -H 'Content-Type: application/json' http://$ADDR/v1/validate -d '{\"leaf\": ...}'"
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    "http://$ADDR/v1/validate" -d "$body" | python3 -m json.tool
+    "http://$ADDR/v1/validate" -d "$body" | pretty
 }
 
 validate "Good citizen (Amina): valid, tier and level, path, CRL status" "$DIR/citizen-good.pem" "$DIR/cnie-ca.pem"
@@ -110,7 +111,7 @@ say "Without a token: 401"
 curl -s -o /dev/null -w 'HTTP %{http_code}\n' -H 'Content-Type: application/json' "http://$ADDR/v1/validate" -d '{}'
 
 say "GET /v1/tiers"
-curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/tiers" | python3 -m json.tool | head -30
+curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/tiers" | pretty | head -30
 
 say "Metrics (excerpt)"
 curl -s "http://$ADDR/metrics" | grep -E '^validation_api_(verdicts|unauthorized|result_cache)' || true

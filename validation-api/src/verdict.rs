@@ -216,8 +216,10 @@ impl Verdict {
             sha256: hex(c.fingerprint()),
         });
         let message = match &certificate {
-            Some(c) => format!("{e} [certificate {}: {}]", c.index, c.subject),
-            None => e.to_string(),
+            Some(c) if !e.to_string().contains(&c.subject) => {
+                format!("{e} [certificate {}: {}]", c.index, c.subject)
+            }
+            _ => e.to_string(),
         };
         Self {
             valid: false,
