@@ -24,6 +24,70 @@ use crate::Error;
 
 const SHARDS: usize = 16;
 
+/// A map bounded to `cap` entries, evicting the oldest insertion first,
+/// where removing an entry is O(1): the insertion queue keeps (key,
+/// sequence) pairs and skips those whose entry is gone or was re-inserted
+/// since, and is compacted when stale pairs pile up.
+#[derive(Debug)]
+pub(crate) struct FifoMap<K, V> {
+    map: HashMap<K, (u64, V)>,
+    order: VecDeque<(K, u64)>,
+    seq: u64,
+    cap: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Copy, V> FifoMap<K, V> {
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            seq: 0,
+            cap: cap.max(1),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key).map(|(_, v)| v)
+    }
+
+    /// Inserts or replaces (a replaced entry counts as newly inserted).
+    pub(crate) fn insert(&mut self, key: K, value: V) {
+        self.seq += 1;
+        self.map.insert(key, (self.seq, value));
+        self.order.push_back((key, self.seq));
+        while self.map.len() > self.cap {
+            let Some((k, seq)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&k).is_some_and(|(s, _)| *s == seq) {
+                self.map.remove(&k);
+            }
+        }
+        if self.order.len() > 2 * self.cap + 16 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, seq)| map.get(k).is_some_and(|(s, _)| s == seq));
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+        self.map.remove(key).map(|(_, v)| v)
+    }
+
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        self.map.retain(|_, (_, v)| keep(v));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+        self.order.clear();
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
     set: HashSet<[u8; 32]>,
@@ -275,12 +339,6 @@ struct ResultEntry {
     generation: u64,
 }
 
-#[derive(Debug, Default)]
-struct ResultShard {
-    map: HashMap<ResultKey, ResultEntry>,
-    order: VecDeque<ResultKey>,
-}
-
 /// Whole [`ValidatedPath`] results, keyed by [`ResultKey`].
 ///
 /// An entry answers a request at time `t` when `validated_at <= t <=
@@ -303,8 +361,7 @@ struct ResultShard {
 /// that date; such entries are not issued by this platform's CAs.
 #[derive(Debug)]
 pub struct ResultCache {
-    shards: Vec<Mutex<ResultShard>>,
-    per_shard: usize,
+    shards: Vec<Mutex<FifoMap<ResultKey, ResultEntry>>>,
     max_ttl: u64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -316,16 +373,15 @@ impl ResultCache {
     pub fn new(capacity: usize, max_ttl: u64) -> Self {
         Self {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(ResultShard::default()))
+                .map(|_| Mutex::new(FifoMap::new(capacity.div_ceil(SHARDS))))
                 .collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
             max_ttl,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
-    fn shard(&self, key: &ResultKey) -> &Mutex<ResultShard> {
+    fn shard(&self, key: &ResultKey) -> &Mutex<FifoMap<ResultKey, ResultEntry>> {
         &self.shards[usize::from(key.0[0]) % SHARDS]
     }
 
@@ -363,15 +419,14 @@ impl ResultCache {
         generation: u64,
     ) -> Option<Arc<ValidatedPath>> {
         let found = self.shard(key).lock().ok().and_then(|mut s| {
-            let e = s.map.get(key)?;
+            let e = s.get(key)?;
             if e.generation == generation && e.validated_at <= time && time <= e.valid_until {
                 return Some(e.path.clone());
             }
             // Expired or computed under other revocation data: never again
             // useful (times only move forward for "now" validations).
             if e.generation != generation || time > e.valid_until {
-                s.map.remove(key);
-                s.order.retain(|k| k != key);
+                s.remove(key);
             }
             None
         });
@@ -406,14 +461,7 @@ impl ResultCache {
             valid_until,
             generation,
         };
-        if s.map.insert(key, entry).is_none() {
-            s.order.push_back(key);
-            while s.order.len() > self.per_shard {
-                if let Some(old) = s.order.pop_front() {
-                    s.map.remove(&old);
-                }
-            }
-        }
+        s.insert(key, entry);
     }
 
     /// The last second at which `path`, validated at `time`, still holds:
@@ -446,7 +494,7 @@ impl ResultCache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().map_or(0, |s| s.map.len()))
+            .map(|s| s.lock().map_or(0, |s| s.len()))
             .sum()
     }
 
@@ -458,8 +506,7 @@ impl ResultCache {
     pub fn clear(&self) {
         for s in &self.shards {
             if let Ok(mut s) = s.lock() {
-                s.map.clear();
-                s.order.clear();
+                s.clear();
             }
         }
     }
@@ -477,5 +524,35 @@ impl Default for ResultCache {
     /// 65,536 results, each reused for at most an hour.
     fn default() -> Self {
         Self::new(65_536, 3_600)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FifoMap;
+
+    #[test]
+    fn fifo_map_stays_bounded_through_replacements_and_removals() {
+        let mut m = FifoMap::new(4);
+        for round in 0..1000u32 {
+            let k = round % 7;
+            m.insert(k, round);
+            if round % 3 == 0 {
+                m.remove(&((round + 1) % 7));
+            }
+            assert!(m.len() <= 4);
+            assert!(m.order.len() <= 2 * 4 + 16 + 1, "{}", m.order.len());
+            assert_eq!(m.get(&k), Some(&round), "the latest insertion is kept");
+        }
+        // The oldest insertion goes first; a re-inserted key counts as new.
+        let mut m = FifoMap::new(2);
+        m.insert('a', 1);
+        m.insert('b', 2);
+        m.insert('a', 3);
+        m.insert('c', 4);
+        assert_eq!(
+            (m.get(&'a'), m.get(&'b'), m.get(&'c')),
+            (Some(&3), None, Some(&4))
+        );
     }
 }

@@ -7,12 +7,12 @@
 //! responses that passed [`super::verify::verify_response`] go in; the
 //! fetching (HTTP to the AIA responder) is the service layer's.
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::verify::VerifiedResponse;
+use crate::cache::FifoMap;
 use crate::cert::Cert;
 use crate::revocation::{RevocationSource, RevocationStatus};
 use crate::time::UnixTime;
@@ -77,11 +77,7 @@ impl OcspKey {
     }
 }
 
-#[derive(Debug, Default)]
-struct Shard {
-    map: HashMap<OcspKey, VerifiedResponse>,
-    order: VecDeque<OcspKey>,
-}
+type Shard = FifoMap<OcspKey, VerifiedResponse>;
 
 /// A bounded, sharded cache of verified OCSP responses; an entry is used
 /// up to its [`VerifiedResponse::valid_until`] (the response's nextUpdate)
@@ -89,7 +85,6 @@ struct Shard {
 #[derive(Debug)]
 pub struct OcspCache {
     shards: Vec<Mutex<Shard>>,
-    per_shard: usize,
     generation: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -99,8 +94,9 @@ impl OcspCache {
     /// At most `capacity` responses (rounded up to a multiple of 16).
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(capacity.div_ceil(SHARDS))))
+                .collect(),
             generation: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -127,27 +123,17 @@ impl OcspCache {
         let Ok(mut s) = self.shard(&key).lock() else {
             return false;
         };
-        match s.map.get(&key) {
+        let bump = match s.get(&key) {
             Some(old) if old.this_update > response.this_update => return false,
             Some(old) if *old == response => return true,
-            Some(old) if old.status == response.status => {
-                s.map.insert(key, response);
-                return true;
-            }
-            Some(_) => {
-                s.map.insert(key, response);
-            }
-            None => {
-                s.map.insert(key, response);
-                s.order.push_back(key);
-                while s.order.len() > self.per_shard {
-                    if let Some(old) = s.order.pop_front() {
-                        s.map.remove(&old);
-                    }
-                }
-            }
-        }
+            Some(old) => old.status != response.status,
+            None => true,
+        };
+        s.insert(key, response);
         drop(s);
+        if !bump {
+            return true;
+        }
         self.generation.fetch_add(1, Ordering::Relaxed);
         true
     }
@@ -156,10 +142,9 @@ impl OcspCache {
     /// miss; an expired one (past nextUpdate) is dropped.
     pub fn get(&self, key: &OcspKey, time: UnixTime) -> Option<VerifiedResponse> {
         let found = self.shard(key).lock().ok().and_then(|mut s| {
-            let r = s.map.get(key)?;
+            let r = s.get(key)?;
             if time > r.valid_until {
-                s.map.remove(key);
-                s.order.retain(|k| k != key);
+                s.remove(key);
                 return None;
             }
             // A response says nothing about times before its thisUpdate.
@@ -176,10 +161,10 @@ impl OcspCache {
     /// Drops the response for `key`, if any (say, after the responder
     /// reported a key compromise of its own).
     pub fn remove(&self, key: &OcspKey) {
-        let removed = self.shard(key).lock().is_ok_and(|mut s| {
-            s.order.retain(|k| k != key);
-            s.map.remove(key).is_some()
-        });
+        let removed = self
+            .shard(key)
+            .lock()
+            .is_ok_and(|mut s| s.remove(key).is_some());
         if removed {
             self.generation.fetch_add(1, Ordering::Relaxed);
         }
@@ -191,11 +176,9 @@ impl OcspCache {
         let mut n = 0;
         for s in &self.shards {
             if let Ok(mut s) = s.lock() {
-                let before = s.map.len();
-                s.map.retain(|_, r| r.valid_until >= time);
-                n += before - s.map.len();
-                let Shard { map, order } = &mut *s;
-                order.retain(|k| map.contains_key(k));
+                let before = s.len();
+                s.retain(|r| r.valid_until >= time);
+                n += before - s.len();
             }
         }
         n
@@ -204,7 +187,7 @@ impl OcspCache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().map_or(0, |s| s.map.len()))
+            .map(|s| s.lock().map_or(0, |s| s.len()))
             .sum()
     }
 
