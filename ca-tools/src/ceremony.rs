@@ -504,12 +504,9 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         parent.name, parent.id, parent.key_label
     );
 
-    // A dry run must not use up a serial: a random one stands in.
-    let serial = if args.dry_run {
-        Serial::random()?
-    } else {
-        store.allocate_serial(parent.id).await?
-    };
+    // A random serial stands in until the checks pass: neither a dry run
+    // nor a refused ceremony uses one up.
+    let serial = Serial::random()?;
     let mut tpl = ca_template(
         &c.certificate,
         subject.clone(),
@@ -535,6 +532,7 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         });
     }
 
+    tpl.serial = store.allocate_serial(parent.id).await?.as_bytes().to_vec();
     let key = pool.generate_key(&label, c.key.key_type.0)?;
     generated(&key);
     tpl.subject_public_key = key.spki.clone();
@@ -612,11 +610,9 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let (issuer, issuer_cert, issuer_signer) = issuer_parts(&store, &pool, &c.issuer).await?;
     print_plan("ocsp-signer", &c.issuer, &resolved, &c.key, args.dry_run);
 
-    let serial = if args.dry_run {
-        Serial::random()?
-    } else {
-        store.allocate_serial(issuer.id).await?
-    };
+    // A random serial stands in until the checks pass: neither a dry run
+    // nor a refused ceremony uses one up.
+    let serial = Serial::random()?;
     let now = SystemTime::now();
     let mut tpl = CertificateTemplate::new(subject, placeholder_spki());
     tpl.issuer = issuer_cert.subject().clone();
@@ -648,6 +644,7 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         });
     }
 
+    tpl.serial = store.allocate_serial(issuer.id).await?.as_bytes().to_vec();
     let key = pool.generate_key(&label, c.key.key_type.0)?;
     generated(&key);
     tpl.subject_public_key = key.spki.clone();

@@ -665,3 +665,123 @@ fn big_crl_timing() {
     let took = t.elapsed();
     println!("pki crl generate, {n} entries: {took:.2?} wall, process start included:\n{out}");
 }
+
+/// The lint runs before the key is generated: a ceremony that would fail it
+/// leaves no key behind, and the parent's pathLen is enforced.
+#[test]
+fn ceremonies_fail_before_generating_keys() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    let ocsp = std::fs::read_to_string(example("05-ocsp-cnie-citizen-ca.toml")).unwrap();
+    std::fs::write(
+        bed.path("long-ocsp.toml"),
+        ocsp.replace("validity_days = 30", "validity_days = 365"),
+    )
+    .unwrap();
+    let err = bed.fails(&["ceremony", "ocsp-signer", "long-ocsp.toml"]);
+    assert!(
+        err.contains("[validity] OCSP signer valid for 365 days, at most 90")
+            && err.contains("before signing"),
+        "{err}"
+    );
+    assert!(!err.contains("generated"), "{err}");
+    // The label is still free: the corrected file goes through.
+    let out = bed.ceremony("ocsp-signer", "05-ocsp-cnie-citizen-ca.toml");
+    assert!(
+        out.contains("generated P-256 key \"ocsp-cnie-citizen-ca-2026-01\""),
+        "{out}"
+    );
+
+    // The CNIE CA has pathLen 0: it cannot certify another CA.
+    let sub = std::fs::read_to_string(example("02-cnie-citizen-ca.toml"))
+        .unwrap()
+        .replace("name = \"cnie-citizen-ca\"", "name = \"cnie-sub-ca\"")
+        .replace("parent = \"national-root\"", "parent = \"cnie-citizen-ca\"")
+        .replace("cnie-citizen-ca-2026", "cnie-sub-ca-2026")
+        .replace("output = \"cnie-ca.pem\"", "output = \"sub.pem\"");
+    std::fs::write(bed.path("sub.toml"), sub).unwrap();
+    let err = bed.fails(&["ceremony", "intermediate", "sub.toml", "--dry-run"]);
+    assert!(
+        err.contains("its pathLenConstraint 0 leaves no room"),
+        "{err}"
+    );
+    // A CA outlasting its parent is refused by the lint.
+    let long = std::fs::read_to_string(example("03-qualified-signature-ca.toml"))
+        .unwrap()
+        .replace("validity_days = 3650", "validity_days = 9000");
+    std::fs::write(bed.path("long-ca.toml"), long).unwrap();
+    let err = bed.fails(&["ceremony", "intermediate", "long-ca.toml", "--dry-run"]);
+    assert!(
+        err.contains("[validity]") && err.contains("not within the issuer's"),
+        "{err}"
+    );
+}
+
+/// An offline root on its own token: the intermediate ceremony finds the
+/// parent's key through `[parent_hsm]` and puts the new key on the online
+/// token.
+#[test]
+fn parent_key_on_another_token() {
+    let bed = Bed::new();
+    bed.softhsm
+        .init_token(
+            &hsm::TokenLabel::new("offline-root").unwrap(),
+            &hsm::Pin::new("so-pin-0000").unwrap(),
+            &hsm::Pin::new(officer::PIN).unwrap(),
+        )
+        .unwrap();
+    let root = std::fs::read_to_string(example("01-national-root.toml"))
+        .unwrap()
+        .replace("[key]", "[hsm]\ntoken = \"offline-root\"\n\n[key]");
+    std::fs::write(bed.path("root.toml"), root).unwrap();
+    let cnie = std::fs::read_to_string(example("02-cnie-citizen-ca.toml"))
+        .unwrap()
+        .replace("[key]", "[parent_hsm]\ntoken = \"offline-root\"\n\n[key]");
+    std::fs::write(bed.path("cnie.toml"), cnie).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pki"))
+            .args(args)
+            .current_dir(bed.dir.path())
+            .env("PKI_CONFIG", example("pki.toml"))
+            .env("PKI_STORE_URL", &bed.store_url)
+            .env("PKI_HSM_PIN", officer::PIN)
+            .env_remove("PKI_HSM_TOKEN")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&["--token", "offline-root", "ceremony", "root", "root.toml"]);
+    assert!(ok && text.contains("token     offline-root"), "{text}");
+    let (ok, text) = run(&[
+        "--token",
+        officer::TOKEN,
+        "ceremony",
+        "intermediate",
+        "cnie.toml",
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("token     {}", officer::TOKEN)),
+        "{text}"
+    );
+    // Without [parent_hsm] the root key is not on the online token.
+    std::fs::remove_file(bed.path("cnie-ca.pem")).unwrap();
+    let plain = std::fs::read_to_string(example("02-cnie-citizen-ca.toml"))
+        .unwrap()
+        .replace("cnie-citizen-ca", "cnie-other-ca")
+        .replace("cnie-ca.pem", "other.pem");
+    std::fs::write(bed.path("other.toml"), plain).unwrap();
+    let (ok, text) = run(&[
+        "--token",
+        officer::TOKEN,
+        "ceremony",
+        "intermediate",
+        "other.toml",
+    ]);
+    assert!(
+        !ok && text.contains("no key labelled \"national-root-2026\""),
+        "{text}"
+    );
+}
