@@ -52,6 +52,8 @@ demo: deps
 	VAR=$(VAR) ./scripts/demo.sh
 	$(CARGO) build --release -p validation-api
 	VAR=$(VAR) ./scripts/demo-api.sh
+	$(CARGO) build --release -p ocsp-responder
+	VAR=$(VAR) ./scripts/demo-ocsp.sh
 
 bench: deps
 	$(CARGO) bench -p benches

@@ -69,7 +69,7 @@ fn default_grace() -> u64 {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ResponsesConfig {
     pub validity_secs: u64,
     /// Default: half of `validity_secs`.
@@ -93,7 +93,7 @@ impl Default for ResponsesConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct LiveConfig {
     pub max_concurrent: usize,
     pub max_wait_ms: u64,
@@ -109,7 +109,7 @@ impl Default for LiveConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RequestsConfig {
     pub max_bytes: usize,
     pub max_cert_ids: usize,
@@ -128,7 +128,7 @@ impl Default for RequestsConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ChangesConfig {
     /// How often the change feed is polled (SQLite; PostgreSQL too, as a
     /// fallback to LISTEN).
@@ -341,6 +341,18 @@ ca = "ca"
         assert_eq!(s.presign_hashes, vec![HashAlgorithm::Sha1]);
         assert_eq!(s.limits.max_len, 10_000);
         assert_eq!(s.unissued, UnissuedPolicy::Unknown);
+    }
+
+    #[test]
+    fn sections_may_set_only_some_keys() {
+        let text = format!("{MINIMAL}[changes]\npoll_ms = 250\n[live]\nmax_wait_ms = 5\n");
+        let text = text.replace("[[issuer]]\nca = \"ca\"\n", "");
+        let c: Config = toml::from_str(&format!("{text}[[issuer]]\nca = \"ca\"\n")).unwrap();
+        let s = c.settings().unwrap();
+        assert_eq!(s.poll_interval, Duration::from_millis(250));
+        assert_eq!(s.db_timeout, Duration::from_secs(2));
+        assert_eq!(s.live_wait, Duration::from_millis(5));
+        assert_eq!(s.live_concurrency, 8);
     }
 
     #[test]
