@@ -212,10 +212,10 @@ async fn validate(
     let limit = svc.snapshot().config.max_body_bytes;
     let bytes = read_body(&headers, body, limit).await?;
     let req: ValidateRequest = parse_json(&bytes)?;
-    let decoded = req.decode()?;
-    let response = if let Some(v) = svc.cached(&decoded) {
+    let response = if let Some(v) = svc.cached_request(&req) {
         verdict_response(&v, true)
     } else {
+        let decoded = req.decode()?;
         let s = svc.clone();
         let v = tokio::task::spawn_blocking(move || s.compute(&decoded))
             .await

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram, in seconds.
@@ -48,6 +48,48 @@ impl Histogram {
     }
 }
 
+/// Counters by label: the common case (the label exists) takes a shared
+/// lock and one atomic add.
+#[derive(Debug)]
+struct Counters<K: Ord>(RwLock<BTreeMap<K, AtomicU64>>);
+
+impl<K: Ord> Default for Counters<K> {
+    fn default() -> Self {
+        Self(RwLock::new(BTreeMap::new()))
+    }
+}
+
+impl<K: Ord + Copy> Counters<K> {
+    fn inc(&self, k: K) {
+        if let Ok(m) = self.0.read() {
+            if let Some(c) = m.get(&k) {
+                c.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        if let Ok(mut m) = self.0.write() {
+            m.entry(k).or_default().fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn get(&self, k: &K) -> u64 {
+        self.0
+            .read()
+            .map_or(0, |m| m.get(k).map_or(0, |c| c.load(Ordering::Relaxed)))
+    }
+
+    fn snapshot(&self) -> Vec<(K, u64)> {
+        self.0.read().map_or_else(
+            |_| Vec::new(),
+            |m| {
+                m.iter()
+                    .map(|(k, v)| (*k, v.load(Ordering::Relaxed)))
+                    .collect()
+            },
+        )
+    }
+}
+
 /// State of one CRL distribution point, for the staleness gauges.
 #[derive(Debug, Clone, Default)]
 pub struct CrlFeedGauge {
@@ -63,9 +105,9 @@ pub struct CrlFeedGauge {
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// (route, status) -> count.
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    requests: Counters<(&'static str, u16)>,
     /// `valid` or error code -> count.
-    verdicts: Mutex<BTreeMap<&'static str, u64>>,
+    verdicts: Counters<&'static str>,
     pub unauthorized: AtomicU64,
     pub concurrency_rejected: AtomicU64,
     pub result_cache_hits: AtomicU64,
@@ -81,22 +123,16 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn request(&self, route: &'static str, status: u16) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route, status)).or_default() += 1;
-        }
+        self.requests.inc((route, status));
     }
 
     pub fn verdict(&self, outcome: &'static str) {
-        if let Ok(mut m) = self.verdicts.lock() {
-            *m.entry(outcome).or_default() += 1;
-        }
+        self.verdicts.inc(outcome);
     }
 
     /// Count of verdicts with this outcome (`valid` or an error code).
-    pub fn verdict_count(&self, outcome: &str) -> u64 {
-        self.verdicts
-            .lock()
-            .map_or(0, |m| m.get(outcome).copied().unwrap_or(0))
+    pub fn verdict_count(&self, outcome: &'static str) -> u64 {
+        self.verdicts.get(&outcome)
     }
 
     pub fn crl_fetch(&self, result: &'static str) {
@@ -122,8 +158,8 @@ impl Metrics {
     ) -> String {
         let mut o = String::new();
         o.push_str("# HELP validation_api_requests_total HTTP requests by route and status.\n# TYPE validation_api_requests_total counter\n");
-        if let Ok(m) = self.requests.lock() {
-            for ((route, status), n) in m.iter() {
+        {
+            for ((route, status), n) in self.requests.snapshot() {
                 let _ = writeln!(
                     o,
                     "validation_api_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
@@ -131,8 +167,8 @@ impl Metrics {
             }
         }
         o.push_str("# HELP validation_api_verdicts_total Validation verdicts by outcome (valid or error code).\n# TYPE validation_api_verdicts_total counter\n");
-        if let Ok(m) = self.verdicts.lock() {
-            for (code, n) in m.iter() {
+        {
+            for (code, n) in self.verdicts.snapshot() {
                 let _ = writeln!(o, "validation_api_verdicts_total{{outcome=\"{code}\"}} {n}");
             }
         }

@@ -72,6 +72,8 @@ pub struct BatchRequest {
 /// A request decoded and checked, ready for the validator.
 #[derive(Debug, Clone)]
 pub struct Decoded {
+    /// [`ValidateRequest::cache_key`] of the request, for requests without `at`.
+    pub key: Option<[u8; 32]>,
     pub leaf: Vec<u8>,
     pub intermediates: Vec<Vec<u8>>,
     /// `None`: now.
@@ -194,6 +196,7 @@ impl ValidateRequest {
             ));
         }
         Ok(Decoded {
+            key: self.cache_key(),
             leaf,
             intermediates,
             at,
@@ -211,39 +214,48 @@ impl ValidateRequest {
     }
 }
 
-impl Decoded {
-    /// The result-cache key: everything the verdict depends on besides
-    /// the time, the configuration and the revocation data.
-    pub fn cache_key(&self) -> [u8; 32] {
+/// An optional field for the cache key: absent differs from any value.
+fn opt(o: Option<&str>) -> &[u8] {
+    o.map_or(&b"\0-"[..], str::as_bytes)
+}
+
+impl ValidateRequest {
+    /// The result-cache key, for a request without `at`: SHA-256 over
+    /// every field as sent (certificates as their base64/PEM text), so a
+    /// repeated request is answered without decoding anything. The same
+    /// certificate sent in another encoding only misses the cache.
+    pub fn cache_key(&self) -> Option<[u8; 32]> {
+        if self.at.is_some() {
+            return None;
+        }
         let mut buf = Vec::with_capacity(
-            self.leaf.len() + self.intermediates.iter().map(Vec::len).sum::<usize>() + 128,
+            self.leaf.len() + self.intermediates.iter().map(String::len).sum::<usize>() + 256,
         );
         let mut put = |b: &[u8]| {
             buf.extend_from_slice(&(b.len() as u64).to_be_bytes());
             buf.extend_from_slice(b);
         };
-        put(&self.leaf);
+        put(self.leaf.as_bytes());
+        put(&(self.intermediates.len() as u64).to_be_bytes());
         for i in &self.intermediates {
-            put(i);
+            put(i.as_bytes());
         }
-        put(self.purpose.as_str().as_bytes());
-        put(self
-            .peer_name
-            .as_ref()
-            .map_or(&[][..], |(s, _)| s.as_bytes()));
-        put(self
-            .required_level
-            .map_or(&b""[..], |l| l.as_str().as_bytes()));
+        put(opt(self.purpose.as_deref()));
+        put(opt(self.peer_name.as_deref()));
+        put(opt(self.required_level.as_deref()));
         put(&(self.policy.initial_policy_set.len() as u64).to_be_bytes());
         for o in &self.policy.initial_policy_set {
             put(o.as_bytes());
         }
         put(&[
-            u8::from(self.policy.initial_explicit_policy),
-            u8::from(self.policy.initial_policy_mapping_inhibit),
-            u8::from(self.policy.initial_any_policy_inhibit),
-            self.max_intermediates as u8,
+            u8::from(self.policy.explicit_policy),
+            u8::from(self.policy.inhibit_policy_mapping),
+            u8::from(self.policy.inhibit_any_policy),
         ]);
-        pki_core::cert::sha256(&buf)
+        put(&self
+            .max_intermediates
+            .map_or(u64::MAX, |m| m as u64)
+            .to_be_bytes());
+        Some(pki_core::cert::sha256(&buf))
     }
 }

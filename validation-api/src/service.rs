@@ -52,7 +52,7 @@ struct ResultShard {
 }
 
 /// A bounded cache of whole valid verdicts, keyed by
-/// [`Decoded::cache_key`]. An entry is used only before its expiry (the
+/// [`ValidateRequest::cache_key`]. An entry is used only before its expiry (the
 /// earliest notAfter / CRL nextUpdate of the path, capped by the configured
 /// TTL) and while the revocation data it was computed with is in force.
 #[derive(Debug)]
@@ -453,15 +453,19 @@ impl Service {
 
     /// The cached verdict for a request without `at`, if there is a live one.
     pub fn cached(&self, d: &Decoded) -> Option<Arc<Rendered>> {
-        if d.at.is_some() {
-            return None;
-        }
+        self.cached_key(d.key?)
+    }
+
+    /// [`Service::cached`] straight from the request, before any decoding.
+    pub fn cached_request(&self, req: &ValidateRequest) -> Option<Arc<Rendered>> {
+        self.cached_key(req.cache_key()?)
+    }
+
+    fn cached_key(&self, key: [u8; 32]) -> Option<Arc<Rendered>> {
         let snap = self.snapshot();
-        let hit = snap.results.get(
-            &d.cache_key(),
-            UnixTime::now(),
-            self.revocation_generation(),
-        );
+        let hit = snap
+            .results
+            .get(&key, UnixTime::now(), self.revocation_generation());
         if let Some(v) = &hit {
             self.metrics
                 .result_cache_hits
@@ -484,10 +488,10 @@ impl Service {
         let (verdict, expires) = self.run(&snap, d, d.at.unwrap_or(now))?;
         let verdict = Arc::new(Rendered::new(verdict));
         self.metrics.verdict(verdict.outcome());
-        if let (None, Some(expires)) = (d.at, expires) {
+        if let (Some(key), Some(expires)) = (d.key, expires) {
             let cap = UnixTime(now.0.saturating_add(snap.config.cache.result_ttl_seconds));
             snap.results.insert(
-                d.cache_key(),
+                key,
                 CachedResult {
                     verdict: verdict.clone(),
                     expires: expires.min(cap),

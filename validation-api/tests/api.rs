@@ -62,6 +62,20 @@ async fn valid_chain_reports_tier_level_path_and_revocation() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(h["x-result-cache"], "hit");
     assert_eq!(v2["path"], v["path"]);
+
+    // With `at`, never cached; in another encoding (PEM), a miss but the
+    // same answer.
+    let mut at = pki.request(&pki.good);
+    at["at"] = json!("2030-01-01T00:00:00Z");
+    for _ in 0..2 {
+        let (_, h, v3) = s.client.post_json("/v1/validate", Some(TOKEN), &at).await;
+        assert_eq!(h["x-result-cache"], "miss");
+        assert_eq!(v3["validated_at"], "2030-01-01T00:00:00Z");
+    }
+    let pem = json!({"leaf": pki.good.cert_pem(), "intermediates": [b64(pki.ca.cert_der())]});
+    let (_, h, v4) = s.client.post_json("/v1/validate", Some(TOKEN), &pem).await;
+    assert_eq!(h["x-result-cache"], "miss");
+    assert_eq!(v4["path"], v["path"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
