@@ -168,3 +168,26 @@ fn same_status_refresh_replaces_without_bumping_the_generation() {
         "the newer response is the one served"
     );
 }
+
+#[test]
+fn offer_verifies_before_caching() {
+    let pki = Pki::new();
+    let cache = OcspCache::new(64);
+    let (leaf, ca) = (pki.leaf_cert(), pki.ca_cert());
+    let opts = VerifyOptions::at(time("2030-01-01T12:00:00Z"));
+    // Signed by a stranger: refused, nothing cached.
+    let stranger =
+        pki_core::testing::SoftwareKey::generate(pki_core::testing::KeyAlgorithm::EcdsaP256);
+    let mut a = pki.answer();
+    a.signer = ocsp_support::Who::Key(&stranger);
+    assert!(matches!(
+        cache.offer(&a.signed(), &leaf, &ca, None, &opts),
+        Err(pki_core::ocsp::OcspError::UnknownResponder { .. })
+    ));
+    assert!(cache.is_empty());
+    let r = cache
+        .offer(&pki.answer().signed(), &leaf, &ca, None, &opts)
+        .expect("accepted");
+    assert_eq!(r.status, OcspStatus::Good);
+    assert_eq!(cache.len(), 1);
+}

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::verify::VerifiedResponse;
+use super::verify::{verify_response, OcspError, VerifiedResponse, VerifyOptions};
 use crate::cache::FifoMap;
 use crate::cert::Cert;
 use crate::revocation::{RevocationSource, RevocationStatus};
@@ -136,6 +136,24 @@ impl OcspCache {
         }
         self.generation.fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// Verifies `der` as a response about `cert` (issued by `issuer`, with
+    /// `nonce` if the request sent one) and caches it: what the service
+    /// layer calls with the bytes it fetched from the AIA responder or got
+    /// stapled. Returns the verified response; whether it replaced an
+    /// older one is visible through [`RevocationSource::generation`].
+    pub fn offer(
+        &self,
+        der: &[u8],
+        cert: &Cert,
+        issuer: &Cert,
+        nonce: Option<&[u8]>,
+        opts: &VerifyOptions,
+    ) -> Result<VerifiedResponse, OcspError> {
+        let r = verify_response(der, cert, issuer, nonce, opts)?;
+        self.insert(r.clone());
+        Ok(r)
     }
 
     /// The cached response for `key` usable at `time`, counting a hit or a
