@@ -461,3 +461,36 @@ fn oversized_and_malformed_input_gets_an_error_not_a_panic() {
         ));
     }
 }
+
+#[test]
+fn mutated_responses_never_panic_and_never_change_the_answer() {
+    // Every single-octet change of a delegated-responder response (the
+    // largest kind: it carries a certificate). A mutation may leave it
+    // acceptable only where the signature does not reach (the signer's
+    // certificate encoding, the outer wrapping) and then the answer must
+    // be the original one.
+    let pki = Pki::new();
+    let mut a = pki.answer();
+    a.signer = Who::Delegate(&pki.responder);
+    let der = a.signed();
+    let opts = at("2030-01-02T00:00:00Z");
+    let original = verify(&pki, &der, &opts).expect("original verifies");
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut accepted = 0usize;
+    for i in 0..der.len() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut m = der.clone();
+        m[i] ^= (state as u8) | 1;
+        if let Ok(status) = verify(&pki, &m, &opts) {
+            assert_eq!(status, original, "octet {i}");
+            accepted += 1;
+        }
+    }
+    assert!(
+        accepted < der.len() / 4,
+        "{accepted} of {} accepted",
+        der.len()
+    );
+}
