@@ -494,3 +494,20 @@ fn mutated_responses_never_panic_and_never_change_the_answer() {
         der.len()
     );
 }
+
+#[test]
+fn responder_urls_come_from_the_aia() {
+    let pki = Pki::new();
+    assert!(pki_core::ocsp::verify::responder_urls(&pki.leaf_cert()).is_empty());
+    let leaf = pki.ca.leaf("CN=aia.example.ma", |t| {
+        t.ocsp_urls = vec![
+            "http://ocsp.cnie.ma/".into(),
+            "http://ocsp2.cnie.ma/".into(),
+        ];
+        t.ca_issuers_urls = vec!["http://pki.cnie.ma/ca.crt".into()];
+    });
+    assert_eq!(
+        pki_core::ocsp::verify::responder_urls(&cert(&leaf)),
+        ["http://ocsp.cnie.ma/", "http://ocsp2.cnie.ma/"]
+    );
+}

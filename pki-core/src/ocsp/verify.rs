@@ -149,6 +149,27 @@ pub enum OcspError {
     Request(String),
 }
 
+/// RFC 5280 4.2.2.1 id-ad-ocsp (1.3.6.1.5.5.7.48.1).
+pub const ID_AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
+
+/// The OCSP responder URLs a certificate names in its authorityInfoAccess
+/// (id-ad-ocsp accessLocations that are URIs), in order: where the service
+/// layer sends [`OcspRequest::der`].
+pub fn responder_urls(cert: &Cert) -> Vec<String> {
+    cert.extensions()
+        .authority_info_access
+        .iter()
+        .flat_map(|aia| aia.0.iter())
+        .filter(|d| d.access_method == ID_AD_OCSP)
+        .filter_map(|d| match &d.access_location {
+            x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => {
+                Some(u.as_str().to_owned())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// What a request carries besides the CertID.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Nonce {
