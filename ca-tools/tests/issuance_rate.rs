@@ -22,7 +22,7 @@ use std::time::Instant;
 use ca_tools::ceremony;
 use ca_tools::config::GlobalArgs;
 use ca_tools::issue::{Issuer, Subject};
-use officer::{example, Bed, PIN, TOKEN};
+use officer::{example, Bed, PIN};
 
 const ROUNDS: usize = 5;
 const PER_ROUND: usize = 400;
@@ -46,7 +46,7 @@ fn issuance_vs_raw_hsm_signing() {
     let g = GlobalArgs {
         config: Some(example("pki.toml")),
         store: Some(format!("sqlite://{}/pki.db", store_dir.path().display())),
-        token: Some(TOKEN.into()),
+        token: Some(bed.token.clone()),
         pin_file: Some(pin),
         actor: Some("bench".into()),
     };

@@ -375,7 +375,7 @@ fn dry_run_changes_nothing_and_nothing_is_overwritten() {
         ])
         .current_dir(bed.dir.path())
         .env("PKI_CONFIG", example("pki.toml"))
-        .env("PKI_HSM_TOKEN", officer::TOKEN)
+        .env("PKI_HSM_TOKEN", &bed.token)
         .env("PKI_STORE_URL", &bed.store_url)
         .env("PKI_HSM_PIN", "wrong-pin-9999")
         .output()
@@ -723,20 +723,17 @@ fn ceremonies_fail_before_generating_keys() {
 #[test]
 fn parent_key_on_another_token() {
     let bed = Bed::new();
-    bed.softhsm
-        .init_token(
-            &hsm::TokenLabel::new("offline-root").unwrap(),
-            &hsm::Pin::new("so-pin-0000").unwrap(),
-            &hsm::Pin::new(officer::PIN).unwrap(),
-        )
-        .unwrap();
+    let offline = officer::new_token("offline-root");
     let root = std::fs::read_to_string(example("01-national-root.toml"))
         .unwrap()
-        .replace("[key]", "[hsm]\ntoken = \"offline-root\"\n\n[key]");
+        .replace("[key]", &format!("[hsm]\ntoken = \"{offline}\"\n\n[key]"));
     std::fs::write(bed.path("root.toml"), root).unwrap();
     let cnie = std::fs::read_to_string(example("02-cnie-citizen-ca.toml"))
         .unwrap()
-        .replace("[key]", "[parent_hsm]\ntoken = \"offline-root\"\n\n[key]");
+        .replace(
+            "[key]",
+            &format!("[parent_hsm]\ntoken = \"{offline}\"\n\n[key]"),
+        );
     std::fs::write(bed.path("cnie.toml"), cnie).unwrap();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_pki"))
@@ -752,18 +749,21 @@ fn parent_key_on_another_token() {
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.success(), text)
     };
-    let (ok, text) = run(&["--token", "offline-root", "ceremony", "root", "root.toml"]);
-    assert!(ok && text.contains("token     offline-root"), "{text}");
+    let (ok, text) = run(&["--token", &offline, "ceremony", "root", "root.toml"]);
+    assert!(
+        ok && text.contains(&format!("token     {offline}")),
+        "{text}"
+    );
     let (ok, text) = run(&[
         "--token",
-        officer::TOKEN,
+        &bed.token,
         "ceremony",
         "intermediate",
         "cnie.toml",
     ]);
     assert!(ok, "{text}");
     assert!(
-        text.contains(&format!("token     {}", officer::TOKEN)),
+        text.contains(&format!("token     {}", &bed.token)),
         "{text}"
     );
     // Without [parent_hsm] the root key is not on the online token.
@@ -775,7 +775,7 @@ fn parent_key_on_another_token() {
     std::fs::write(bed.path("other.toml"), plain).unwrap();
     let (ok, text) = run(&[
         "--token",
-        officer::TOKEN,
+        &bed.token,
         "ceremony",
         "intermediate",
         "other.toml",

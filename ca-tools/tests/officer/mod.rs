@@ -2,25 +2,66 @@
 //! fresh SoftHSM2 token and a SQLite store, and the real `pki` binary run
 //! on the example ceremony files in `examples/ceremony/`.
 //!
-//! `SOFTHSM2_CONF` is process-wide: each test process (nextest runs one per
-//! test) gets its own SoftHSM directory; the `pki` child processes inherit
-//! it.
+//! `SOFTHSM2_CONF` is process-wide and read when the module initialises, so
+//! a test process keeps one SoftHSM directory (under Cargo's target tmp
+//! dir) and each test gets its own token in it, by label; the `pki` child
+//! processes inherit the variable. This works under nextest (a process per
+//! test) and under `cargo test` (threads).
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use hsm::softhsm::SoftHsm;
 use hsm::{Pin, TokenLabel};
 
-pub const TOKEN: &str = "pki-test";
 pub const PIN: &str = "officer-pin-2468";
+pub const SO_PIN: &str = "so-pin-1357";
 const PIN_VAR: &str = "PKI_HSM_PIN";
+
+struct Shared {
+    _dir: tempfile::TempDir,
+    softhsm: SoftHsm,
+}
+
+/// This process's SoftHSM installation.
+pub fn softhsm() -> &'static SoftHsm {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    &SHARED
+        .get_or_init(|| {
+            let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ca-tools-softhsm");
+            std::fs::create_dir_all(&root).unwrap();
+            let dir = tempfile::Builder::new()
+                .prefix("run-")
+                .tempdir_in(&root)
+                .unwrap();
+            let softhsm = SoftHsm::open(dir.path()).unwrap();
+            Shared { _dir: dir, softhsm }
+        })
+        .softhsm
+}
+
+/// A new token with a label unique in this process.
+pub fn new_token(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let label = format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    softhsm()
+        .init_token(
+            &TokenLabel::new(label.clone()).unwrap(),
+            &Pin::new(SO_PIN).unwrap(),
+            &Pin::new(PIN).unwrap(),
+        )
+        .unwrap();
+    label
+}
 
 pub struct Bed {
     pub dir: tempfile::TempDir,
-    pub softhsm: SoftHsm,
+    /// This test's token label.
+    pub token: String,
     pub store_url: String,
 }
 
@@ -36,18 +77,11 @@ pub fn example(name: &str) -> PathBuf {
 impl Bed {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let softhsm = SoftHsm::open(dir.path().join("softhsm")).unwrap();
-        softhsm
-            .init_token(
-                &TokenLabel::new(TOKEN).unwrap(),
-                &Pin::new("so-pin-1357").unwrap(),
-                &Pin::new(PIN).unwrap(),
-            )
-            .unwrap();
+        let token = new_token("pki-test");
         let store_url = format!("sqlite://{}/var/pki.db", dir.path().display());
         Self {
             dir,
-            softhsm,
+            token,
             store_url,
         }
     }
@@ -63,7 +97,7 @@ impl Bed {
             .args(args)
             .current_dir(self.dir.path())
             .env("PKI_CONFIG", example("pki.toml"))
-            .env("PKI_HSM_TOKEN", TOKEN)
+            .env("PKI_HSM_TOKEN", &self.token)
             .env("PKI_STORE_URL", &self.store_url)
             .env(PIN_VAR, PIN)
             .env("PKI_ACTOR", "test-officer")
