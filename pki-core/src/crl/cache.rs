@@ -481,23 +481,27 @@ impl CrlSource for CrlCache {
                 out.push(d.clone());
             }
         };
-        let mut names = vec![cert.issuer()];
+        let mut found = false;
+        let mut by_der = |der: &[u8]| {
+            for key in inner.by_issuer.get(der).into_iter().flatten() {
+                if let Some(s) = inner.slots.get(key) {
+                    push(s);
+                    found = true;
+                }
+            }
+        };
+        if let Some(der) = super::parse::cert_issuer_der(cert) {
+            by_der(der);
+        }
+        // Indirect CRLs: the cRLIssuer names of the distribution points.
         if let Some(cdp) = &cert.extensions().crl_distribution_points {
             for dp in &cdp.0 {
                 for n in dp.crl_issuer.iter().flatten() {
                     if let GeneralName::DirectoryName(d) = n {
-                        names.push(d);
+                        if let Ok(der) = d.to_der() {
+                            by_der(&der);
+                        }
                     }
-                }
-            }
-        }
-        let mut found = false;
-        for name in names {
-            let Ok(der) = name.to_der() else { continue };
-            for key in inner.by_issuer.get(&der).into_iter().flatten() {
-                if let Some(s) = inner.slots.get(key) {
-                    push(s);
-                    found = true;
                 }
             }
         }

@@ -2,11 +2,14 @@
 //! certificate-issuer group, for indirect CRLs) -> reason, revocation date,
 //! invalidity date, with O(1) lookup.
 //!
-//! Layout, per revoked entry: 16 bytes of [`Packed`], the serial's content
-//! octets in one shared arena, and two to four `u32` slots of an
-//! open-addressing table kept at most half full. No per-entry heap
-//! allocation. Invalidity dates, which few entries carry, live in a side
-//! map.
+//! Layout: every entry is one record in a single byte arena,
+//! `[serial length][serial][reason][group: u16 LE][revocationDate: u64 LE]`
+//! (12 bytes plus the serial, 28 for the usual 16-octet serial), and the
+//! open-addressing table (kept at most half full) holds `u32` slots with
+//! the record's offset in the low 26 bits and 6 bits of the hash above it.
+//! A hit touches one slot and one record; most misses only the slot. No
+//! per-entry heap allocation. Invalidity dates, which few entries carry,
+//! live in a side map.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -22,33 +25,36 @@ pub struct RevokedEntry {
     pub invalidity_date: Option<UnixTime>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Packed {
-    revoked_at: u64,
-    serial_start: u32,
-    /// Certificate-issuer group (0 = the CRL issuer; RFC 5280 5.3.3).
-    group: u16,
-    serial_len: u8,
-    reason: u8,
-}
-
+/// Offsets fit 26 bits: the arena is smaller than the CRL's entries, and a
+/// CRL is at most `MAX_CRL_SIZE` (64 MiB = 2^26) bytes.
+const OFFSET_BITS: u32 = 26;
+const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
 const EMPTY: u32 = u32::MAX;
+/// Record bytes besides the serial.
+const RECORD_FIXED: usize = 1 + 1 + 2 + 8;
 
 /// Why an entry could not be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InsertError {
     /// The same (issuer group, serial) is listed twice.
     Duplicate,
-    /// More entries or serial bytes than the index addresses (never reached
-    /// under `MAX_CRL_SIZE`).
+    /// More bytes than 26-bit offsets address (never reached under
+    /// `MAX_CRL_SIZE`).
     Full,
+}
+
+struct Record<'a> {
+    serial: &'a [u8],
+    reason: u8,
+    group: u16,
+    revoked_at: u64,
 }
 
 /// Serial number -> entry, built once, then read-only.
 #[derive(Debug)]
 pub(crate) struct SerialIndex {
-    serials: Vec<u8>,
-    entries: Vec<Packed>,
+    records: Vec<u8>,
+    count: usize,
     invalidity: HashMap<u32, UnixTime>,
     table: Vec<u32>,
     hasher: RandomState,
@@ -56,34 +62,43 @@ pub(crate) struct SerialIndex {
 
 impl Default for SerialIndex {
     fn default() -> Self {
-        Self::with_capacity(0, 0)
+        Self::with_capacity(0)
     }
 }
 
 impl SerialIndex {
-    /// An index sized for about `entries` entries and `serial_bytes` bytes
-    /// of serials.
-    pub(crate) fn with_capacity(entries: usize, serial_bytes: usize) -> Self {
+    /// An index with room for about `record_bytes` bytes of records.
+    pub(crate) fn with_capacity(record_bytes: usize) -> Self {
         Self {
-            serials: Vec::with_capacity(serial_bytes),
-            entries: Vec::with_capacity(entries),
+            records: Vec::with_capacity(record_bytes),
+            count: 0,
             invalidity: HashMap::new(),
             table: Vec::new(),
             hasher: RandomState::new(),
         }
     }
 
-    fn hash(&self, group: u16, serial: &[u8]) -> usize {
-        // SipHash with a per-index random key: a CRL crafted to collide
-        // cannot make lookups linear. Truncation to usize is intended.
-        #[allow(clippy::cast_possible_truncation)]
-        let h = self.hasher.hash_one((group, serial)) as usize;
-        h
+    /// SipHash with a per-index random key, so a CRL crafted to collide
+    /// cannot make lookups linear. Truncation to usize is intended.
+    #[allow(clippy::cast_possible_truncation)]
+    fn hash(&self, group: u16, serial: &[u8]) -> (usize, u32) {
+        let h = self.hasher.hash_one((group, serial));
+        (h as usize, ((h >> 58) as u32) << OFFSET_BITS)
     }
 
-    fn serial_of(&self, e: &Packed) -> &[u8] {
-        let start = e.serial_start as usize;
-        &self.serials[start..start + usize::from(e.serial_len)]
+    fn record(&self, offset: u32) -> Record<'_> {
+        // Offsets come from `push`, which wrote a whole record there.
+        let r = &self.records[offset as usize..];
+        let len = usize::from(r[0]);
+        let rest = &r[1 + len..RECORD_FIXED + len];
+        Record {
+            serial: &r[1..=len],
+            reason: rest[0],
+            group: u16::from_le_bytes([rest[1], rest[2]]),
+            revoked_at: u64::from_le_bytes([
+                rest[3], rest[4], rest[5], rest[6], rest[7], rest[8], rest[9], rest[10],
+            ]),
+        }
     }
 
     /// Appends an entry; [`SerialIndex::finish`] builds the table.
@@ -93,56 +108,61 @@ impl SerialIndex {
         serial: &[u8],
         entry: RevokedEntry,
     ) -> Result<(), InsertError> {
-        let serial_start = u32::try_from(self.serials.len()).map_err(|_| InsertError::Full)?;
-        let serial_len = u8::try_from(serial.len()).map_err(|_| InsertError::Full)?;
-        let ix = u32::try_from(self.entries.len()).map_err(|_| InsertError::Full)?;
-        if ix == EMPTY {
+        let offset = u32::try_from(self.records.len()).map_err(|_| InsertError::Full)?;
+        let len = u8::try_from(serial.len()).map_err(|_| InsertError::Full)?;
+        if offset >= OFFSET_MASK
+            || self.records.len() + RECORD_FIXED + serial.len() > OFFSET_MASK as usize
+        {
             return Err(InsertError::Full);
         }
-        self.serials.extend_from_slice(serial);
-        self.entries.push(Packed {
-            revoked_at: entry.revoked_at.0,
-            serial_start,
-            group,
-            serial_len,
-            reason: entry.reason.code(),
-        });
+        self.records.push(len);
+        self.records.extend_from_slice(serial);
+        self.records.push(entry.reason.code());
+        self.records.extend_from_slice(&group.to_le_bytes());
+        self.records
+            .extend_from_slice(&entry.revoked_at.0.to_le_bytes());
         if let Some(d) = entry.invalidity_date {
-            self.invalidity.insert(ix, d);
+            self.invalidity.insert(offset, d);
         }
+        self.count += 1;
         Ok(())
     }
 
     /// Builds the hash table; fails on a duplicate (group, serial).
     pub(crate) fn finish(&mut self) -> Result<(), InsertError> {
-        self.entries.shrink_to_fit();
-        self.serials.shrink_to_fit();
-        let slots = (self.entries.len() * 2).next_power_of_two().max(8);
-        self.table = vec![EMPTY; slots];
+        self.records.shrink_to_fit();
+        let slots = (self.count * 2).next_power_of_two().max(8);
+        let mut table = vec![EMPTY; slots];
         let mask = slots - 1;
-        for i in 0..self.entries.len() {
-            let e = self.entries[i];
-            let serial = self.serial_of(&e);
-            let mut pos = self.hash(e.group, serial) & mask;
+        let mut offset = 0usize;
+        while offset < self.records.len() {
+            let off = u32::try_from(offset).map_err(|_| InsertError::Full)?;
+            let r = self.record(off);
+            let next = offset + RECORD_FIXED + r.serial.len();
+            let (h, tag) = self.hash(r.group, r.serial);
+            let mut pos = h & mask;
             loop {
-                let slot = self.table[pos];
+                let slot = table[pos];
                 if slot == EMPTY {
-                    // i < EMPTY was checked in push.
-                    self.table[pos] = u32::try_from(i).map_err(|_| InsertError::Full)?;
+                    table[pos] = tag | off;
                     break;
                 }
-                let other = self.entries[slot as usize];
-                if other.group == e.group && self.serial_of(&other) == serial {
-                    return Err(InsertError::Duplicate);
+                if slot & !OFFSET_MASK == tag {
+                    let other = self.record(slot & OFFSET_MASK);
+                    if other.group == r.group && other.serial == r.serial {
+                        return Err(InsertError::Duplicate);
+                    }
                 }
                 pos = (pos + 1) & mask;
             }
+            offset = next;
         }
+        self.table = table;
         Ok(())
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.count
     }
 
     /// The entry for `serial` in issuer group `group`.
@@ -151,21 +171,25 @@ impl SerialIndex {
             return None;
         }
         let mask = self.table.len() - 1;
-        let mut pos = self.hash(group, serial) & mask;
+        let (h, tag) = self.hash(group, serial);
+        let mut pos = h & mask;
         loop {
             let slot = self.table[pos];
             if slot == EMPTY {
                 return None;
             }
-            let e = &self.entries[slot as usize];
-            if e.group == group && self.serial_of(e) == serial {
-                return Some(RevokedEntry {
-                    // Codes were produced by RevocationReason::code.
-                    reason: RevocationReason::from_code(e.reason)
-                        .unwrap_or(RevocationReason::Unspecified),
-                    revoked_at: UnixTime(e.revoked_at),
-                    invalidity_date: self.invalidity.get(&slot).copied(),
-                });
+            if slot & !OFFSET_MASK == tag {
+                let off = slot & OFFSET_MASK;
+                let r = self.record(off);
+                if r.group == group && r.serial == serial {
+                    return Some(RevokedEntry {
+                        // Codes were written by RevocationReason::code.
+                        reason: RevocationReason::from_code(r.reason)
+                            .unwrap_or(RevocationReason::Unspecified),
+                        revoked_at: UnixTime(r.revoked_at),
+                        invalidity_date: self.invalidity.get(&off).copied(),
+                    });
+                }
             }
             pos = (pos + 1) & mask;
         }
@@ -173,8 +197,7 @@ impl SerialIndex {
 
     /// Heap bytes held by the index (for capacity planning and the bench).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.serials.capacity()
-            + self.entries.capacity() * std::mem::size_of::<Packed>()
+        self.records.capacity()
             + self.table.capacity() * std::mem::size_of::<u32>()
             + self.invalidity.capacity() * (std::mem::size_of::<(u32, UnixTime)>() + 1)
     }
@@ -207,7 +230,6 @@ mod tests {
             assert_eq!(ix.get(1 - g, &i.to_be_bytes()), None);
         }
         assert_eq!(ix.get(0, &9999u64.to_be_bytes()), None);
-        assert!(std::mem::size_of::<Packed>() <= 16);
     }
 
     #[test]

@@ -294,63 +294,157 @@ fn crl_extensions(crl: &mut Crl, list: &[Extension]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Last revocationDate seen: most CRLs repeat a handful of dates, and
-/// comparing 15 bytes is cheaper than decoding a time.
-struct DateCache<'a> {
-    tlv: &'a [u8],
-    value: UnixTime,
+/// A strict DER cursor for the per-entry hot loop: one-byte tags,
+/// definite lengths in minimal form (X.690 10.1), nothing past the end.
+/// The outer structure goes through `der`'s readers; this does the same
+/// checks with less bookkeeping per TLV, which matters a million times.
+struct Cursor<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self { data }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.data.first().copied()
+    }
+
+    /// The next TLV: (tag, content, whole TLV).
+    fn any(&mut self) -> Result<(u8, &'a [u8], &'a [u8]), &'static str> {
+        let d = self.data;
+        let [tag, l0, rest @ ..] = d else {
+            return Err("truncated TLV");
+        };
+        if tag & 0x1f == 0x1f {
+            return Err("multi-byte tag");
+        }
+        let (len, rest) = if *l0 < 0x80 {
+            (usize::from(*l0), rest)
+        } else {
+            let n = usize::from(l0 & 0x7f);
+            if n == 0 {
+                return Err("indefinite length");
+            }
+            if n > 4 || rest.len() < n {
+                return Err("bad length");
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            if rest[0] == 0 || len < 0x80 {
+                return Err("length not in minimal form");
+            }
+            (len, &rest[n..])
+        };
+        if rest.len() < len {
+            return Err("truncated TLV");
+        }
+        let header = d.len() - rest.len();
+        let (content, after) = rest.split_at(len);
+        self.data = after;
+        Ok((*tag, content, &d[..header + len]))
+    }
+
+    fn expect(&mut self, tag: u8) -> Result<&'a [u8], &'static str> {
+        match self.any()? {
+            (t, content, _) if t == tag => Ok(content),
+            _ => Err("unexpected tag"),
+        }
+    }
+}
+
+const SEQUENCE: u8 = 0x30;
+const INTEGER: u8 = 0x02;
+const BOOLEAN: u8 = 0x01;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+const UTC_TIME: u8 = 0x17;
+const GENERALIZED_TIME: u8 = 0x18;
+
+/// RFC 5280 4.1.2.5.1 / 4.1.2.5.2 in DER: `YYMMDDHHMMSSZ` or
+/// `YYYYMMDDHHMMSSZ`, UTCTime years 50-99 meaning 19xx.
+fn x509_time(tag: u8, s: &[u8]) -> Result<UnixTime, &'static str> {
+    let digits = |r: std::ops::Range<usize>| -> Result<u16, &'static str> {
+        s[r].iter().try_fold(0u16, |acc, b| {
+            if b.is_ascii_digit() {
+                Ok(acc * 10 + u16::from(b - b'0'))
+            } else {
+                Err("time is not digits")
+            }
+        })
+    };
+    let (year, rest) = match (tag, s.len()) {
+        (UTC_TIME, 13) => {
+            let yy = digits(0..2)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
+        }
+        (GENERALIZED_TIME, 15) => (digits(0..4)?, 4),
+        _ => return Err("time is not in the DER form RFC 5280 requires"),
+    };
+    if s[s.len() - 1] != b'Z' {
+        return Err("time is not in UTC (Z)");
+    }
+    let two = |k: usize| digits(rest + 2 * k..rest + 2 * k + 2);
+    let month = u8::try_from(two(0)?).map_err(|_| "bad month")?;
+    let day = u8::try_from(two(1)?).map_err(|_| "bad day")?;
+    let hour = u8::try_from(two(2)?).map_err(|_| "bad hour")?;
+    let minute = u8::try_from(two(3)?).map_err(|_| "bad minute")?;
+    let second = u8::try_from(two(4)?).map_err(|_| "bad second")?;
+    let t = der::DateTime::new(year, month, day, hour, minute, second)
+        .map_err(|_| "time out of range")?;
+    Ok(UnixTime(t.unix_duration().as_secs()))
 }
 
 /// Scans `revokedCertificates` into the index.
 fn scan_entries(crl: &mut Crl, content: &[u8]) -> Result<(), Error> {
-    let entry_err = |i: usize, reason: String| Error::BadDer {
+    let entry_err = |i: usize, reason: &str| Error::BadDer {
         what: "CRL entry",
         reason: format!("entry {i}: {reason}"),
     };
-    // A typical entry with a reason code is 30-40 bytes.
-    let mut index = SerialIndex::with_capacity(content.len() / 32, content.len() / 2);
-    let mut r = SliceReader::new(content).map_err(der_err("CRL entries"))?;
-    let mut date = DateCache {
-        tlv: &[],
-        value: UnixTime(0),
-    };
+    // A record is 12 bytes plus the serial, against 19 bytes plus the
+    // serial (and usually 11 more for a reason code) in DER.
+    let mut index = SerialIndex::with_capacity(content.len() * 2 / 3);
+    let mut r = Cursor::new(content);
+    // Last revocationDate seen: consecutive entries often share one, and
+    // comparing 15 bytes is cheaper than decoding a time.
+    let mut date: (&[u8], UnixTime) = (&[], UnixTime(0));
     let mut group: u16 = 0;
     let mut groups_by_der: HashMap<Vec<u8>, u16> = HashMap::new();
     let mut i = 0usize;
-    while !r.is_finished() {
-        let entry = tlv(&mut r, Tag::Sequence).map_err(|e| entry_err(i, e.to_string()))?;
-        let mut er = SliceReader::new(entry).map_err(|e| entry_err(i, e.to_string()))?;
-        let serial = tlv(&mut er, Tag::Integer).map_err(|e| entry_err(i, e.to_string()))?;
-        check_integer(serial).map_err(|why| entry_err(i, format!("userCertificate {why}")))?;
-        let time_tlv = er.tlv_bytes().map_err(|e| entry_err(i, e.to_string()))?;
-        if time_tlv != date.tlv {
-            let t = Time::from_der(time_tlv).map_err(|e| entry_err(i, e.to_string()))?;
-            date = DateCache {
-                tlv: time_tlv,
-                value: UnixTime::from_x509(&t),
-            };
+    while !r.is_empty() {
+        let entry = r.expect(SEQUENCE).map_err(|e| entry_err(i, e))?;
+        let mut er = Cursor::new(entry);
+        let serial = er.expect(INTEGER).map_err(|e| entry_err(i, e))?;
+        check_integer(serial).map_err(|why| entry_err(i, &format!("userCertificate {why}")))?;
+        let (tag, time, time_tlv) = er.any().map_err(|e| entry_err(i, e))?;
+        if time_tlv != date.0 {
+            date = (time_tlv, x509_time(tag, time).map_err(|e| entry_err(i, e))?);
         }
         let mut value = RevokedEntry {
             reason: RevocationReason::Unspecified,
-            revoked_at: date.value,
+            revoked_at: date.1,
             invalidity_date: None,
         };
-        if !er.is_finished() {
+        if !er.is_empty() {
             if !crl.v2 {
-                return Err(entry_err(i, "entry extensions in a v1 CRL".into()));
+                return Err(entry_err(i, "entry extensions in a v1 CRL"));
             }
-            let exts = tlv(&mut er, Tag::Sequence).map_err(|e| entry_err(i, e.to_string()))?;
+            let exts = er.expect(SEQUENCE).map_err(|e| entry_err(i, e))?;
             entry_extensions(crl, exts, &mut value, &mut group, &mut groups_by_der)
-                .map_err(|why| entry_err(i, why))?;
-            if !er.is_finished() {
-                return Err(entry_err(i, "data after crlEntryExtensions".into()));
+                .map_err(|why| entry_err(i, &why))?;
+            if !er.is_empty() {
+                return Err(entry_err(i, "data after crlEntryExtensions"));
             }
         }
-        index.push(group, serial, value).map_err(|e| match e {
-            InsertError::Full | InsertError::Duplicate => {
-                entry_err(i, "too many entries for the index".into())
-            }
-        })?;
+        index
+            .push(group, serial, value)
+            .map_err(|_| entry_err(i, "too many entries for the index"))?;
         i += 1;
     }
     index.finish().map_err(|e| match e {
@@ -359,6 +453,24 @@ fn scan_entries(crl: &mut Crl, content: &[u8]) -> Result<(), Error> {
     })?;
     crl.index = index;
     Ok(())
+}
+
+/// The issuer Name TLV inside a certificate's DER (RFC 5280 4.1: after the
+/// optional version, the serial and the signature algorithm), without
+/// re-encoding the decoded name.
+pub(super) fn cert_issuer_der(cert: &crate::cert::Cert) -> Option<&[u8]> {
+    let mut outer = Cursor::new(cert.tbs_der());
+    let tbs = outer.expect(SEQUENCE).ok()?;
+    let mut r = Cursor::new(tbs);
+    if r.peek() == Some(0xa0) {
+        r.any().ok()?;
+    }
+    r.expect(INTEGER).ok()?;
+    r.expect(SEQUENCE).ok()?;
+    match r.any().ok()? {
+        (SEQUENCE, _, whole) => Some(whole),
+        _ => None,
+    }
 }
 
 /// RFC 5280 4.1.2.2 / X.690: a non-empty, minimally encoded INTEGER.
@@ -381,8 +493,8 @@ fn entry_extensions(
     group: &mut u16,
     groups_by_der: &mut HashMap<Vec<u8>, u16>,
 ) -> Result<(), String> {
-    let mut r = SliceReader::new(exts).map_err(|e| e.to_string())?;
-    if r.is_finished() {
+    let mut r = Cursor::new(exts);
+    if r.is_empty() {
         return Err("empty crlEntryExtensions sequence".into());
     }
     let (reason_oid, invalidity_oid, issuer_oid) = (
@@ -392,21 +504,21 @@ fn entry_extensions(
     );
     let mut seen = [false; 3];
     let mut others: Vec<&[u8]> = Vec::new();
-    while !r.is_finished() {
-        let x = tlv(&mut r, Tag::Sequence).map_err(|e| e.to_string())?;
-        let mut xr = SliceReader::new(x).map_err(|e| e.to_string())?;
-        let id = tlv(&mut xr, Tag::ObjectIdentifier).map_err(|e| e.to_string())?;
-        let critical = if xr.peek_tag().map_err(|e| e.to_string())? == Tag::Boolean {
-            let b = bool::decode(&mut xr).map_err(|e| e.to_string())?;
-            if !b {
-                return Err("critical FALSE is encoded (DER omits the DEFAULT)".into());
+    while !r.is_empty() {
+        let x = r.expect(SEQUENCE)?;
+        let mut xr = Cursor::new(x);
+        let id = xr.expect(OID)?;
+        let critical = if xr.peek() == Some(BOOLEAN) {
+            match xr.expect(BOOLEAN)? {
+                [0xff] => true,
+                [0x00] => return Err("critical FALSE is encoded (DER omits the DEFAULT)".into()),
+                _ => return Err("BOOLEAN is not DER".into()),
             }
-            true
         } else {
             false
         };
-        let v = tlv(&mut xr, Tag::OctetString).map_err(|e| e.to_string())?;
-        if !xr.is_finished() {
+        let v = xr.expect(OCTET_STRING)?;
+        if !xr.is_empty() {
             return Err("data after extnValue".into());
         }
         let slot = if id == reason_oid.as_bytes() {
@@ -427,14 +539,11 @@ fn entry_extensions(
         match slot {
             Some(0) => {
                 // CRLReason ::= ENUMERATED; 7 is not used.
-                let mut vr = SliceReader::new(v).map_err(|e| e.to_string())?;
-                let code = tlv(&mut vr, Tag::Enumerated).map_err(|e| e.to_string())?;
-                let reason = match (code, vr.is_finished()) {
-                    ([c], true) => RevocationReason::from_code(*c),
+                value.reason = match v {
+                    [0x0a, 0x01, c] => RevocationReason::from_code(*c),
                     _ => None,
                 }
                 .ok_or("reasonCode is not a defined CRLReason")?;
-                value.reason = reason;
             }
             Some(1) => {
                 // InvalidityDate ::= GeneralizedTime.
@@ -495,6 +604,49 @@ mod tests {
         assert!(check_integer(&[0, 1]).is_err());
         assert!(check_integer(&[0xff, 0x80]).is_err());
         assert!(check_integer(&[1; 33]).is_err());
+    }
+
+    #[test]
+    fn cursor_is_strict_der() {
+        assert_eq!(
+            Cursor::new(&[0x02, 0x01, 0x05]).expect(0x02),
+            Ok(&[5u8][..])
+        );
+        assert!(Cursor::new(&[0x02, 0x80, 0x05, 0x00, 0x00]).any().is_err());
+        assert!(Cursor::new(&[0x02, 0x81, 0x01, 0x05]).any().is_err());
+        assert!(Cursor::new(&[0x02, 0x82, 0x00, 0x81]).any().is_err());
+        assert!(Cursor::new(&[0x02, 0x02, 0x05]).any().is_err());
+        assert!(Cursor::new(&[0x1f, 0x01, 0x00]).any().is_err());
+        let mut long = vec![0x04, 0x81, 0x80];
+        long.extend([0u8; 0x80]);
+        assert_eq!(Cursor::new(&long).expect(0x04).map(<[u8]>::len), Ok(0x80));
+    }
+
+    #[test]
+    fn times_follow_rfc_5280() {
+        assert_eq!(
+            x509_time(UTC_TIME, b"250601000000Z"),
+            Ok(UnixTime(1_748_736_000))
+        );
+        assert_eq!(
+            x509_time(UTC_TIME, b"900101000000Z"),
+            Ok(UnixTime(631_152_000))
+        );
+        // 1950-1969 cannot be a Unix time here.
+        assert!(x509_time(UTC_TIME, b"500101000000Z").is_err());
+        assert_eq!(
+            x509_time(GENERALIZED_TIME, b"20500101000000Z"),
+            Ok(UnixTime(2_524_608_000))
+        );
+        for bad in [
+            &b"2506010000Z"[..],
+            b"250601000000+0100",
+            b"250631000000Z",
+            b"25060100000aZ",
+        ] {
+            assert!(x509_time(UTC_TIME, bad).is_err(), "{bad:?}");
+        }
+        assert!(x509_time(0x04, b"250601000000Z").is_err());
     }
 
     #[test]
