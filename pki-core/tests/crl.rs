@@ -694,3 +694,63 @@ fn duplicate_entries_and_bad_encodings_are_errors() {
         assert!(Crl::from_der(&good[..cut]).is_err());
     }
 }
+
+#[test]
+fn mutated_crls_are_errors_or_crls_never_panics() {
+    let w = world();
+    let der = w.sub.crl(|t| {
+        t.issuing_distribution_point = Some(IssuingDistributionPointSpec {
+            full_name: vec![GeneralNameSpec::uri("http://crl.example.ma/x.crl")],
+            indirect_crl: true,
+            ..IssuingDistributionPointSpec::default()
+        });
+        for i in 1..=40u8 {
+            let mut e = CrlEntry::new(vec![i], utc(2024, 1, 1 + i % 20))
+                .with_reason(RevocationReason::KeyCompromise);
+            if i % 5 == 0 {
+                e.invalidity_date = Some(utc(2023, 1, 1));
+                e.certificate_issuer = vec![GeneralNameSpec::Directory(w.root.name().clone())];
+            }
+            t.revoked.push(e);
+        }
+    });
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        usize::try_from(x % (1 << 31)).expect("fits")
+    };
+    let leaf = cert(&w.leaf);
+    let (mut ok, mut err) = (0, 0);
+    for round in 0..4000 {
+        let mut m = der.clone();
+        match round % 4 {
+            0 => {
+                let i = next() % m.len();
+                m[i] ^= u8::try_from(1 + next() % 255).expect("fits");
+            }
+            1 => m.truncate(next() % m.len()),
+            2 => {
+                let i = next() % m.len();
+                m.insert(i, u8::try_from(next() % 256).expect("fits"));
+            }
+            _ => {
+                let i = next() % m.len();
+                m[i] = [0x00, 0x80, 0x81, 0xff, 0x30, 0x02][next() % 6];
+            }
+        }
+        match Crl::from_der(&m) {
+            Ok(c) => {
+                ok += 1;
+                let _ = c.entry_for(&leaf);
+                let _ = c.lookup(&[5]);
+            }
+            Err(_) => err += 1,
+        }
+    }
+    assert!(
+        err > 3000,
+        "most mutations must be rejected ({ok} accepted)"
+    );
+}

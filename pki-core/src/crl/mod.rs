@@ -51,7 +51,7 @@ pub struct Crl {
     fingerprint: [u8; 32],
     der: Vec<u8>,
     tbs: Range<usize>,
-    signature: Range<usize>,
+    signature: Vec<u8>,
     signature_algorithm: Result<SignatureAlgorithm, Error>,
     issuer: Name,
     issuer_der: Vec<u8>,
@@ -245,7 +245,7 @@ impl Crl {
             None,
             policy,
             self.tbs_der(),
-            &self.der[self.signature.clone()],
+            &self.signature,
         )
         .map_err(|e| match e {
             Error::SignatureInvalid { .. } => Error::Crl(format!(

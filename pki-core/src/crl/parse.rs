@@ -73,12 +73,6 @@ fn tlv<'a>(r: &mut SliceReader<'a>, tag: Tag) -> der::Result<&'a [u8]> {
     r.read_slice(h.length)
 }
 
-/// Offset of `inner` inside `outer` (both slices of the same buffer).
-fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
-    // Slices handed out by SliceReader borrow from `outer`.
-    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
-}
-
 /// RFC 5280 5.2.3 CRLNumber ::= INTEGER (0..MAX), at most 20 octets;
 /// returned without leading zero octets.
 fn crl_number(value: &[u8], what: &str) -> Result<Vec<u8>, Error> {
@@ -121,10 +115,9 @@ pub(super) fn decode(der: &[u8]) -> Result<Crl, Error> {
     let signature = sig
         .as_bytes()
         .ok_or_else(|| bad("signatureValue has unused bits"))?;
-    let tbs_start = offset_in(der, tbs_tlv);
+    // tbsCertList is the first TLV after the outer header.
+    let tbs_start = der.len() - list.len();
     let tbs: Range<usize> = tbs_start..tbs_start + tbs_tlv.len();
-    let sig_start = offset_in(der, signature);
-    let signature_range = sig_start..sig_start + signature.len();
 
     // TBSCertList.
     let mut t = SliceReader::new(tbs_tlv).map_err(&e)?;
@@ -192,7 +185,7 @@ pub(super) fn decode(der: &[u8]) -> Result<Crl, Error> {
         fingerprint: sha256(der),
         der: der.to_vec(),
         tbs,
-        signature: signature_range,
+        signature: signature.to_vec(),
         signature_algorithm: SignatureAlgorithm::from_identifier(&algorithm),
         issuer_der: issuer_tlv.to_vec(),
         issuer,
