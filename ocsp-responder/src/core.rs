@@ -44,6 +44,10 @@ pub struct Core {
     pub live_permits: Semaphore,
     /// Last store change applied.
     pub change_seq: AtomicU64,
+    /// Held while a status changes and while a response is checked against
+    /// its status version and cached, so a response signed from an old
+    /// status can never replace the one signed after a change.
+    publish: std::sync::Mutex<()>,
 }
 
 impl Core {
@@ -58,7 +62,41 @@ impl Core {
             health: Health::default(),
             store,
             change_seq: AtomicU64::new(0),
+            publish: std::sync::Mutex::new(()),
         }
+    }
+
+    fn publish_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.publish
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Caches `ready` for (issuer, hash, serial) if the serial's status is
+    /// still at `version` (the one `ready` was signed from).
+    pub fn publish_if_current(
+        &self,
+        issuer: u32,
+        hash: HashAlgorithm,
+        serial: &[u8],
+        version: u64,
+        ready: Arc<crate::issuer::Ready>,
+    ) -> PublishOutcome {
+        let _publishing = self.publish_lock();
+        if self.statuses.versioned(issuer, serial).1 != version {
+            return PublishOutcome::Superseded;
+        }
+        if self.cache.put(issuer, hash, serial, ready) {
+            PublishOutcome::Cached
+        } else {
+            PublishOutcome::Full
+        }
+    }
+
+    /// Changes a status (under the publish lock).
+    fn set_status(&self, issuer: u32, serial: &[u8], known: Option<Known>, version: u64) {
+        let _publishing = self.publish_lock();
+        self.statuses.set(issuer, serial, known, version);
     }
 
     pub fn ready(&self) -> bool {
@@ -111,27 +149,38 @@ impl Core {
         result
     }
 
-    /// The status to answer for `serial` of `issuer`, from the table; the
-    /// store is asked only about serials the table does not know (newly
-    /// issued), and only while it answers.
-    pub async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> Option<Known> {
-        if let Some(k) = self.statuses.get(issuer.index, serial) {
-            return Some(k);
+    /// The status to answer for `serial` of `issuer` and its version, from
+    /// the table; the store is asked only about serials the table does not
+    /// know (newly issued), and only while it answers.
+    pub async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+        let (known, version) = self.statuses.versioned(issuer.index, serial);
+        if known.is_some() || version != 0 {
+            return (known, version);
         }
-        let serial = Serial::from_der_content(serial).ok()?;
+        let Ok(parsed) = Serial::from_der_content(serial) else {
+            return (None, 0);
+        };
         if !self.health.db_ok.load(Ordering::Relaxed) {
-            return None;
+            return (None, 0);
         }
-        let status = self.db(self.store.status(issuer.ca, &serial)).await.ok()?;
-        let known = Known::from_store(&status)?;
-        self.statuses.set(issuer.index, serial.as_bytes(), known);
-        Some(known)
+        let Ok(status) = self.db(self.store.status(issuer.ca, &parsed)).await else {
+            return (None, 0);
+        };
+        let Some(known) = Known::from_store(&status) else {
+            return (None, 0);
+        };
+        {
+            let _publishing = self.publish_lock();
+            self.statuses.set_if_absent(issuer.index, serial, known, 0);
+        }
+        self.statuses.versioned(issuer.index, serial)
     }
 
     /// Signs the response for one (issuer, hash, serial) from the table and
     /// puts it in the cache; blocking.
     fn sign_cached(&self, issuer: &Issuer, hash: HashAlgorithm, serial: &[u8]) -> SignOutcome {
-        let (status, extended_revoke) = match self.statuses.get(issuer.index, serial) {
+        let (known, version) = self.statuses.versioned(issuer.index, serial);
+        let (status, extended_revoke) = match known {
             Some(k) => (k.cert_status(), false),
             None => self.settings.unissued.status(),
         };
@@ -148,10 +197,11 @@ impl Core {
         self.note_sign(&result);
         match result {
             Ok(ready) => {
-                if self.cache.put(issuer.index, hash, serial, Arc::new(ready)) {
-                    SignOutcome::Cached
-                } else {
-                    SignOutcome::Full
+                match self.publish_if_current(issuer.index, hash, serial, version, Arc::new(ready))
+                {
+                    PublishOutcome::Cached => SignOutcome::Cached,
+                    PublishOutcome::Full => SignOutcome::Full,
+                    PublishOutcome::Superseded => SignOutcome::Skipped,
                 }
             }
             Err(e) => SignOutcome::Failed(e),
@@ -170,7 +220,7 @@ impl Core {
                     .db(self.store.issued_serials(issuer.ca, after.as_ref(), PAGE))
                     .await?;
                 for s in &page {
-                    self.statuses.set(issuer.index, s.as_bytes(), Known::Good);
+                    self.set_status(issuer.index, s.as_bytes(), Some(Known::Good), seq);
                 }
                 if page.len() < PAGE as usize {
                     break;
@@ -181,16 +231,11 @@ impl Core {
             loop {
                 let page = self.db(self.store.revocations(&query)).await?;
                 for r in &page {
-                    self.statuses.set(
-                        issuer.index,
-                        r.serial.as_bytes(),
-                        Known::Revoked {
-                            revoked_at: SystemTime::from(r.revoked_at),
-                            reason: pki_core::revocation::RevocationReason::from_code(
-                                r.reason.code(),
-                            ),
-                        },
-                    );
+                    let known = Known::Revoked {
+                        revoked_at: SystemTime::from(r.revoked_at),
+                        reason: pki_core::revocation::RevocationReason::from_code(r.reason.code()),
+                    };
+                    self.set_status(issuer.index, r.serial.as_bytes(), Some(known), seq);
                 }
                 if !query.advance(&page) {
                     break;
@@ -198,7 +243,7 @@ impl Core {
             }
             tracing::info!(
                 issuer = %issuer.name,
-                serials = self.statuses.serials_of(issuer.index).len(),
+                serials = self.statuses.count_of(issuer.index),
                 "statuses loaded"
             );
         }
@@ -314,12 +359,12 @@ impl Core {
         };
         for serial in serials {
             let status = self.db(self.store.status(issuer.ca, &serial)).await?;
-            match Known::from_store(&status) {
-                Some(k) => {
-                    self.statuses.set(issuer.index, serial.as_bytes(), k);
-                }
-                None => self.statuses.remove(issuer.index, serial.as_bytes()),
-            }
+            self.set_status(
+                issuer.index,
+                serial.as_bytes(),
+                Known::from_store(&status),
+                change.seq,
+            );
             self.resign_now(&issuer, serial.as_bytes().into()).await;
         }
         Ok(())
@@ -414,11 +459,21 @@ impl Core {
     }
 }
 
+/// What [`Core::publish_if_current`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOutcome {
+    Cached,
+    /// The cache is full (existing keys are still replaced).
+    Full,
+    /// The status changed while the response was being signed.
+    Superseded,
+}
+
 enum SignOutcome {
     Cached,
     /// Signed but the cache is full.
     Full,
-    /// Serial not encodable as a CertID.
+    /// Serial not encodable as a CertID, or its status changed meanwhile.
     Skipped,
     Failed(pki_core::ocsp::ResponseError),
 }

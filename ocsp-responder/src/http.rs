@@ -186,9 +186,9 @@ async fn answer<S: Source>(
     };
     match source.answer(Query::new(request)).await {
         Answer::Cached(ready) => signed(&ready, true, if_none_match, Outcome::Cached),
-        Answer::Live { ready, cacheable } => {
-            signed(&ready, cacheable, if_none_match, Outcome::Live)
-        }
+        Answer::Live {
+            ready, cacheable, ..
+        } => signed(&ready, cacheable, if_none_match, Outcome::Live),
         Answer::Status(s) => status(s),
     }
 }

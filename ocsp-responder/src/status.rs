@@ -74,49 +74,65 @@ impl Known {
     }
 }
 
-/// (issuer index, serial content octets) -> status. Bounded by what the
-/// store holds for the configured issuers.
+/// (issuer index, serial content octets) -> status, with the store change
+/// sequence number that set it (the version cached responses are checked
+/// against). Bounded by what the store holds for the configured issuers.
 #[derive(Debug, Default)]
 pub struct StatusTable {
-    map: DashMap<(u32, Box<[u8]>), Known>,
+    map: DashMap<StatusKey, (Option<Known>, u64)>,
 }
+
+/// (issuer index, serial content octets).
+type StatusKey = (u32, Box<[u8]>);
 
 impl StatusTable {
     pub fn get(&self, issuer: u32, serial: &[u8]) -> Option<Known> {
-        self.map.get(&(issuer, Box::from(serial))).map(|e| *e)
+        self.versioned(issuer, serial).0
     }
 
-    /// Sets a status; returns whether it changed.
-    pub fn set(&self, issuer: u32, serial: &[u8], known: Known) -> bool {
-        self.map.insert((issuer, Box::from(serial)), known) != Some(known)
+    /// The status and its version; `(None, 0)` for a serial never seen.
+    pub fn versioned(&self, issuer: u32, serial: &[u8]) -> (Option<Known>, u64) {
+        self.map
+            .get(&(issuer, Box::from(serial)))
+            .map_or((None, 0), |e| *e)
     }
 
-    pub fn remove(&self, issuer: u32, serial: &[u8]) {
-        self.map.remove(&(issuer, Box::from(serial)));
+    /// Sets a status (`None`: not issued) as of change `version`.
+    pub fn set(&self, issuer: u32, serial: &[u8], known: Option<Known>, version: u64) {
+        self.map
+            .insert((issuer, Box::from(serial)), (known, version));
     }
 
+    /// Sets a status learnt outside the change feed, unless the feed has
+    /// already said something about this serial.
+    pub fn set_if_absent(&self, issuer: u32, serial: &[u8], known: Known, version: u64) {
+        self.map
+            .entry((issuer, Box::from(serial)))
+            .or_insert((Some(known), version));
+    }
+
+    /// Serials with a status.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map.iter().filter(|e| e.value().0.is_some()).count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
     /// Every (issuer, serial, status), a snapshot.
     pub fn entries(&self) -> Vec<(u32, Box<[u8]>, Known)> {
         self.map
             .iter()
-            .map(|e| (e.key().0, e.key().1.clone(), *e.value()))
+            .filter_map(|e| e.value().0.map(|k| (e.key().0, e.key().1.clone(), k)))
             .collect()
     }
 
-    /// Serials of one issuer, a snapshot.
-    pub fn serials_of(&self, issuer: u32) -> Vec<Box<[u8]>> {
+    /// Serials of one issuer with a status.
+    pub fn count_of(&self, issuer: u32) -> usize {
         self.map
             .iter()
-            .filter(|e| e.key().0 == issuer)
-            .map(|e| e.key().1.clone())
-            .collect()
+            .filter(|e| e.key().0 == issuer && e.value().0.is_some())
+            .count()
     }
 }
