@@ -125,6 +125,68 @@ fn openssl_accepts_then_reports_revoked() {
         String::from_utf8_lossy(&good.stderr)
     );
 
+    // The CNIE CA's certificate is recorded under the root: revoking it
+    // there and publishing the root's CRL cuts off every citizen.
+    let ca_serial = openssl_out(&["x509", "-in", ca.to_str().unwrap(), "-noout", "-serial"]);
+    let ca_serial = ca_serial.trim().trim_start_matches("serial=");
+    let root_crl = bed.path("root.crl");
+    let chain_check = |crls: &[&std::path::Path]| {
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(["verify", "-crl_check_all", "-CAfile"])
+            .arg(&root)
+            .arg("-untrusted")
+            .arg(&ca);
+        for crl in crls {
+            cmd.arg("-CRLfile").arg(crl);
+        }
+        let out = cmd.arg(&youssef).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "national-root",
+        "--out",
+        root_crl.to_str().unwrap(),
+    ]);
+    bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "cnie-citizen-ca",
+        "--out",
+        crl.to_str().unwrap(),
+    ]);
+    let (ok, text) = chain_check(&[&crl, &root_crl]);
+    assert!(ok, "{text}");
+    bed.ok(&[
+        "revoke",
+        "--ca",
+        "national-root",
+        "--serial",
+        ca_serial,
+        "--reason",
+        "cACompromise",
+    ]);
+    bed.ok(&[
+        "crl",
+        "generate",
+        "--ca",
+        "national-root",
+        "--out",
+        root_crl.to_str().unwrap(),
+    ]);
+    let (ok, text) = chain_check(&[&crl, &root_crl]);
+    assert!(
+        !ok && text.contains("error 23 at 1 depth lookup: certificate revoked"),
+        "{text}"
+    );
+
     let out = bed.ok(&["audit", "verify"]);
     assert!(out.contains("audit log intact"), "{out}");
 }
