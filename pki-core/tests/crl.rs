@@ -754,3 +754,39 @@ fn mutated_crls_are_errors_or_crls_never_panics() {
         "most mutations must be rejected ({ok} accepted)"
     );
 }
+
+#[test]
+fn expired_crl_fails_hard_and_warns_soft() {
+    let w = world();
+    let expired = w.sub.crl(|t| {
+        t.this_update = utc(2025, 1, 1);
+        t.next_update = Some(utc(2025, 2, 1));
+        t.revoked.push(w.leaf.revocation());
+    });
+    let root_crl = w.root.crl(|_| {});
+    let s = set(&[&expired, &root_crl]);
+    // Hard fail (required status): invalid, naming the certificate.
+    let err = validate(&w.root, &[&w.sub], &w.leaf, &s).unwrap_err();
+    assert!(
+        matches!(&err, Error::RevocationStatusUnavailable { index: 0, detail } if detail.contains("expired")),
+        "{err:?}"
+    );
+    // Soft fail: valid, with a warning and an unchecked status.
+    let mut trust = TrustStore::new();
+    trust
+        .add_tier(Tier::new("t", AssuranceLevel::High))
+        .unwrap();
+    trust.add_anchor("t", cert(&w.root)).unwrap();
+    let mut opts = ValidationOptions::at(at());
+    opts.revocation = Some(&s);
+    let p = Validator::new(trust)
+        .validate(&cert(&w.leaf), &[cert(&w.sub)], &opts)
+        .unwrap();
+    assert!(matches!(p.revocation[0], RevocationStatus::Unknown { .. }));
+    assert!(matches!(p.revocation[1], RevocationStatus::Good { .. }));
+    assert!(
+        p.warnings.iter().any(|w| w.contains("expired")),
+        "{:?}",
+        p.warnings
+    );
+}

@@ -70,8 +70,8 @@ pub struct Crl {
     /// issuer itself (RFC 5280 5.3.3).
     groups: Vec<Vec<GeneralName>>,
     index: index::SerialIndex,
-    /// (SPKI hash, policy) of keys whose signature over this CRL verified.
-    verified_by: RwLock<Vec<([u8; 32], AlgorithmPolicy)>>,
+    /// Verdicts of signature checks per (SPKI hash, policy): checked once.
+    verified_by: RwLock<Vec<(([u8; 32], AlgorithmPolicy), bool)>>,
 }
 
 /// Compares two unsigned big-endian integers without leading zeros.
@@ -231,36 +231,52 @@ impl Crl {
     }
 
     /// Verifies the signature over the TBS bytes with `signer`'s key under
-    /// `policy`. Done once per key: a success is remembered
-    /// per (key, policy).
+    /// `policy`. Done once per key: the verdict is remembered per (key,
+    /// policy), so neither a good nor a forged CRL costs a signature check
+    /// on every validation.
     pub fn verify_signed_by(&self, signer: &Cert, policy: AlgorithmPolicy) -> Result<(), Error> {
         let key_id = (*signer.spki_hash(), policy);
-        if self.verified_by.read().is_ok_and(|v| v.contains(&key_id)) {
-            return Ok(());
+        let known = self
+            .verified_by
+            .read()
+            .ok()
+            .and_then(|v| v.iter().find(|(k, _)| *k == key_id).map(|(_, ok)| *ok));
+        match known {
+            Some(true) => return Ok(()),
+            Some(false) => {
+                return Err(Error::Crl(format!(
+                    "signature does not verify under the key of {}",
+                    signer.subject_string()
+                )))
+            }
+            None => {}
         }
         let alg = self.signature_algorithm.clone()?;
-        signature::verify(
+        let result = signature::verify(
             alg,
             signer.public_key()?,
             None,
             policy,
             self.tbs_der(),
             &self.signature,
-        )
-        .map_err(|e| match e {
+        );
+        // Remember the verdict of a real signature check (not of an
+        // algorithm the policy refuses, which costs nothing to repeat).
+        if matches!(result, Ok(()) | Err(Error::SignatureInvalid { .. })) {
+            if let Ok(mut v) = self.verified_by.write() {
+                if v.len() >= VERIFIED_SLOTS {
+                    v.remove(0);
+                }
+                v.push((key_id, result.is_ok()));
+            }
+        }
+        result.map_err(|e| match e {
             Error::SignatureInvalid { .. } => Error::Crl(format!(
                 "signature does not verify under the key of {}",
                 signer.subject_string()
             )),
             other => other,
-        })?;
-        if let Ok(mut v) = self.verified_by.write() {
-            if v.len() >= VERIFIED_SLOTS {
-                v.remove(0);
-            }
-            v.push(key_id);
-        }
-        Ok(())
+        })
     }
 
     /// The status source naming this CRL.
