@@ -45,6 +45,9 @@ pub const MAX_CRL_SIZE: usize = 64 * 1024 * 1024;
 /// slots cover the same key reached through several certificates).
 const VERIFIED_SLOTS: usize = 8;
 
+/// A signing key (SHA-256 of its SPKI) under an algorithm policy.
+type KeyPolicy = ([u8; 32], AlgorithmPolicy);
+
 /// A decoded CRL with its revoked serials indexed for O(1) lookup.
 #[derive(Debug)]
 pub struct Crl {
@@ -71,7 +74,7 @@ pub struct Crl {
     groups: Vec<Vec<GeneralName>>,
     index: index::SerialIndex,
     /// Verdicts of signature checks per (SPKI hash, policy): checked once.
-    verified_by: RwLock<Vec<(([u8; 32], AlgorithmPolicy), bool)>>,
+    verified_by: RwLock<Vec<(KeyPolicy, bool)>>,
 }
 
 /// Compares two unsigned big-endian integers without leading zeros.
