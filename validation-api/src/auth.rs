@@ -53,7 +53,14 @@ impl Access {
     ///
     /// Every configured hash is compared, in constant time each, whatever
     /// matches, so the answer time does not tell which client nearly matched.
-    pub fn admit(&self, authorization: Option<&[u8]>) -> Result<Admitted, ApiError> {
+    /// `peer_cert` is the SHA-256 of the TLS client certificate, when the
+    /// connection is mutual TLS; a client whose `cert_sha256` matches is
+    /// admitted without a token.
+    pub fn admit(
+        &self,
+        authorization: Option<&[u8]>,
+        peer_cert: Option<&[u8; 32]>,
+    ) -> Result<Admitted, ApiError> {
         let token = authorization.and_then(|h| {
             let h = std::str::from_utf8(h).ok()?;
             let (scheme, rest) = h.split_once(' ')?;
@@ -62,24 +69,26 @@ impl Access {
                 .then(|| rest.trim())
                 .filter(|t| !t.is_empty())
         });
-        let slot = match token {
-            Some(t) => {
-                let hash = crate::config::token_hash(t);
-                let mut found = None;
-                for c in &self.clients {
-                    if aws_lc_rs::constant_time::verify_slices_are_equal(
-                        &hash,
-                        &c.client.token_sha256,
-                    )
-                    .is_ok()
-                    {
-                        found = Some(c);
-                    }
-                }
-                found.map(|c| (c.client.name.clone(), c.client.max_concurrent, &c.in_flight))
-            }
-            None => None,
+        let matches = |a: &[u8; 32], b: Option<&[u8; 32]>| {
+            b.is_some_and(|b| aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok())
         };
+        let mut found = None;
+        if let Some(fp) = peer_cert {
+            for c in &self.clients {
+                if matches(fp, c.client.cert_sha256.as_ref()) {
+                    found = Some(c);
+                }
+            }
+        }
+        if let (None, Some(t)) = (found, token) {
+            let hash = crate::config::token_hash(t);
+            for c in &self.clients {
+                if matches(&hash, c.client.token_sha256.as_ref()) {
+                    found = Some(c);
+                }
+            }
+        }
+        let slot = found.map(|c| (c.client.name.clone(), c.client.max_concurrent, &c.in_flight));
         let (name, limit, sem) = match (slot, &self.anonymous) {
             (Some(s), _) => s,
             // A wrong token is refused even when anonymous calls are allowed.
@@ -110,7 +119,8 @@ mod tests {
             anonymous_max_concurrent: 1,
             clients: vec![Client {
                 name: "broker".into(),
-                token_sha256: crate::config::token_hash("s3cret"),
+                token_sha256: Some(crate::config::token_hash("s3cret")),
+                cert_sha256: Some([7; 32]),
                 max_concurrent: limit,
             }],
         })
@@ -119,8 +129,14 @@ mod tests {
     #[test]
     fn tokens_are_checked_against_their_hash() {
         let a = access(4, false);
-        assert_eq!(a.admit(Some(b"Bearer s3cret")).unwrap().client, "broker");
-        assert_eq!(a.admit(Some(b"bearer s3cret")).unwrap().client, "broker");
+        assert_eq!(
+            a.admit(Some(b"Bearer s3cret"), None).unwrap().client,
+            "broker"
+        );
+        assert_eq!(
+            a.admit(Some(b"bearer s3cret"), None).unwrap().client,
+            "broker"
+        );
         for bad in [
             &b"Bearer s3cre"[..],
             b"Bearer S3cret",
@@ -130,19 +146,19 @@ mod tests {
             b"\xff\xfe",
         ] {
             assert!(
-                matches!(a.admit(Some(bad)), Err(ApiError::Unauthorized)),
+                matches!(a.admit(Some(bad), None), Err(ApiError::Unauthorized)),
                 "{bad:?}"
             );
         }
-        assert!(matches!(a.admit(None), Err(ApiError::Unauthorized)));
+        assert!(matches!(a.admit(None, None), Err(ApiError::Unauthorized)));
     }
 
     #[test]
     fn per_client_concurrency_limit() {
         let a = access(2, false);
-        let p1 = a.admit(Some(b"Bearer s3cret")).unwrap();
-        let _p2 = a.admit(Some(b"Bearer s3cret")).unwrap();
-        match a.admit(Some(b"Bearer s3cret")) {
+        let p1 = a.admit(Some(b"Bearer s3cret"), None).unwrap();
+        let _p2 = a.admit(Some(b"Bearer s3cret"), None).unwrap();
+        match a.admit(Some(b"Bearer s3cret"), None) {
             Err(e @ ApiError::ConcurrencyLimit { .. }) => {
                 assert_eq!(e.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
             }
@@ -150,17 +166,34 @@ mod tests {
         }
         drop(p1);
         assert!(
-            a.admit(Some(b"Bearer s3cret")).is_ok(),
+            a.admit(Some(b"Bearer s3cret"), None).is_ok(),
             "slot released on drop"
+        );
+    }
+
+    #[test]
+    fn client_certificate_admits_without_token() {
+        let a = access(4, false);
+        assert_eq!(a.admit(None, Some(&[7; 32])).unwrap().client, "broker");
+        assert!(matches!(
+            a.admit(None, Some(&[8; 32])),
+            Err(ApiError::Unauthorized)
+        ));
+        // An unknown certificate does not stop a valid token.
+        assert_eq!(
+            a.admit(Some(b"Bearer s3cret"), Some(&[8; 32]))
+                .unwrap()
+                .client,
+            "broker"
         );
     }
 
     #[test]
     fn anonymous_only_without_a_token() {
         let a = access(1, true);
-        assert_eq!(a.admit(None).unwrap().client, "anonymous");
+        assert_eq!(a.admit(None, None).unwrap().client, "anonymous");
         assert!(matches!(
-            a.admit(Some(b"Bearer wrong")),
+            a.admit(Some(b"Bearer wrong"), None),
             Err(ApiError::Unauthorized)
         ));
     }

@@ -76,8 +76,20 @@ pub enum ConfigError {
     },
     #[error("client {0:?} is defined twice")]
     DuplicateClient(String),
-    #[error("client {name:?}: token_sha256 must be 64 hex digits (SHA-256 of the token)")]
+    #[error("client {name:?}: token_sha256 and cert_sha256 must be 64 hex digits (a SHA-256)")]
     BadTokenHash { name: String },
+    #[error("client {name:?} has neither token_sha256 nor cert_sha256")]
+    NoCredential { name: String },
+    #[error("client {name:?} has cert_sha256 but [tls] has no client_tier (mutual TLS is off)")]
+    CertWithoutMtls { name: String },
+    #[error("[tls] {what} {path}: {reason}")]
+    Tls {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("[tls] client_tier {0:?} is not a configured tier")]
+    UnknownClientTier(String),
     #[error("client {name:?}: max_concurrent must be at least 1")]
     BadConcurrency { name: String },
     #[error("no [[auth.clients]] configured; set auth.allow_anonymous = true to serve without authentication")]
@@ -181,7 +193,11 @@ struct TierFile {
 #[serde(deny_unknown_fields)]
 struct ClientFile {
     name: String,
-    token_sha256: String,
+    #[serde(default)]
+    token_sha256: Option<String>,
+    /// SHA-256 of the client's TLS certificate (mutual TLS).
+    #[serde(default)]
+    cert_sha256: Option<String>,
     #[serde(default = "default_client_concurrency")]
     max_concurrent: usize,
 }
@@ -292,7 +308,39 @@ struct ConfigFile {
     cache: CacheConfig,
     #[serde(default)]
     crl_refresh: CrlRefreshConfig,
+    #[serde(default)]
+    tls: Option<TlsFile>,
     tiers: Vec<TierFile>,
+}
+
+/// `[tls]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    cert: PathBuf,
+    key: PathBuf,
+    #[serde(default)]
+    client_tier: Option<String>,
+}
+
+/// `[tls]`: serve HTTPS; with `client_tier`, ask for client certificates
+/// (mutual TLS) chaining to that tier's anchors.
+#[derive(Clone)]
+pub struct TlsConfig {
+    /// Server certificate chain, DER, leaf first.
+    pub chain: Vec<Vec<u8>>,
+    /// PKCS#8 private key, DER.
+    pub key: Vec<u8>,
+    pub client_tier: Option<String>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("chain", &self.chain.len())
+            .field("client_tier", &self.client_tier)
+            .finish_non_exhaustive()
+    }
 }
 
 fn default_body() -> usize {
@@ -327,7 +375,9 @@ pub struct TierConfig {
 pub struct Client {
     pub name: String,
     /// SHA-256 of the bearer token.
-    pub token_sha256: [u8; 32],
+    pub token_sha256: Option<[u8; 32]>,
+    /// SHA-256 of the client certificate, for mutual TLS.
+    pub cert_sha256: Option<[u8; 32]>,
     pub max_concurrent: usize,
 }
 
@@ -365,6 +415,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub cache: CacheConfig,
     pub crl_refresh: CrlRefreshConfig,
+    pub tls: Option<TlsConfig>,
     pub tiers: Vec<TierConfig>,
 }
 
@@ -489,10 +540,33 @@ impl Config {
             if clients.iter().any(|x| x.name == c.name) {
                 return Err(ConfigError::DuplicateClient(c.name.clone()));
             }
-            let token_sha256 =
-                parse_hex32(&c.token_sha256).ok_or_else(|| ConfigError::BadTokenHash {
+            let hash = |h: &Option<String>| {
+                h.as_deref()
+                    .map(|h| {
+                        parse_hex32(h).ok_or_else(|| ConfigError::BadTokenHash {
+                            name: c.name.clone(),
+                        })
+                    })
+                    .transpose()
+            };
+            let token_sha256 = hash(&c.token_sha256)?;
+            let cert_sha256 = hash(&c.cert_sha256)?;
+            if token_sha256.is_none() && cert_sha256.is_none() {
+                return Err(ConfigError::NoCredential {
                     name: c.name.clone(),
-                })?;
+                });
+            }
+            if cert_sha256.is_some()
+                && file
+                    .tls
+                    .as_ref()
+                    .and_then(|t| t.client_tier.as_ref())
+                    .is_none()
+            {
+                return Err(ConfigError::CertWithoutMtls {
+                    name: c.name.clone(),
+                });
+            }
             if c.max_concurrent == 0 {
                 return Err(ConfigError::BadConcurrency {
                     name: c.name.clone(),
@@ -501,6 +575,7 @@ impl Config {
             clients.push(Client {
                 name: c.name.clone(),
                 token_sha256,
+                cert_sha256,
                 max_concurrent: c.max_concurrent,
             });
         }
@@ -527,6 +602,11 @@ impl Config {
         }
         // Catch anchors trusted twice and similar now, not at first request.
         crate::service::trust_store(&tiers)?;
+        let tls = file
+            .tls
+            .as_ref()
+            .map(|t| load_tls(t, base, &tiers))
+            .transpose()?;
         Ok(Self {
             path: path.to_owned(),
             file_stamp: None,
@@ -543,6 +623,7 @@ impl Config {
             },
             cache: file.cache,
             crl_refresh: file.crl_refresh,
+            tls,
             tiers,
         })
     }
@@ -617,5 +698,40 @@ fn load_tier(t: &TierFile, base: &Path) -> Result<TierConfig, ConfigError> {
         crls,
         policy_levels,
         revocation: t.revocation.clone(),
+    })
+}
+
+fn load_tls(t: &TlsFile, base: &Path, tiers: &[TierConfig]) -> Result<TlsConfig, ConfigError> {
+    let read = |what, f: &Path, label| {
+        let path = base.join(f);
+        let data = read_limited(&path, 1024 * 1024).map_err(|reason| ConfigError::Tls {
+            what,
+            path: path.clone(),
+            reason,
+        })?;
+        pki_core::pem::decode_all(&data, label).map_err(|e| ConfigError::Tls {
+            what,
+            path,
+            reason: e.to_string(),
+        })
+    };
+    let chain = read("cert", &t.cert, "CERTIFICATE")?;
+    let mut keys = read("key", &t.key, "PRIVATE KEY")?;
+    if keys.len() != 1 {
+        return Err(ConfigError::Tls {
+            what: "key",
+            path: base.join(&t.key),
+            reason: format!("expected one PKCS#8 key, found {}", keys.len()),
+        });
+    }
+    if let Some(ct) = &t.client_tier {
+        if !tiers.iter().any(|x| &x.name == ct) {
+            return Err(ConfigError::UnknownClientTier(ct.clone()));
+        }
+    }
+    Ok(TlsConfig {
+        chain,
+        key: keys.remove(0),
+        client_tier: t.client_tier.clone(),
     })
 }

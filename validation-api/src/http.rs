@@ -377,6 +377,7 @@ async fn authenticate(
             req.headers()
                 .get(header::AUTHORIZATION)
                 .map(HeaderValue::as_bytes),
+            req.extensions().get::<crate::tls::PeerCert>().map(|p| &p.0),
         )
         .inspect_err(|e| match e {
             ApiError::Unauthorized => {

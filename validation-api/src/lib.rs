@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod reload;
 pub mod request;
 pub mod service;
+pub mod tls;
 pub mod verdict;
 
 pub use config::Config;

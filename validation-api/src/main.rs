@@ -79,7 +79,19 @@ fn main() -> ExitCode {
             }
             tracing::info!("shutting down");
         };
-        validation_api::http::serve(listener, svc, shutdown).await
+        let tls = {
+            let snap = svc.snapshot();
+            snap.config
+                .tls
+                .as_ref()
+                .map(|t| validation_api::tls::server_config(&snap.config, t))
+                .transpose()
+                .map_err(std::io::Error::other)?
+        };
+        match tls {
+            Some(t) => validation_api::tls::serve(listener, svc, t, shutdown).await,
+            None => validation_api::http::serve(listener, svc, shutdown).await,
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
