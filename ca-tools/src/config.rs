@@ -408,6 +408,11 @@ pub struct CaPolicy {
     /// CRL distribution point URLs written into issued certificates.
     #[serde(default)]
     pub crl_distribution_points: Vec<String>,
+    /// Where this CA's delta CRLs are published: written as freshestCRL
+    /// (RFC 5280 5.2.6) into its full CRLs, which is how relying parties
+    /// (OpenSSL `-use_deltas` among them) find the delta.
+    #[serde(default)]
+    pub delta_crl_distribution_points: Vec<String>,
     /// OCSP responder URLs written into issued certificates.
     #[serde(default)]
     pub ocsp_urls: Vec<String>,
@@ -424,6 +429,7 @@ impl Default for CaPolicy {
             crl_next_update_hours: default_crl_hours(),
             delta_crl_next_update_hours: default_delta_hours(),
             crl_distribution_points: Vec::new(),
+            delta_crl_distribution_points: Vec::new(),
             ocsp_urls: Vec::new(),
             ca_issuers_urls: Vec::new(),
         }

@@ -9,8 +9,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use der::asn1::Ia5String;
+use der::Encode;
 use indicatif::{ProgressBar, ProgressStyle};
-use pki_core::builder::{build_crl, CrlEntry, CrlTemplate};
+use pki_core::builder::{build_crl, CrlEntry, CrlTemplate, RawExtension};
 use pki_core::cert::hex;
 use pki_core::crl::Crl;
 use pki_core::revocation::RevocationReason as CrlReason;
@@ -20,7 +22,9 @@ use store::{
     AuditContext, CrlKind, NewCrl, RevocationQuery, RevocationReason, RevokedEntry, Store,
 };
 use time::OffsetDateTime;
-use x509_cert::ext::pkix::KeyUsages;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{CrlDistributionPoints, KeyUsages};
 
 use crate::config::GlobalArgs;
 use crate::error::{invalid, CliError, Result};
@@ -159,6 +163,10 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     let mut tpl = CrlTemplate::new(ca_cert.subject().clone(), this_update, reservation.number);
     tpl.next_update = Some(next_update);
     tpl.delta_crl_indicator = reservation.base.map(|b| b.number);
+    if !args.delta && !policy.delta_crl_distribution_points.is_empty() {
+        tpl.extra_extensions
+            .push(freshest_crl(&policy.delta_crl_distribution_points)?);
+    }
     tpl.revoked = entries;
     let der = build_crl(&tpl, &signer)?;
     drop(tpl);
@@ -234,6 +242,30 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
         path,
         der_len: der.len(),
         audit_seq: recorded.audit_seq,
+    })
+}
+
+/// RFC 5280 5.2.6 Freshest CRL: `FreshestCRL ::= CRLDistributionPoints`,
+/// not critical.
+fn freshest_crl(urls: &[String]) -> Result<RawExtension> {
+    let points = urls
+        .iter()
+        .map(|u| {
+            let uri = Ia5String::new(u)
+                .map_err(|e| invalid("delta_crl_distribution_points", format!("{u:?}: {e}")))?;
+            Ok(DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![
+                    GeneralName::UniformResourceIdentifier(uri),
+                ])),
+                reasons: None,
+                crl_issuer: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RawExtension {
+        oid: pki_core::oid::CE_FRESHEST_CRL,
+        critical: false,
+        value: CrlDistributionPoints(points).to_der()?,
     })
 }
 

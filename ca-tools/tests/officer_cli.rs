@@ -534,8 +534,24 @@ fn requests_hold_and_delta_crls() {
     ]);
     assert!(err.contains("malformed request"), "{err}");
 
-    let (_, serial) = bed.citizen("karim", "Karim Citizen");
+    let (karim, serial) = bed.citizen("karim", "Karim Citizen");
     bed.ok(&["crl", "generate", "--ca", "cnie-citizen-ca"]);
+    // The full CRL points at the delta (freshestCRL), which is what
+    // OpenSSL's -use_deltas needs to apply one.
+    let full = bed.path("cnie-citizen-ca.crl");
+    let listing = openssl_out(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        full.to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(
+        listing.contains("Freshest CRL") && listing.contains("cnie-citizen-ca-delta.crl"),
+        "{listing}"
+    );
     let err = bed.fails(&[
         "revoke",
         "--ca",
@@ -575,6 +591,34 @@ fn requests_hold_and_delta_crls() {
         delta.contains("Delta CRL Indicator") && delta.contains("Certificate Hold"),
         "{delta}"
     );
+    let with_delta = |use_deltas: bool| {
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(["verify", "-crl_check"]);
+        if use_deltas {
+            cmd.arg("-use_deltas");
+        }
+        let out = cmd
+            .arg("-CAfile")
+            .arg(bed.path("root.pem"))
+            .arg("-untrusted")
+            .arg(bed.path("cnie-ca.pem"))
+            .arg("-CRLfile")
+            .arg(&full)
+            .arg("-CRLfile")
+            .arg(bed.path("cnie-citizen-ca-delta.crl"))
+            .arg(&karim)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = with_delta(false);
+    assert!(ok, "the full CRL alone does not list the hold yet: {text}");
+    let (ok, text) = with_delta(true);
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
     bed.ok(&["unhold", "--ca", "cnie-citizen-ca", "--serial", &serial]);
     bed.ok(&["crl", "generate", "--ca", "cnie-citizen-ca", "--delta"]);
     let delta = openssl_out(&[
