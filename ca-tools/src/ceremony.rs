@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use const_oid::ObjectIdentifier;
-use der::asn1::BitString;
 use der::Encode;
 use hsm::{HsmSigner, KeyInfo, KeyLabel, SessionPool};
 use pki_core::builder::{
@@ -59,26 +58,6 @@ pub struct Outcome {
     pub key_label: String,
     /// `None` after a dry run.
     pub audit_seq: Option<u64>,
-}
-
-/// A stand-in P-256 public key (the curve's generator point) for linting
-/// before the real key exists.
-fn placeholder_spki() -> SubjectPublicKeyInfoOwned {
-    const G: [u8; 65] = [
-        0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4,
-        0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8,
-        0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a,
-        0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40,
-        0x68, 0x37, 0xbf, 0x51, 0xf5,
-    ];
-    SubjectPublicKeyInfoOwned {
-        algorithm: AlgorithmIdentifierOwned {
-            oid: pki_core::oid::ID_EC_PUBLIC_KEY,
-            parameters: Some((&pki_core::oid::SECP256R1).into()),
-        },
-        // 65 bytes always fit a BIT STRING.
-        subject_public_key: BitString::from_bytes(&G).expect("fixed-size BIT STRING"),
-    }
 }
 
 /// The self-signer of a root before its key exists: it names an algorithm
@@ -365,7 +344,7 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     print_plan("root", &c.name, &resolved, &c.key, args.dry_run);
 
     let serial = Serial::random()?;
-    let stand_in = Placeholder(placeholder_spki());
+    let stand_in = Placeholder(lint::stand_in_key());
     let tpl = ca_template(
         &c.certificate,
         subject.clone(),
@@ -511,7 +490,7 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         &c.certificate,
         subject.clone(),
         parent_cert.subject().clone(),
-        placeholder_spki(),
+        lint::stand_in_key(),
         serial.as_bytes(),
     )?;
     let expect = Expect {
@@ -614,7 +593,7 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     // nor a refused ceremony uses one up.
     let serial = Serial::random()?;
     let now = SystemTime::now();
-    let mut tpl = CertificateTemplate::new(subject, placeholder_spki());
+    let mut tpl = CertificateTemplate::new(subject, lint::stand_in_key());
     tpl.issuer = issuer_cert.subject().clone();
     tpl.serial = serial.as_bytes().to_vec();
     tpl.not_before = now;

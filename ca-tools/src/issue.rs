@@ -194,6 +194,31 @@ impl Issuer {
         lint::after_signing(&der, &expect, &what)
     }
 
+    /// Lints the certificate `subject` would get, with `public_key` replaced
+    /// by a stand-in and a random serial: run before generating a key in the
+    /// HSM, so a refused certificate leaves no key behind.
+    pub fn precheck(&self, subject: &Subject) -> Result<()> {
+        let mut tpl = end_entity_template(
+            &self.profile,
+            &self.policy,
+            self.ca_cert.subject(),
+            subject.name.clone(),
+            lint::stand_in_key(),
+            subject.sans.clone(),
+        )?;
+        tpl.serial = store::Serial::random()?.as_bytes().to_vec();
+        let expect = Expect {
+            kind: CertKind::EndEntity {
+                kind: self.profile.kind,
+                qualified: self.profile.qualified,
+            },
+            issuer: Some(&self.ca_cert),
+            policies: &self.policies,
+        };
+        let what = format!("{} certificate", self.profile_name);
+        lint::before_signing(&tpl.tbs_certificate(&self.signer)?, &expect, &what)
+    }
+
     /// Allocates a random serial, [`Issuer::sign`]s and records the
     /// certificate with its audit entry, all in one transaction: the serial
     /// is reserved, the certificate signed and recorded under the store's
@@ -258,6 +283,13 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
                     name: format!("{:?} on token {}", label.as_str(), issuer.pool.token()),
                 });
             }
+            issuer.precheck(&Subject {
+                name: subject.clone(),
+                public_key: lint::stand_in_key(),
+                sans: sans.clone(),
+                inputs: Vec::new(),
+                key_note: serde_json::Value::Null,
+            })?;
             let key = issuer.pool.generate_key(&label, args.key_type.0)?;
             println!(
                 "generated {} key {:?} in the HSM, CKA_ID {}",

@@ -14,6 +14,7 @@ use der::asn1::BitString;
 use der::Encode;
 use pki_core::signature::{KeyKind, PublicKey};
 use pki_core::{AlgorithmPolicy, Cert};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::KeyUsages;
 use x509_cert::name::Name;
@@ -79,6 +80,27 @@ pub struct Expect<'a> {
     pub issuer: Option<&'a Cert>,
     /// The certificatePolicies the certificate must carry, exactly.
     pub policies: &'a [ObjectIdentifier],
+}
+
+/// A stand-in P-256 public key (the curve's generator point) for linting a
+/// certificate before its real key exists (ceremonies, HSM-generated
+/// subject keys), so a refused certificate leaves no key behind.
+pub fn stand_in_key() -> SubjectPublicKeyInfoOwned {
+    const G: [u8; 65] = [
+        0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4,
+        0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8,
+        0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a,
+        0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40,
+        0x68, 0x37, 0xbf, 0x51, 0xf5,
+    ];
+    SubjectPublicKeyInfoOwned {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: pki_core::oid::ID_EC_PUBLIC_KEY,
+            parameters: Some((&pki_core::oid::SECP256R1).into()),
+        },
+        // 65 bytes always fit a BIT STRING.
+        subject_public_key: BitString::from_bytes(&G).expect("fixed-size BIT STRING"),
+    }
 }
 
 /// Lints the TBSCertificate as it will be signed; `what` names it in the
@@ -401,6 +423,23 @@ pub fn lint(cert: &Cert, expect: &Expect<'_>) -> Vec<Finding> {
             "san",
             "TLS server certificate needs at least one dNSName".into(),
         );
+    }
+    // RFC 5280 4.2.1.10: the issuer's constraints bind the subject and SAN
+    // of everything it signs; a certificate outside them would only fail
+    // validation later.
+    if let Some(nc) = expect
+        .issuer
+        .and_then(|i| i.extensions().name_constraints.as_ref())
+    {
+        let san = ext.subject_alt_name.as_ref().map(|s| &s.value);
+        if let Err(v) =
+            pki_core::name::check_name_constraints(&nc.value, cert.subject(), san, !kind.is_ca())
+        {
+            fail(
+                "name-constraints",
+                format!("outside the issuer's name constraints: {v}"),
+            );
+        }
     }
     if ext.name_constraints.is_some() && !kind.is_ca() {
         fail(

@@ -268,6 +268,24 @@ fn whole_example_hierarchy_and_every_profile() {
         "{err}"
     );
 
+    // A seal whose certificate would be refused leaves no key behind: a
+    // single-label CN reads as a dNSName outside the CA's dns:example.ma
+    // constraint (as the validator reads it), caught before key generation.
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "organisations-ca",
+        "--profile",
+        "qualified-seal",
+        "--subject",
+        "CN=Seal,O=Banque Exemple,C=MA",
+        "--key-label",
+        "seal-banque-exemple",
+    ]);
+    assert!(
+        err.contains("[name-constraints]") && !err.contains("generated"),
+        "{err}"
+    );
     // Organisation seal with its key generated in the HSM.
     let seal = bed.path("seal.pem");
     let out = bed.ok(&[
@@ -277,7 +295,7 @@ fn whole_example_hierarchy_and_every_profile() {
         "--profile",
         "qualified-seal",
         "--subject",
-        "CN=Seal,O=Banque Exemple,C=MA",
+        "CN=Cachet Banque Exemple,O=Banque Exemple,C=MA",
         "--key-label",
         "seal-banque-exemple",
         "--out",
@@ -533,6 +551,36 @@ fn requests_hold_and_delta_crls() {
         der.to_str().unwrap(),
     ]);
     assert!(err.contains("malformed request"), "{err}");
+
+    // The CNIE CA's name constraints (C=MA, emails at cnie.example.ma) are
+    // checked before signing.
+    let foreign = bed.csr("foreign", "/C=FR/CN=Jean Dupont");
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "cnie-citizen-ca",
+        "--profile",
+        "cnie-auth",
+        "--csr",
+        foreign.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("[name-constraints]") && err.contains("not within the permitted subtrees"),
+        "{err}"
+    );
+    let local = bed.csr("local", "/C=MA/CN=Local Citizen");
+    let err = bed.fails(&[
+        "issue",
+        "--ca",
+        "cnie-citizen-ca",
+        "--profile",
+        "cnie-auth",
+        "--csr",
+        local.to_str().unwrap(),
+        "--san",
+        "email:local@gmail.example",
+    ]);
+    assert!(err.contains("[name-constraints]"), "{err}");
 
     let (karim, serial) = bed.citizen("karim", "Karim Citizen");
     bed.ok(&["crl", "generate", "--ca", "cnie-citizen-ca"]);
