@@ -27,7 +27,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use der::asn1::{BitString, GeneralizedTime, OctetString};
+use der::asn1::{GeneralizedTime, OctetString};
 use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::ext::pkix::CrlReason;
@@ -166,6 +166,8 @@ pub enum ResponseError {
 pub struct ResponderIdentity {
     key_hash: [u8; 20],
     certs: Vec<Certificate>,
+    /// DER of `certs`, written as is into every response.
+    certs_der: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for ResponderIdentity {
@@ -173,7 +175,7 @@ impl fmt::Debug for ResponderIdentity {
         f.debug_struct("ResponderIdentity")
             .field("key_hash", &super::cert_id::hex(&self.key_hash))
             .field("certs", &self.certs.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -191,6 +193,7 @@ impl ResponderIdentity {
         }
         Ok(Self {
             key_hash: key_hash(spki),
+            certs_der: vec![cert.to_der()?],
             certs: vec![cert],
         })
     }
@@ -200,6 +203,7 @@ impl ResponderIdentity {
         Self {
             key_hash: key_hash(&signer.public_key()),
             certs: Vec::new(),
+            certs_der: Vec::new(),
         }
     }
 
@@ -339,13 +343,62 @@ pub fn build_response_with(
     };
     let tbs_der = tbs.to_der()?;
     let signature = signer.sign(&tbs_der)?;
-    let basic = BasicOcspResponse {
-        tbs_response_data: tbs,
-        signature_algorithm: signer.algorithm(),
-        signature: BitString::from_bytes(&signature)?,
-        certs: (!identity.certs.is_empty()).then(|| identity.certs.clone()),
-    };
-    Ok(OcspResponse::successful(basic)?.to_der()?)
+    assemble(
+        identity,
+        &tbs_der,
+        &signer.algorithm().to_der()?,
+        &signature,
+    )
+}
+
+/// Writes the `OCSPResponse` around an encoded and signed `ResponseData`:
+/// the same DER the `x509-ocsp` types give, without decoding and
+/// re-encoding the TBS or the responder certificate for every response.
+fn assemble(
+    identity: &ResponderIdentity,
+    tbs_der: &[u8],
+    algorithm_der: &[u8],
+    signature: &[u8],
+) -> Result<Vec<u8>, ResponseError> {
+    // BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm,
+    //   signature BIT STRING, certs [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL }
+    let mut bits = Vec::with_capacity(signature.len() + 1);
+    bits.push(0); // no unused bits
+    bits.extend_from_slice(signature);
+    let mut basic_content = Vec::with_capacity(tbs_der.len() + signature.len() + 600);
+    basic_content.extend_from_slice(tbs_der);
+    basic_content.extend_from_slice(algorithm_der);
+    tlv(&mut basic_content, 0x03, &bits)?;
+    if !identity.certs_der.is_empty() {
+        let certs: Vec<u8> = identity.certs_der.concat();
+        let mut seq = Vec::with_capacity(certs.len() + 8);
+        tlv(&mut seq, 0x30, &certs)?;
+        tlv(&mut basic_content, 0xa0, &seq)?;
+    }
+    let mut basic = Vec::with_capacity(basic_content.len() + 8);
+    tlv(&mut basic, 0x30, &basic_content)?;
+    // ResponseBytes ::= SEQUENCE { responseType OID, response OCTET STRING }
+    let mut bytes_content = Vec::with_capacity(basic.len() + 24);
+    bytes_content.extend_from_slice(&ID_PKIX_OCSP_BASIC.to_der()?);
+    tlv(&mut bytes_content, 0x04, &basic)?;
+    let mut response_bytes = Vec::with_capacity(bytes_content.len() + 8);
+    tlv(&mut response_bytes, 0x30, &bytes_content)?;
+    // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED successful,
+    //   responseBytes [0] EXPLICIT ResponseBytes }
+    let mut content = Vec::with_capacity(response_bytes.len() + 16);
+    content.extend_from_slice(&[0x0a, 0x01, 0x00]);
+    tlv(&mut content, 0xa0, &response_bytes)?;
+    let mut out = Vec::with_capacity(content.len() + 8);
+    tlv(&mut out, 0x30, &content)?;
+    Ok(out)
+}
+
+/// Appends tag, DER length and `content`.
+fn tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) -> Result<(), der::Error> {
+    out.push(tag);
+    der::Length::try_from(content.len())?.encode(out)?;
+    out.extend_from_slice(content);
+    Ok(())
 }
 
 /// A decoded response, for clients and tests: the status, and for
@@ -479,6 +532,13 @@ mod tests {
         let certs = basic.certs.as_ref().unwrap();
         assert_eq!(certs[0].to_der().unwrap(), responder.cert_der());
 
+        // Byte for byte what the x509-ocsp types encode.
+        let again = OcspResponse::successful(basic.clone())
+            .unwrap()
+            .to_der()
+            .unwrap();
+        assert_eq!(again, der);
+
         // The signature verifies with the responder's key over the TBS.
         let public = UnparsedPublicKey::new(
             KeyAlgorithm::EcdsaP256.verification_algorithm(),
@@ -508,6 +568,11 @@ mod tests {
         let der = build_response(&identity, &[single], utc(2025, 1, 1), None, ca.key()).unwrap();
         let basic = decode_response(&der).unwrap().basic.unwrap();
         assert!(basic.certs.is_none());
+        let again = OcspResponse::successful(basic.clone())
+            .unwrap()
+            .to_der()
+            .unwrap();
+        assert_eq!(again, der);
         assert!(basic.nonce().is_none());
         assert!(matches!(
             build_response(&identity, &[], utc(2025, 1, 1), None, ca.key()),
