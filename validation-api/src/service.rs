@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use pki_core::cache::{CertCache, VerifiedEdgeCache};
 use pki_core::crl::{CrlCache, OfferError, Offered};
-use pki_core::revocation::{RevocationSource, StatusSource, TieredRevocation};
+use pki_core::revocation::{RevocationSource, TieredRevocation};
 use pki_core::{
     AlgorithmPolicy, Cert, Error, Tier, TrustStore, UnixTime, ValidatedPath, ValidationOptions,
     Validator,
@@ -551,7 +551,11 @@ impl Service {
                 for w in path.certs.windows(2) {
                     self.register_cdps(&w[0], &w[1]);
                 }
-                Ok(accepted(&path, time))
+                Ok(accepted(
+                    &path,
+                    time,
+                    snap.validator.trust().tier(path.tier).revocation.max_age,
+                ))
             }
             Err(e) => {
                 if let Error::RevocationStatusUnavailable { .. } = e {
@@ -661,19 +665,85 @@ fn guess_cert(
 
 /// The verdict of a path pki-core accepted (it already applied the
 /// reached tier's revocation policy), and until when it may be reused: the
-/// earliest notAfter of the path and nextUpdate of the statuses used.
-fn accepted(path: &ValidatedPath, time: UnixTime) -> (Verdict, Option<UnixTime>) {
+/// earliest notAfter of the path, nextUpdate of the statuses used and,
+/// when the tier bounds a status's age, thisUpdate + `max_age` of each
+/// good status (the same rule as `pki_core::cache::ResultCache::valid_until`).
+fn accepted(
+    path: &ValidatedPath,
+    time: UnixTime,
+    max_age: Option<u64>,
+) -> (Verdict, Option<UnixTime>) {
     let mut expires = path.earliest_not_after();
     let statuses = path
         .revocation
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            if let Some(n) = s.source().and_then(StatusSource::next_update) {
-                expires = expires.min(n);
+            if let Some(src) = s.source() {
+                if let Some(n) = src.next_update() {
+                    expires = expires.min(n);
+                }
+                if let (Some(max), pki_core::revocation::RevocationStatus::Good { .. }) =
+                    (max_age, s)
+                {
+                    expires = expires.min(UnixTime(src.this_update().0.saturating_add(max)));
+                }
             }
             CertStatus::new(i, s, time)
         })
         .collect();
     (Verdict::valid(path, statuses, time), Some(expires))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use base64::Engine as _;
+    use pki_core::testing::TestCa;
+
+    use super::*;
+
+    fn b64(d: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(d)
+    }
+
+    /// A cached verdict lasts until the earliest of notAfter, CRL
+    /// nextUpdate and, under the tier's max_age, thisUpdate + max_age.
+    #[test]
+    fn cached_verdict_expires_with_the_status_age_limit() {
+        let now = SystemTime::now();
+        let issued = now - Duration::from_secs(100);
+        let root = TestCa::root("CN=Age Root,C=MA");
+        let leaf = root.leaf("CN=Age Leaf,C=MA", |t| {
+            t.extended_key_usage = vec![pki_core::oid::KP_CLIENT_AUTH];
+        });
+        let crl = root.crl(|t| t.this_update = issued);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("root.pem"), root.cert_pem()).unwrap();
+        std::fs::write(dir.path().join("root.crl"), &crl).unwrap();
+        let text = "listen = \"127.0.0.1:0\"\n[cache]\nresult_ttl_seconds = 86400\n[auth]\nallow_anonymous = true\n[crl_refresh]\nenabled = false\n[[tiers]]\nname = \"t\"\nlevel = \"high\"\nanchors = [\"root.pem\"]\ncrls = [\"root.crl\"]\nrevocation = { methods = [\"crl\"], unavailable = \"hard-fail\", max_age_seconds = 3600 }\n";
+        let cfg = Config::from_toml(text, &dir.path().join("c.toml"), dir.path()).unwrap();
+        let svc = Service::new(cfg).unwrap();
+        let req: ValidateRequest =
+            serde_json::from_value(serde_json::json!({"leaf": b64(leaf.cert_der())})).unwrap();
+        let (v, hit) = svc.validate(&req).unwrap();
+        assert!(v.valid && !hit, "{:?}", v.error);
+        let key = req.cache_key().unwrap();
+        let this_update = UnixTime(
+            issued
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        );
+        let generation = svc.revocation_generation();
+        let snap = svc.snapshot();
+        let at = |secs: u64| {
+            snap.results
+                .get(&key, UnixTime(this_update.0 + secs), generation)
+        };
+        assert!(at(3_000).is_some(), "still within max_age");
+        assert!(at(3_601).is_none(), "past thisUpdate + max_age");
+        assert!(svc.validate(&req).unwrap().1, "served from the cache now");
+    }
 }
