@@ -1,0 +1,732 @@
+//! OCSP load bench, loopback only, a few seconds per case, all in one run:
+//!
+//! (a) our responder serving pre-signed responses, GET and POST;
+//! (b) `openssl ocsp -index ... -port ...` answering the same requests from
+//!     an equivalent index (same CA, same serials, software responder key);
+//! (c) a bare hyper server returning a fixed 500-byte body (the ceiling);
+//! (d) live signing with a fresh nonce per request, against a raw SoftHSM
+//!     P-256 `C_Sign` loop on the same key type and thread count.
+//!
+//! The driver is tokio + hyper's HTTP/1.1 client, `CONNS` keep-alive
+//! connections each sending requests back to back (reconnecting when the
+//! server closes, as openssl does after every response). Only successful
+//! OCSP responses count. Prints requests/s, p50/p99 latency and ratios.
+//!
+//! `cargo bench -p benches --bench ocsp_load` (or `benches/ocsp/run.sh`).
+//! `OCSP_LOAD_SECS` (default 6, split over 3 interleaved rounds) and `OCSP_LOAD_CONNS` (default 16) tune it.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use der::{Decode, Encode};
+use hsm::cryptoki::mechanism::Mechanism;
+use hsm::cryptoki::object::{Attribute, ObjectClass};
+use hsm::cryptoki::session::UserType;
+use hsm::softhsm::SoftHsm;
+use hsm::{KeyLabel, KeyType, Pin, PoolConfig, SessionPool, TokenLabel};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1 as client;
+use hyper::server::conn::http1 as server;
+use hyper_util::rt::TokioIo;
+use ocsp_responder::{IssuerSetup, Settings};
+use pki_core::ocsp::{build_request, HashAlgorithm, IssuerHashes};
+use pki_core::testing::{utc, KeyAlgorithm, SoftwareKey, TestCa};
+use store::{AuditContext, NewCa, NewCertificate, RevocationReason, RevocationRequest, Serial};
+use tokio::net::{TcpListener, TcpStream};
+
+const PIN: &str = "bench-pin-1234";
+const GOOD: usize = 10_000;
+const REVOKED: usize = 1_000;
+/// Distinct requests cycled through by the driver.
+const REQUESTS: usize = 2_000;
+/// Interleaved rounds per run.
+const ROUNDS: u32 = 3;
+
+fn secs() -> Duration {
+    Duration::from_secs(
+        std::env::var("OCSP_LOAD_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(6),
+    )
+}
+
+fn conns() -> usize {
+    std::env::var("OCSP_LOAD_CONNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16)
+}
+
+/// What one request looks like.
+#[derive(Clone)]
+enum Shape {
+    Get(Arc<Vec<String>>),
+    Post(Arc<Vec<Bytes>>),
+    /// POST with a fresh nonce per request, for this issuer and serials.
+    PostNonce(Arc<(IssuerHashes, Vec<Vec<u8>>)>),
+}
+
+impl Shape {
+    fn request(&self, n: u64) -> hyper::Request<Full<Bytes>> {
+        let b = hyper::Request::builder().header("host", "127.0.0.1");
+        match self {
+            Self::Get(paths) => b
+                .method("GET")
+                .uri(&paths[n as usize % paths.len()])
+                .body(Full::new(Bytes::new())),
+            Self::Post(bodies) => b
+                .method("POST")
+                .uri("/")
+                .header("content-type", "application/ocsp-request")
+                .body(Full::new(bodies[n as usize % bodies.len()].clone())),
+            Self::PostNonce(spec) => {
+                let (issuer, serials) = spec.as_ref();
+                let id = issuer
+                    .cert_id(HashAlgorithm::Sha1, &serials[n as usize % serials.len()])
+                    .unwrap();
+                let mut nonce = [0u8; 32];
+                nonce[..8].copy_from_slice(&n.to_be_bytes());
+                nonce[8..16].copy_from_slice(&std::process::id().to_be_bytes().repeat(2));
+                let der = build_request(&[id], Some(&nonce)).unwrap();
+                b.method("POST")
+                    .uri("/")
+                    .header("content-type", "application/ocsp-request")
+                    .body(Full::new(Bytes::from(der)))
+            }
+        }
+        .unwrap()
+    }
+}
+
+/// `successful` OCSPResponse, or any 200 for the bare server.
+fn ok_body(body: &[u8], ocsp: bool) -> bool {
+    if !ocsp {
+        return !body.is_empty();
+    }
+    if body.len() < 8 || body[0] != 0x30 {
+        return false;
+    }
+    let h = if body[1] < 0x80 {
+        2
+    } else {
+        2 + usize::from(body[1] & 0x7f)
+    };
+    body.get(h..h + 3) == Some(&[0x0a, 0x01, 0x00])
+}
+
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    ok: u64,
+    errors: u64,
+    elapsed: Duration,
+    latencies_us: Vec<u32>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
+        f64::from(self.latencies_us[i]) / 1000.0
+    }
+}
+
+/// Drives `conns` connections for `duration` after a short warm-up.
+async fn drive(addr: SocketAddr, shape: Shape, ocsp: bool, duration: Duration) -> Stats {
+    let warmup = Duration::from_millis(500);
+    let start = Instant::now() + warmup;
+    let end = start + duration;
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..conns() {
+        let shape = shape.clone();
+        let counter = Arc::clone(&counter);
+        tasks.push(tokio::spawn(async move {
+            let mut stats = Stats::default();
+            'connect: while Instant::now() < end {
+                let Ok(stream) = TcpStream::connect(addr).await else {
+                    stats.errors += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let Ok((mut sender, conn)) = client::handshake(TokioIo::new(stream)).await else {
+                    stats.errors += 1;
+                    continue;
+                };
+                tokio::spawn(conn);
+                loop {
+                    if Instant::now() >= end {
+                        break 'connect;
+                    }
+                    if sender.ready().await.is_err() {
+                        continue 'connect;
+                    }
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let req = shape.request(n);
+                    let t0 = Instant::now();
+                    // A server that stops answering must not hang the run.
+                    let limit = end.saturating_duration_since(t0) + Duration::from_secs(2);
+                    let exchange = async {
+                        let resp = sender.send_request(req).await.ok()?;
+                        let close = resp
+                            .headers()
+                            .get("connection")
+                            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+                        let status = resp.status();
+                        let body = resp.into_body().collect().await.ok()?;
+                        Some((close, status, body))
+                    };
+                    let Ok(Some((close, status, body))) =
+                        tokio::time::timeout(limit, exchange).await
+                    else {
+                        stats.errors += 1;
+                        continue 'connect;
+                    };
+                    let t1 = Instant::now();
+                    if t0 >= start && t1 <= end {
+                        if status == 200 && ok_body(&body.to_bytes(), ocsp) {
+                            stats.ok += 1;
+                            let us = (t1 - t0).as_micros();
+                            stats
+                                .latencies_us
+                                .push(u32::try_from(us).unwrap_or(u32::MAX));
+                        } else {
+                            stats.errors += 1;
+                        }
+                    }
+                    if close {
+                        continue 'connect;
+                    }
+                }
+            }
+            stats
+        }));
+    }
+    let mut all = Stats {
+        elapsed: duration,
+        ..Stats::default()
+    };
+    for t in tasks {
+        let s = t.await.unwrap();
+        all.ok += s.ok;
+        all.errors += s.errors;
+        all.latencies_us.extend(s.latencies_us);
+    }
+    all.latencies_us.sort_unstable();
+    all
+}
+
+/// The ceiling: hyper answering every request with the same 500 bytes.
+async fn bare_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Bytes::from(vec![0x42u8; 500]);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let body = body.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| {
+                    let body = body.clone();
+                    async move {
+                        let mut r = hyper::Response::new(Full::new(body));
+                        r.headers_mut().insert(
+                            "content-type",
+                            hyper::header::HeaderValue::from_static("application/ocsp-response"),
+                        );
+                        Ok::<_, std::convert::Infallible>(r)
+                    }
+                });
+                let _ = server::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // SIGTERM to the peer's own process group: `-multi` forks children
+        // that a SIGKILL of the parent would leave running.
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `openssl ocsp` as a responder over an index with the same statuses.
+async fn openssl_peer(
+    dir: &Path,
+    ca: &TestCa,
+    serials: &[(Vec<u8>, bool)],
+    multi: Option<u32>,
+) -> (Peer, SocketAddr) {
+    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256);
+    let responder = ca.leaf_with_key("CN=openssl OCSP responder", key.clone(), |tpl| {
+        tpl.extended_key_usage = vec![pki_core::oid::KP_OCSP_SIGNING];
+        tpl.subject_alt_names.clear();
+    });
+    std::fs::write(dir.join("peer.pem"), responder.cert_pem()).unwrap();
+    std::fs::write(dir.join("peer.key"), key.pkcs8_pem()).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.cert_pem()).unwrap();
+    let mut index = String::new();
+    for (serial, revoked) in serials {
+        // openssl's index holds the unsigned magnitude, without the sign octet.
+        let full = Serial::from_der_content(serial).unwrap().to_hex();
+        let hex = full.strip_prefix("00").unwrap_or(&full);
+        if *revoked {
+            let _ = writeln!(
+                index,
+                "R\t391231235959Z\t250101000000Z,keyCompromise\t{hex}\tunknown\t/CN=c{hex}"
+            );
+        } else {
+            let _ = writeln!(index, "V\t391231235959Z\t\t{hex}\tunknown\t/CN=c{hex}");
+        }
+    }
+    std::fs::write(dir.join("index.txt"), index).unwrap();
+    let port = free_port();
+    let mut args: Vec<String> = [
+        "ocsp",
+        "-index",
+        "index.txt",
+        "-rsigner",
+        "peer.pem",
+        "-rkey",
+        "peer.key",
+        "-CA",
+        "ca.pem",
+        "-ndays",
+        "4",
+        "-ignore_err",
+        "-port",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.push(port.to_string());
+    if let Some(n) = multi {
+        args.extend(["-multi".to_owned(), n.to_string()]);
+    }
+    let child = Command::new("openssl")
+        .args(&args)
+        .current_dir(dir)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl on PATH");
+    let peer = Peer(child);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    // Ready when it answers a real request: a bare connect would be
+    // accepted and then block a single-process openssl forever, waiting
+    // for a request that never comes.
+    let issuer = IssuerHashes::from_certificate_der(ca.cert_der()).unwrap();
+    let probe = Bytes::from(
+        build_request(
+            &[issuer.cert_id(HashAlgorithm::Sha1, &serials[0].0).unwrap()],
+            None,
+        )
+        .unwrap(),
+    );
+    for _ in 0..100 {
+        if answers(addr, probe.clone()).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (peer, addr)
+}
+
+/// One POST exchange, bounded in time.
+async fn answers(addr: SocketAddr, body: Bytes) -> bool {
+    let exchange = async {
+        let stream = TcpStream::connect(addr).await.ok()?;
+        let (mut sender, conn) = client::handshake(TokioIo::new(stream)).await.ok()?;
+        tokio::spawn(conn);
+        let req = hyper::Request::post("/")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/ocsp-request")
+            .body(Full::new(body))
+            .ok()?;
+        let resp = sender.send_request(req).await.ok()?;
+        let body = resp.into_body().collect().await.ok()?.to_bytes();
+        Some(ok_body(&body, true))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), exchange).await,
+        Ok(Some(true))
+    )
+}
+
+/// Raw `C_Sign` loop: `threads` sessions of their own, SHA-256 on the host
+/// then `CKM_ECDSA`, for `duration`. Signatures per second.
+fn raw_sign_rate(
+    softhsm: &SoftHsm,
+    token: &str,
+    key_id: &[u8],
+    threads: usize,
+    duration: Duration,
+) -> f64 {
+    let pkcs11 = softhsm.hsm().pkcs11();
+    let slot = pkcs11
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| pkcs11.get_token_info(*s).is_ok_and(|t| t.label() == token))
+        .unwrap();
+    let total = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let total = &total;
+            scope.spawn(move || {
+                let session = pkcs11.open_ro_session(slot).unwrap();
+                let _ = session.login(
+                    UserType::User,
+                    Some(&hsm::cryptoki::types::AuthPin::new(PIN.into())),
+                );
+                let key = session
+                    .find_objects(&[
+                        Attribute::Class(ObjectClass::PRIVATE_KEY),
+                        Attribute::Id(key_id.to_vec()),
+                    ])
+                    .unwrap()[0];
+                let tbs = [0x5au8; 300];
+                let end = Instant::now() + duration;
+                let mut n = 0;
+                while Instant::now() < end {
+                    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &tbs);
+                    std::hint::black_box(
+                        session.sign(&Mechanism::Ecdsa, key, hash.as_ref()).unwrap(),
+                    );
+                    n += 1;
+                }
+                total.fetch_add(n, Ordering::Relaxed);
+            });
+        }
+    });
+    total.load(Ordering::Relaxed) as f64 / duration.as_secs_f64()
+}
+
+fn row(name: &str, s: &Stats) {
+    println!(
+        "| {name:<44} | {:>9.0} | {:>7.3} | {:>7.3} | {:>6} |",
+        s.rate(),
+        s.percentile(0.50),
+        s.percentile(0.99),
+        s.errors
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is understood.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let duration = secs();
+    let dir = tempfile::tempdir().unwrap();
+    let softhsm = SoftHsm::open(dir.path().join("softhsm")).unwrap();
+    let token = "ocsp-bench";
+    softhsm
+        .init_token(
+            &TokenLabel::new(token).unwrap(),
+            &Pin::new("bench-so-pin").unwrap(),
+            &Pin::new(PIN).unwrap(),
+        )
+        .unwrap();
+    let pool = SessionPool::new(
+        softhsm.hsm(),
+        TokenLabel::new(token).unwrap(),
+        Pin::new(PIN).unwrap(),
+        PoolConfig {
+            size: 2,
+            ..PoolConfig::default()
+        },
+    )
+    .unwrap();
+    let key = pool
+        .generate_key(&KeyLabel::new("ocsp").unwrap(), KeyType::EcP256)
+        .unwrap();
+    let signer = pool.signer(key.clone()).unwrap();
+
+    // CA, delegated responder certificate for the HSM key, certificates.
+    let ca = TestCa::root("CN=CNIE Bench CA,O=Royaume du Maroc,C=MA");
+    let mut tpl = pki_core::builder::CertificateTemplate::new(
+        pki_core::builder::parse_name("CN=OCSP Responder Bench,C=MA").unwrap(),
+        key.spki.clone(),
+    );
+    tpl.issuer = ca.name().clone();
+    tpl.serial = vec![0x0f, 0x0f];
+    tpl.not_before = utc(2020, 1, 1);
+    tpl.not_after = utc(2040, 1, 1);
+    tpl.extended_key_usage = vec![pki_core::oid::KP_OCSP_SIGNING];
+    tpl.authority_key_id = pki_core::builder::AuthorityKeyId::Explicit(ca.key_id().to_vec());
+    let responder_cert = ca.sign_template(&tpl);
+
+    let store = store::Store::open(&format!("sqlite://{}/pki.db", dir.path().display()))
+        .await
+        .unwrap();
+    let ctx = AuditContext::new("bench");
+    let ca_cert = x509_cert::Certificate::from_der(ca.cert_der()).unwrap();
+    let ca_id = store
+        .insert_ca(
+            &NewCa {
+                name: "cnie-bench".into(),
+                subject_der: ca_cert.tbs_certificate.subject.to_der().unwrap(),
+                cert_der: ca.cert_der().to_vec(),
+                key_label: "cnie-bench-key".into(),
+                parent: None,
+                tier: Some("cnie".into()),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap()
+        .record
+        .id;
+    let leaf_key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256);
+    let mut serials: Vec<(Vec<u8>, bool)> = Vec::new();
+    let mut tx = store.begin().await.unwrap();
+    let t = |st: SystemTime| {
+        time::OffsetDateTime::from_unix_timestamp(
+            st.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64,
+        )
+        .unwrap()
+    };
+    for i in 0..GOOD + REVOKED {
+        let leaf = ca.leaf_with_key(&format!("CN=Citizen {i}"), leaf_key.clone(), |_| {});
+        let serial = Serial::from_der_content(leaf.serial()).unwrap();
+        tx.record_certificate(
+            &NewCertificate {
+                ca: ca_id,
+                serial: serial.clone(),
+                subject_der: Vec::new(),
+                not_before: t(utc(2020, 1, 1)),
+                not_after: t(utc(2040, 1, 1)),
+                der: leaf.cert_der().to_vec(),
+                profile: "cnie-auth".into(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+        let revoked = i >= GOOD;
+        if revoked {
+            tx.revoke(
+                &RevocationRequest::new(ca_id, serial, RevocationReason::KeyCompromise),
+                &ctx,
+            )
+            .await
+            .unwrap();
+        }
+        serials.push((leaf.serial().to_vec(), revoked));
+    }
+    tx.commit().await.unwrap();
+
+    // Our responder.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let settings = Settings {
+        presign_threads: 2,
+        live_concurrency: 4,
+        live_wait: Duration::from_secs(2),
+        ..Settings::default()
+    };
+    let t0 = Instant::now();
+    let running = ocsp_responder::start(
+        store.clone(),
+        vec![IssuerSetup {
+            ca_name: "cnie-bench".into(),
+            signer: Arc::new(signer),
+            responder_cert_der: Some(responder_cert),
+        }],
+        settings,
+        listener,
+    )
+    .await
+    .unwrap();
+    let presign = running.presign_report();
+    println!(
+        "pre-signed {} responses through SoftHSM in {:.2} s ({:.0}/s)",
+        presign.total,
+        t0.elapsed().as_secs_f64(),
+        presign.total as f64 / presign.elapsed.as_secs_f64()
+    );
+    let ours = running.local_addr();
+
+    let issuer = IssuerHashes::from_certificate_der(ca.cert_der()).unwrap();
+    let step = serials.len() / REQUESTS;
+    let picked: Vec<Vec<u8>> = serials
+        .iter()
+        .step_by(step.max(1))
+        .map(|s| s.0.clone())
+        .collect();
+    let ders: Vec<Vec<u8>> = picked
+        .iter()
+        .map(|s| build_request(&[issuer.cert_id(HashAlgorithm::Sha1, s).unwrap()], None).unwrap())
+        .collect();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let gets = Shape::Get(Arc::new(
+        ders.iter()
+            .map(|d| {
+                format!(
+                    "/{}",
+                    b64.encode(d)
+                        .replace('+', "%2B")
+                        .replace('/', "%2F")
+                        .replace('=', "%3D")
+                )
+            })
+            .collect(),
+    ));
+    let posts = Shape::Post(Arc::new(
+        ders.iter().map(|d| Bytes::from(d.clone())).collect(),
+    ));
+    let nonces = Shape::PostNonce(Arc::new((issuer.clone(), picked.clone())));
+
+    let peer_dir = dir.path().join("peer-1");
+    std::fs::create_dir_all(&peer_dir).unwrap();
+    let (peer1, peer1_addr) = openssl_peer(&peer_dir, &ca, &serials, None).await;
+    let peer_dir = dir.path().join("peer-2");
+    std::fs::create_dir_all(&peer_dir).unwrap();
+    let (peer2, peer2_addr) = openssl_peer(&peer_dir, &ca, &serials, Some(2)).await;
+    let bare = bare_server().await;
+
+    println!(
+        "\n{} s per case in {ROUNDS} interleaved rounds, {} keep-alive connections, {} distinct requests, loopback, 2 cores shared by driver and server\n",
+        duration.as_secs(),
+        conns(),
+        ders.len()
+    );
+    println!(
+        "| case                                         |     req/s | p50 ms  | p99 ms  | errors |"
+    );
+    println!(
+        "|----------------------------------------------|-----------|---------|---------|--------|"
+    );
+    // The machine is shared: cases run interleaved in ROUNDS short rounds
+    // and each case's rounds are added up, so background load hits every
+    // case alike.
+    let round = duration / ROUNDS;
+    let cases: Vec<(&str, SocketAddr, Shape, bool)> = vec![
+        ("(a) ours, pre-signed, GET", ours, gets.clone(), true),
+        ("(a) ours, pre-signed, POST", ours, posts.clone(), true),
+        (
+            "(b) openssl ocsp -index, 1 process, POST",
+            peer1_addr,
+            posts.clone(),
+            true,
+        ),
+        (
+            "(b) openssl ocsp -index -multi 2, GET",
+            peer2_addr,
+            gets.clone(),
+            true,
+        ),
+        (
+            "(b) openssl ocsp -index -multi 2, POST",
+            peer2_addr,
+            posts.clone(),
+            true,
+        ),
+        (
+            "(c) bare hyper, fixed 500-byte body",
+            bare,
+            gets.clone(),
+            false,
+        ),
+        (
+            "(d) ours, live signing with nonce, POST",
+            ours,
+            nonces,
+            true,
+        ),
+    ];
+    let mut totals: Vec<Stats> = vec![Stats::default(); cases.len()];
+    let mut raw_total = 0.0;
+    for _ in 0..ROUNDS {
+        for (i, (_, addr, shape, ocsp)) in cases.iter().enumerate() {
+            let s = drive(*addr, shape.clone(), *ocsp, round).await;
+            totals[i].ok += s.ok;
+            totals[i].errors += s.errors;
+            totals[i].elapsed += s.elapsed;
+            totals[i].latencies_us.extend(s.latencies_us);
+        }
+        raw_total += raw_sign_rate(&softhsm, token, key.id.as_bytes(), 2, round);
+    }
+    drop(peer1);
+    drop(peer2);
+    for (t, (name, ..)) in totals.iter_mut().zip(&cases) {
+        t.latencies_us.sort_unstable();
+        row(name, t);
+    }
+    let raw = raw_total / f64::from(ROUNDS);
+    println!(
+        "| {:<44} | {raw:>9.0} |         |         |        |",
+        "(d) raw SoftHSM P-256 C_Sign loop, 2 threads"
+    );
+    let [a_get, a_post, b1_post, b2_get, b2_post, c, d_live] = &totals[..] else {
+        unreachable!("seven cases")
+    };
+    let b2 = b2_get.rate().max(b2_post.rate()).max(1.0);
+    let b1 = b1_post.rate().max(1.0);
+    println!("\nratios:");
+    println!(
+        "  (a) GET / (b) = {:.1}x vs 1 openssl process, {:.1}x vs -multi 2; (a) POST / (b) = {:.1}x, {:.1}x   (goal >= 20x)",
+        a_get.rate() / b1,
+        a_get.rate() / b2,
+        a_post.rate() / b1,
+        a_post.rate() / b2,
+    );
+    println!(
+        "  (c) / (b) = {:.1}x vs 1 process, {:.1}x vs -multi 2: the HTTP ceiling itself",
+        c.rate() / b1,
+        c.rate() / b2
+    );
+    println!(
+        "  (a) GET / (c) = {:.0}%   (a) POST / (c) = {:.0}%   (goal >= 70%)",
+        100.0 * a_get.rate() / c.rate(),
+        100.0 * a_post.rate() / c.rate()
+    );
+    println!(
+        "  (d) live / raw HSM = {:.0}%   (goal >= 80%)",
+        100.0 * d_live.rate() / raw
+    );
+    running.shutdown().await;
+}
