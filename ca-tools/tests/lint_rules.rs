@@ -350,3 +350,41 @@ fn signed_certificates_are_verified_after_signing() {
         Err(CliError::PostSignCheck { .. })
     ));
 }
+
+#[test]
+fn names_outside_the_issuers_constraints_are_refused() {
+    let ca = TestCa::root_with(
+        "CN=Constrained CA,O=Royaume du Maroc,C=MA",
+        pki_core::testing::TestCaOptions::default(),
+        |tpl| {
+            tpl.name_constraints = Some(pki_core::builder::NameConstraintsSpec {
+                permitted: vec![
+                    GeneralNameSpec::Directory(parse_name("C=MA").unwrap()),
+                    GeneralNameSpec::email("cnie.example.ma"),
+                ],
+                excluded: vec![],
+            });
+        },
+    );
+    let issuer = Cert::from_der(ca.cert_der()).unwrap();
+    let auth = ProfileKind::CitizenAuthentication;
+    let inside = template(
+        &issuer,
+        auth,
+        "CN=Amina,C=MA",
+        vec![GeneralNameSpec::email("amina@cnie.example.ma")],
+    );
+    assert_eq!(rules(&ca, &issuer, &inside, ee(auth)), Vec::<&str>::new());
+    let foreign = template(&issuer, auth, "CN=Jean,C=FR", vec![]);
+    assert_eq!(
+        rules(&ca, &issuer, &foreign, ee(auth)),
+        ["name-constraints"]
+    );
+    let mail = template(
+        &issuer,
+        auth,
+        "CN=Amina,C=MA",
+        vec![GeneralNameSpec::email("amina@example.com")],
+    );
+    assert_eq!(rules(&ca, &issuer, &mail, ee(auth)), ["name-constraints"]);
+}
