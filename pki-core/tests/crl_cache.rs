@@ -392,3 +392,29 @@ fn readers_see_whole_lists_while_refreshes_swap_in() {
     // The last list (number 40) does not revoke the leaf.
     assert!(is_good(&w.status(&cache, now())));
 }
+
+#[test]
+fn re_offered_crls_stay_while_unrefreshed_ones_are_evicted() {
+    let cache = CrlCache::new(2, AlgorithmPolicy::Default);
+    let cas: Vec<TestCa> = (0..3)
+        .map(|i| TestCa::root(&format!("CN=Evict {i},C=MA")))
+        .collect();
+    let ders: Vec<Vec<u8>> = cas
+        .iter()
+        .map(|ca| ca.crl(|tpl| tpl.this_update = utc(2025, 5, 1)))
+        .collect();
+    cache.offer(&ders[0], &cert(&cas[0]), now()).expect("A");
+    cache.offer(&ders[1], &cert(&cas[1]), now()).expect("B");
+    // The refresher fetched A again: same bytes, still the freshest.
+    assert_eq!(
+        cache.offer(&ders[0], &cert(&cas[0]), now()),
+        Ok(Offered::Unchanged)
+    );
+    cache.offer(&ders[2], &cert(&cas[2]), now()).expect("C");
+    let issuers: Vec<String> = cache.entries(now()).into_iter().map(|e| e.issuer).collect();
+    assert!(issuers.iter().any(|i| i.contains("Evict 0")), "{issuers:?}");
+    assert!(
+        !issuers.iter().any(|i| i.contains("Evict 1")),
+        "{issuers:?}"
+    );
+}

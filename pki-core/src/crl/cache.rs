@@ -308,6 +308,7 @@ impl CrlCache {
             (None, Some(slot)) => {
                 let cached = slot.base.number().unwrap_or_default();
                 if slot.base.fingerprint() == crl.fingerprint() {
+                    Self::touch(inner, &key, &slot, seq);
                     return Ok(Offered::Unchanged);
                 }
                 if !cmp_number(number, cached).is_gt() {
@@ -349,6 +350,7 @@ impl CrlCache {
                 }
                 if let Some(d) = &slot.delta {
                     if d.fingerprint() == crl.fingerprint() {
+                        Self::touch(inner, &key, &slot, seq);
                         return Ok(Offered::Unchanged);
                     }
                 }
@@ -375,6 +377,19 @@ impl CrlCache {
                 Ok(Offered::DeltaStored)
             }
         }
+    }
+
+    /// A re-offered, unchanged CRL counts as fresh for eviction.
+    fn touch(inner: &mut Inner, key: &CacheKey, slot: &Slot, seq: u64) {
+        inner.slots.insert(
+            key.clone(),
+            Arc::new(Slot {
+                base: slot.base.clone(),
+                delta: slot.delta.clone(),
+                signer: slot.signer.clone(),
+                last_offered: seq,
+            }),
+        );
     }
 
     fn evict_oldest(inner: &mut Inner) -> Option<CacheKey> {
@@ -490,7 +505,7 @@ impl CrlSource for CrlCache {
                 }
             }
         };
-        if let Some(der) = super::parse::cert_issuer_der(cert) {
+        if let Some((der, _)) = super::parse::cert_names_der(cert) {
             by_der(der);
         }
         // Indirect CRLs: the cRLIssuer names of the distribution points.

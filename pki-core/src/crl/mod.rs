@@ -213,7 +213,7 @@ impl Crl {
         if self.groups.len() == 1 && !self.is_indirect() {
             return self.index.get(0, serial);
         }
-        if crate::name::names_equal(cert.issuer(), &self.issuer) {
+        if self.issued_by_crl_issuer(cert) {
             if let Some(e) = self.index.get(0, serial) {
                 return Some(e);
             }
@@ -226,6 +226,21 @@ impl Crl {
             let g = u16::try_from(g).ok()?;
             matches.then(|| self.index.get(g, serial)).flatten()
         })
+    }
+
+    /// `cert`'s issuer is this CRL's issuer (exact bytes first, then RFC
+    /// 5280 7.1 comparison).
+    pub fn issued_by_crl_issuer(&self, cert: &Cert) -> bool {
+        parse::cert_names_der(cert).is_some_and(|(issuer, _)| issuer == self.issuer_der.as_slice())
+            || crate::name::names_equal(cert.issuer(), &self.issuer)
+    }
+
+    /// `cert`'s subject is this CRL's issuer (exact bytes first, then RFC
+    /// 5280 7.1 comparison).
+    pub fn issuer_is_subject_of(&self, cert: &Cert) -> bool {
+        parse::cert_names_der(cert)
+            .is_some_and(|(_, subject)| subject == self.issuer_der.as_slice())
+            || crate::name::names_equal(cert.subject(), &self.issuer)
     }
 
     /// Whether the entries name other certificate issuers (certificateIssuer).

@@ -448,10 +448,10 @@ fn scan_entries(crl: &mut Crl, content: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The issuer Name TLV inside a certificate's DER (RFC 5280 4.1: after the
-/// optional version, the serial and the signature algorithm), without
-/// re-encoding the decoded name.
-pub(super) fn cert_issuer_der(cert: &crate::cert::Cert) -> Option<&[u8]> {
+/// The issuer and subject Name TLVs inside a certificate's DER (RFC 5280
+/// 4.1: after the optional version, the serial and the signature
+/// algorithm; the validity between them), without re-encoding the names.
+pub(super) fn cert_names_der(cert: &crate::cert::Cert) -> Option<(&[u8], &[u8])> {
     let mut outer = Cursor::new(cert.tbs_der());
     let tbs = outer.expect(SEQUENCE).ok()?;
     let mut r = Cursor::new(tbs);
@@ -460,10 +460,14 @@ pub(super) fn cert_issuer_der(cert: &crate::cert::Cert) -> Option<&[u8]> {
     }
     r.expect(INTEGER).ok()?;
     r.expect(SEQUENCE).ok()?;
-    match r.any().ok()? {
-        (SEQUENCE, _, whole) => Some(whole),
-        _ => None,
-    }
+    let (SEQUENCE, _, issuer) = r.any().ok()? else {
+        return None;
+    };
+    r.expect(SEQUENCE).ok()?;
+    let (SEQUENCE, _, subject) = r.any().ok()? else {
+        return None;
+    };
+    Some((issuer, subject))
 }
 
 /// RFC 5280 4.1.2.2 / X.690: a non-empty, minimally encoded INTEGER.
@@ -640,6 +644,18 @@ mod tests {
             assert!(x509_time(UTC_TIME, bad).is_err(), "{bad:?}");
         }
         assert!(x509_time(0x04, b"250601000000Z").is_err());
+    }
+
+    #[cfg(feature = "test-ca")]
+    #[test]
+    fn names_are_found_inside_the_certificate() {
+        use der::Encode;
+        let root = crate::testing::TestCa::root("CN=Names Root,O=Example,C=MA");
+        let leaf = root.leaf("CN=leaf.example.ma", |_| {});
+        let cert = crate::cert::Cert::from_der(leaf.cert_der()).unwrap();
+        let (issuer, subject) = cert_names_der(&cert).unwrap();
+        assert_eq!(issuer, cert.issuer().to_der().unwrap().as_slice());
+        assert_eq!(subject, cert.subject().to_der().unwrap().as_slice());
     }
 
     #[test]

@@ -233,7 +233,7 @@ impl<'a, S: CrlSource + ?Sized> Ctx<'a, S> {
         // The certificate's issuer, then the certificates above it, are
         // already validated to the anchor.
         for cand in &self.path[self.index + 1..] {
-            if !names_equal(cand.subject(), crl.issuer()) || !aki_matches(crl, cand) {
+            if !crl.issuer_is_subject_of(cand) || !aki_matches(crl, cand) {
                 continue;
             }
             if !cand.key_usage_allows(KeyUsages::CRLSign) {
@@ -251,7 +251,7 @@ impl<'a, S: CrlSource + ?Sized> Ctx<'a, S> {
         }
         if !self.nested {
             for cand in self.signers.iter() {
-                if !names_equal(cand.subject(), crl.issuer())
+                if !crl.issuer_is_subject_of(cand)
                     || !aki_matches(crl, cand)
                     || self
                         .path
@@ -329,7 +329,7 @@ impl<'a, S: CrlSource + ?Sized> Ctx<'a, S> {
             if !has_directory_name(crl_issuers, crl.issuer()) {
                 return Err("CRL issuer is not the distribution point's cRLIssuer".into());
             }
-        } else if !names_equal(crl.issuer(), cert.issuer()) {
+        } else if !crl.issued_by_crl_issuer(cert) {
             return Err("CRL issuer is not the certificate's issuer".into());
         }
         // (b)(2)
@@ -603,7 +603,7 @@ impl CrlSet {
 /// Whether `crl` may cover `cert`: same issuer, or one of the cRLIssuer
 /// names of its distribution points.
 pub(crate) fn may_cover(crl: &Crl, cert: &Cert) -> bool {
-    names_equal(crl.issuer(), cert.issuer())
+    crl.issued_by_crl_issuer(cert)
         || cert
             .extensions()
             .crl_distribution_points
