@@ -300,6 +300,39 @@ mod tests {
     }
 
     #[test]
+    fn mutated_requests_never_panic() {
+        // Deterministic xorshift: every run covers the same 30,000 inputs
+        // (bit flips, truncations, insertions in a valid request with a
+        // nonce and two CertIDs).
+        let limits = RequestLimits::default();
+        let base = build_request(&ids(2), Some(&[7; 16])).unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut accepted = 0;
+        for _ in 0..30_000 {
+            let mut input = base.clone();
+            for _ in 0..=(next() % 4) {
+                let at = (next() as usize) % input.len();
+                match next() % 3 {
+                    0 => input[at] ^= 1 << (next() % 8),
+                    1 => input.truncate(at.max(1)),
+                    _ => input.insert(at, next() as u8),
+                }
+            }
+            if parse_request(&input, &limits).is_ok() {
+                accepted += 1;
+            }
+        }
+        // Flips inside hash or serial bytes still parse; most do not.
+        assert!(accepted > 0 && accepted < 30_000, "{accepted}");
+    }
+
+    #[test]
     fn extensions_are_checked() {
         let limits = RequestLimits::default();
         let with = |exts: Vec<Extension>| {
