@@ -317,6 +317,9 @@ fn batch() {
         .collect();
     let mut rates = Vec::new();
     let mut rounds: Vec<(f64, f64)> = Vec::new();
+    // CPU seconds the process got per wall second, per thread count: how
+    // many cores the batch really had.
+    let mut cores = [0.0f64; 2];
     for _ in 0..7 {
         let mut pair = [0.0; 2];
         for (x, threads) in [1usize, 2].into_iter().enumerate() {
@@ -329,9 +332,11 @@ fn batch() {
                 validation_api::Config::from_toml(&text, &dir.path().join("x.toml"), dir.path())
                     .unwrap();
             let svc = validation_api::Service::new(cfg).unwrap();
+            let cpu0 = process_cpu_seconds();
             let start = Instant::now();
             let out = svc.validate_batch(&items);
             let secs = start.elapsed().as_secs_f64();
+            cores[x] += (process_cpu_seconds() - cpu0) / secs;
             assert!(out.iter().all(|r| r.as_ref().is_ok_and(|(v, _)| v.valid)));
             pair[x] = items.len() as f64 / secs;
         }
@@ -346,11 +351,28 @@ fn batch() {
             b / a
         );
     }
+    println!(
+        "  cores used on average: {:.2} with 1 thread, {:.2} with 2 threads",
+        cores[0] / 7.0,
+        cores[1] / 7.0
+    );
     let best = rates.iter().copied().fold(0.0, f64::max);
     println!(
         "  2-thread / 1-thread ratio: median {:.2}x, best round {best:.2}x (goal >= 1.8; other load on the 2 cores lowers it)",
         median(&mut rates)
     );
+}
+
+/// User + system CPU time of this process, from /proc/self/stat (0 when
+/// unavailable).
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall, in clock ticks (100 per second).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
 }
 
 fn main() {
