@@ -44,6 +44,8 @@ pub struct Core {
     pub live_permits: Semaphore,
     /// Last store change applied.
     pub change_seq: AtomicU64,
+    /// Pre-signing met HSM failures: run it again once the HSM is back.
+    presign_pending: AtomicBool,
     /// Held while a status changes and while a response is checked against
     /// its status version and cached, so a response signed from an old
     /// status can never replace the one signed after a change.
@@ -62,6 +64,7 @@ impl Core {
             health: Health::default(),
             store,
             change_seq: AtomicU64::new(0),
+            presign_pending: AtomicBool::new(false),
             publish: std::sync::Mutex::new(()),
         }
     }
@@ -312,6 +315,8 @@ impl Core {
             secs = report.elapsed.as_secs_f64(),
             "pre-signing done"
         );
+        self.presign_pending
+            .store(report.failed > 0, Ordering::Relaxed);
         report
     }
 
@@ -533,6 +538,12 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>
             _ = probe.tick() => {
                 if !core.health.hsm_ok.load(Ordering::Relaxed) {
                     core.probe_hsm().await;
+                }
+                if core.health.hsm_ok.load(Ordering::Relaxed)
+                    && core.presign_pending.load(Ordering::Relaxed)
+                {
+                    tracing::info!("HSM available again: pre-signing what failed before");
+                    core.presign_all().await;
                 }
             }
         }

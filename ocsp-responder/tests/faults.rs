@@ -132,3 +132,39 @@ async fn saturated_live_signing_answers_try_later_after_the_bounded_wait() {
     assert!(is_good(&r.single_status(&fx)));
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsm_gone_at_start_then_back_fills_the_cache() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("hsm-at-start").await;
+    let parked = fx.unplug_hsm();
+    let addr = fx.start(Fixture::settings()).await;
+    // Up, not ready, nothing pre-signed: every answer would need the HSM.
+    assert_eq!(
+        http(addr, "GET", "/health/live", &[], &[]).await.status,
+        200
+    );
+    assert_eq!(
+        http(addr, "GET", "/health/ready", &[], &[]).await.status,
+        503
+    );
+    let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let r = get_ocsp(addr, &cached).await;
+    assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
+
+    fx.replug_hsm(&parked);
+    let filled = eventually(Duration::from_secs(15), || async {
+        let m = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+        m.contains("ocsp_ready 1") && m.contains("ocsp_cache_entries 2")
+    })
+    .await;
+    assert!(filled, "cache not filled after the HSM came back");
+    let r = get_ocsp(addr, &cached).await;
+    assert!(is_good(&r.single_status(&fx)));
+    let m = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(
+        m.contains("ocsp_requests_total{method=\"GET\",result=\"cached\"} 1"),
+        "{m}"
+    );
+    fx.stop().await;
+}
