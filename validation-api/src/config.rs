@@ -302,6 +302,12 @@ struct ConfigFile {
     /// Seconds between checks of the config file for changes; 0 disables.
     #[serde(default = "default_watch")]
     watch_seconds: f64,
+    /// A connection must send complete request headers within this time.
+    #[serde(default = "default_header_timeout")]
+    header_timeout_seconds: f64,
+    /// A request body must arrive whole within this time.
+    #[serde(default = "default_body_timeout")]
+    body_timeout_seconds: f64,
     #[serde(default)]
     auth: AuthFile,
     #[serde(default)]
@@ -354,6 +360,12 @@ fn default_batch() -> usize {
 }
 fn default_watch() -> f64 {
     2.0
+}
+fn default_header_timeout() -> f64 {
+    10.0
+}
+fn default_body_timeout() -> f64 {
+    30.0
 }
 
 /// A loaded tier: its trust anchors and known intermediates decoded.
@@ -412,6 +424,8 @@ pub struct Config {
     pub batch_max: usize,
     pub batch_threads: usize,
     pub watch_seconds: f64,
+    pub header_timeout: std::time::Duration,
+    pub body_timeout: std::time::Duration,
     pub auth: AuthConfig,
     pub cache: CacheConfig,
     pub crl_refresh: CrlRefreshConfig,
@@ -509,6 +523,17 @@ impl Config {
                 field: "watch_seconds",
                 expected: "a non-negative number",
             });
+        }
+        for (field, v) in [
+            ("header_timeout_seconds", file.header_timeout_seconds),
+            ("body_timeout_seconds", file.body_timeout_seconds),
+        ] {
+            if !(v > 0.0 && v <= 3600.0) {
+                return Err(ConfigError::BadValue {
+                    field,
+                    expected: "a number of seconds in (0, 3600]",
+                });
+            }
         }
         let r = &file.crl_refresh;
         if !(0.0..1.0).contains(&r.ahead_fraction) {
@@ -616,6 +641,8 @@ impl Config {
             batch_max: file.batch_max,
             batch_threads: file.batch_threads,
             watch_seconds: file.watch_seconds,
+            header_timeout: std::time::Duration::from_secs_f64(file.header_timeout_seconds),
+            body_timeout: std::time::Duration::from_secs_f64(file.body_timeout_seconds),
             auth: AuthConfig {
                 allow_anonymous: file.auth.allow_anonymous,
                 anonymous_max_concurrent: file.auth.anonymous_max_concurrent,

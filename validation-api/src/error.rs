@@ -34,6 +34,8 @@ pub enum ApiError {
     BatchTooLarge { items: usize, max: usize },
     #[error("request body is over the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    #[error("request body did not arrive within {seconds} s")]
+    BodyTimeout { seconds: f64 },
     #[error("content type must be application/json")]
     UnsupportedMediaType,
     #[error("missing or unknown bearer token")]
@@ -57,6 +59,7 @@ impl ApiError {
             Self::TooManyIntermediates { .. } => "too_many_intermediates",
             Self::BatchTooLarge { .. } => "batch_too_large",
             Self::BodyTooLarge { .. } => "body_too_large",
+            Self::BodyTimeout { .. } => "body_timeout",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Unauthorized => "unauthorized",
             Self::ConcurrencyLimit { .. } => "too_many_requests",
@@ -74,6 +77,7 @@ impl ApiError {
             | Self::TooManyIntermediates { .. } => StatusCode::BAD_REQUEST,
             Self::BatchTooLarge { .. } | Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::ConcurrencyLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,

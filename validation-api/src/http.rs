@@ -150,7 +150,12 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, ApiError> {
     json_content_type(headers)?;
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
@@ -161,7 +166,12 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
             return Err(ApiError::BodyTooLarge { limit });
         }
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| ApiError::BodyTimeout {
+            seconds: timeout.as_secs_f64(),
+        })?;
+    read.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>)
             || e.to_string().contains("length limit");
@@ -209,8 +219,11 @@ async fn validate(
     body: Body,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let limit = svc.snapshot().config.max_body_bytes;
-    let bytes = read_body(&headers, body, limit).await?;
+    let (limit, timeout) = {
+        let snap = svc.snapshot();
+        (snap.config.max_body_bytes, snap.config.body_timeout)
+    };
+    let bytes = read_body(&headers, body, limit, timeout).await?;
     let req: ValidateRequest = parse_json(&bytes)?;
     let response = if let Some(v) = svc.cached_request(&req) {
         verdict_response(&v, true)
@@ -243,7 +256,13 @@ async fn validate_batch(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let snap = svc.snapshot();
-    let bytes = read_body(&headers, body, snap.config.max_batch_body_bytes).await?;
+    let bytes = read_body(
+        &headers,
+        body,
+        snap.config.max_batch_body_bytes,
+        snap.config.body_timeout,
+    )
+    .await?;
     let req: BatchRequest = parse_json(&bytes)?;
     if req.items.len() > snap.config.batch_max {
         return Err(ApiError::BatchTooLarge {
@@ -442,7 +461,91 @@ pub async fn serve(
     svc: Arc<Service>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(svc))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let header_timeout = svc.snapshot().config.header_timeout;
+    let router = router(svc);
+    accept_loop(listener, shutdown, move |tcp, stop| {
+        serve_connection(
+            hyper_util::rt::TokioIo::new(tcp),
+            router.clone(),
+            None,
+            header_timeout,
+            stop,
+        )
+    })
+    .await
+}
+
+/// How long a shutdown waits for connections in flight.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts until `shutdown`, hands each connection to `conn` with a stop
+/// signal, then tells every connection to finish its current request and
+/// waits for them (at most [`DRAIN`]).
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    conn: F,
+) -> std::io::Result<()>
+where
+    F: Fn(tokio::net::TcpStream, tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok((tcp, _)) => {
+                    let _ = tcp.set_nodelay(true);
+                    tasks.spawn(conn(tcp, stop_rx.clone()));
+                }
+                // Out of file descriptors and the like: back off a little.
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            // Reap finished connections so the set stays small.
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+    Ok(())
+}
+
+/// One HTTP/1.1 connection: headers must arrive within `header_timeout`;
+/// `peer` (mutual TLS) is added to every request; on `stop` the current
+/// request finishes and the connection closes.
+pub(crate) async fn serve_connection<I>(
+    io: I,
+    router: Router,
+    peer: Option<crate::tls::PeerCert>,
+    header_timeout: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+        if let Some(p) = peer {
+            req.extensions_mut().insert(p);
+        }
+        let mut r = router.clone();
+        tower_service::Service::call(&mut r, req)
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(io, svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }

@@ -75,37 +75,23 @@ pub fn server_config(config: &Config, tls: &TlsConfig) -> Result<ServerConfig, T
     Ok(cfg)
 }
 
-/// Serves `svc` over TLS on `listener` until `shutdown` completes.
+/// Serves `svc` over TLS on `listener` until `shutdown` completes, then
+/// drains like [`crate::http::serve`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     svc: Arc<crate::Service>,
     tls: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::TokioIo;
+    let header_timeout = svc.snapshot().config.header_timeout;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let router = crate::http::router(svc);
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, _) = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("accept: {e}");
-                    continue;
-                }
-            },
-        };
+    crate::http::accept_loop(listener, shutdown, move |tcp, stop| {
         let acceptor = acceptor.clone();
         let router = router.clone();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(
-                std::time::Duration::from_secs(10),
-                acceptor.accept(tcp),
-            )
-            .await
-            {
+        async move {
+            // The handshake shares the header deadline.
+            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     tracing::debug!("TLS handshake failed: {e}");
@@ -119,17 +105,15 @@ pub async fn serve(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .map(|c| PeerCert(pki_core::cert::sha256(c)));
-            let svc =
-                hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                    if let Some(p) = peer {
-                        req.extensions_mut().insert(p);
-                    }
-                    let mut r = router.clone();
-                    tower_service::Service::call(&mut r, req)
-                });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
+            crate::http::serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                router,
+                peer,
+                header_timeout,
+                stop,
+            )
+            .await;
+        }
+    })
+    .await
 }

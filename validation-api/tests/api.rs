@@ -788,3 +788,38 @@ async fn per_client_concurrency_limit_is_429() {
         .await;
     assert_eq!(st, StatusCode::OK, "slots released");
 }
+
+/// Slow clients: a connection that never sends its headers is closed, a
+/// body that stops arriving gets 408 body_timeout; others are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_time_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pki = Pki::new(None);
+    let s = Server::start(
+        &pki,
+        &support::config_text("header_timeout_seconds = 0.5\nbody_timeout_seconds = 0.5"),
+    )
+    .await;
+    let limit = std::time::Duration::from_secs(15);
+    // Silent connection: closed by the server.
+    let mut silent = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(limit, silent.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "server closed the silent connection");
+    // Body announced but never finished: 408.
+    let mut slow = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!("POST /v1/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"leaf\"");
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(limit, slow.read(&mut buf))
+        .await
+        .expect("answer in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("body_timeout"), "{text}");
+    // A normal client meanwhile.
+    let (st, v) = s.validate(&pki.request(&pki.good)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["valid"], true);
+}
