@@ -29,6 +29,7 @@
 //! A CRL with an unknown critical CRL or entry extension decides nothing
 //! (5.2, 5.3); so does one without cRLNumber unless the set allows it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
@@ -549,6 +550,8 @@ pub(crate) fn status<S: CrlSource + ?Sized>(
 #[derive(Debug)]
 pub struct CrlSet {
     crls: Vec<Arc<Crl>>,
+    /// CRL positions by issuer name bytes.
+    by_issuer: HashMap<Vec<u8>, Vec<usize>>,
     policy: AlgorithmPolicy,
     signers: Arc<[Arc<Cert>]>,
     validators: SignerValidators,
@@ -559,6 +562,7 @@ impl Clone for CrlSet {
     fn clone(&self) -> Self {
         Self {
             crls: self.crls.clone(),
+            by_issuer: self.by_issuer.clone(),
             policy: self.policy,
             signers: self.signers.clone(),
             validators: SignerValidators::default(),
@@ -569,8 +573,24 @@ impl Clone for CrlSet {
 
 impl CrlSet {
     pub fn new(crls: Vec<Arc<Crl>>, policy: AlgorithmPolicy) -> Self {
+        // Each issuer encoding maps to every CRL whose issuer is the same
+        // name under RFC 5280 7.1, so an exact-bytes hit is complete.
+        let mut by_issuer: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+        for c in &crls {
+            if by_issuer.contains_key(c.issuer_der()) {
+                continue;
+            }
+            let same: Vec<usize> = crls
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| names_equal(o.issuer(), c.issuer()))
+                .map(|(j, _)| j)
+                .collect();
+            by_issuer.insert(c.issuer_der().to_vec(), same);
+        }
         Self {
             crls,
+            by_issuer,
             policy,
             signers: Arc::from(Vec::new()),
             validators: SignerValidators::default(),
@@ -619,6 +639,21 @@ pub(crate) fn may_cover(crl: &Crl, cert: &Cert) -> bool {
 
 impl CrlSource for CrlSet {
     fn candidates(&self, cert: &Cert, out: &mut Vec<Arc<Crl>>) {
+        // Exact issuer bytes first; names equal only under RFC 5280 7.1,
+        // or cRLIssuer names of indirect CRLs, through the full scan.
+        let indirect = cert
+            .extensions()
+            .crl_distribution_points
+            .as_ref()
+            .is_some_and(|cdp| cdp.0.iter().any(|dp| dp.crl_issuer.is_some()));
+        if !indirect {
+            if let Some(hits) = super::parse::cert_names_der(cert)
+                .and_then(|(issuer, _)| self.by_issuer.get(issuer))
+            {
+                out.extend(hits.iter().map(|i| self.crls[*i].clone()));
+                return;
+            }
+        }
         out.extend(self.crls.iter().filter(|c| may_cover(c, cert)).cloned());
     }
     fn signers(&self) -> Arc<[Arc<Cert>]> {
