@@ -564,7 +564,9 @@ async fn run() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let settings = Settings {
         presign_threads: 2,
-        live_concurrency: 4,
+        // One signature in flight per HSM session: more would open and
+        // close extra sessions.
+        live_concurrency: 2,
         live_wait: Duration::from_secs(2),
         ..Settings::default()
     };

@@ -294,7 +294,12 @@ impl Config {
                 ));
             }
         }
-        let sessions = self.hsm.sessions.unwrap_or(2).max(1);
+        // The pool's default size is one session per CPU.
+        let sessions = self
+            .hsm
+            .sessions
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .max(1);
         let validity = Duration::from_secs(r.validity_secs);
         Ok(Settings {
             validity,
@@ -302,7 +307,9 @@ impl Config {
             presign_hashes,
             cache_capacity: r.cache_capacity,
             presign_threads: r.presign_threads.unwrap_or(sessions).max(1),
-            live_concurrency: self.live.max_concurrent,
+            // More signatures in flight than sessions would make the pool
+            // open and close extra sessions under load.
+            live_concurrency: self.live.max_concurrent.min(sessions),
             live_wait: Duration::from_millis(self.live.max_wait_ms),
             limits: RequestLimits {
                 max_len: self.requests.max_bytes,
@@ -352,7 +359,12 @@ ca = "ca"
         assert_eq!(s.poll_interval, Duration::from_millis(250));
         assert_eq!(s.db_timeout, Duration::from_secs(2));
         assert_eq!(s.live_wait, Duration::from_millis(5));
-        assert_eq!(s.live_concurrency, 8);
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        assert_eq!(
+            s.live_concurrency,
+            8.min(cpus),
+            "capped at the session count"
+        );
     }
 
     #[test]
