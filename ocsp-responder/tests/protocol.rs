@@ -403,3 +403,39 @@ async fn health_and_metrics() {
     assert!(text.contains("ocsp_response_age_max_seconds"));
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_are_re_signed_after_half_their_validity() {
+    let mut fx = Fixture::new("refresh").await;
+    let settings = ocsp_responder::Settings {
+        validity: Duration::from_secs(4),
+        refresh_after: Duration::from_secs(1),
+        refresh_check: Duration::from_millis(200),
+        ..Fixture::settings()
+    };
+    let addr = fx.start(settings).await;
+    let der = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let first = get_ocsp(addr, &der).await;
+    let first_update = first.basic().tbs_response_data.responses[0].this_update;
+    let renewed = eventually(Duration::from_secs(10), || async {
+        let r = get_ocsp(addr, &der).await;
+        r.header("etag") != first.header("etag")
+            && r.basic().tbs_response_data.responses[0].this_update != first_update
+    })
+    .await;
+    assert!(renewed, "no re-signed response within 10 s");
+    let r = get_ocsp(addr, &der).await;
+    assert!(is_good(&r.single_status(&fx)));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/ocsp-response"),
+        "served from the cache, re-signed"
+    );
+    let m = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(!m.contains("ocsp_resigned_total 0"), "{m}");
+    assert!(
+        m.contains("ocsp_live_signs_total 0"),
+        "no live signing needed: {m}"
+    );
+    fx.stop().await;
+}
