@@ -113,8 +113,8 @@ pub enum ConfigError {
 pub enum Method {
     /// CRLs: configured files and those downloaded from CDPs.
     Crl,
-    /// OCSP responses (no OCSP source is wired into the service yet: a
-    /// tier naming it gets "ocsp: no source configured" for that step).
+    /// OCSP responses fetched from the certificates' AIA responders
+    /// (see `[ocsp]`) and cached until nextUpdate.
     Ocsp,
 }
 
@@ -285,6 +285,33 @@ impl Default for CrlRefreshConfig {
     }
 }
 
+/// `[ocsp]`: fetching OCSP responses for tiers that name `ocsp`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OcspConfig {
+    pub enabled: bool,
+    /// One request's time limit, in seconds.
+    pub timeout_seconds: u64,
+    /// Most fetches queued at once.
+    pub queue: usize,
+    /// Cached responses.
+    pub cache: usize,
+    /// Fetch again when a cached response has less than this many seconds left.
+    pub ahead_seconds: u64,
+}
+
+impl Default for OcspConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            timeout_seconds: 10,
+            queue: 1_024,
+            cache: 100_000,
+            ahead_seconds: 300,
+        }
+    }
+}
+
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -314,6 +341,8 @@ struct ConfigFile {
     cache: CacheConfig,
     #[serde(default)]
     crl_refresh: CrlRefreshConfig,
+    #[serde(default)]
+    ocsp: OcspConfig,
     #[serde(default)]
     tls: Option<TlsFile>,
     tiers: Vec<TierFile>,
@@ -429,6 +458,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub cache: CacheConfig,
     pub crl_refresh: CrlRefreshConfig,
+    pub ocsp: OcspConfig,
     pub tls: Option<TlsConfig>,
     pub tiers: Vec<TierConfig>,
 }
@@ -534,6 +564,12 @@ impl Config {
                     expected: "a number of seconds in (0, 3600]",
                 });
             }
+        }
+        if file.ocsp.timeout_seconds == 0 {
+            return Err(ConfigError::BadValue {
+                field: "ocsp.timeout_seconds",
+                expected: "at least 1",
+            });
         }
         let r = &file.crl_refresh;
         if !(0.0..1.0).contains(&r.ahead_fraction) {
@@ -650,6 +686,7 @@ impl Config {
             },
             cache: file.cache,
             crl_refresh: file.crl_refresh,
+            ocsp: file.ocsp,
             tls,
             tiers,
         })

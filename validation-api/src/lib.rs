@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod ocsp;
 pub mod refresh;
 pub mod reload;
 pub mod request;

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
         tokio::spawn(reload::watch_file(svc.clone()));
         tokio::spawn(reload::on_sighup(svc.clone()));
         tokio::spawn(refresh::Refresher::new(svc.clone()).run());
+        tokio::spawn(validation_api::ocsp::Fetcher::new(svc.clone()).run());
         let shutdown = async {
             use tokio::signal::unix::{signal, SignalKind};
             let Ok(mut term) = signal(SignalKind::terminate()) else {

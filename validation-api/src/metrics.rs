@@ -116,6 +116,8 @@ pub struct Metrics {
     pub reloads_failed: AtomicU64,
     /// Requests answered, by result of the CRL fetch: 200, 304, error.
     crl_fetches: Mutex<BTreeMap<&'static str, u64>>,
+    /// OCSP fetches by result: stored, rejected, error.
+    ocsp_fetches: Counters<&'static str>,
     crl_feeds: Mutex<BTreeMap<String, CrlFeedGauge>>,
     pub validate_latency: Histogram,
     pub batch_latency: Histogram,
@@ -139,6 +141,10 @@ impl Metrics {
         if let Ok(mut m) = self.crl_fetches.lock() {
             *m.entry(result).or_default() += 1;
         }
+    }
+
+    pub fn ocsp_fetch(&self, result: &'static str) {
+        self.ocsp_fetches.inc(result);
     }
 
     pub fn crl_feed(&self, url: &str, g: CrlFeedGauge) {
@@ -244,6 +250,10 @@ impl Metrics {
             for (r, n) in m.iter() {
                 let _ = writeln!(o, "validation_api_crl_fetches_total{{result=\"{r}\"}} {n}");
             }
+        }
+        o.push_str("# HELP validation_api_ocsp_fetches_total OCSP fetches by result.\n# TYPE validation_api_ocsp_fetches_total counter\n");
+        for (r, n) in self.ocsp_fetches.snapshot() {
+            let _ = writeln!(o, "validation_api_ocsp_fetches_total{{result=\"{r}\"}} {n}");
         }
         o.push_str("# HELP validation_api_crl_stale_seconds Seconds past nextUpdate of the CRL held for a distribution point (0 while fresh; seconds since start of tracking when none is held).\n# TYPE validation_api_crl_stale_seconds gauge\n");
         o.push_str("# HELP validation_api_crl_last_success_timestamp_seconds Last successful fetch of a distribution point.\n# TYPE validation_api_crl_last_success_timestamp_seconds gauge\n");

@@ -163,8 +163,11 @@ pub struct Service {
     /// cache: keyed by issuer and distribution point, swapped atomically,
     /// a CRL that fails verification never replaces a good one).
     crl_cache: Arc<CrlCache>,
-    /// The tier-aware source the validator consults (CRL cache behind
-    /// each tier's revocation policy).
+    /// Verified OCSP responses, until their nextUpdate.
+    ocsp_cache: Arc<pki_core::ocsp::OcspCache>,
+    ocsp_queue: crate::ocsp::Queue,
+    /// The tier-aware source the validator consults (CRL and OCSP caches
+    /// behind each tier's revocation policy).
     revocation: TieredRevocation,
     certs: CertCache,
     /// Distribution points learnt from validated paths and the config.
@@ -193,9 +196,18 @@ impl Service {
             AlgorithmPolicy::Default,
         ));
         let source: Arc<dyn RevocationSource> = crl_cache.clone();
+        let ocsp_cache = Arc::new(pki_core::ocsp::OcspCache::new(
+            snap.config.ocsp.cache.max(1),
+        ));
+        let ocsp_source: Arc<dyn RevocationSource> = ocsp_cache.clone();
+        let ocsp_queue = crate::ocsp::Queue::new(snap.config.ocsp.queue);
         let s = Self {
             snapshot: RwLock::new(Arc::new(snap)),
-            revocation: TieredRevocation::new().with_crl(source),
+            revocation: TieredRevocation::new()
+                .with_crl(source)
+                .with_ocsp(ocsp_source),
+            ocsp_cache,
+            ocsp_queue,
             crl_cache,
             certs,
             feeds: Mutex::new(BTreeMap::new()),
@@ -226,6 +238,45 @@ impl Service {
 
     pub fn crl_cache(&self) -> &CrlCache {
         &self.crl_cache
+    }
+
+    pub fn ocsp_cache(&self) -> &pki_core::ocsp::OcspCache {
+        &self.ocsp_cache
+    }
+
+    pub fn ocsp_queue(&self) -> &crate::ocsp::Queue {
+        &self.ocsp_queue
+    }
+
+    /// Queues OCSP fetches for the certificates of a validated path whose
+    /// status was unknown or comes from an OCSP response near its end,
+    /// when the reached tier consults OCSP.
+    fn queue_ocsp(&self, snap: &Snapshot, path: &ValidatedPath) {
+        use pki_core::revocation::StatusSource;
+        use pki_core::trust::RevocationMethod;
+        let ocsp = &snap.config.ocsp;
+        let tier = snap.validator.trust().tier(path.tier);
+        if !ocsp.enabled || !tier.revocation.methods.contains(&RevocationMethod::Ocsp) {
+            return;
+        }
+        let now = UnixTime::now();
+        for (i, status) in path.revocation.iter().enumerate() {
+            let (cert, issuer) = (&path.certs[i], &path.certs[i + 1]);
+            let fetch = match status.source() {
+                None => true,
+                Some(StatusSource::Ocsp { .. }) => crate::ocsp::needs_fetch(
+                    &self.ocsp_cache,
+                    cert,
+                    issuer,
+                    now,
+                    ocsp.ahead_seconds,
+                ),
+                Some(StatusSource::Crl { .. }) => false,
+            };
+            if fetch {
+                self.ocsp_queue.push(cert, issuer);
+            }
+        }
     }
 
     /// Loads the config file again and swaps it in. On any error the
@@ -551,6 +602,7 @@ impl Service {
                 for w in path.certs.windows(2) {
                     self.register_cdps(&w[0], &w[1]);
                 }
+                self.queue_ocsp(snap, &path);
                 Ok(accepted(
                     &path,
                     time,
@@ -566,6 +618,9 @@ impl Service {
                         for issuer in self.known_issuers(c.issuer()) {
                             if issuer.fingerprint() != c.fingerprint() {
                                 self.register_cdps(c, &issuer);
+                                if snap.config.ocsp.enabled && any_tier_uses_ocsp(snap) {
+                                    self.ocsp_queue.push(c, &issuer);
+                                }
                             }
                         }
                     }
@@ -603,6 +658,14 @@ impl Service {
             now.0,
         )
     }
+}
+
+fn any_tier_uses_ocsp(snap: &Snapshot) -> bool {
+    snap.validator.trust().tiers().iter().any(|t| {
+        t.revocation
+            .methods
+            .contains(&pki_core::trust::RevocationMethod::Ocsp)
+    })
 }
 
 /// Known CAs (anchors, configured intermediates) named as the CRL's issuer.

@@ -215,7 +215,11 @@ impl Server {
     /// Writes `pki`'s files and `config` into a temp dir and serves it on
     /// 127.0.0.1 (port chosen by the OS), with the file watcher running.
     pub async fn start(pki: &Pki, config: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(pki, config, tempfile::tempdir().expect("tempdir")).await
+    }
+
+    /// [`Server::start`] in `dir`, which may hold more files the config names.
+    pub async fn start_in(pki: &Pki, config: &str, dir: tempfile::TempDir) -> Self {
         pki.write(dir.path());
         let config_path = dir.path().join("api.toml");
         std::fs::write(&config_path, config).expect("write config");
