@@ -475,8 +475,9 @@ async fn run() {
         softhsm.hsm(),
         TokenLabel::new(token).unwrap(),
         Pin::new(PIN).unwrap(),
+        // Two sessions per core, as the responder's default.
         PoolConfig {
-            size: 2,
+            size: 4,
             ..PoolConfig::default()
         },
     )
@@ -564,9 +565,8 @@ async fn run() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let settings = Settings {
         presign_threads: 2,
-        // One signature in flight per HSM session: more would open and
-        // close extra sessions.
-        live_concurrency: 2,
+        // One signature in flight per HSM session.
+        live_concurrency: 4,
         live_wait: Duration::from_secs(2),
         ..Settings::default()
     };

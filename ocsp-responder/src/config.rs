@@ -156,10 +156,20 @@ pub struct HsmConfig {
     pub pin_env: Option<String>,
     /// File holding the user PIN (first line).
     pub pin_file: Option<PathBuf>,
-    /// Sessions in the pool (default: CPU count).
+    /// Sessions in the pool (default: two per CPU, so that signatures in
+    /// flight overlap with the HTTP work around them).
     pub sessions: Option<usize>,
     /// SoftHSM2 directory (`softhsm2.conf` and `tokens/`), for the demo.
     pub softhsm_dir: Option<PathBuf>,
+}
+
+impl HsmConfig {
+    /// `sessions`, or two per CPU.
+    pub fn session_count(&self) -> usize {
+        self.sessions
+            .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, usize::from))
+            .max(1)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,12 +304,7 @@ impl Config {
                 ));
             }
         }
-        // The pool's default size is one session per CPU.
-        let sessions = self
-            .hsm
-            .sessions
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
-            .max(1);
+        let sessions = self.hsm.session_count();
         let validity = Duration::from_secs(r.validity_secs);
         Ok(Settings {
             validity,

@@ -63,10 +63,10 @@ pub fn open_hsm_pool(config: &Config) -> Result<SessionPool, ResponderError> {
         // Config::settings requires one of them.
         (None, None) => Pin::from_env("OCSP_HSM_PIN")?,
     };
-    let mut pool_config = PoolConfig::default();
-    if let Some(n) = config.hsm.sessions {
-        pool_config.size = n.max(1);
-    }
+    let pool_config = PoolConfig {
+        size: config.hsm.session_count(),
+        ..PoolConfig::default()
+    };
     Ok(SessionPool::new(
         &hsm,
         TokenLabel::new(config.hsm.token.clone())?,
