@@ -439,6 +439,26 @@ fn raw_sign_rate(
     total.load(Ordering::Relaxed) as f64 / duration.as_secs_f64()
 }
 
+/// Signatures per second through `f` on `threads` threads for `duration`.
+fn loop_rate(threads: usize, duration: Duration, f: &(dyn Fn(u64) + Sync)) -> f64 {
+    let total = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let total = &total;
+            scope.spawn(move || {
+                let end = Instant::now() + duration;
+                let mut n = 0u64;
+                while Instant::now() < end {
+                    f((t as u64) << 32 | n);
+                    n += 1;
+                }
+                total.fetch_add(n, Ordering::Relaxed);
+            });
+        }
+    });
+    total.load(Ordering::Relaxed) as f64 / duration.as_secs_f64()
+}
+
 fn row(name: &str, s: &Stats) {
     println!(
         "| {name:<44} | {:>9.0} | {:>7.3} | {:>7.3} | {:>6} |",
@@ -486,6 +506,7 @@ async fn run() {
         .generate_key(&KeyLabel::new("ocsp").unwrap(), KeyType::EcP256)
         .unwrap();
     let signer = pool.signer(key.clone()).unwrap();
+    let loop_signer = signer.clone();
 
     // CA, delegated responder certificate for the HSM key, certificates.
     let ca = TestCa::root("CN=CNIE Bench CA,O=Royaume du Maroc,C=MA");
@@ -500,6 +521,7 @@ async fn run() {
     tpl.extended_key_usage = vec![pki_core::oid::KP_OCSP_SIGNING];
     tpl.authority_key_id = pki_core::builder::AuthorityKeyId::Explicit(ca.key_id().to_vec());
     let responder_cert = ca.sign_template(&tpl);
+    let responder_cert_der = responder_cert.clone();
 
     let store = store::Store::open(&format!("sqlite://{}/pki.db", dir.path().display()))
         .await
@@ -682,6 +704,10 @@ async fn run() {
     ];
     let mut totals: Vec<Stats> = vec![Stats::default(); cases.len()];
     let mut raw_total = 0.0;
+    let mut pool_total = 0.0;
+    let mut build_total = 0.0;
+    let identity =
+        pki_core::ocsp::ResponderIdentity::delegated(&responder_cert_der, &loop_signer).unwrap();
     for _ in 0..ROUNDS {
         for (i, (_, addr, shape, ocsp)) in cases.iter().enumerate() {
             let s = drive(*addr, shape.clone(), *ocsp, round).await;
@@ -691,6 +717,32 @@ async fn run() {
             totals[i].latencies_us.extend(s.latencies_us);
         }
         raw_total += raw_sign_rate(&softhsm, token, key.id.as_bytes(), 2, round);
+        pool_total += loop_rate(2, round, &|_| {
+            std::hint::black_box(pki_core::Signer::sign(&loop_signer, &[0x5a; 300]).unwrap());
+        });
+        build_total += loop_rate(2, round, &|n| {
+            let id = issuer
+                .cert_id(HashAlgorithm::Sha1, &picked[n as usize % picked.len()])
+                .unwrap();
+            let single = pki_core::ocsp::SingleStatus {
+                cert_id: id,
+                status: pki_core::ocsp::CertStatus::Good,
+                this_update: SystemTime::now(),
+                next_update: Some(SystemTime::now() + Duration::from_secs(60)),
+            };
+            let mut nonce = [0u8; 32];
+            nonce[..8].copy_from_slice(&n.to_be_bytes());
+            std::hint::black_box(
+                pki_core::ocsp::build_response(
+                    &identity,
+                    &[single],
+                    SystemTime::now(),
+                    Some(&nonce),
+                    &loop_signer,
+                )
+                .unwrap(),
+            );
+        });
     }
     drop(peer1);
     drop(peer2);
@@ -702,6 +754,16 @@ async fn run() {
     println!(
         "| {:<44} | {raw:>9.0} |         |         |        |",
         "(d) raw SoftHSM P-256 C_Sign loop, 2 threads"
+    );
+    println!(
+        "| {:<44} | {:>9.0} |         |         |        |",
+        "    hsm pool HsmSigner::sign loop, 2 threads",
+        pool_total / f64::from(ROUNDS)
+    );
+    println!(
+        "| {:<44} | {:>9.0} |         |         |        |",
+        "    build + sign response loop, 2 threads",
+        build_total / f64::from(ROUNDS)
     );
     let [a_get, a_post, b1_post, b2_get, b2_post, c, d_live] = &totals[..] else {
         unreachable!("seven cases")
