@@ -141,6 +141,12 @@ impl<S: Source> Source for Cached<S> {
             },
         ) = (&key, &answer)
         {
+            // Only issued serials take a cache slot: a flood of made-up
+            // serials must not fill the cache and push out real answers
+            // (theirs are signed each time, behind the live semaphore).
+            if self.core.statuses.get(*issuer, serial).is_none() {
+                return answer;
+            }
             self.core
                 .publish_if_current(*issuer, *hash, serial, *version, Arc::clone(ready));
         }

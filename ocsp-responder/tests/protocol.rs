@@ -401,6 +401,14 @@ async fn health_and_metrics() {
         assert!(text.contains(line), "{line} missing from\n{text}");
     }
     assert!(text.contains("ocsp_response_age_max_seconds"));
+    // Answers for serials never issued are signed, not cached.
+    for _ in 0..3 {
+        let r = get_ocsp(addr, &fx.request(&fx.unissued, HashAlgorithm::Sha1, None)).await;
+        assert!(matches!(r.single_status(&fx), OcspStatus::Unknown(_)));
+    }
+    let text = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(text.contains("ocsp_cache_entries 2"), "{text}");
+    assert!(text.contains("ocsp_live_signs_total 3"), "{text}");
     fx.stop().await;
 }
 
