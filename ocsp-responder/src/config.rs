@@ -62,6 +62,11 @@ pub struct Config {
     /// Seconds to let open connections finish on shutdown.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
+    /// Path of the responder URL when it has one (the AIA URL
+    /// `http://ocsp.example.ma/cnie` gives `/cnie`): GET requests are then
+    /// `/cnie/{base64}`. POST is accepted on any path.
+    #[serde(default)]
+    pub base_path: Option<String>,
 }
 
 fn default_grace() -> u64 {
@@ -202,6 +207,8 @@ pub struct Settings {
     pub refresh_check: Duration,
     /// How often a failed HSM is probed while nothing else signs.
     pub hsm_probe: Duration,
+    /// Prefix of GET request paths, `""` or `/name` (no trailing slash).
+    pub base_path: String,
 }
 
 impl Default for Settings {
@@ -221,6 +228,7 @@ impl Default for Settings {
             db_timeout: Duration::from_secs(2),
             refresh_check: Duration::from_secs(60),
             hsm_probe: Duration::from_secs(2),
+            base_path: String::new(),
         }
     }
 }
@@ -305,6 +313,15 @@ impl Config {
             }
         }
         let sessions = self.hsm.session_count();
+        let base_path = match self.base_path.as_deref() {
+            None | Some("" | "/") => String::new(),
+            Some(p) if p.starts_with('/') && !p.ends_with('/') && !p.contains("//") => p.to_owned(),
+            Some(p) => {
+                return Err(format!(
+                    "base_path {p:?} must start with '/' and not end with one"
+                ))
+            }
+        };
         let validity = Duration::from_secs(r.validity_secs);
         Ok(Settings {
             validity,
@@ -326,6 +343,7 @@ impl Config {
             db_timeout: Duration::from_millis(self.changes.db_timeout_ms.max(10)),
             refresh_check: Duration::from_secs(refresh_after.clamp(1, 600) / 10 + 1),
             hsm_probe: Duration::from_secs(2),
+            base_path,
         })
     }
 }
@@ -378,6 +396,15 @@ ca = "ca"
         assert!(toml::from_str::<Config>(&typo).is_err());
         let policy = format!("unissued = \"good\"\n{MINIMAL}");
         assert!(toml::from_str::<Config>(&policy).is_err());
+        for (path, ok) in [
+            ("/cnie", true),
+            ("/", true),
+            ("cnie", false),
+            ("/cnie/", false),
+        ] {
+            let c: Config = toml::from_str(&format!("base_path = \"{path}\"\n{MINIMAL}")).unwrap();
+            assert_eq!(c.settings().is_ok(), ok, "{path}");
+        }
         let revoked = format!("unissued = \"revoked\"\n{MINIMAL}");
         let c: Config = toml::from_str(&revoked).unwrap();
         assert_eq!(c.settings().unwrap().unissued, UnissuedPolicy::Revoked);

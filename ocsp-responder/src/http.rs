@@ -1,7 +1,7 @@
 //! The HTTP transport (RFC 6960 appendix A, RFC 5019 5 and 6): knows
 //! requests, bodies and headers, nothing about stores or HSMs.
 //!
-//! - `GET /{base64 DER}`: URL-decoded (`%2B`, `%2F`, `%3D`), then standard
+//! - `GET {base_path}/{base64 DER}`: URL-decoded (`%2B`, `%2F`, `%3D`), then standard
 //!   base64 with or without padding; `+` and `/` stay as they are.
 //! - `POST /` with `Content-Type: application/ocsp-request`; bodies over the
 //!   configured cap (10,000 bytes) get 413, other content types 415.
@@ -89,7 +89,16 @@ async fn get<S: Source>(
     path: &str,
     if_none_match: Option<&HeaderValue>,
 ) -> (Response<Full<Bytes>>, Outcome) {
-    let encoded = path.trim_start_matches('/');
+    let base = core.settings.base_path.as_str();
+    let Some(encoded) = path
+        .strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix('/'))
+    else {
+        return (
+            text(StatusCode::NOT_FOUND, "not an OCSP path\n"),
+            Outcome::NotFound,
+        );
+    };
     if encoded.is_empty() {
         return (
             text(StatusCode::NOT_FOUND, "no request\n"),

@@ -447,3 +447,38 @@ async fn responses_are_re_signed_after_half_their_validity() {
     );
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_under_a_base_path() {
+    let mut fx = Fixture::new("base-path").await;
+    let settings = ocsp_responder::Settings {
+        base_path: "/ocsp/cnie".into(),
+        ..Fixture::settings()
+    };
+    let addr = fx.start(settings).await;
+    let der = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&der)
+    };
+    let r = http(addr, "GET", &format!("/ocsp/cnie/{b64}"), &[], &[]).await;
+    assert!(is_good(&r.single_status(&fx)));
+    // Without the prefix: not an OCSP path; POST anywhere still works.
+    assert_eq!(
+        http(addr, "GET", &format!("/{b64}"), &[], &[]).await.status,
+        404
+    );
+    assert_eq!(
+        http(addr, "GET", &format!("/ocsp/cnie{b64}"), &[], &[])
+            .await
+            .status,
+        404
+    );
+    let r = post_ocsp(addr, &der).await;
+    assert!(is_good(&r.single_status(&fx)));
+    assert_eq!(
+        http(addr, "GET", "/health/ready", &[], &[]).await.status,
+        200
+    );
+    fx.stop().await;
+}
