@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use der::{Decode, Encode};
 use hsm::KeyLabel;
-use pki_core::builder::{build_certificate, GeneralNameSpec};
+use pki_core::builder::{build_certificate, CertificateTemplate, GeneralNameSpec};
 use pki_core::cert::hex;
 use pki_core::Cert;
 use serde_json::json;
@@ -164,22 +164,26 @@ impl Issuer {
         })
     }
 
-    /// Allocates a random serial, builds the certificate, lints its TBS,
-    /// signs it in the HSM, decodes and verifies the result, lints it again
-    /// and records it with its audit entry.
-    /// Builds the certificate for `subject` with `serial`, lints its TBS,
-    /// signs it in the HSM, decodes and verifies the result and lints it
-    /// again. Records nothing: see [`Issuer::issue`].
-    pub fn sign(&self, subject: &Subject, serial: &store::Serial) -> Result<Cert> {
-        let mut tpl = end_entity_template(
+    /// The end-entity template for `subject` with `public_key`, its serial
+    /// still unset.
+    fn template(
+        &self,
+        subject: &Subject,
+        public_key: SubjectPublicKeyInfoOwned,
+    ) -> Result<CertificateTemplate> {
+        end_entity_template(
             &self.profile,
             &self.policy,
             self.ca_cert.subject(),
             subject.name.clone(),
-            subject.public_key.clone(),
+            public_key,
             subject.sans.clone(),
-        )?;
-        tpl.serial = serial.as_bytes().to_vec();
+        )
+    }
+
+    /// What the lint expects of a certificate under this profile, and the
+    /// name its findings give the certificate.
+    fn expect(&self) -> (Expect<'_>, String) {
         let expect = Expect {
             kind: CertKind::EndEntity {
                 kind: self.profile.kind,
@@ -188,7 +192,16 @@ impl Issuer {
             issuer: Some(&self.ca_cert),
             policies: &self.policies,
         };
-        let what = format!("{} certificate", self.profile_name);
+        (expect, format!("{} certificate", self.profile_name))
+    }
+
+    /// Builds the certificate for `subject` with `serial`, lints its TBS,
+    /// signs it in the HSM, decodes and verifies the result and lints it
+    /// again. Records nothing: see [`Issuer::issue`].
+    pub fn sign(&self, subject: &Subject, serial: &store::Serial) -> Result<Cert> {
+        let mut tpl = self.template(subject, subject.public_key.clone())?;
+        tpl.serial = serial.as_bytes().to_vec();
+        let (expect, what) = self.expect();
         lint::before_signing(&tpl.tbs_certificate(&self.signer)?, &expect, &what)?;
         let der = build_certificate(&tpl, &self.signer)?;
         lint::after_signing(&der, &expect, &what)
@@ -198,24 +211,9 @@ impl Issuer {
     /// by a stand-in and a random serial: run before generating a key in the
     /// HSM, so a refused certificate leaves no key behind.
     pub fn precheck(&self, subject: &Subject) -> Result<()> {
-        let mut tpl = end_entity_template(
-            &self.profile,
-            &self.policy,
-            self.ca_cert.subject(),
-            subject.name.clone(),
-            lint::stand_in_key(),
-            subject.sans.clone(),
-        )?;
+        let mut tpl = self.template(subject, lint::stand_in_key())?;
         tpl.serial = store::Serial::random()?.as_bytes().to_vec();
-        let expect = Expect {
-            kind: CertKind::EndEntity {
-                kind: self.profile.kind,
-                qualified: self.profile.qualified,
-            },
-            issuer: Some(&self.ca_cert),
-            policies: &self.policies,
-        };
-        let what = format!("{} certificate", self.profile_name);
+        let (expect, what) = self.expect();
         lint::before_signing(&tpl.tbs_certificate(&self.signer)?, &expect, &what)
     }
 
