@@ -324,6 +324,144 @@ fn details(kind: &str, file: &Path, key: &KeyInfo, extra: serde_json::Value) -> 
     d
 }
 
+/// Who signs the new certificate.
+#[derive(Clone, Copy)]
+enum SignedBy<'a> {
+    /// The new key itself (a root), under the random serial drawn for the
+    /// checks.
+    Itself,
+    /// The issuing CA's HSM key, under a serial allocated from the CA's
+    /// counter once the checks pass.
+    Issuer(store::CaId, &'a HsmSigner),
+}
+
+/// What one ceremony states once its pre-flight checks have passed and its
+/// template is drawn up; [`Plan::sign`] runs the steps all share.
+struct Plan<'a> {
+    /// `root`, `intermediate` or `ocsp-signer`.
+    kind: &'static str,
+    /// The certificate as lint findings name it.
+    what: String,
+    expect: Expect<'a>,
+    signed_by: SignedBy<'a>,
+    key: &'a KeySpec,
+    label: KeyLabel,
+    output: &'a Path,
+    g: &'a GlobalArgs,
+    /// The ceremony file and its SHA-256, for the audit entry.
+    file: &'a Path,
+    input: [u8; 32],
+    /// The audit details particular to this ceremony.
+    details: serde_json::Value,
+}
+
+/// A certificate signed, checked and staged, awaiting its store records.
+struct Signed {
+    der: Vec<u8>,
+    cert: Cert,
+    staged: publish::Staged,
+    audit: AuditContext,
+    output: PathBuf,
+    key_label: String,
+}
+
+impl Plan<'_> {
+    /// Lints `tpl` with its stand-in key and prints it; after a dry run
+    /// returns `None`. Otherwise allocates the serial, generates the key in
+    /// the HSM, lints again, signs, checks the signed certificate and stages
+    /// its file.
+    async fn sign(
+        self,
+        mut tpl: CertificateTemplate,
+        dry_run: bool,
+        store: &Store,
+        pool: &SessionPool,
+    ) -> Result<Option<Signed>> {
+        let stand_in;
+        let check_signer: &dyn Signer = match self.signed_by {
+            SignedBy::Itself => {
+                stand_in = Placeholder(tpl.subject_public_key.clone());
+                &stand_in
+            }
+            SignedBy::Issuer(_, signer) => signer,
+        };
+        lint::before_signing(
+            &tpl.tbs_certificate(check_signer)?,
+            &self.expect,
+            &self.what,
+        )?;
+        print_template(&tpl, self.expect.policies, self.output);
+        if dry_run {
+            println!("  lint      passed with a stand-in key; dry run ends here");
+            return Ok(None);
+        }
+
+        if let SignedBy::Issuer(ca, _) = self.signed_by {
+            tpl.serial = store.allocate_serial(ca).await?.as_bytes().to_vec();
+        }
+        let key = pool.generate_key(&self.label, self.key.key_type.0)?;
+        generated(&key);
+        let own;
+        let signer: &dyn Signer = match self.signed_by {
+            SignedBy::Itself => {
+                own = pool.signer(key.clone())?;
+                &own
+            }
+            SignedBy::Issuer(_, signer) => signer,
+        };
+        tpl.subject_public_key = key.spki.clone();
+        lint::before_signing(&tpl.tbs_certificate(signer)?, &self.expect, &self.what)?;
+        let der = build_certificate(&tpl, signer)?;
+        let cert = lint::after_signing(&der, &self.expect, &self.what)?;
+        signed(&cert);
+
+        let staged = publish::stage(
+            self.output,
+            pki_core::pem::encode("CERTIFICATE", &der).as_bytes(),
+        )?;
+        let audit = AuditContext::new(self.g.actor())
+            .with_input(self.input)
+            .with_details(details(self.kind, self.file, &key, self.details));
+        Ok(Some(Signed {
+            der,
+            cert,
+            staged,
+            audit,
+            output: self.output.to_owned(),
+            key_label: self.key.label.clone(),
+        }))
+    }
+}
+
+impl Signed {
+    /// Writes the certificate file once the store holds its records (told
+    /// in `recorded`), and closes the store.
+    async fn publish(self, store: Store, recorded: &str, audit_seq: u64) -> Result<Outcome> {
+        self.staged.publish_new()?;
+        println!("  recorded  {recorded}");
+        println!("  wrote     {}", self.output.display());
+        store.close().await;
+        Ok(Outcome {
+            certificate: self.output,
+            der: self.der,
+            key_label: self.key_label,
+            audit_seq: Some(audit_seq),
+        })
+    }
+}
+
+impl Outcome {
+    /// What a dry run reports.
+    fn planned(output: &Path, key: &KeySpec) -> Self {
+        Self {
+            certificate: output.to_owned(),
+            der: Vec::new(),
+            key_label: key.label.clone(),
+            audit_seq: None,
+        }
+    }
+}
+
 /// `pki ceremony root`
 pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let file: Loaded<RootCeremony> = config::load(&args.file)?;
@@ -344,86 +482,61 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     print_plan("root", &c.name, &resolved, &c.key, args.dry_run);
 
     let serial = Serial::random()?;
-    let stand_in = Placeholder(lint::stand_in_key());
     let tpl = ca_template(
         &c.certificate,
         subject.clone(),
         subject.clone(),
-        stand_in.0.clone(),
+        lint::stand_in_key(),
         serial.as_bytes(),
     )?;
-    let expect = Expect {
-        kind,
-        issuer: None,
-        policies: &policies,
+    let plan = Plan {
+        kind: "root",
+        what: format!("root certificate of {:?}", c.name),
+        expect: Expect {
+            kind,
+            issuer: None,
+            policies: &policies,
+        },
+        signed_by: SignedBy::Itself,
+        key: &c.key,
+        label,
+        output: &c.output,
+        g,
+        file: &file.path,
+        input: file.sha256,
+        details: json!({ "level": c.level, "output": c.output.display().to_string() }),
     };
-    let what = format!("root certificate of {:?}", c.name);
-    lint::before_signing(&tpl.tbs_certificate(&stand_in)?, &expect, &what)?;
-    print_template(&tpl, &policies, &c.output);
-    if args.dry_run {
-        println!("  lint      passed with a stand-in key; dry run ends here");
-        return Ok(Outcome {
-            certificate: c.output.clone(),
-            der: Vec::new(),
-            key_label: c.key.label.clone(),
-            audit_seq: None,
-        });
-    }
+    let Some(s) = plan.sign(tpl, args.dry_run, &store, &pool).await? else {
+        return Ok(Outcome::planned(&c.output, &c.key));
+    };
 
-    let key = pool.generate_key(&label, c.key.key_type.0)?;
-    generated(&key);
-    let signer = pool.signer(key.clone())?;
-    let mut tpl = tpl;
-    tpl.subject_public_key = key.spki.clone();
-    lint::before_signing(&tpl.tbs_certificate(&signer)?, &expect, &what)?;
-    let der = build_certificate(&tpl, &signer)?;
-    let cert = lint::after_signing(&der, &expect, &what)?;
-    signed(&cert);
-
-    let staged = publish::stage(
-        &c.output,
-        pki_core::pem::encode("CERTIFICATE", &der).as_bytes(),
-    )?;
-    let audit = AuditContext::new(g.actor())
-        .with_input(file.sha256)
-        .with_details(details(
-            "root",
-            &file.path,
-            &key,
-            json!({ "level": c.level, "output": c.output.display().to_string() }),
-        ));
     let mut tx = store.begin().await?;
     let ca = tx
         .insert_ca(
             &NewCa {
                 name: c.name.clone(),
                 subject_der: subject.to_der()?,
-                cert_der: der.clone(),
+                cert_der: s.der.clone(),
                 key_label: c.key.label.clone(),
                 parent: None,
                 tier: c.tier.clone(),
             },
-            &audit,
+            &s.audit,
         )
         .await?;
     // The root is its own issuer: its certificate is recorded under itself.
     let recorded = tx
-        .record_certificate(&new_certificate(ca.record.id, &cert, "root-ca")?, &audit)
+        .record_certificate(
+            &new_certificate(ca.record.id, &s.cert, "root-ca")?,
+            &s.audit,
+        )
         .await?;
     tx.commit().await?;
-    staged.publish_new()?;
-    println!(
-        "  recorded  CA {:?} ({}) in the store, audit entries {}..{}",
+    let line = format!(
+        "CA {:?} ({}) in the store, audit entries {}..{}",
         c.name, ca.record.id, ca.audit_seq, recorded.audit_seq
     );
-    println!("  wrote     {}", c.output.display());
-    store.close().await;
-    Ok(Outcome {
-        certificate: c.output.clone(),
-        der,
-        key_label: c.key.label.clone(),
-        audit_seq: Some(recorded.audit_seq),
-    })
+    s.publish(store, &line, recorded.audit_seq).await
 }
 
 /// `pki ceremony intermediate`
@@ -486,61 +599,43 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     // A random serial stands in until the checks pass: neither a dry run
     // nor a refused ceremony uses one up.
     let serial = Serial::random()?;
-    let mut tpl = ca_template(
+    let tpl = ca_template(
         &c.certificate,
         subject.clone(),
         parent_cert.subject().clone(),
         lint::stand_in_key(),
         serial.as_bytes(),
     )?;
-    let expect = Expect {
-        kind,
-        issuer: Some(&parent_cert),
-        policies: &policies,
+    let plan = Plan {
+        kind: "intermediate",
+        what: format!("CA certificate of {:?}", c.name),
+        expect: Expect {
+            kind,
+            issuer: Some(&parent_cert),
+            policies: &policies,
+        },
+        signed_by: SignedBy::Issuer(parent.id, &parent_signer),
+        key: &c.key,
+        label,
+        output: &c.output,
+        g,
+        file: &file.path,
+        input: file.sha256,
+        details: json!({
+            "parent": c.parent,
+            "level": c.level,
+            "output": c.output.display().to_string(),
+        }),
     };
-    let what = format!("CA certificate of {:?}", c.name);
-    lint::before_signing(&tpl.tbs_certificate(&parent_signer)?, &expect, &what)?;
-    print_template(&tpl, &policies, &c.output);
-    if args.dry_run {
-        println!("  lint      passed with a stand-in key; dry run ends here");
-        return Ok(Outcome {
-            certificate: c.output.clone(),
-            der: Vec::new(),
-            key_label: c.key.label.clone(),
-            audit_seq: None,
-        });
-    }
+    let Some(s) = plan.sign(tpl, args.dry_run, &store, &pool).await? else {
+        return Ok(Outcome::planned(&c.output, &c.key));
+    };
 
-    tpl.serial = store.allocate_serial(parent.id).await?.as_bytes().to_vec();
-    let key = pool.generate_key(&label, c.key.key_type.0)?;
-    generated(&key);
-    tpl.subject_public_key = key.spki.clone();
-    lint::before_signing(&tpl.tbs_certificate(&parent_signer)?, &expect, &what)?;
-    let der = build_certificate(&tpl, &parent_signer)?;
-    let cert = lint::after_signing(&der, &expect, &what)?;
-    signed(&cert);
-
-    let staged = publish::stage(
-        &c.output,
-        pki_core::pem::encode("CERTIFICATE", &der).as_bytes(),
-    )?;
-    let audit = AuditContext::new(g.actor())
-        .with_input(file.sha256)
-        .with_details(details(
-            "intermediate",
-            &file.path,
-            &key,
-            json!({
-                "parent": c.parent,
-                "level": c.level,
-                "output": c.output.display().to_string(),
-            }),
-        ));
     let mut tx = store.begin().await?;
     let issued = tx
         .record_certificate(
-            &new_certificate(parent.id, &cert, "intermediate-ca")?,
-            &audit,
+            &new_certificate(parent.id, &s.cert, "intermediate-ca")?,
+            &s.audit,
         )
         .await?;
     let ca = tx
@@ -548,28 +643,20 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
             &NewCa {
                 name: c.name.clone(),
                 subject_der: subject.to_der()?,
-                cert_der: der.clone(),
+                cert_der: s.der.clone(),
                 key_label: c.key.label.clone(),
                 parent: Some(parent.id),
                 tier: c.tier.clone(),
             },
-            &audit,
+            &s.audit,
         )
         .await?;
     tx.commit().await?;
-    staged.publish_new()?;
-    println!(
-        "  recorded  CA {:?} ({}) under {:?}, audit entries {}..{}",
+    let line = format!(
+        "CA {:?} ({}) under {:?}, audit entries {}..{}",
         c.name, ca.record.id, parent.name, issued.audit_seq, ca.audit_seq
     );
-    println!("  wrote     {}", c.output.display());
-    store.close().await;
-    Ok(Outcome {
-        certificate: c.output.clone(),
-        der,
-        key_label: c.key.label.clone(),
-        audit_seq: Some(ca.audit_seq),
-    })
+    s.publish(store, &line, ca.audit_seq).await
 }
 
 /// `pki ceremony ocsp-signer`
@@ -605,59 +692,36 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     tpl.key_usage = Some(KeyUsageSpec::new(KeyUsages::DigitalSignature));
     tpl.extended_key_usage = vec![pki_core::oid::KP_OCSP_SIGNING];
     tpl.ocsp_no_check = true;
-    let expect = Expect {
-        kind: CertKind::OcspSigner,
-        issuer: Some(&issuer_cert),
-        policies: &[],
+    let plan = Plan {
+        kind: "ocsp-signer",
+        what: format!("OCSP signer certificate for {:?}", c.issuer),
+        expect: Expect {
+            kind: CertKind::OcspSigner,
+            issuer: Some(&issuer_cert),
+            policies: &[],
+        },
+        signed_by: SignedBy::Issuer(issuer.id, &issuer_signer),
+        key: &c.key,
+        label,
+        output: &c.output,
+        g,
+        file: &file.path,
+        input: file.sha256,
+        details: json!({ "issuer": c.issuer, "output": c.output.display().to_string() }),
     };
-    let what = format!("OCSP signer certificate for {:?}", c.issuer);
-    lint::before_signing(&tpl.tbs_certificate(&issuer_signer)?, &expect, &what)?;
-    print_template(&tpl, &[], &c.output);
-    if args.dry_run {
-        println!("  lint      passed with a stand-in key; dry run ends here");
-        return Ok(Outcome {
-            certificate: c.output.clone(),
-            der: Vec::new(),
-            key_label: c.key.label.clone(),
-            audit_seq: None,
-        });
-    }
+    let Some(s) = plan.sign(tpl, args.dry_run, &store, &pool).await? else {
+        return Ok(Outcome::planned(&c.output, &c.key));
+    };
 
-    tpl.serial = store.allocate_serial(issuer.id).await?.as_bytes().to_vec();
-    let key = pool.generate_key(&label, c.key.key_type.0)?;
-    generated(&key);
-    tpl.subject_public_key = key.spki.clone();
-    lint::before_signing(&tpl.tbs_certificate(&issuer_signer)?, &expect, &what)?;
-    let der = build_certificate(&tpl, &issuer_signer)?;
-    let cert = lint::after_signing(&der, &expect, &what)?;
-    signed(&cert);
-
-    let staged = publish::stage(
-        &c.output,
-        pki_core::pem::encode("CERTIFICATE", &der).as_bytes(),
-    )?;
-    let audit = AuditContext::new(g.actor())
-        .with_input(file.sha256)
-        .with_details(details(
-            "ocsp-signer",
-            &file.path,
-            &key,
-            json!({ "issuer": c.issuer, "output": c.output.display().to_string() }),
-        ));
     let recorded = store
-        .record_certificate(&new_certificate(issuer.id, &cert, "ocsp-signer")?, &audit)
+        .record_certificate(
+            &new_certificate(issuer.id, &s.cert, "ocsp-signer")?,
+            &s.audit,
+        )
         .await?;
-    staged.publish_new()?;
-    println!(
-        "  recorded  OCSP signer certificate under {:?}, audit entry {}",
+    let line = format!(
+        "OCSP signer certificate under {:?}, audit entry {}",
         issuer.name, recorded.audit_seq
     );
-    println!("  wrote     {}", c.output.display());
-    store.close().await;
-    Ok(Outcome {
-        certificate: c.output.clone(),
-        der,
-        key_label: c.key.label.clone(),
-        audit_seq: Some(recorded.audit_seq),
-    })
+    s.publish(store, &line, recorded.audit_seq).await
 }
