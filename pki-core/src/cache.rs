@@ -1,6 +1,9 @@
 //! Caches of the validator, all bounded and sharded so threads rarely
 //! contend:
 //!
+//! - [`BoundedMap`]: the bounded, sharded, oldest-first-evicting map with
+//!   hit/miss counters that every cache here (and the OCSP response cache
+//!   and the validation API's verdict cache) is built on;
 //! - [`VerifiedEdgeCache`]: (issuer key, certificate) pairs whose signature
 //!   has been checked, so a later validation sharing intermediates skips the
 //!   signature verification;
@@ -9,7 +12,8 @@
 //!   notAfter, CRL or OCSP nextUpdate involved, or until a revocation
 //!   source changes.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,12 +26,14 @@ use crate::signature::AlgorithmPolicy;
 use crate::time::UnixTime;
 use crate::Error;
 
-const SHARDS: usize = 16;
+/// Shards of every [`BoundedMap`].
+pub const SHARDS: usize = 16;
 
 /// A map bounded to `cap` entries, evicting the oldest insertion first,
 /// where removing an entry is O(1): the insertion queue keeps (key,
 /// sequence) pairs and skips those whose entry is gone or was re-inserted
-/// since, and is compacted when stale pairs pile up.
+/// since, and is compacted when stale pairs pile up. One shard of a
+/// [`BoundedMap`].
 #[derive(Debug)]
 pub(crate) struct FifoMap<K, V> {
     map: HashMap<K, (u64, V)>,
@@ -36,13 +42,14 @@ pub(crate) struct FifoMap<K, V> {
     cap: usize,
 }
 
-impl<K: std::hash::Hash + Eq + Copy, V> FifoMap<K, V> {
+impl<K: Hash + Eq + Copy, V> FifoMap<K, V> {
+    /// A map of at most `cap` entries; 0 stores nothing.
     pub(crate) fn new(cap: usize) -> Self {
         Self {
             map: HashMap::new(),
             order: VecDeque::new(),
             seq: 0,
-            cap: cap.max(1),
+            cap,
         }
     }
 
@@ -52,6 +59,9 @@ impl<K: std::hash::Hash + Eq + Copy, V> FifoMap<K, V> {
 
     /// Inserts or replaces (a replaced entry counts as newly inserted).
     pub(crate) fn insert(&mut self, key: K, value: V) {
+        if self.cap == 0 {
+            return;
+        }
         self.seq += 1;
         self.map.insert(key, (self.seq, value));
         self.order.push_back((key, self.seq));
@@ -88,81 +98,142 @@ impl<K: std::hash::Hash + Eq + Copy, V> FifoMap<K, V> {
     }
 }
 
-#[derive(Debug, Default)]
-struct Shard {
-    set: HashSet<[u8; 32]>,
-    order: VecDeque<[u8; 32]>,
+/// A key of a [`BoundedMap`]: which shard it lives in (taken modulo
+/// [`SHARDS`]). Keys are digests or random serials, so a few of their
+/// octets spread them evenly without hashing again.
+pub trait ShardKey: Hash + Eq + Copy {
+    fn shard(&self) -> usize;
 }
 
-/// A bounded set of verified (issuer SPKI hash, certificate hash) edges.
-/// Oldest entries are evicted first.
+impl ShardKey for [u8; 32] {
+    fn shard(&self) -> usize {
+        usize::from(self[0])
+    }
+}
+
+/// What a [`BoundedMap::lookup`] callback makes of the entry it found.
 #[derive(Debug)]
-pub struct VerifiedEdgeCache {
-    shards: Vec<Mutex<Shard>>,
-    per_shard: usize,
+pub enum Lookup<R> {
+    /// A hit, answering this.
+    Hit(R),
+    /// A miss; the entry stays (say, not valid yet at the time asked).
+    Miss,
+    /// A miss; the entry is dropped (expired, or computed under data no
+    /// longer in force).
+    Stale,
+}
+
+/// A map bounded to `capacity` entries, split over [`SHARDS`] mutexes so
+/// threads rarely contend, each shard evicting its oldest insertion first
+/// (a replaced entry counts as newly inserted); removal is O(1), lookups
+/// do not allocate, and hits and misses are counted.
+#[derive(Debug)]
+pub struct BoundedMap<K, V> {
+    shards: Box<[Mutex<FifoMap<K, V>>]>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl VerifiedEdgeCache {
-    /// A cache holding at most `capacity` edges (rounded up to a multiple of 16).
+impl<K: ShardKey, V> BoundedMap<K, V> {
+    /// At most `capacity` entries, rounded up to a multiple of [`SHARDS`];
+    /// 0 stores nothing.
     pub fn new(capacity: usize) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS);
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FifoMap::new(per_shard)))
+                .collect(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
-    fn key(issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> [u8; 32] {
-        let mut buf = [0u8; 65];
-        buf[..32].copy_from_slice(issuer.spki_hash());
-        buf[32..64].copy_from_slice(cert.fingerprint());
-        buf[64] = match policy {
-            AlgorithmPolicy::Default => 0,
-            AlgorithmPolicy::Legacy => 1,
-        };
-        crate::cert::sha256(&buf)
+    fn shard(&self, key: &K) -> &Mutex<FifoMap<K, V>> {
+        &self.shards[key.shard() % SHARDS]
     }
 
-    fn shard(&self, key: &[u8; 32]) -> &Mutex<Shard> {
-        &self.shards[usize::from(key[0]) % SHARDS]
+    /// Runs `f` on the (locked) shard holding `key`; `None` if the lock is
+    /// poisoned. Counts nothing.
+    pub(crate) fn with_shard<R>(
+        &self,
+        key: &K,
+        f: impl FnOnce(&mut FifoMap<K, V>) -> R,
+    ) -> Option<R> {
+        self.shard(key).lock().ok().map(|mut s| f(&mut s))
     }
 
-    /// Whether `cert` is known to be signed by `issuer`'s key under `policy`.
-    pub fn contains(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> bool {
-        let key = Self::key(issuer, cert, policy);
-        let hit = self.shard(&key).lock().is_ok_and(|s| s.set.contains(&key));
-        if hit {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-        }
-        hit
+    fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records a verified edge.
-    pub fn insert(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) {
-        let key = Self::key(issuer, cert, policy);
-        let Ok(mut s) = self.shard(&key).lock() else {
-            return;
-        };
-        if s.set.insert(key) {
-            s.order.push_back(key);
-            while s.order.len() > self.per_shard {
-                if let Some(old) = s.order.pop_front() {
-                    s.set.remove(&old);
+    /// Looks `key` up and lets `f` judge the entry under the shard's lock,
+    /// counting a hit or a miss (an absent key is a miss).
+    pub fn lookup<R>(&self, key: &K, f: impl FnOnce(&V) -> Lookup<R>) -> Option<R> {
+        let found = self
+            .with_shard(key, |s| match f(s.get(key)?) {
+                Lookup::Hit(r) => Some(r),
+                Lookup::Miss => None,
+                Lookup::Stale => {
+                    s.remove(key);
+                    None
                 }
+            })
+            .flatten();
+        self.count(found.is_some());
+        found
+    }
+
+    /// Whether `key` is present, counting a hit or a miss.
+    pub fn contains(&self, key: &K) -> bool {
+        self.lookup(key, |_| Lookup::Hit(())).is_some()
+    }
+
+    /// A copy of the value for `key`, counting a hit or a miss.
+    pub fn get(&self, key: &K) -> Option<V>
+    where
+        V: Clone,
+    {
+        self.lookup(key, |v| Lookup::Hit(v.clone()))
+    }
+
+    /// Inserts or replaces; the shard's oldest insertion goes when full.
+    pub fn insert(&self, key: K, value: V) {
+        self.with_shard(&key, |s| s.insert(key, value));
+    }
+
+    /// Removes and returns the value for `key`.
+    pub fn remove(&self, key: &K) -> Option<V> {
+        self.with_shard(key, |s| s.remove(key)).flatten()
+    }
+
+    /// Keeps only the values `keep` accepts; returns how many were dropped.
+    pub fn retain(&self, mut keep: impl FnMut(&V) -> bool) -> usize {
+        let mut dropped = 0;
+        for s in &self.shards {
+            if let Ok(mut s) = s.lock() {
+                let before = s.len();
+                s.retain(&mut keep);
+                dropped += before - s.len();
+            }
+        }
+        dropped
+    }
+
+    /// Drops every entry.
+    pub fn clear(&self) {
+        for s in &self.shards {
+            if let Ok(mut s) = s.lock() {
+                s.clear();
             }
         }
     }
 
-    /// Number of cached edges.
+    /// Number of entries.
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().map_or(0, |s| s.set.len()))
+            .map(|s| s.lock().map_or(0, |s| s.len()))
             .sum()
     }
 
@@ -179,6 +250,63 @@ impl VerifiedEdgeCache {
     }
 }
 
+/// A bounded set of verified (issuer SPKI hash, certificate hash) edges.
+/// Oldest entries are evicted first.
+#[derive(Debug)]
+pub struct VerifiedEdgeCache {
+    edges: BoundedMap<[u8; 32], ()>,
+}
+
+impl VerifiedEdgeCache {
+    /// A cache holding at most `capacity` edges (rounded up to a multiple of 16).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            edges: BoundedMap::new(capacity.max(1)),
+        }
+    }
+
+    fn key(issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> [u8; 32] {
+        let mut buf = [0u8; 65];
+        buf[..32].copy_from_slice(issuer.spki_hash());
+        buf[32..64].copy_from_slice(cert.fingerprint());
+        buf[64] = match policy {
+            AlgorithmPolicy::Default => 0,
+            AlgorithmPolicy::Legacy => 1,
+        };
+        crate::cert::sha256(&buf)
+    }
+
+    /// Whether `cert` is known to be signed by `issuer`'s key under `policy`.
+    pub fn contains(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> bool {
+        self.edges.contains(&Self::key(issuer, cert, policy))
+    }
+
+    /// Records a verified edge (one already cached keeps its place in the
+    /// eviction order).
+    pub fn insert(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) {
+        let key = Self::key(issuer, cert, policy);
+        self.edges.with_shard(&key, |s| {
+            if s.get(&key).is_none() {
+                s.insert(key, ());
+            }
+        });
+    }
+
+    /// Number of cached edges.
+    pub fn len(&self) -> usize {
+        self.edges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// (hits, misses) since creation.
+    pub fn stats(&self) -> (u64, u64) {
+        self.edges.stats()
+    }
+}
+
 impl Default for VerifiedEdgeCache {
     fn default() -> Self {
         Self::new(65_536)
@@ -190,57 +318,39 @@ impl Default for VerifiedEdgeCache {
 /// keep their parsed public key.
 #[derive(Debug)]
 pub struct CertCache {
-    shards: Vec<Mutex<CertShard>>,
-    per_shard: usize,
-}
-
-#[derive(Debug, Default)]
-struct CertShard {
-    map: HashMap<[u8; 32], std::sync::Arc<Cert>>,
-    order: VecDeque<[u8; 32]>,
+    certs: BoundedMap<[u8; 32], Arc<Cert>>,
 }
 
 impl CertCache {
     /// A cache of at most `capacity` certificates (rounded up to a multiple of 16).
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(CertShard::default()))
-                .collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
+            certs: BoundedMap::new(capacity.max(1)),
         }
     }
 
     /// The decoded certificate for `der`, decoding and caching it on a miss.
-    pub fn get_or_decode(&self, der: &[u8]) -> Result<std::sync::Arc<Cert>, crate::Error> {
+    pub fn get_or_decode(&self, der: &[u8]) -> Result<Arc<Cert>, crate::Error> {
         let key = crate::cert::sha256(der);
-        let shard = &self.shards[usize::from(key[0]) % SHARDS];
-        if let Some(c) = shard.lock().ok().and_then(|s| s.map.get(&key).cloned()) {
+        if let Some(c) = self.certs.get(&key) {
             return Ok(c);
         }
-        let cert = std::sync::Arc::new(Cert::from_der(der)?);
-        if let Ok(mut s) = shard.lock() {
-            if s.map.insert(key, cert.clone()).is_none() {
-                s.order.push_back(key);
-                while s.order.len() > self.per_shard {
-                    if let Some(old) = s.order.pop_front() {
-                        s.map.remove(&old);
-                    }
-                }
-            }
-        }
+        let cert = Arc::new(Cert::from_der(der)?);
+        self.certs.insert(key, cert.clone());
         Ok(cert)
     }
 
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().map_or(0, |s| s.map.len()))
-            .sum()
+        self.certs.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// (hits, misses) since creation.
+    pub fn stats(&self) -> (u64, u64) {
+        self.certs.stats()
     }
 }
 
@@ -258,6 +368,12 @@ impl Default for CertCache {
 /// and every [`ValidationOptions`] field but the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ResultKey([u8; 32]);
+
+impl ShardKey for ResultKey {
+    fn shard(&self) -> usize {
+        usize::from(self.0[0])
+    }
+}
 
 impl ResultKey {
     pub fn new(
@@ -361,10 +477,8 @@ struct ResultEntry {
 /// that date; such entries are not issued by this platform's CAs.
 #[derive(Debug)]
 pub struct ResultCache {
-    shards: Vec<Mutex<FifoMap<ResultKey, ResultEntry>>>,
+    entries: BoundedMap<ResultKey, ResultEntry>,
     max_ttl: u64,
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 impl ResultCache {
@@ -372,17 +486,9 @@ impl ResultCache {
     /// reused for at most `max_ttl` seconds.
     pub fn new(capacity: usize, max_ttl: u64) -> Self {
         Self {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(FifoMap::new(capacity.div_ceil(SHARDS))))
-                .collect(),
+            entries: BoundedMap::new(capacity.max(1)),
             max_ttl,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
         }
-    }
-
-    fn shard(&self, key: &ResultKey) -> &Mutex<FifoMap<ResultKey, ResultEntry>> {
-        &self.shards[usize::from(key.0[0]) % SHARDS]
     }
 
     /// Validates through the cache: a current entry is returned as is;
@@ -418,24 +524,18 @@ impl ResultCache {
         time: UnixTime,
         generation: u64,
     ) -> Option<Arc<ValidatedPath>> {
-        let found = self.shard(key).lock().ok().and_then(|mut s| {
-            let e = s.get(key)?;
+        self.entries.lookup(key, |e| {
             if e.generation == generation && e.validated_at <= time && time <= e.valid_until {
-                return Some(e.path.clone());
+                Lookup::Hit(e.path.clone())
+            } else if e.generation != generation || time > e.valid_until {
+                // Expired or computed under other revocation data: never
+                // again useful (times only move forward for "now"
+                // validations).
+                Lookup::Stale
+            } else {
+                Lookup::Miss
             }
-            // Expired or computed under other revocation data: never again
-            // useful (times only move forward for "now" validations).
-            if e.generation != generation || time > e.valid_until {
-                s.remove(key);
-            }
-            None
-        });
-        if found.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-        }
-        found
+        })
     }
 
     /// Stores `path`, validated at `validated_at` under revocation
@@ -452,16 +552,13 @@ impl ResultCache {
         if valid_until < validated_at {
             return;
         }
-        let Ok(mut s) = self.shard(&key).lock() else {
-            return;
-        };
         let entry = ResultEntry {
             path,
             validated_at,
             valid_until,
             generation,
         };
-        s.insert(key, entry);
+        self.entries.insert(key, entry);
     }
 
     /// The last second at which `path`, validated at `time`, still holds:
@@ -492,10 +589,7 @@ impl ResultCache {
 
     /// Number of cached results (expired ones included until looked up).
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().map_or(0, |s| s.len()))
-            .sum()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -504,19 +598,12 @@ impl ResultCache {
 
     /// Drops every entry (for example after reloading the configuration).
     pub fn clear(&self) {
-        for s in &self.shards {
-            if let Ok(mut s) = s.lock() {
-                s.clear();
-            }
-        }
+        self.entries.clear();
     }
 
     /// (hits, misses) since creation, for the hit-rate metric.
     pub fn stats(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+        self.entries.stats()
     }
 }
 
@@ -529,7 +616,49 @@ impl Default for ResultCache {
 
 #[cfg(test)]
 mod tests {
-    use super::FifoMap;
+    use super::{BoundedMap, FifoMap, Lookup, SHARDS};
+
+    #[test]
+    fn bounded_map_splits_its_capacity_over_the_shards() {
+        // 2 entries per shard; keys 0, 16, 32, ... share shard 0.
+        let m = BoundedMap::<[u8; 32], u32>::new(2 * SHARDS);
+        let key = |n: u8| {
+            let mut k = [0u8; 32];
+            k[0] = n;
+            k[1] = n;
+            k
+        };
+        for n in 0..=255u8 {
+            m.insert(key(n), u32::from(n));
+        }
+        assert_eq!(m.len(), 2 * SHARDS);
+        // Each shard kept its two latest insertions.
+        assert_eq!(m.get(&key(255)), Some(255));
+        assert_eq!(m.get(&key(255 - 16)), Some(255 - 16));
+        assert_eq!(m.get(&key(255 - 32)), None);
+        assert_eq!(m.stats(), (2, 1));
+        assert!(m.contains(&key(240)));
+        assert!(!m.contains(&key(0)));
+        assert_eq!(m.stats(), (3, 2));
+
+        // A stale entry is dropped and counts as a miss; a plain miss keeps it.
+        assert_eq!(m.lookup(&key(255), |_| Lookup::<()>::Miss), None);
+        assert_eq!(m.get(&key(255)), Some(255));
+        assert_eq!(m.lookup(&key(255), |_| Lookup::<()>::Stale), None);
+        assert_eq!(m.get(&key(255)), None);
+        assert_eq!(m.stats(), (4, 5));
+
+        assert_eq!(m.remove(&key(254)), Some(254));
+        assert_eq!(m.remove(&key(254)), None);
+        assert_eq!(m.retain(|v| v % 2 == 0), 15);
+        assert_eq!(m.len(), 2 * SHARDS - 2 - 15);
+        m.clear();
+        assert!(m.is_empty());
+
+        let none = BoundedMap::<[u8; 32], u32>::new(0);
+        none.insert(key(1), 1);
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn fifo_map_stays_bounded_through_replacements_and_removals() {

@@ -3,11 +3,11 @@
 //! cache, and [`Service::validate`], which the HTTP handlers and the batch
 //! pool call.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 
-use pki_core::cache::{CertCache, VerifiedEdgeCache};
+use pki_core::cache::{BoundedMap, CertCache, Lookup, VerifiedEdgeCache};
 use pki_core::crl::{CrlCache, OfferError, Offered};
 use pki_core::revocation::{RevocationSource, TieredRevocation};
 use pki_core::{
@@ -36,19 +36,11 @@ pub fn trust_store(tiers: &[TierConfig]) -> Result<TrustStore, pki_core::trust::
     Ok(trust)
 }
 
-const RESULT_SHARDS: usize = 16;
-
 #[derive(Debug)]
 struct CachedResult {
     verdict: Arc<Rendered>,
     expires: UnixTime,
     revocation_generation: u64,
-}
-
-#[derive(Debug, Default)]
-struct ResultShard {
-    map: HashMap<[u8; 32], CachedResult>,
-    order: VecDeque<[u8; 32]>,
 }
 
 /// A bounded cache of whole valid verdicts, keyed by
@@ -57,52 +49,34 @@ struct ResultShard {
 /// TTL) and while the revocation data it was computed with is in force.
 #[derive(Debug)]
 pub struct ResultCache {
-    shards: Vec<Mutex<ResultShard>>,
-    per_shard: usize,
+    entries: BoundedMap<[u8; 32], CachedResult>,
 }
 
 impl ResultCache {
+    /// At most `capacity` verdicts (rounded up to a multiple of 16); 0
+    /// caches nothing. Oldest insertions are evicted first.
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: (0..RESULT_SHARDS)
-                .map(|_| Mutex::new(ResultShard::default()))
-                .collect(),
-            per_shard: capacity.div_ceil(RESULT_SHARDS),
+            entries: BoundedMap::new(capacity),
         }
-    }
-
-    fn shard(&self, key: &[u8; 32]) -> &Mutex<ResultShard> {
-        &self.shards[usize::from(key[0]) % RESULT_SHARDS]
     }
 
     fn get(&self, key: &[u8; 32], now: UnixTime, generation: u64) -> Option<Arc<Rendered>> {
-        let s = self.shard(key).lock().ok()?;
-        let e = s.map.get(key)?;
-        (now < e.expires && e.revocation_generation == generation).then(|| e.verdict.clone())
+        self.entries.lookup(key, |e| {
+            if now < e.expires && e.revocation_generation == generation {
+                Lookup::Hit(e.verdict.clone())
+            } else {
+                Lookup::Miss
+            }
+        })
     }
 
     fn insert(&self, key: [u8; 32], entry: CachedResult) {
-        if self.per_shard == 0 {
-            return;
-        }
-        let Ok(mut s) = self.shard(&key).lock() else {
-            return;
-        };
-        if s.map.insert(key, entry).is_none() {
-            s.order.push_back(key);
-            while s.order.len() > self.per_shard {
-                if let Some(old) = s.order.pop_front() {
-                    s.map.remove(&old);
-                }
-            }
-        }
+        self.entries.insert(key, entry);
     }
 
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().map_or(0, |s| s.map.len()))
-            .sum()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {

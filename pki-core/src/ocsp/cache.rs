@@ -9,15 +9,12 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use super::verify::{verify_response, OcspError, VerifiedResponse, VerifyOptions};
-use crate::cache::FifoMap;
+use crate::cache::{BoundedMap, Lookup, ShardKey};
 use crate::cert::Cert;
 use crate::revocation::{RevocationSource, RevocationStatus};
 use crate::time::UnixTime;
-
-const SHARDS: usize = 16;
 
 /// Longest serial kept as is in a key; RFC 5280 allows 20 octets (21 with
 /// the sign octet). Longer ones are replaced by their SHA-256.
@@ -77,37 +74,31 @@ impl OcspKey {
     }
 }
 
-type Shard = FifoMap<OcspKey, VerifiedResponse>;
+impl ShardKey for OcspKey {
+    fn shard(&self) -> usize {
+        // Serials are random (RFC 5280 / CA/B BR: 64+ bits of entropy);
+        // their last octet spreads keys over the shards.
+        let spread = self.serial[usize::from(self.serial_len.max(1)).min(SERIAL_MAX) - 1];
+        usize::from(spread ^ self.issuer_key[0])
+    }
+}
 
 /// A bounded, sharded cache of verified OCSP responses; an entry is used
 /// up to its [`VerifiedResponse::valid_until`] (the response's nextUpdate)
 /// and dropped after. Oldest insertions are evicted first.
 #[derive(Debug)]
 pub struct OcspCache {
-    shards: Vec<Mutex<Shard>>,
+    responses: BoundedMap<OcspKey, VerifiedResponse>,
     generation: AtomicU64,
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 impl OcspCache {
     /// At most `capacity` responses (rounded up to a multiple of 16).
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(Shard::new(capacity.div_ceil(SHARDS))))
-                .collect(),
+            responses: BoundedMap::new(capacity.max(1)),
             generation: AtomicU64::new(0),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
         }
-    }
-
-    fn shard(&self, key: &OcspKey) -> &Mutex<Shard> {
-        // Serials are random (RFC 5280 / CA/B BR: 64+ bits of entropy);
-        // their last octet spreads keys over the shards.
-        let spread = key.serial[usize::from(key.serial_len.max(1)).min(SERIAL_MAX) - 1];
-        &self.shards[usize::from(spread ^ key.issuer_key[0]) % SHARDS]
     }
 
     /// Stores a verified response. A response older (by thisUpdate) than
@@ -120,21 +111,22 @@ impl OcspCache {
     /// correct, and result caches already stop using them at its nextUpdate.
     pub fn insert(&self, response: VerifiedResponse) -> bool {
         let key = response.key;
-        let Ok(mut s) = self.shard(&key).lock() else {
+        let outcome = self.responses.with_shard(&key, |s| {
+            let bump = match s.get(&key) {
+                Some(old) if old.this_update > response.this_update => return None,
+                Some(old) if *old == response => return Some(false),
+                Some(old) => old.status != response.status,
+                None => true,
+            };
+            s.insert(key, response);
+            Some(bump)
+        });
+        let Some(Some(bump)) = outcome else {
             return false;
         };
-        let bump = match s.get(&key) {
-            Some(old) if old.this_update > response.this_update => return false,
-            Some(old) if *old == response => return true,
-            Some(old) => old.status != response.status,
-            None => true,
-        };
-        s.insert(key, response);
-        drop(s);
-        if !bump {
-            return true;
+        if bump {
+            self.generation.fetch_add(1, Ordering::Relaxed);
         }
-        self.generation.fetch_add(1, Ordering::Relaxed);
         true
     }
 
@@ -159,31 +151,22 @@ impl OcspCache {
     /// The cached response for `key` usable at `time`, counting a hit or a
     /// miss; an expired one (past nextUpdate) is dropped.
     pub fn get(&self, key: &OcspKey, time: UnixTime) -> Option<VerifiedResponse> {
-        let found = self.shard(key).lock().ok().and_then(|mut s| {
-            let r = s.get(key)?;
+        self.responses.lookup(key, |r| {
             if time > r.valid_until {
-                s.remove(key);
-                return None;
+                Lookup::Stale
+            } else if r.this_update <= time {
+                Lookup::Hit(r.clone())
+            } else {
+                // A response says nothing about times before its thisUpdate.
+                Lookup::Miss
             }
-            // A response says nothing about times before its thisUpdate.
-            (r.this_update <= time).then(|| r.clone())
-        });
-        if found.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-        }
-        found
+        })
     }
 
     /// Drops the response for `key`, if any (say, after the responder
     /// reported a key compromise of its own).
     pub fn remove(&self, key: &OcspKey) {
-        let removed = self
-            .shard(key)
-            .lock()
-            .is_ok_and(|mut s| s.remove(key).is_some());
-        if removed {
+        if self.responses.remove(key).is_some() {
             self.generation.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -191,22 +174,11 @@ impl OcspCache {
     /// Drops every response whose nextUpdate is before `time`; returns how
     /// many. Lookups drop expired entries too; this is for a periodic sweep.
     pub fn purge_expired(&self, time: UnixTime) -> usize {
-        let mut n = 0;
-        for s in &self.shards {
-            if let Ok(mut s) = s.lock() {
-                let before = s.len();
-                s.retain(|r| r.valid_until >= time);
-                n += before - s.len();
-            }
-        }
-        n
+        self.responses.retain(|r| r.valid_until >= time)
     }
 
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().map_or(0, |s| s.len()))
-            .sum()
+        self.responses.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -215,10 +187,7 @@ impl OcspCache {
 
     /// (hits, misses) since creation.
     pub fn stats(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+        self.responses.stats()
     }
 }
 
