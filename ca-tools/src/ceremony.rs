@@ -164,6 +164,25 @@ async fn ca_name_free(store: &Store, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an existing certificate file, CA record (`new_ca`, when the
+/// ceremony creates one) or key label, in that order; returns the open
+/// store, the new key's token and its label.
+async fn preflight(
+    resolved: &Resolved,
+    output: &Path,
+    new_ca: Option<&str>,
+    key: &KeySpec,
+) -> Result<(Store, SessionPool, KeyLabel)> {
+    publish::ensure_absent(output, "certificate file")?;
+    let store = Store::open(&resolved.store_url).await?;
+    if let Some(name) = new_ca {
+        ca_name_free(&store, name).await?;
+    }
+    let pool = keystore::open(&resolved.hsm)?;
+    let label = key_label_free(&pool, key)?;
+    Ok((store, pool, label))
+}
+
 /// The issuing CA, its certificate and its signer.
 async fn issuer_parts(
     store: &Store,
@@ -474,11 +493,7 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let policies = oids("certificate.policies", &c.certificate.policies)?;
 
     // Pre-flight: nothing may exist yet.
-    publish::ensure_absent(&c.output, "certificate file")?;
-    let store = Store::open(&resolved.store_url).await?;
-    ca_name_free(&store, &c.name).await?;
-    let pool = keystore::open(&resolved.hsm)?;
-    let label = key_label_free(&pool, &c.key)?;
+    let (store, pool, label) = preflight(&resolved, &c.output, Some(&c.name), &c.key).await?;
     print_plan("root", &c.name, &resolved, &c.key, args.dry_run);
 
     let serial = Serial::random()?;
@@ -550,11 +565,7 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     };
     let policies = oids("certificate.policies", &c.certificate.policies)?;
 
-    publish::ensure_absent(&c.output, "certificate file")?;
-    let store = Store::open(&resolved.store_url).await?;
-    ca_name_free(&store, &c.name).await?;
-    let pool = keystore::open(&resolved.hsm)?;
-    let label = key_label_free(&pool, &c.key)?;
+    let (store, pool, label) = preflight(&resolved, &c.output, Some(&c.name), &c.key).await?;
     let parent_pool = match &c.parent_hsm {
         Some(section) => {
             let ops_hsm = ops
@@ -669,10 +680,7 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         return Err(invalid("certificate.validity_days", "must be at least 1"));
     }
 
-    publish::ensure_absent(&c.output, "certificate file")?;
-    let store = Store::open(&resolved.store_url).await?;
-    let pool = keystore::open(&resolved.hsm)?;
-    let label = key_label_free(&pool, &c.key)?;
+    let (store, pool, label) = preflight(&resolved, &c.output, None, &c.key).await?;
     let (issuer, issuer_cert, issuer_signer) = issuer_parts(&store, &pool, &c.issuer).await?;
     print_plan("ocsp-signer", &c.issuer, &resolved, &c.key, args.dry_run);
 
