@@ -31,6 +31,8 @@ use crate::metrics::{Method, Outcome};
 use crate::source::{Answer, Query, Source};
 
 const OCSP_REQUEST: &str = "application/ocsp-request";
+/// Longest wait for a POST body once its headers are in.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const OCSP_RESPONSE: HeaderValue = HeaderValue::from_static("application/ocsp-response");
 
 /// Standard base64 that accepts input with or without `=` padding.
@@ -172,10 +174,18 @@ where
         return too_large();
     }
     let if_none_match = req.headers().get(IF_NONE_MATCH).cloned();
-    let body = match Limited::new(req.into_body(), max).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(_) => return status(ResponseStatus::MalformedRequest),
+    // A body trickling in must not hold the connection for long.
+    let collect = Limited::new(req.into_body(), max).collect();
+    let body = match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Ok(Err(_)) => return status(ResponseStatus::MalformedRequest),
+        Err(_) => {
+            return (
+                text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n"),
+                Outcome::Malformed,
+            )
+        }
     };
     answer(core, source, &body, if_none_match.as_ref()).await
 }
