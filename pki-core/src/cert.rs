@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::ParsedPublicKey;
 use const_oid::ObjectIdentifier;
-use der::{Decode, Encode, Reader, SliceReader};
+use der::{Decode, Reader, SliceReader};
 use x509_cert::ext::pkix::{
     AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies,
     CrlDistributionPoints, ExtendedKeyUsage, InhibitAnyPolicy, KeyUsage, KeyUsages,
@@ -83,6 +83,12 @@ pub struct Cert {
     der: Vec<u8>,
     fingerprint: [u8; 32],
     tbs: Range<usize>,
+    /// Byte ranges in `der` of the issuer, the subject and the
+    /// subjectPublicKeyInfo, as encoded (strict DER, so equal to their
+    /// re-encoding).
+    issuer_der: Range<usize>,
+    subject_der: Range<usize>,
+    spki_der: Range<usize>,
     inner: x509_cert::Certificate,
     ext: Extensions,
     key: Result<PublicKey, Error>,
@@ -124,6 +130,8 @@ impl Cert {
         let inner =
             x509_cert::Certificate::from_der(der).map_err(|e| Error::der("certificate", &e))?;
         let tbs = tbs_range(der).map_err(|e| Error::der("certificate", &e))?;
+        let (issuer_der, subject_der, spki_der) =
+            tbs_parts(der, tbs.clone()).map_err(|e| Error::der("certificate", &e))?;
         let tbs_c = &inner.tbs_certificate;
 
         // RFC 5280 4.1.1.2: signatureAlgorithm MUST equal tbsCertificate.signature.
@@ -156,13 +164,10 @@ impl Cert {
             None => Extensions::default(),
         };
 
-        let spki_der = tbs_c
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| Error::der("subjectPublicKeyInfo", &e))?;
         let key = PublicKey::from_spki(&tbs_c.subject_public_key_info);
         let signature_algorithm = SignatureAlgorithm::from_identifier(&inner.signature_algorithm);
-        let self_issued = crate::name::names_equal(&tbs_c.subject, &tbs_c.issuer);
+        let self_issued = der[subject_der.clone()] == der[issuer_der.clone()]
+            || crate::name::names_equal(&tbs_c.subject, &tbs_c.issuer);
 
         Ok(Self {
             fingerprint: sha256(der),
@@ -170,7 +175,10 @@ impl Cert {
             tbs,
             ext,
             key,
-            spki_hash: sha256(&spki_der),
+            spki_hash: sha256(&der[spki_der.clone()]),
+            issuer_der,
+            subject_der,
+            spki_der,
             signature_algorithm,
             not_before,
             not_after,
@@ -213,6 +221,28 @@ impl Cert {
     /// The `tbsCertificate` bytes covered by the signature.
     pub fn tbs_der(&self) -> &[u8] {
         &self.der[self.tbs.clone()]
+    }
+
+    /// The DER encoding of the subject name.
+    pub fn subject_der(&self) -> &[u8] {
+        &self.der[self.subject_der.clone()]
+    }
+
+    /// The DER encoding of the issuer name.
+    pub fn issuer_der(&self) -> &[u8] {
+        &self.der[self.issuer_der.clone()]
+    }
+
+    /// The DER subjectPublicKeyInfo.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.der[self.spki_der.clone()]
+    }
+
+    /// The subject of `self` names the issuer of `child` (RFC 5280 7.1):
+    /// equal encodings decide at once, else [`crate::name::names_equal`].
+    pub fn subject_names_issuer_of(&self, child: &Cert) -> bool {
+        self.subject_der() == child.issuer_der()
+            || crate::name::names_equal(self.subject(), child.issuer())
     }
 
     pub fn subject(&self) -> &Name {
@@ -333,6 +363,36 @@ pub(crate) fn tbs_range(der: &[u8]) -> der::Result<Range<usize>> {
     let start = usize::try_from(outer.position())?;
     let tbs = outer.tlv_bytes()?;
     Ok(start..start + tbs.len())
+}
+
+/// Byte ranges (in the certificate's DER) of the issuer, subject and
+/// subjectPublicKeyInfo TLVs of the `tbsCertificate` at `tbs`, which has
+/// already been decoded strictly.
+fn tbs_parts(
+    der: &[u8],
+    tbs: Range<usize>,
+) -> der::Result<(Range<usize>, Range<usize>, Range<usize>)> {
+    let base = tbs.start;
+    let mut r = SliceReader::new(&der[tbs])?;
+    der::Header::decode(&mut r)?
+        .tag
+        .assert_eq(der::Tag::Sequence)?;
+    let next = |r: &mut SliceReader<'_>| -> der::Result<Range<usize>> {
+        let start = base + usize::try_from(r.position())?;
+        let len = r.tlv_bytes()?.len();
+        Ok(start..start + len)
+    };
+    // version [0] EXPLICIT, optional.
+    if r.peek_byte() == Some(0xa0) {
+        next(&mut r)?;
+    }
+    next(&mut r)?; // serialNumber
+    next(&mut r)?; // signature
+    let issuer = next(&mut r)?;
+    next(&mut r)?; // validity
+    let subject = next(&mut r)?;
+    let spki = next(&mut r)?;
+    Ok((issuer, subject, spki))
 }
 
 fn bad(extension: &'static str, reason: impl Into<String>) -> Error {
@@ -559,6 +619,29 @@ mod tests {
         let mut twenty_one = vec![0u8];
         twenty_one.extend([0xff; 20]);
         assert!(check_serial(&twenty_one).is_ok());
+    }
+
+    #[cfg(feature = "test-ca")]
+    #[test]
+    fn raw_name_and_key_ranges_match_their_encodings() {
+        use der::Encode;
+        let root = crate::testing::TestCa::root("CN=Raw Ranges Root,O=Example,C=MA");
+        let sub = root.intermediate("CN=Raw Ranges Sub", |_| {});
+        let c = Cert::from_der(root.cert_der()).unwrap();
+        let s = Cert::from_der(sub.cert_der()).unwrap();
+        assert!(c.subject_names_issuer_of(&s) && !s.subject_names_issuer_of(&s));
+        assert_eq!(s.issuer_der(), c.subject_der());
+        assert_eq!(c.subject_der(), c.subject().to_der().unwrap());
+        assert_eq!(c.issuer_der(), c.issuer().to_der().unwrap());
+        let spki = c
+            .x509()
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap();
+        assert_eq!(c.spki_der(), spki);
+        assert_eq!(c.spki_hash(), &sha256(&spki));
+        assert!(c.is_self_issued() && c.subject_names_issuer_of(&c));
     }
 
     #[test]

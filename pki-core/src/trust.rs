@@ -288,6 +288,19 @@ impl TrustStore {
         &self.anchors
     }
 
+    /// Anchors whose subject names the issuer of `child`, as
+    /// [`Self::anchors_named`] but keyed on the issuer's encoding as it
+    /// appears in `child` (no re-encoding).
+    pub fn anchors_issuing(&self, child: &Cert) -> Vec<&Anchor> {
+        if let Some(ix) = self.by_subject.get(child.issuer_der()) {
+            return ix.iter().map(|i| &self.anchors[*i]).collect();
+        }
+        self.anchors
+            .iter()
+            .filter(|a| crate::name::names_equal(a.cert.subject(), child.issuer()))
+            .collect()
+    }
+
     /// Anchors whose subject matches `issuer` (exact DER first, then RFC 5280
     /// 7.1 comparison).
     pub fn anchors_named(&self, issuer: &x509_cert::name::Name) -> Vec<&Anchor> {
@@ -312,5 +325,5 @@ fn chain_digest(prev: &[u8; 32], kind: u8, item: &[u8]) -> [u8; 32] {
 }
 
 pub(crate) fn subject_key(cert: &Cert) -> Vec<u8> {
-    der::Encode::to_der(cert.subject()).unwrap_or_default()
+    cert.subject_der().to_vec()
 }

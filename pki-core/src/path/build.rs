@@ -108,7 +108,7 @@ impl<'v, 'o> Builder<'v, 'o> {
         let anchors: Vec<(Arc<Cert>, usize)> = self
             .validator
             .trust
-            .anchors_named(child.issuer())
+            .anchors_issuing(&child)
             .into_iter()
             .map(|a| (a.cert.clone(), a.tier))
             .collect();
@@ -137,7 +137,7 @@ impl<'v, 'o> Builder<'v, 'o> {
         }
         let pool = self.pool;
         for cand in pool {
-            if !crate::name::names_equal(cand.subject(), child.issuer())
+            if !cand.subject_names_issuer_of(&child)
                 || !key_ids_compatible(&child, cand)
                 || in_chain(chain, cand)
                 || self
