@@ -92,7 +92,9 @@ pub struct Cert {
     inner: x509_cert::Certificate,
     ext: Extensions,
     key: Result<PublicKey, Error>,
-    spki_hash: [u8; 32],
+    /// SHA-256 of the DER subjectPublicKeyInfo, computed when first asked
+    /// for (issuers need it; most end entities never do).
+    spki_hash: OnceLock<[u8; 32]>,
     signature_algorithm: Result<SignatureAlgorithm, Error>,
     not_before: UnixTime,
     not_after: UnixTime,
@@ -175,7 +177,7 @@ impl Cert {
             tbs,
             ext,
             key,
-            spki_hash: sha256(&der[spki_der.clone()]),
+            spki_hash: OnceLock::new(),
             issuer_der,
             subject_der,
             spki_der,
@@ -210,7 +212,7 @@ impl Cert {
 
     /// SHA-256 of the DER subjectPublicKeyInfo.
     pub fn spki_hash(&self) -> &[u8; 32] {
-        &self.spki_hash
+        self.spki_hash.get_or_init(|| sha256(self.spki_der()))
     }
 
     /// The decoded certificate.

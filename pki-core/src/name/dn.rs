@@ -61,6 +61,56 @@ fn ava_key(a: &AttributeTypeAndValue) -> (ObjectIdentifier, ValueKey<'_>) {
     (a.oid, value)
 }
 
+/// White space as `str::split_whitespace` sees it, for ASCII.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// The non-empty runs between white space.
+fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+    s.split(|c| ascii_space(*c)).filter(|w| !w.is_empty())
+}
+
+/// The raw value of a string-typed attribute value whose text is its bytes
+/// read as ASCII (the cases [`directory_string`] turns into the same
+/// characters), else `None`.
+fn ascii_text(v: &Any) -> Option<&[u8]> {
+    let raw = v.value();
+    let text_tag = matches!(
+        v.tag(),
+        Tag::Utf8String
+            | Tag::PrintableString
+            | Tag::Ia5String
+            | Tag::VisibleString
+            | Tag::TeletexString
+    );
+    (text_tag && raw.is_ascii()).then_some(raw)
+}
+
+/// Two attributes are equal: same type, and values equal under
+/// [`ava_key`]. ASCII text compares word by word, ignoring ASCII case,
+/// without building the normalised strings (the same answer: `normalise`
+/// joins the words with one space and lower-cases them).
+fn ava_equal(a: &AttributeTypeAndValue, b: &AttributeTypeAndValue) -> bool {
+    if a.oid != b.oid {
+        return false;
+    }
+    if a.value == b.value {
+        return true;
+    }
+    if let (Some(x), Some(y)) = (ascii_text(&a.value), ascii_text(&b.value)) {
+        let (mut wx, mut wy) = (words(x), words(y));
+        loop {
+            match (wx.next(), wy.next()) {
+                (None, None) => return true,
+                (Some(p), Some(q)) if p.eq_ignore_ascii_case(q) => {}
+                _ => return false,
+            }
+        }
+    }
+    ava_key(a) == ava_key(b)
+}
+
 /// Two RDNs are equal when they hold the same multiset of attributes:
 /// same count, and the attributes pair up one to one with equal types and
 /// equal values (RFC 5280 7.1; the order inside the SET does not matter).
@@ -70,6 +120,9 @@ pub(super) fn rdn_equal(a: &RelativeDistinguishedName, b: &RelativeDistinguished
     }
     if a == b {
         return true;
+    }
+    if let ([x], [y]) = (a.0.as_slice(), b.0.as_slice()) {
+        return ava_equal(x, y);
     }
     let mut ka: Vec<_> = a.0.iter().map(ava_key).collect();
     let mut kb: Vec<_> = b.0.iter().map(ava_key).collect();
@@ -135,6 +188,43 @@ mod tests {
     fn bmp(oid: ObjectIdentifier, s: &str) -> AttributeTypeAndValue {
         let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_be_bytes).collect();
         ava(oid, Tag::BmpString, &bytes)
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_normalised_keys() {
+        let texts: [&[u8]; 12] = [
+            b"Test CA",
+            b"test ca",
+            b"  TEST\t\x0b\x0cCA \r\n",
+            b"TestCA",
+            b"Test CA ",
+            b"Test  C A",
+            b"",
+            b"   ",
+            b"Test\xc3\x89 CA",
+            b"Test\xe9 CA",
+            b"test\xc3\xa9 ca",
+            b"x",
+        ];
+        let tags = [
+            Tag::Utf8String,
+            Tag::PrintableString,
+            Tag::Ia5String,
+            Tag::TeletexString,
+            Tag::BmpString,
+            Tag::OctetString,
+        ];
+        for ta in tags {
+            for tb in tags {
+                for a in texts {
+                    for b in texts {
+                        let (x, y) = (ava(CN, ta, a), ava(CN, tb, b));
+                        assert_eq!(ava_equal(&x, &y), ava_key(&x) == ava_key(&y), "{x:?} {y:?}");
+                    }
+                }
+            }
+        }
+        assert!(!ava_equal(&utf8(CN, "a"), &utf8(O, "a")));
     }
 
     #[test]

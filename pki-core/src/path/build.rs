@@ -208,7 +208,7 @@ fn key_ids_compatible(child: &Cert, issuer: &Cert) -> bool {
 fn in_chain(chain: &[Arc<Cert>], cand: &Cert) -> bool {
     chain.iter().any(|c| {
         c.fingerprint() == cand.fingerprint()
-            || (c.spki_hash() == cand.spki_hash()
+            || (c.spki_der() == cand.spki_der()
                 && crate::name::names_equal(c.subject(), cand.subject()))
     })
 }
