@@ -292,6 +292,31 @@ impl VerifiedEdgeCache {
         });
     }
 
+    /// `true` at once when the edge is cached; otherwise the answer of
+    /// `verify`, recording the edge when it is `true`. The key is hashed
+    /// once for both steps.
+    pub fn contains_or_verify<E>(
+        &self,
+        issuer: &Cert,
+        cert: &Cert,
+        policy: AlgorithmPolicy,
+        verify: impl FnOnce() -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        let key = Self::key(issuer, cert, policy);
+        if self.edges.contains(&key) {
+            return Ok(true);
+        }
+        let ok = verify()?;
+        if ok {
+            self.edges.with_shard(&key, |s| {
+                if s.get(&key).is_none() {
+                    s.insert(key, ());
+                }
+            });
+        }
+        Ok(ok)
+    }
+
     /// Number of cached edges.
     pub fn len(&self) -> usize {
         self.edges.len()
@@ -617,6 +642,28 @@ impl Default for ResultCache {
 #[cfg(test)]
 mod tests {
     use super::{BoundedMap, FifoMap, Lookup, SHARDS};
+
+    #[cfg(feature = "test-ca")]
+    #[test]
+    fn contains_or_verify_records_only_verified_edges() {
+        use crate::signature::AlgorithmPolicy::Default as P;
+        let root = crate::testing::TestCa::root("CN=Edge Root,C=MA");
+        let r = crate::Cert::from_der(root.cert_der()).unwrap();
+        let l = crate::Cert::from_der(root.leaf("CN=e.example.ma", |_| {}).cert_der()).unwrap();
+        let c = super::VerifiedEdgeCache::new(16);
+        assert_eq!(
+            c.contains_or_verify(&r, &l, P, || Ok::<_, ()>(false)),
+            Ok(false)
+        );
+        assert!(!c.contains(&r, &l, P));
+        assert_eq!(
+            c.contains_or_verify(&r, &l, P, || Ok::<_, ()>(true)),
+            Ok(true)
+        );
+        assert!(c.contains(&r, &l, P));
+        assert_eq!(c.contains_or_verify(&r, &l, P, || Err(())), Ok(true));
+        assert_eq!(c.len(), 1);
+    }
 
     #[test]
     fn bounded_map_splits_its_capacity_over_the_shards() {

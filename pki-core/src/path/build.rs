@@ -71,26 +71,24 @@ impl<'v, 'o> Builder<'v, 'o> {
     /// through the verified-edge cache.
     fn edge_ok(&mut self, child: &Cert, issuer: &Cert, index: usize) -> Result<bool, Error> {
         let policy = self.opts.algorithm_policy;
-        let cache = &self.validator.edges;
-        if cache.contains(issuer, child, policy) {
-            return Ok(true);
-        }
-        if self.signatures_left == 0 {
-            return Err(Error::BudgetExceeded {
-                what: "signature checks",
-            });
-        }
-        self.signatures_left -= 1;
-        match child.verify_signed_by(issuer, policy) {
-            Ok(()) => {
-                cache.insert(issuer, child, policy);
-                Ok(true)
-            }
-            Err(e) => {
-                self.note(e.at_index(index));
-                Ok(false)
-            }
-        }
+        let validator = self.validator;
+        validator
+            .edges
+            .contains_or_verify(issuer, child, policy, || {
+                if self.signatures_left == 0 {
+                    return Err(Error::BudgetExceeded {
+                        what: "signature checks",
+                    });
+                }
+                self.signatures_left -= 1;
+                match child.verify_signed_by(issuer, policy) {
+                    Ok(()) => Ok(true),
+                    Err(e) => {
+                        self.note(e.at_index(index));
+                        Ok(false)
+                    }
+                }
+            })
     }
 
     /// `intermediates` is the number of non-self-issued intermediates in
