@@ -158,13 +158,11 @@ impl ChangeListener {
     /// [`Store::changes_since`] as well).
     pub async fn recv(&mut self) -> Result<u64> {
         let n = self.0.recv().await?;
-        n.payload()
-            .parse()
-            .map_err(|_| StoreError::MalformedValue {
-                table: "pg_notify",
-                column: CHANGES_CHANNEL,
-                reason: "payload is not a change sequence number",
-            })
+        n.payload().parse().map_err(|_| StoreError::MalformedValue {
+            table: "pg_notify",
+            column: CHANGES_CHANNEL,
+            reason: "payload is not a change sequence number",
+        })
     }
 }
 
