@@ -46,6 +46,7 @@ test: deps
 	  $(CARGO) test --workspace --no-fail-fast; \
 	fi
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all -- --check
 
 demo: deps
 	$(CARGO) build --release -p ca-tools
