@@ -130,6 +130,38 @@ struct Stats {
     errors: u64,
     elapsed: Duration,
     latencies_us: Vec<u32>,
+    /// CPU seconds of the whole process, and of the load driver's threads.
+    cpu: f64,
+    driver_cpu: f64,
+}
+
+/// utime + stime ticks in a `/proc/.../stat` line.
+fn stat_ticks(stat: &str) -> u64 {
+    stat.rsplit_once(')').map_or(0, |(_, tail)| {
+        tail.split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum()
+    })
+}
+
+/// CPU seconds used so far: by the whole process (threads that have exited
+/// included), and by its threads named `load-driver`; from `/proc` (Linux,
+/// 100 ticks/s).
+fn cpu_seconds() -> (f64, f64) {
+    let all = std::fs::read_to_string("/proc/self/stat").map_or(0, |s| stat_ticks(&s));
+    let mut driver = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) {
+                if stat.contains("(load-driver") {
+                    driver += stat_ticks(&stat);
+                }
+            }
+        }
+    }
+    (all as f64 / 100.0, driver as f64 / 100.0)
 }
 
 impl Stats {
@@ -222,6 +254,12 @@ async fn drive(addr: SocketAddr, shape: Shape, ocsp: bool, duration: Duration) -
         elapsed: duration,
         ..Stats::default()
     };
+    tokio::time::sleep_until(start.into()).await;
+    let (cpu0, driver0) = cpu_seconds();
+    tokio::time::sleep_until(end.into()).await;
+    let (cpu1, driver1) = cpu_seconds();
+    all.cpu = cpu1 - cpu0;
+    all.driver_cpu = driver1 - driver0;
     for t in tasks {
         let s = t.await.unwrap();
         all.ok += s.ok;
@@ -460,12 +498,15 @@ fn loop_rate(threads: usize, duration: Duration, f: &(dyn Fn(u64) + Sync)) -> f6
 }
 
 fn row(name: &str, s: &Stats) {
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
     println!(
-        "| {name:<44} | {:>9.0} | {:>7.3} | {:>7.3} | {:>6} |",
+        "| {name:<44} | {:>9.0} | {:>7.3} | {:>7.3} | {:>6} | {:>5.2} | {:>5.2} |",
         s.rate(),
         s.percentile(0.50),
         s.percentile(0.99),
-        s.errors
+        s.errors,
+        s.cpu / secs,
+        s.driver_cpu / secs,
     );
 }
 
@@ -671,14 +712,17 @@ async fn run(client: tokio::runtime::Handle) {
         ders.len()
     );
     println!(
-        "| case                                         |     req/s | p50 ms  | p99 ms  | errors |"
+        "| case                                         |     req/s | p50 ms  | p99 ms  | errors | cores | drvr  |"
     );
     println!(
-        "|----------------------------------------------|-----------|---------|---------|--------|"
+        "|----------------------------------------------|-----------|---------|---------|--------|-------|-------|"
     );
     // The machine is shared: cases run interleaved in ROUNDS short rounds
     // and each case's rounds are added up, so background load hits every
     // case alike.
+    println!(
+        "(cores: CPU used by this process per second of the case, server and driver; drvr: the driver's share)\n"
+    );
     let round = duration / ROUNDS;
     let cases: Vec<(&str, SocketAddr, Shape, bool)> = vec![
         ("(a) ours, pre-signed, GET", ours, gets.clone(), true),
@@ -715,13 +759,18 @@ async fn run(client: tokio::runtime::Handle) {
         ),
     ];
     let mut totals: Vec<Stats> = vec![Stats::default(); cases.len()];
+    let only = std::env::var("OCSP_LOAD_ONLY").ok();
     let mut raw_total = 0.0;
     let mut pool_total = 0.0;
     let mut build_total = 0.0;
     let identity =
         pki_core::ocsp::ResponderIdentity::delegated(&responder_cert_der, &loop_signer).unwrap();
     for _ in 0..ROUNDS {
-        for (i, (_, addr, shape, ocsp)) in cases.iter().enumerate() {
+        for (i, (name, addr, shape, ocsp)) in cases.iter().enumerate() {
+            // OCSP_LOAD_ONLY=(d) runs only the cases whose name has it.
+            if !only.as_ref().is_none_or(|o| name.contains(o.as_str())) {
+                continue;
+            }
             let s = client
                 .spawn(drive(*addr, shape.clone(), *ocsp, round))
                 .await
@@ -729,6 +778,8 @@ async fn run(client: tokio::runtime::Handle) {
             totals[i].ok += s.ok;
             totals[i].errors += s.errors;
             totals[i].elapsed += s.elapsed;
+            totals[i].cpu += s.cpu;
+            totals[i].driver_cpu += s.driver_cpu;
             totals[i].latencies_us.extend(s.latencies_us);
         }
         raw_total += raw_sign_rate(&softhsm, token, key.id.as_bytes(), 2, round);
@@ -767,16 +818,16 @@ async fn run(client: tokio::runtime::Handle) {
     }
     let raw = raw_total / f64::from(ROUNDS);
     println!(
-        "| {:<44} | {raw:>9.0} |         |         |        |",
+        "| {:<44} | {raw:>9.0} |         |         |        |       |       |",
         "(d) raw SoftHSM P-256 C_Sign loop, 2 threads"
     );
     println!(
-        "| {:<44} | {:>9.0} |         |         |        |",
+        "| {:<44} | {:>9.0} |         |         |        |       |       |",
         "    hsm pool HsmSigner::sign loop, 2 threads",
         pool_total / f64::from(ROUNDS)
     );
     println!(
-        "| {:<44} | {:>9.0} |         |         |        |",
+        "| {:<44} | {:>9.0} |         |         |        |       |       |",
         "    build + sign response loop, 2 threads",
         build_total / f64::from(ROUNDS)
     );
