@@ -444,21 +444,7 @@ impl Service {
     /// Known issuer certificates (anchors and configured intermediates)
     /// whose subject is `name`.
     pub fn known_issuers(&self, name: &x509_cert::name::Name) -> Vec<Arc<Cert>> {
-        let snap = self.snapshot();
-        let mut out: Vec<Arc<Cert>> = snap
-            .validator
-            .trust()
-            .anchors_named(name)
-            .into_iter()
-            .map(|a| a.cert.clone())
-            .collect();
-        out.extend(
-            snap.known_intermediates
-                .iter()
-                .filter(|c| pki_core::name::names_equal(c.subject(), name))
-                .cloned(),
-        );
-        out
+        issuers_named(&self.snapshot(), name)
     }
 
     /// Decodes and validates one request. `Ok` carries the verdict (valid
@@ -647,7 +633,11 @@ fn signers_for(snap: &Snapshot, der: &[u8]) -> Vec<Arc<Cert>> {
     let Ok(crl) = pki_core::crl::Crl::from_der(der) else {
         return Vec::new();
     };
-    let name = crl.issuer();
+    issuers_named(snap, crl.issuer())
+}
+
+/// Anchors and configured intermediates whose subject is `name`.
+fn issuers_named(snap: &Snapshot, name: &x509_cert::name::Name) -> Vec<Arc<Cert>> {
     let mut out: Vec<Arc<Cert>> = snap
         .validator
         .trust()
