@@ -49,6 +49,24 @@ impl Access {
         }
     }
 
+    /// Requests in flight and the limit, per client (configured clients in
+    /// config order, then `anonymous` when allowed).
+    pub fn in_flight(&self) -> Vec<(&str, usize, usize)> {
+        let used = |limit: usize, sem: &Semaphore| limit.saturating_sub(sem.available_permits());
+        let mut out: Vec<(&str, usize, usize)> = self
+            .clients
+            .iter()
+            .map(|c| {
+                let limit = c.client.max_concurrent;
+                (c.client.name.as_str(), used(limit, &c.in_flight), limit)
+            })
+            .collect();
+        if let Some((limit, sem)) = &self.anonymous {
+            out.push(("anonymous", used(*limit, sem), *limit));
+        }
+        out
+    }
+
     /// Checks the `Authorization` header value and takes a slot.
     ///
     /// Every configured hash is compared, in constant time each, whatever
@@ -158,6 +176,7 @@ mod tests {
         let a = access(2, false);
         let p1 = a.admit(Some(b"Bearer s3cret"), None).unwrap();
         let _p2 = a.admit(Some(b"Bearer s3cret"), None).unwrap();
+        assert_eq!(a.in_flight(), vec![("broker", 2, 2)]);
         match a.admit(Some(b"Bearer s3cret"), None) {
             Err(e @ ApiError::ConcurrencyLimit { .. }) => {
                 assert_eq!(e.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
@@ -165,6 +184,11 @@ mod tests {
             other => panic!("expected the limit, got {other:?}"),
         }
         drop(p1);
+        assert_eq!(
+            a.in_flight(),
+            vec![("broker", 1, 2)],
+            "refusal took no slot"
+        );
         assert!(
             a.admit(Some(b"Bearer s3cret"), None).is_ok(),
             "slot released on drop"

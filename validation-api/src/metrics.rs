@@ -101,6 +101,27 @@ pub struct CrlFeedGauge {
     pub consecutive_failures: u32,
 }
 
+/// Appends the per-client concurrency gauges: requests holding a slot
+/// and the limit, for each `(client, in flight, limit)`.
+pub fn render_in_flight(o: &mut String, clients: &[(&str, usize, usize)]) {
+    o.push_str("# HELP validation_api_client_in_flight Requests of a client holding one of its concurrency slots.\n# TYPE validation_api_client_in_flight gauge\n");
+    for (name, n, _) in clients {
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(
+            o,
+            "validation_api_client_in_flight{{client=\"{name}\"}} {n}"
+        );
+    }
+    o.push_str("# HELP validation_api_client_max_concurrent Concurrency limit of a client.\n# TYPE validation_api_client_max_concurrent gauge\n");
+    for (name, _, limit) in clients {
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(
+            o,
+            "validation_api_client_max_concurrent{{client=\"{name}\"}} {limit}"
+        );
+    }
+}
+
 /// Every metric the service exports.
 #[derive(Debug, Default)]
 pub struct Metrics {

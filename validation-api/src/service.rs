@@ -611,12 +611,14 @@ impl Service {
     pub fn render_metrics(&self) -> String {
         let snap = self.snapshot();
         let now = UnixTime::now();
-        self.metrics.render(
+        let mut o = self.metrics.render(
             snap.validator.edge_cache().stats(),
             snap.results.len(),
             &self.crl_cache.entries(now),
             now.0,
-        )
+        );
+        crate::metrics::render_in_flight(&mut o, &snap.access.in_flight());
+        o
     }
 }
 

@@ -732,36 +732,90 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Reads from `tcp` until the end of a response head (`\r\n\r\n`) and
+/// returns it. The server sends nothing after a `100 Continue` head until
+/// the body arrives, so nothing past the head is consumed.
+async fn read_head(tcp: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 512];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        // A hang guard, not a timed assertion.
+        let n = tokio::time::timeout(std::time::Duration::from_secs(60), tcp.read(&mut buf))
+            .await
+            .expect("response head within 60 s")
+            .expect("read");
+        assert!(
+            n > 0,
+            "connection closed after {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(head).expect("ASCII head")
+}
+
+/// Sends the head of a `/v1/validate` request of `len` body bytes with
+/// `Expect: 100-continue` and holds the body back. hyper answers
+/// `100 Continue` only when the handler starts reading the body, which is
+/// after the request took its client's slot: once this returns, the slot
+/// is held for certain, until the body is sent.
+async fn hold_slot(addr: std::net::SocketAddr, token: &str, len: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.expect("send the head");
+    let answer = read_head(&mut tcp).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 100 "),
+        "slot taken and body awaited, got {answer:?}"
+    );
+    tcp
+}
+
 /// A client over its `max_concurrent` (4 for "bank") gets 429 while its
 /// slots are held by requests whose bodies are still arriving; other
 /// clients are not affected, and the slots come back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_client_concurrency_limit_is_429() {
-    let (pki, s) = server().await;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<ChannelBody>();
-    let mut held = Vec::new();
-    let mut pending = Vec::new();
-    for _ in 0..4 {
-        let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let req = http::Request::post(format!("http://{}/v1/validate", s.addr))
-            .header("authorization", format!("Bearer {OTHER_TOKEN}"))
-            .header("content-type", "application/json")
-            .body(ChannelBody(rx))
-            .unwrap();
-        pending.push(tokio::spawn(client.request(req)));
-        held.push(tx);
-    }
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pki = Pki::new(None);
+    // The held requests wait for their bodies well past any scheduling
+    // delay of a busy machine.
+    let s = Server::start(&pki, &support::config_text("body_timeout_seconds = 600")).await;
     let body = pki.request(&pki.good);
-    eventually("bank's four slots taken", || {
-        let c = s.client.clone();
-        let body = body.clone();
-        async move {
-            let (st, _, v) = c.post_json("/v1/validate", Some(OTHER_TOKEN), &body).await;
-            st == StatusCode::TOO_MANY_REQUESTS && code(&v) == "too_many_requests"
-        }
-    })
-    .await;
+    let json = serde_json::to_vec(&body).unwrap();
+    let in_flight = |text: &str, client: &str| {
+        metric(
+            text,
+            &format!("validation_api_client_in_flight{{client=\"{client}\"}}"),
+        )
+    };
+    // The bank's four slots, each held for certain (no polling, no race
+    // with the probe below).
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(hold_slot(s.addr, OTHER_TOKEN, json.len()).await);
+    }
+    let text = String::from_utf8(s.client.get("/metrics", None).await.1.to_vec()).unwrap();
+    assert_eq!(in_flight(&text, "bank"), 4, "{text}");
+    assert_eq!(
+        metric(
+            &text,
+            "validation_api_client_max_concurrent{client=\"bank\"}"
+        ),
+        4
+    );
+
+    // A fifth concurrent request of the bank is refused at once.
+    let (st, _, v) = s
+        .client
+        .post_json("/v1/validate", Some(OTHER_TOKEN), &body)
+        .await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(code(&v), "too_many_requests");
     let (st, _, _) = s.client.post_json("/v1/validate", Some(TOKEN), &body).await;
     assert_eq!(
         st,
@@ -769,19 +823,30 @@ async fn per_client_concurrency_limit_is_429() {
         "the broker is not limited by the bank's slots"
     );
     let text = String::from_utf8(s.client.get("/metrics", None).await.1.to_vec()).unwrap();
-    assert!(metric(&text, "validation_api_concurrency_rejected_total") >= 1);
+    assert_eq!(
+        metric(&text, "validation_api_concurrency_rejected_total"),
+        1
+    );
+    assert_eq!(in_flight(&text, "bank"), 4, "the refusal took no slot");
+    assert_eq!(in_flight(&text, "broker"), 0);
+
     // Finish the held requests: their bodies arrive, they are answered.
-    let json = serde_json::to_vec(&body).unwrap();
-    for tx in held {
-        tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from(
-            json.clone(),
-        ))))
+    for mut tcp in held {
+        tcp.write_all(&json).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            tcp.read_to_end(&mut answer),
+        )
         .await
+        .expect("answer within 60 s")
         .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
     }
-    for p in pending {
-        assert_eq!(p.await.unwrap().unwrap().status(), StatusCode::OK);
-    }
+    // Each slot was given back before its answer was written.
+    let text = String::from_utf8(s.client.get("/metrics", None).await.1.to_vec()).unwrap();
+    assert_eq!(in_flight(&text, "bank"), 0, "slots released");
     let (st, _, _) = s
         .client
         .post_json("/v1/validate", Some(OTHER_TOKEN), &body)
