@@ -631,11 +631,40 @@ fn any_tier_uses_ocsp(snap: &Snapshot) -> bool {
 }
 
 /// Known CAs (anchors, configured intermediates) named as the CRL's issuer.
+/// Reads only the issuer name: [`CrlCache::offer`] decodes the whole CRL.
 fn signers_for(snap: &Snapshot, der: &[u8]) -> Vec<Arc<Cert>> {
-    let Ok(crl) = pki_core::crl::Crl::from_der(der) else {
+    let Some(issuer_der) = crl_issuer_der(der) else {
         return Vec::new();
     };
-    issuers_named(snap, crl.issuer())
+    match <x509_cert::name::Name as x509_cert::der::Decode>::from_der(issuer_der) {
+        // An empty issuer is refused by the CRL decoder (RFC 5280 5.1.2.3).
+        Ok(name) if !name.0.is_empty() => issuers_named(snap, &name),
+        _ => Vec::new(),
+    }
+}
+
+/// The issuer Name TLV of a DER CRL (RFC 5280 5.1: `CertificateList`,
+/// `tbsCertList`, optional version, signature algorithm, issuer), read
+/// from the headers without decoding the rest. `None` when these first
+/// fields are malformed; the full decode then reports the error.
+fn crl_issuer_der(der: &[u8]) -> Option<&[u8]> {
+    use x509_cert::der::{Decode, Header, Reader, SliceReader, Tag};
+    /// The content of the SEQUENCE that starts `input`.
+    fn sequence(input: &[u8]) -> Option<&[u8]> {
+        let mut r = SliceReader::new(input).ok()?;
+        let h = Header::decode(&mut r).ok()?;
+        h.tag.assert_eq(Tag::Sequence).ok()?;
+        r.read_slice(h.length).ok()
+    }
+    let tbs = sequence(sequence(der)?)?;
+    let mut r = SliceReader::new(tbs).ok()?;
+    if r.peek_tag().ok()? == Tag::Integer {
+        r.tlv_bytes().ok()?; // version
+    }
+    sequence(r.tlv_bytes().ok()?)?; // signature AlgorithmIdentifier
+    let issuer = r.tlv_bytes().ok()?;
+    sequence(issuer)?;
+    Some(issuer)
 }
 
 /// Anchors and configured intermediates whose subject is `name`.
@@ -735,6 +764,31 @@ mod tests {
 
     fn b64(d: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(d)
+    }
+
+    /// The issuer read from a CRL's headers is the one the full decoder
+    /// finds; a truncated or foreign encoding gives none.
+    #[test]
+    fn crl_issuer_is_read_from_the_headers() {
+        let root = TestCa::root("CN=Header Root,O=Kingdom of Morocco,C=MA");
+        let leaf = root.leaf("CN=Header Leaf,C=MA", |_| {});
+        let crl = root.crl(|t| t.revoked.push(leaf.revocation()));
+        let decoded = pki_core::crl::Crl::from_der(&crl).unwrap();
+        let cert = Cert::from_der(root.cert_der()).unwrap();
+        assert_eq!(crl_issuer_der(&crl), Some(decoded.issuer_der()));
+        assert_eq!(crl_issuer_der(&crl), Some(cert.subject_der()));
+        for n in 0..crl.len() {
+            assert_eq!(crl_issuer_der(&crl[..n]), None, "{n} bytes");
+        }
+        // v1 (no version): signature algorithm, then the issuer.
+        let v1 = [0x30, 8, 0x30, 6, 0x30, 0, 0x30, 2, 0x31, 0];
+        assert_eq!(crl_issuer_der(&v1), Some(&v1[6..]));
+        // A v3 certificate is not a CRL: its [0] version stands where the
+        // signature algorithm would.
+        assert_eq!(crl_issuer_der(root.cert_der()), None);
+        let mut wrong_tag = crl.clone();
+        wrong_tag[0] = 0x31;
+        assert_eq!(crl_issuer_der(&wrong_tag), None);
     }
 
     /// A cached verdict lasts until the earliest of notAfter, CRL
