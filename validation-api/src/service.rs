@@ -447,6 +447,13 @@ impl Service {
         issuers_named(&self.snapshot(), name)
     }
 
+    /// Known issuer certificates (anchors and configured intermediates)
+    /// whose subject is the issuer of `child`, found on the issuer's
+    /// encoding in `child`.
+    pub fn known_issuers_of(&self, child: &Cert) -> Vec<Arc<Cert>> {
+        issuers_of(&self.snapshot(), child)
+    }
+
     /// Decodes and validates one request. `Ok` carries the verdict (valid
     /// or not) and whether it came from the result cache.
     pub fn validate(&self, req: &ValidateRequest) -> Result<(Arc<Rendered>, bool), ApiError> {
@@ -575,7 +582,7 @@ impl Service {
                     // here: learn the distribution points of certificates
                     // issued by known CAs (anchors, configured intermediates).
                     for c in std::iter::once(&leaf).chain(candidates.iter()) {
-                        for issuer in self.known_issuers(c.issuer()) {
+                        for issuer in self.known_issuers_of(c) {
                             if issuer.fingerprint() != c.fingerprint() {
                                 self.register_cdps(c, &issuer);
                                 if snap.config.ocsp.enabled && any_tier_uses_ocsp(snap) {
@@ -685,6 +692,25 @@ fn issuers_named(snap: &Snapshot, name: &x509_cert::name::Name) -> Vec<Arc<Cert>
     out
 }
 
+/// Anchors and configured intermediates whose subject is the issuer of
+/// `child`: [`issuers_named`] without re-encoding the issuer name.
+fn issuers_of(snap: &Snapshot, child: &Cert) -> Vec<Arc<Cert>> {
+    let mut out: Vec<Arc<Cert>> = snap
+        .validator
+        .trust()
+        .anchors_issuing(child)
+        .into_iter()
+        .map(|a| a.cert.clone())
+        .collect();
+    out.extend(
+        snap.known_intermediates
+            .iter()
+            .filter(|c| pki_core::name::names_equal(c.subject(), child.issuer()))
+            .cloned(),
+    );
+    out
+}
+
 fn is_encoding_error(e: &Error) -> bool {
     matches!(
         e,
@@ -710,12 +736,7 @@ fn guess_cert(
                     && pki_core::name::names_equal(c.subject(), cur.issuer())
             })
             .cloned()
-            .or_else(|| {
-                trust
-                    .anchors_named(cur.issuer())
-                    .first()
-                    .map(|a| a.cert.clone())
-            })?;
+            .or_else(|| trust.anchors_issuing(&cur).first().map(|a| a.cert.clone()))?;
         cur = next;
     }
     Some((index, cur))
@@ -764,6 +785,40 @@ mod tests {
 
     fn b64(d: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(d)
+    }
+
+    /// Issuers looked up on a certificate's issuer encoding are those found
+    /// by name: anchors and configured intermediates alike.
+    #[test]
+    fn issuers_of_a_certificate_match_issuers_by_name() {
+        let root = TestCa::root("CN=Lookup Root,O=Kingdom of Morocco,C=MA");
+        let ca = root.intermediate("CN=Lookup CA,O=Kingdom of Morocco,C=MA", |_| {});
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("root.pem"), root.cert_pem()).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.cert_pem()).unwrap();
+        let text = "listen = \"127.0.0.1:0\"\n[auth]\nallow_anonymous = true\n[crl_refresh]\nenabled = false\n[[tiers]]\nname = \"t\"\nlevel = \"low\"\nanchors = [\"root.pem\"]\nintermediates = [\"ca.pem\"]\nrevocation = { methods = [], unavailable = \"soft-fail\" }\n";
+        let cfg = Config::from_toml(text, &dir.path().join("c.toml"), dir.path()).unwrap();
+        let svc = Service::new(cfg).unwrap();
+        let snap = svc.snapshot();
+        let fps = |v: Vec<Arc<Cert>>| v.iter().map(|c| *c.fingerprint()).collect::<Vec<_>>();
+        let cert = |t: &TestCa| Cert::from_der(t.cert_der()).unwrap();
+        let foreign = TestCa::root("CN=Elsewhere,C=FR");
+        for (child, expected) in [
+            (cert(&ca.leaf("CN=Of CA,C=MA", |_| {})), vec![cert(&ca)]),
+            (
+                cert(&root.leaf("CN=Of Root,C=MA", |_| {})),
+                vec![cert(&root)],
+            ),
+            (cert(&ca), vec![cert(&root)]),
+            (cert(&foreign.leaf("CN=Foreign,C=FR", |_| {})), vec![]),
+        ] {
+            let expected: Vec<Arc<Cert>> = expected.into_iter().map(Arc::new).collect();
+            assert_eq!(fps(issuers_of(&snap, &child)), fps(expected));
+            assert_eq!(
+                fps(issuers_of(&snap, &child)),
+                fps(issuers_named(&snap, child.issuer()))
+            );
+        }
     }
 
     /// The issuer read from a CRL's headers is the one the full decoder
