@@ -157,14 +157,24 @@ pub fn more_leaves(chain: &Chain, n: usize) -> Vec<Vec<u8>> {
             &chain.intermediate_key,
         )
         .expect("P-256 PKCS#8 key (more_leaves needs a P-256 chain)"),
-        spki: ica.x509().tbs_certificate.subject_public_key_info.clone(),
+        spki: ica
+            .x509()
+            .expect("decoded")
+            .tbs_certificate
+            .subject_public_key_info
+            .clone(),
     };
     let ski = ica
         .extensions()
         .subject_key_id
         .clone()
         .expect("openssl CA has an SKI");
-    let spki = leaf0.x509().tbs_certificate.subject_public_key_info.clone();
+    let spki = leaf0
+        .x509()
+        .expect("decoded")
+        .tbs_certificate
+        .subject_public_key_info
+        .clone();
     (0..n)
         .map(|i| {
             let subject = parse_name(&format!("CN=Citizen B{i},C=MA")).expect("name");

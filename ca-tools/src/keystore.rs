@@ -41,7 +41,7 @@ pub fn ca_certificate(ca: &store::Ca) -> Result<Cert> {
 pub fn ca_signer(pool: &SessionPool, ca: &store::Ca, cert: &Cert) -> Result<HsmSigner> {
     let label = KeyLabel::new(ca.key_label.clone())?;
     let key: KeyInfo = pool.find_key(&label)?;
-    if key.spki != cert.x509().tbs_certificate.subject_public_key_info {
+    if der::Encode::to_der(&key.spki).ok().as_deref() != Some(cert.spki_der()) {
         return Err(CliError::KeyMismatch {
             ca: ca.name.clone(),
             label: ca.key_label.clone(),

@@ -150,11 +150,20 @@ fn fail_on(findings: Vec<Finding>, what: &str, stage: &'static str) -> Result<()
 
 /// Every rule for `expect.kind`; an empty list means the certificate passes.
 pub fn lint(cert: &Cert, expect: &Expect<'_>) -> Vec<Finding> {
+    let x509 = match cert.x509() {
+        Ok(x) => x,
+        Err(e) => {
+            return vec![Finding {
+                rule: "der",
+                message: e.to_string(),
+            }]
+        }
+    };
     let mut out = Vec::new();
     let mut fail = |rule: &'static str, message: String| out.push(Finding { rule, message });
     let kind = expect.kind;
     let ext = cert.extensions();
-    let tbs = &cert.x509().tbs_certificate;
+    let tbs = &x509.tbs_certificate;
 
     if cert.version() != 3 {
         fail(
@@ -382,11 +391,13 @@ pub fn lint(cert: &Cert, expect: &Expect<'_>) -> Vec<Finding> {
             .extensions()
             .subject_key_id
             .clone()
-            .unwrap_or_else(|| {
-                pki_core::builder::key_identifier(
-                    &issuer.x509().tbs_certificate.subject_public_key_info,
-                )
-            });
+            .or_else(|| {
+                let x = issuer.x509().ok()?;
+                Some(pki_core::builder::key_identifier(
+                    &x.tbs_certificate.subject_public_key_info,
+                ))
+            })
+            .unwrap_or_default();
         let aki = ext
             .authority_key_id
             .as_ref()

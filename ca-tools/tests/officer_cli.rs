@@ -19,6 +19,7 @@ fn cert(path: &std::path::Path) -> Cert {
 fn qc_info(cert: &Cert) -> ca_tools::profile::QcInfo {
     let ext = cert
         .x509()
+        .unwrap()
         .tbs_certificate
         .extensions
         .iter()

@@ -15,13 +15,15 @@ use std::sync::OnceLock;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::ParsedPublicKey;
 use const_oid::ObjectIdentifier;
-use der::{Decode, Reader, SliceReader};
+use der::{Decode, Reader, SliceReader, Tag};
+use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::{
     AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies,
     CrlDistributionPoints, ExtendedKeyUsage, InhibitAnyPolicy, KeyUsage, KeyUsages,
     NameConstraints, PolicyConstraints, PolicyMappings, SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
+use x509_cert::time::Time;
 
 use crate::oid;
 use crate::signature::{self, AlgorithmPolicy, PublicKey, SignatureAlgorithm};
@@ -89,7 +91,20 @@ pub struct Cert {
     issuer_der: Range<usize>,
     subject_der: Range<usize>,
     spki_der: Range<usize>,
-    inner: x509_cert::Certificate,
+    /// Content octets of the serial number INTEGER.
+    serial: Range<usize>,
+    /// The signature BIT STRING's bits (after the unused-bits octet).
+    signature: Range<usize>,
+    version: Version,
+    subject_empty: bool,
+    /// The issuer and subject decoded as `Name`s, when first asked for:
+    /// the validator compares raw encodings and needs them only for
+    /// name constraints, the RFC 5280 7.1 fallback comparison and reports.
+    issuer_name: OnceLock<Name>,
+    subject_name: OnceLock<Name>,
+    /// The whole certificate decoded with `x509-cert`, when first asked for
+    /// (tools and reports; validation never needs it).
+    inner: OnceLock<Result<x509_cert::Certificate, Error>>,
     ext: Extensions,
     key: Result<PublicKey, Error>,
     /// SHA-256 of the DER subjectPublicKeyInfo, computed when first asked
@@ -129,20 +144,23 @@ impl Cert {
                 limit: MAX_CERT_SIZE,
             });
         }
-        let inner =
-            x509_cert::Certificate::from_der(der).map_err(|e| Error::der("certificate", &e))?;
-        let tbs = tbs_range(der).map_err(|e| Error::der("certificate", &e))?;
-        let (issuer_der, subject_der, spki_der) =
-            tbs_parts(der, tbs.clone()).map_err(|e| Error::der("certificate", &e))?;
-        let tbs_c = &inner.tbs_certificate;
+        let raw = RawCert::parse(der).map_err(|e| Error::der("certificate", &e))?;
+        // Whatever this strict reader accepts, x509-cert decodes: the lazy
+        // accessors rely on it (checked on every certificate in debug
+        // builds, and by the mutation test below).
+        debug_assert!(
+            x509_cert::Certificate::from_der(der).is_ok(),
+            "RawCert accepted a certificate x509-cert rejects"
+        );
 
-        // RFC 5280 4.1.1.2: signatureAlgorithm MUST equal tbsCertificate.signature.
-        if inner.signature_algorithm != tbs_c.signature {
+        // RFC 5280 4.1.1.2: signatureAlgorithm MUST equal tbsCertificate.signature
+        // (DER: equal values have equal encodings).
+        if raw.outer_sig_alg != raw.tbs_sig_alg {
             return Err(Error::SignatureAlgorithmMismatch { index: 0 });
         }
-        let serial_problem = check_serial(tbs_c.serial_number.as_bytes()).err();
-        let version = tbs_c.version as u8;
-        let has_ext = tbs_c.extensions.is_some();
+        let serial_problem = check_serial(&der[raw.serial.clone()]).err();
+        let version = raw.version as u8;
+        let has_ext = raw.extensions.is_some();
         if version == 1 || (has_ext && version != 2) {
             // v2 only adds unique identifiers, which RFC 5280 4.1.2.8 says CAs MUST NOT generate.
             return Err(Error::InvalidVersion {
@@ -151,44 +169,52 @@ impl Cert {
             });
         }
         // RFC 5280 4.1.2.4: the issuer field MUST contain a non-empty name.
-        if tbs_c.issuer.0.is_empty() {
+        if raw.issuer.empty {
             return Err(Error::BadExtension {
                 index: 0,
                 extension: "issuer",
                 reason: "issuer name is empty".into(),
             });
         }
-        let not_before = UnixTime::from_x509(&tbs_c.validity.not_before);
-        let not_after = UnixTime::from_x509(&tbs_c.validity.not_after);
+        let not_before = UnixTime::from_x509(&raw.not_before);
+        let not_after = UnixTime::from_x509(&raw.not_after);
 
-        let ext = match &tbs_c.extensions {
-            Some(list) => decode_extensions(list, tbs_c.subject.0.is_empty())?,
+        let ext = match &raw.extensions {
+            Some(list) => decode_extensions(list, raw.subject.empty)?,
             None => Extensions::default(),
         };
 
-        let key = PublicKey::from_spki(&tbs_c.subject_public_key_info);
-        let signature_algorithm = SignatureAlgorithm::from_identifier(&inner.signature_algorithm);
-        let self_issued = der[subject_der.clone()] == der[issuer_der.clone()]
-            || crate::name::names_equal(&tbs_c.subject, &tbs_c.issuer);
+        let key = PublicKey::from_spki_der(&der[raw.spki.clone()]);
+        let signature_algorithm = SignatureAlgorithm::from_identifier_der(raw.outer_sig_alg);
 
-        Ok(Self {
+        let mut cert = Self {
             fingerprint: sha256(der),
             der: der.to_vec(),
-            tbs,
+            tbs: raw.tbs,
             ext,
             key,
             spki_hash: OnceLock::new(),
-            issuer_der,
-            subject_der,
-            spki_der,
+            issuer_der: raw.issuer.range,
+            subject_der: raw.subject.range,
+            spki_der: raw.spki,
+            serial: raw.serial,
+            signature: raw.signature,
+            version: raw.version,
+            subject_empty: raw.subject.empty,
+            issuer_name: OnceLock::new(),
+            subject_name: OnceLock::new(),
             signature_algorithm,
             not_before,
             not_after,
-            self_issued,
+            self_issued: false,
             serial_problem,
             parsed_key: OnceLock::new(),
-            inner,
-        })
+            inner: OnceLock::new(),
+        };
+        cert.self_issued = cert.subject_der() == cert.issuer_der()
+            || raw_names_equal(cert.subject_der(), cert.issuer_der())
+                .unwrap_or_else(|| crate::name::names_equal(cert.subject(), cert.issuer()));
+        Ok(cert)
     }
 
     /// Decodes certificates from PEM (one or more `CERTIFICATE` blocks) or a
@@ -215,9 +241,15 @@ impl Cert {
         self.spki_hash.get_or_init(|| sha256(self.spki_der()))
     }
 
-    /// The decoded certificate.
-    pub fn x509(&self) -> &x509_cert::Certificate {
-        &self.inner
+    /// The whole certificate decoded with `x509-cert` (done on first use).
+    pub fn x509(&self) -> Result<&x509_cert::Certificate, Error> {
+        self.inner
+            .get_or_init(|| {
+                x509_cert::Certificate::from_der(&self.der)
+                    .map_err(|e| Error::der("certificate", &e))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The `tbsCertificate` bytes covered by the signature.
@@ -240,6 +272,15 @@ impl Cert {
         &self.der[self.spki_der.clone()]
     }
 
+    /// The subjectPublicKey BIT STRING's bits, as encoded (RFC 6960 `KeyHash`
+    /// is over these).
+    pub fn subject_public_key_bits(&self) -> &[u8] {
+        spki::SubjectPublicKeyInfoRef::from_der(self.spki_der())
+            .map(|s| s.subject_public_key.raw_bytes())
+            // Invariant: the SPKI was decoded by `from_der`.
+            .unwrap_or_default()
+    }
+
     /// The subject of `self` names the issuer of `child` (RFC 5280 7.1):
     /// equal encodings decide at once, else [`crate::name::names_equal`].
     pub fn subject_names_issuer_of(&self, child: &Cert) -> bool {
@@ -248,11 +289,18 @@ impl Cert {
     }
 
     pub fn subject(&self) -> &Name {
-        &self.inner.tbs_certificate.subject
+        self.subject_name
+            .get_or_init(|| decode_checked_name(self.subject_der()))
     }
 
     pub fn issuer(&self) -> &Name {
-        &self.inner.tbs_certificate.issuer
+        self.issuer_name
+            .get_or_init(|| decode_checked_name(self.issuer_der()))
+    }
+
+    /// The subject is the empty sequence (the identity is in subjectAltName).
+    pub fn subject_is_empty(&self) -> bool {
+        self.subject_empty
     }
 
     /// The subject as RFC 4514 text.
@@ -267,7 +315,7 @@ impl Cert {
 
     /// The serial number's content octets (big-endian, as encoded).
     pub fn serial(&self) -> &[u8] {
-        self.inner.tbs_certificate.serial_number.as_bytes()
+        &self.der[self.serial.clone()]
     }
 
     pub fn extensions(&self) -> &Extensions {
@@ -284,7 +332,7 @@ impl Cert {
 
     /// X.509 version (1 or 3).
     pub fn version(&self) -> u8 {
-        self.inner.tbs_certificate.version as u8 + 1
+        self.version as u8 + 1
     }
 
     /// Subject and issuer are the same name (RFC 5280 6.1: "self-issued").
@@ -320,7 +368,7 @@ impl Cert {
 
     /// The signature value.
     pub fn signature(&self) -> &[u8] {
-        self.inner.signature.raw_bytes()
+        &self.der[self.signature.clone()]
     }
 
     /// Checks that `self` was signed by `issuer`'s key under `policy`.
@@ -367,34 +415,467 @@ pub(crate) fn tbs_range(der: &[u8]) -> der::Result<Range<usize>> {
     Ok(start..start + tbs.len())
 }
 
-/// Byte ranges (in the certificate's DER) of the issuer, subject and
-/// subjectPublicKeyInfo TLVs of the `tbsCertificate` at `tbs`, which has
-/// already been decoded strictly.
-fn tbs_parts(
-    der: &[u8],
-    tbs: Range<usize>,
-) -> der::Result<(Range<usize>, Range<usize>, Range<usize>)> {
-    let base = tbs.start;
-    let mut r = SliceReader::new(&der[tbs])?;
-    der::Header::decode(&mut r)?
-        .tag
-        .assert_eq(der::Tag::Sequence)?;
-    let next = |r: &mut SliceReader<'_>| -> der::Result<Range<usize>> {
-        let start = base + usize::try_from(r.position())?;
-        let len = r.tlv_bytes()?.len();
-        Ok(start..start + len)
-    };
-    // version [0] EXPLICIT, optional.
-    if r.peek_byte() == Some(0xa0) {
-        next(&mut r)?;
+/// Where `part` (a sub-slice of `whole`) starts in `whole`.
+fn offset_in(whole: &[u8], part: &[u8]) -> usize {
+    let off = part.as_ptr() as usize - whole.as_ptr() as usize;
+    debug_assert!(off + part.len() <= whole.len());
+    off
+}
+
+fn range_in(whole: &[u8], part: &[u8]) -> Range<usize> {
+    let start = offset_in(whole, part);
+    start..start + part.len()
+}
+
+/// A name checked to decode as an x509-cert `Name`, located in the
+/// certificate.
+struct RawName {
+    range: Range<usize>,
+    empty: bool,
+}
+
+/// One extension as encoded: the value is the OCTET STRING's content.
+struct RawExt<'a> {
+    oid: ObjectIdentifier,
+    critical: bool,
+    value: &'a [u8],
+}
+
+/// A strict DER reader over a byte slice, for the hot path of
+/// [`Cert::from_der`]: no allocation, one pass. Each primitive applies the
+/// same rules as the `der` crate's decoder for that type (tag bytes it
+/// knows, minimal definite lengths, canonical INTEGER and BOOLEAN, BIT
+/// STRING unused bits), so the two accept the same certificates.
+#[derive(Clone, Copy)]
+struct In<'a> {
+    rest: &'a [u8],
+}
+
+fn der_err(kind: der::ErrorKind) -> der::Error {
+    der::Error::new(kind, der::Length::ZERO)
+}
+
+impl<'a> In<'a> {
+    fn new(rest: &'a [u8]) -> Self {
+        Self { rest }
     }
-    next(&mut r)?; // serialNumber
-    next(&mut r)?; // signature
-    let issuer = next(&mut r)?;
-    next(&mut r)?; // validity
-    let subject = next(&mut r)?;
-    let spki = next(&mut r)?;
-    Ok((issuer, subject, spki))
+
+    fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.rest.first().copied()
+    }
+
+    /// One TLV: its tag byte, its value, and the whole encoding.
+    fn tlv(&mut self) -> der::Result<(u8, &'a [u8], &'a [u8])> {
+        let all = self.rest;
+        let (&tag, after) = all.split_first().ok_or_else(|| {
+            der_err(der::ErrorKind::Incomplete {
+                expected_len: der::Length::ONE,
+                actual_len: der::Length::ZERO,
+            })
+        })?;
+        Tag::try_from(tag)?;
+        let (&first, mut after) = after.split_first().ok_or_else(|| {
+            der_err(der::ErrorKind::Incomplete {
+                expected_len: der::Length::ONE,
+                actual_len: der::Length::ZERO,
+            })
+        })?;
+        let len = match first {
+            n if n < 0x80 => usize::from(n),
+            0x80 => return Err(der_err(der::ErrorKind::IndefiniteLength)),
+            0x81..=0x84 => {
+                let n = usize::from(first - 0x80);
+                if after.len() < n {
+                    return Err(der_err(der::ErrorKind::Incomplete {
+                        expected_len: der::Length::ONE,
+                        actual_len: der::Length::ZERO,
+                    }));
+                }
+                let (bytes, tail) = after.split_at(n);
+                after = tail;
+                let v = bytes.iter().fold(0usize, |v, b| (v << 8) | usize::from(*b));
+                // Minimal: the value needs exactly n octets (X.690 10.1).
+                let min = match n {
+                    1 => 0x80,
+                    2 => 0x100,
+                    3 => 0x1_0000,
+                    _ => 0x100_0000,
+                };
+                if v < min || v > 0x0FFF_FFFF {
+                    return Err(der_err(der::ErrorKind::Overlength));
+                }
+                v
+            }
+            _ => return Err(der_err(der::ErrorKind::Overlength)),
+        };
+        if after.len() < len {
+            return Err(der_err(der::ErrorKind::Incomplete {
+                expected_len: der::Length::try_from(len).unwrap_or(der::Length::MAX),
+                actual_len: der::Length::try_from(after.len()).unwrap_or(der::Length::MAX),
+            }));
+        }
+        let header_len = all.len() - after.len();
+        let (value, tail) = after.split_at(len);
+        self.rest = tail;
+        Ok((tag, value, &all[..header_len + len]))
+    }
+
+    /// A TLV whose tag byte must be `tag`; its value.
+    fn expect(&mut self, tag: u8) -> der::Result<&'a [u8]> {
+        let (t, v, _) = self.tlv()?;
+        if t == tag {
+            Ok(v)
+        } else {
+            Err(Tag::try_from(t)?.unexpected_error(Tag::try_from(tag).ok()))
+        }
+    }
+
+    fn finish(&self) -> der::Result<()> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(der_err(der::ErrorKind::TrailingData {
+                decoded: der::Length::ZERO,
+                remaining: der::Length::try_from(self.rest.len()).unwrap_or(der::Length::MAX),
+            }))
+        }
+    }
+
+    fn oid(&mut self) -> der::Result<&'a [u8]> {
+        let v = self.expect(0x06)?;
+        check_oid(v)?;
+        Ok(v)
+    }
+
+    /// `AlgorithmIdentifier ::= SEQUENCE { OID, ANY OPTIONAL }`; its TLV.
+    fn algorithm(&mut self) -> der::Result<&'a [u8]> {
+        let (t, v, all) = self.tlv()?;
+        if t != 0x30 {
+            return Err(Tag::try_from(t)?.unexpected_error(Some(Tag::Sequence)));
+        }
+        let mut a = In::new(v);
+        a.oid()?;
+        if !a.is_empty() {
+            a.tlv()?;
+        }
+        a.finish()?;
+        Ok(all)
+    }
+
+    /// BIT STRING (tag `tag`); the bits after the unused-bits octet.
+    fn bit_string(&mut self, tag: u8) -> der::Result<&'a [u8]> {
+        let v = self.expect(tag)?;
+        match v.split_first() {
+            Some((&unused, bits)) if unused <= 7 && (unused == 0 || !bits.is_empty()) => Ok(bits),
+            _ => Err(Tag::BitString.value_error()),
+        }
+    }
+
+    /// The `der` crate's `ContextSpecific` look-ahead for optional field
+    /// `[number]`: context-specific fields with a lower number are skipped,
+    /// and anything else ends the search. Returns the field's tag and value.
+    fn context(&mut self, number: u8) -> der::Result<Option<(u8, &'a [u8])>> {
+        while let Some(b) = self.peek() {
+            if !(0x80..=0xBE).contains(&b) || (b & 0x1F) > number {
+                break;
+            }
+            let (t, v, _) = self.tlv()?;
+            if t & 0x1F == number {
+                return Ok(Some((t, v)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// An OBJECT IDENTIFIER's content as `const-oid` accepts it.
+fn check_oid(v: &[u8]) -> der::Result<()> {
+    if known_oid(v) {
+        return Ok(());
+    }
+    ObjectIdentifier::from_bytes(v)
+        .map(|_| ())
+        .map_err(|_| Tag::ObjectIdentifier.value_error())
+}
+
+/// The OIDs nearly every certificate carries (name attributes, algorithms,
+/// extensions), already known to be well formed.
+fn known_oid(v: &[u8]) -> bool {
+    match v {
+        // 2.5.4.x attribute types, 2.5.29.x extensions.
+        [0x55, 0x04 | 0x1d, b] => *b < 0x80,
+        // 1.2.840.10045.2.1 ecPublicKey, .3.1.7 P-256, .4.3.x ecdsa-with-SHA*.
+        [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]
+        | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]
+        | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02..=0x04]
+        // 1.3.132.0.34 / .35 P-384, P-521.
+        | [0x2b, 0x81, 0x04, 0x00, 0x22 | 0x23]
+        // 1.2.840.113549.1.1.x RSA, 1.2.840.113549.1.9.1 emailAddress.
+        | [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01..=0x0d]
+        | [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01]
+        // 1.3.6.1.5.5.7.1.x private extensions (AIA, QC statements, ...).
+        | [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01..=0x7f] => true,
+        _ => false,
+    }
+}
+
+/// A certificate read in place (RFC 5280 4.1), without allocating beyond
+/// the extension list, in the order and with the rules that
+/// `x509_cert::Certificate::from_der` applies, so that anything accepted
+/// here also decodes there.
+struct RawCert<'a> {
+    tbs: Range<usize>,
+    version: Version,
+    serial: Range<usize>,
+    tbs_sig_alg: &'a [u8],
+    issuer: RawName,
+    not_before: Time,
+    not_after: Time,
+    subject: RawName,
+    spki: Range<usize>,
+    extensions: Option<Vec<RawExt<'a>>>,
+    outer_sig_alg: &'a [u8],
+    signature: Range<usize>,
+}
+
+impl<'a> RawCert<'a> {
+    fn parse(der: &'a [u8]) -> der::Result<Self> {
+        let mut top = In::new(der);
+        let cert = top.expect(0x30)?;
+        top.finish()?;
+        let mut outer = In::new(cert);
+        let (tag, tbs_value, tbs) = outer.tlv()?;
+        if tag != 0x30 {
+            return Err(Tag::try_from(tag)?.unexpected_error(Some(Tag::Sequence)));
+        }
+        let outer_sig_alg = outer.algorithm()?;
+        let signature = outer.bit_string(0x03)?;
+        outer.finish()?;
+
+        let mut r = In::new(tbs_value);
+        let version = match r.context(0)? {
+            None => Version::V1,
+            Some((0xa0, v)) => match v {
+                [0x02, 0x01, 0x00] => Version::V1,
+                [0x02, 0x01, 0x01] => Version::V2,
+                [0x02, 0x01, 0x02] => Version::V3,
+                _ => return Err(Tag::Integer.value_error()),
+            },
+            Some((t, _)) => return Err(Tag::try_from(t)?.non_canonical_error()),
+        };
+        let serial = r.expect(0x02)?;
+        // Canonical INTEGER; x509-cert's RFC 5280 profile allows 21 octets.
+        match serial {
+            [] | [0x00, 0x00..=0x7f, ..] | [0xff, 0x80..=0xff, ..] => {
+                return Err(Tag::Integer.non_canonical_error())
+            }
+            _ if serial.len() > 21 => return Err(Tag::Integer.value_error()),
+            _ => {}
+        }
+        let tbs_sig_alg = r.algorithm()?;
+        let issuer = raw_name(der, &mut r)?;
+        let validity = r.expect(0x30)?;
+        let mut times = In::new(validity);
+        let (_, _, nb) = times.tlv()?;
+        let (_, _, na) = times.tlv()?;
+        times.finish()?;
+        let not_before = Time::from_der(nb)?;
+        let not_after = Time::from_der(na)?;
+        let subject = raw_name(der, &mut r)?;
+        let (tag, spki_value, spki) = r.tlv()?;
+        if tag != 0x30 {
+            return Err(Tag::try_from(tag)?.unexpected_error(Some(Tag::Sequence)));
+        }
+        let mut key = In::new(spki_value);
+        key.algorithm()?;
+        key.bit_string(0x03)?;
+        key.finish()?;
+        // issuerUniqueID [1] and subjectUniqueID [2], IMPLICIT BIT STRING.
+        for n in [1u8, 2] {
+            if let Some((t, v)) = r.context(n)? {
+                if t != 0x80 | n {
+                    return Err(Tag::try_from(t)?.non_canonical_error());
+                }
+                check_bits(v)?;
+            }
+        }
+        let extensions = match r.context(3)? {
+            None => None,
+            Some((0xa3, v)) => {
+                let mut e = In::new(v);
+                let list = e.expect(0x30)?;
+                e.finish()?;
+                Some(raw_extensions(list)?)
+            }
+            Some((t, _)) => return Err(Tag::try_from(t)?.non_canonical_error()),
+        };
+        r.finish()?;
+        Ok(RawCert {
+            tbs: range_in(der, tbs),
+            version,
+            serial: range_in(der, serial),
+            tbs_sig_alg,
+            issuer,
+            not_before,
+            not_after,
+            subject,
+            spki: range_in(der, spki),
+            extensions,
+            outer_sig_alg,
+            signature: range_in(der, signature),
+        })
+    }
+}
+
+/// BIT STRING content rules (unused-bits octet at most 7, zero when empty).
+fn check_bits(v: &[u8]) -> der::Result<()> {
+    match v.split_first() {
+        Some((&unused, bits)) if unused <= 7 && (unused == 0 || !bits.is_empty()) => Ok(()),
+        _ => Err(Tag::BitString.value_error()),
+    }
+}
+
+/// The extensions [`decode_extensions`] reads, to map their encodings to
+/// OIDs without a generic decode.
+const HANDLED_EXTENSIONS: [ObjectIdentifier; 14] = [
+    oid::CE_BASIC_CONSTRAINTS,
+    oid::CE_KEY_USAGE,
+    oid::CE_EXT_KEY_USAGE,
+    oid::CE_SUBJECT_ALT_NAME,
+    oid::CE_NAME_CONSTRAINTS,
+    oid::CE_CERTIFICATE_POLICIES,
+    oid::CE_POLICY_MAPPINGS,
+    oid::CE_POLICY_CONSTRAINTS,
+    oid::CE_INHIBIT_ANY_POLICY,
+    oid::CE_SUBJECT_KEY_IDENTIFIER,
+    oid::CE_AUTHORITY_KEY_IDENTIFIER,
+    oid::CE_CRL_DISTRIBUTION_POINTS,
+    oid::PE_AUTHORITY_INFO_ACCESS,
+    oid::PKIX_OCSP_NOCHECK,
+];
+
+/// `Extensions ::= SEQUENCE OF Extension`, each
+/// `SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`.
+fn raw_extensions(list: &[u8]) -> der::Result<Vec<RawExt<'_>>> {
+    let mut r = In::new(list);
+    let mut out = Vec::with_capacity(12);
+    while !r.is_empty() {
+        let mut e = In::new(r.expect(0x30)?);
+        let oid = e.oid()?;
+        let critical = if e.peek() == Some(0x01) {
+            match e.expect(0x01)? {
+                [0x00] => false,
+                [0xff] => true,
+                _ => return Err(Tag::Boolean.non_canonical_error()),
+            }
+        } else {
+            false
+        };
+        let value = e.expect(0x04)?;
+        e.finish()?;
+        out.push(RawExt {
+            oid: match HANDLED_EXTENSIONS.iter().find(|o| o.as_bytes() == oid) {
+                Some(o) => *o,
+                None => ObjectIdentifier::from_bytes(oid)
+                    .map_err(|_| Tag::ObjectIdentifier.value_error())?,
+            },
+            critical,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads a `Name` (`SEQUENCE OF SET OF AttributeTypeAndValue`) and checks
+/// it decodes as an x509-cert `Name`. Single-valued RDNs are checked in
+/// place; a multi-valued one (rare) goes through x509-cert itself, which
+/// also refuses duplicate values in a SET.
+fn raw_name(der: &[u8], r: &mut In<'_>) -> der::Result<RawName> {
+    let (tag, value, tlv) = r.tlv()?;
+    if tag != 0x30 {
+        return Err(Tag::try_from(tag)?.unexpected_error(Some(Tag::Sequence)));
+    }
+    let mut seq = In::new(value);
+    let mut multi = false;
+    while !seq.is_empty() {
+        let mut set = In::new(seq.expect(0x31)?);
+        let mut n = 0usize;
+        while !set.is_empty() {
+            let mut atv = In::new(set.expect(0x30)?);
+            atv.oid()?;
+            atv.tlv()?;
+            atv.finish()?;
+            n += 1;
+        }
+        multi |= n > 1;
+    }
+    if multi {
+        Name::from_der(tlv)?;
+    }
+    Ok(RawName {
+        range: range_in(der, tlv),
+        empty: value.is_empty(),
+    })
+}
+
+/// Decodes a name that [`raw_name`] accepted.
+fn decode_checked_name(tlv: &[u8]) -> Name {
+    // Invariant: `raw_name` checked exactly what this decode needs (see
+    // `RawCert`); `Cert::from_der` asserts it in debug builds.
+    #[allow(clippy::expect_used)]
+    Name::from_der(tlv).expect("name checked by Cert::from_der")
+}
+
+/// RFC 5280 7.1 comparison of two encoded names (already checked by
+/// [`raw_name`]) decided on the encodings alone, when that is possible:
+/// different RDN counts or attribute types, or values that are all plain
+/// ASCII text (no white space but single inner spaces), which compare
+/// case-insensitively exactly as [`crate::name::names_equal`] would. `None`
+/// means the decoded names must be compared.
+fn raw_names_equal(a: &[u8], b: &[u8]) -> Option<bool> {
+    /// Plain text: the string types `names_equal` reads as ASCII/Latin-1,
+    /// all printable ASCII, no leading, trailing or doubled spaces.
+    fn plain(tag: u8, v: &[u8]) -> bool {
+        matches!(tag, 0x0c | 0x13 | 0x14 | 0x16 | 0x1a)
+            && v.first() != Some(&b' ')
+            && v.last() != Some(&b' ')
+            && v.iter().all(|c| (0x20..0x7f).contains(c))
+            && !v.windows(2).any(|w| w == b"  ")
+    }
+    let body = |tlv| In::new(tlv).expect(0x30).ok();
+    let (mut x, mut y) = (In::new(body(a)?), In::new(body(b)?));
+    let mut all_plain = true;
+    loop {
+        match (x.is_empty(), y.is_empty()) {
+            (true, true) => return all_plain.then_some(true),
+            (false, false) => {}
+            _ => return Some(false),
+        }
+        let (mut rx, mut ry) = (In::new(x.expect(0x31).ok()?), In::new(y.expect(0x31).ok()?));
+        let (ax, ay) = (rx.expect(0x30).ok()?, ry.expect(0x30).ok()?);
+        if !rx.is_empty() || !ry.is_empty() {
+            return None; // multi-valued RDN: compare the decoded names
+        }
+        let (mut ax, mut ay) = (In::new(ax), In::new(ay));
+        if ax.oid().ok()? != ay.oid().ok()? {
+            return Some(false);
+        }
+        let ((tx, vx, _), (ty, vy, _)) = (ax.tlv().ok()?, ay.tlv().ok()?);
+        if tx == ty && vx == vy {
+            continue;
+        }
+        if plain(tx, vx) && plain(ty, vy) {
+            if !vx.eq_ignore_ascii_case(vy) {
+                return Some(false);
+            }
+        } else {
+            all_plain = false;
+        }
+    }
 }
 
 fn bad(extension: &'static str, reason: impl Into<String>) -> Error {
@@ -411,10 +892,7 @@ fn decode_ext<'a, T: Decode<'a>>(name: &'static str, value: &'a [u8]) -> Result<
 
 /// Decodes the extensions, applying the RFC 5280 4.2 rules that hold for
 /// every certificate whatever its position.
-fn decode_extensions(
-    list: &[x509_cert::ext::Extension],
-    empty_subject: bool,
-) -> Result<Extensions, Error> {
+fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensions, Error> {
     // RFC 5280 4.1: Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension.
     if list.is_empty() {
         return Err(bad("extensions", "empty extensions sequence"));
@@ -422,16 +900,16 @@ fn decode_extensions(
     let mut seen: Vec<ObjectIdentifier> = Vec::with_capacity(list.len());
     let mut e = Extensions::default();
     for x in list {
-        if seen.contains(&x.extn_id) {
+        if seen.contains(&x.oid) {
             return Err(Error::DuplicateExtension {
                 index: 0,
-                oid: x.extn_id,
+                oid: x.oid,
             });
         }
-        seen.push(x.extn_id);
-        let v = x.extn_value.as_bytes();
+        seen.push(x.oid);
+        let v = x.value;
         let critical = x.critical;
-        match x.extn_id {
+        match x.oid {
             oid::CE_BASIC_CONSTRAINTS => {
                 let bc: BasicConstraints = decode_ext("basicConstraints", v)?;
                 // RFC 5280 4.2.1.9: pathLenConstraint only when cA is TRUE.
@@ -637,6 +1115,7 @@ mod tests {
         assert_eq!(c.issuer_der(), c.issuer().to_der().unwrap());
         let spki = c
             .x509()
+            .unwrap()
             .tbs_certificate
             .subject_public_key_info
             .to_der()
@@ -644,6 +1123,67 @@ mod tests {
         assert_eq!(c.spki_der(), spki);
         assert_eq!(c.spki_hash(), &sha256(&spki));
         assert!(c.is_self_issued() && c.subject_names_issuer_of(&c));
+    }
+
+    /// The in-place reader against x509-cert on every single-octet change
+    /// and every truncation of real certificates: whatever `from_der`
+    /// accepts, x509-cert decodes, with the same fields; and x509-cert
+    /// accepts nothing we refuse as bad DER.
+    #[cfg(feature = "test-ca")]
+    #[test]
+    fn in_place_reader_agrees_with_x509_cert_on_mutations() {
+        let root = crate::testing::TestCa::root("CN=Mutation Root,O=Example,C=MA");
+        let sub = root.intermediate("CN=Mutation Sub,O=Example,C=MA", |_| {});
+        let leaf = sub.leaf("CN=leaf.example.ma", |_| {});
+        let mut checked = 0usize;
+        for original in [root.cert_der(), sub.cert_der(), leaf.cert_der()] {
+            let mut inputs: Vec<Vec<u8>> = (0..original.len())
+                .map(|n| original[..n].to_vec())
+                .collect();
+            for i in 0..original.len() {
+                for delta in [0x01u8, 0x80, 0xff] {
+                    let mut m = original.to_vec();
+                    m[i] ^= delta;
+                    inputs.push(m);
+                }
+            }
+            for m in &inputs {
+                let ours = Cert::from_der(m);
+                let theirs = x509_cert::Certificate::from_der(m);
+                if let Ok(c) = &ours {
+                    let x = theirs.as_ref().expect("x509-cert decodes what we accept");
+                    let t = &x.tbs_certificate;
+                    assert_eq!(c.x509().unwrap(), x);
+                    assert_eq!(c.subject(), &t.subject);
+                    assert_eq!(c.issuer(), &t.issuer);
+                    assert_eq!(c.serial(), t.serial_number.as_bytes());
+                    assert_eq!(c.signature(), x.signature.raw_bytes());
+                    assert_eq!(c.version(), t.version as u8 + 1);
+                    // (x509-cert also takes an explicit critical FALSE, which
+                    // its re-encoding drops: compare the decoded TBS.)
+                    assert_eq!(
+                        &x509_cert::TbsCertificate::from_der(c.tbs_der()).unwrap(),
+                        t
+                    );
+                    assert_eq!(c.subject_is_empty(), t.subject.0.is_empty());
+                    assert_eq!(
+                        c.subject_public_key_bits(),
+                        t.subject_public_key_info.subject_public_key.raw_bytes()
+                    );
+                    assert_eq!(
+                        c.is_self_issued(),
+                        crate::name::names_equal(&t.subject, &t.issuer)
+                    );
+                    checked += 1;
+                } else if matches!(ours, Err(Error::BadDer { .. })) {
+                    assert!(
+                        theirs.is_err(),
+                        "we refuse as bad DER what x509-cert decodes"
+                    );
+                }
+            }
+        }
+        assert!(checked > 10, "some mutations still decode ({checked})");
     }
 
     #[test]

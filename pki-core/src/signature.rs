@@ -78,7 +78,76 @@ pub struct PublicKey {
     pub bytes: Vec<u8>,
 }
 
+/// DER AlgorithmIdentifiers of the keys nearly every certificate has.
+const SPKI_ALG_P256: &[u8] = &[
+    0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+    0xce, 0x3d, 0x03, 0x01, 0x07,
+];
+const SPKI_ALG_P384: &[u8] = &[
+    0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04,
+    0x00, 0x22,
+];
+const SPKI_ALG_RSA: &[u8] = &[
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
 impl PublicKey {
+    /// Decodes a DER SPKI. The common key types (P-256, P-384, RSA) are
+    /// recognised by their exact AlgorithmIdentifier encoding without a
+    /// generic decode; anything else goes through [`Self::from_spki`], so
+    /// the result is the same either way.
+    pub fn from_spki_der(spki: &[u8]) -> Result<Self, Error> {
+        if let Some(k) = Self::common_spki(spki) {
+            return k;
+        }
+        let owned = SubjectPublicKeyInfoOwned::from_der(spki)
+            .map_err(|e| Error::UnsupportedPublicKey(format!("malformed SPKI: {e}")))?;
+        Self::from_spki(&owned)
+    }
+
+    fn common_spki(spki: &[u8]) -> Option<Result<Self, Error>> {
+        // SEQUENCE { alg, BIT STRING { 00, key } }, lengths in short or
+        // one/two-octet long form.
+        let (body, rest) = split_tlv(spki, 0x30)?;
+        if !rest.is_empty() {
+            return None;
+        }
+        let (curve, len, alg_len) = if body.starts_with(SPKI_ALG_P256) {
+            (Some(Curve::P256), 65, SPKI_ALG_P256.len())
+        } else if body.starts_with(SPKI_ALG_P384) {
+            (Some(Curve::P384), 97, SPKI_ALG_P384.len())
+        } else if body.starts_with(SPKI_ALG_RSA) {
+            (None, 0, SPKI_ALG_RSA.len())
+        } else {
+            return None;
+        };
+        let (bits, rest) = split_tlv(&body[alg_len..], 0x03)?;
+        if !rest.is_empty() {
+            return None;
+        }
+        let [0, key @ ..] = bits else {
+            return None;
+        };
+        Some(match curve {
+            Some(curve) => {
+                if key.len() == len && key[0] == 0x04 {
+                    Ok(Self {
+                        kind: KeyKind::Ec(curve),
+                        bytes: key.to_vec(),
+                    })
+                } else {
+                    Err(Error::UnsupportedPublicKey(
+                        "EC point is not an uncompressed point of the curve's size".into(),
+                    ))
+                }
+            }
+            None => rsa_modulus_bits(key).map(|bits| Self {
+                kind: KeyKind::Rsa { bits },
+                bytes: key.to_vec(),
+            }),
+        })
+    }
+
     /// Decodes an SPKI (RFC 5280 4.1.2.7, RFC 3279, RFC 5480, RFC 8410).
     pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, Error> {
         let bytes = spki
@@ -188,6 +257,17 @@ pub enum SignatureAlgorithm {
 impl SignatureAlgorithm {
     /// Identifies the algorithm of an `AlgorithmIdentifier`, checking its
     /// parameters strictly.
+    /// From a DER AlgorithmIdentifier: the common ones by exact encoding,
+    /// anything else through [`Self::from_identifier`].
+    pub fn from_identifier_der(alg: &[u8]) -> Result<Self, Error> {
+        if let Some((_, a)) = COMMON_SIGNATURE_ALGORITHMS.iter().find(|(d, _)| *d == alg) {
+            return Ok(*a);
+        }
+        let owned = AlgorithmIdentifierOwned::from_der(alg)
+            .map_err(|e| Error::der("signatureAlgorithm", &e))?;
+        Self::from_identifier(&owned)
+    }
+
     pub fn from_identifier(alg: &AlgorithmIdentifierOwned) -> Result<Self, Error> {
         let unsupported = || Error::UnsupportedSignatureAlgorithm {
             oid: alg.oid,
@@ -388,6 +468,76 @@ pub fn parse_key(
     ParsedPublicKey::new(v, &key.bytes)
         .map_err(|e| Error::UnsupportedPublicKey(format!("key rejected: {e}")))
 }
+
+/// One DER TLV with tag byte `tag` at the start of `input` (definite
+/// length, short or minimal long form up to two octets): its value and
+/// what follows. `None` for anything else, including longer lengths.
+fn split_tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81 => {
+            let (&n, rest) = rest.split_first()?;
+            (n >= 0x80).then_some((usize::from(n), rest))?
+        }
+        0x82 => {
+            let [hi, lo, rest @ ..] = rest else {
+                return None;
+            };
+            let n = usize::from(*hi) << 8 | usize::from(*lo);
+            (n >= 0x100).then_some((n, rest))?
+        }
+        _ => return None,
+    };
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+/// DER AlgorithmIdentifiers of the common signature algorithms.
+const COMMON_SIGNATURE_ALGORITHMS: &[(&[u8], SignatureAlgorithm)] = &[
+    (
+        &[
+            0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+        ],
+        SignatureAlgorithm::EcdsaSha256,
+    ),
+    (
+        &[
+            0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
+        ],
+        SignatureAlgorithm::EcdsaSha384,
+    ),
+    (
+        &[
+            0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04,
+        ],
+        SignatureAlgorithm::EcdsaSha512,
+    ),
+    (
+        &[
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05,
+            0x00,
+        ],
+        SignatureAlgorithm::RsaPkcs1Sha256,
+    ),
+    (
+        &[
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c, 0x05,
+            0x00,
+        ],
+        SignatureAlgorithm::RsaPkcs1Sha384,
+    ),
+    (
+        &[
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d, 0x05,
+            0x00,
+        ],
+        SignatureAlgorithm::RsaPkcs1Sha512,
+    ),
+];
 
 fn params_are_null(alg: &AlgorithmIdentifierOwned) -> bool {
     alg.parameters

@@ -173,6 +173,11 @@ impl IssuerHashes {
         ))
     }
 
+    /// From the issuer's decoded certificate, using its subject as encoded.
+    pub fn from_cert(issuer: &crate::Cert) -> Self {
+        Self::new(issuer.subject_der(), issuer.subject_public_key_bits())
+    }
+
     /// From the DER of the issuer's certificate.
     pub fn from_certificate_der(der: &[u8]) -> Result<Self, der::Error> {
         Self::from_certificate(&Certificate::from_der(der)?)

@@ -229,8 +229,7 @@ impl OcspRequest {
                 )))
             }
         };
-        let hashes = IssuerHashes::from_certificate(issuer.x509())
-            .map_err(|e| OcspError::Request(format!("issuer certificate: {e}")))?;
+        let hashes = IssuerHashes::from_cert(issuer);
         let cert_id = hashes
             .cert_id(opts.hash, cert.serial())
             .map_err(|e| OcspError::Request(e.to_string()))?;
@@ -396,13 +395,7 @@ fn gtime(t: &x509_ocsp::OcspGeneralizedTime) -> UnixTime {
 
 /// SHA-1 of the `subjectPublicKey` bits (RFC 6960 4.2.1 `KeyHash`).
 fn key_hash(cert: &Cert) -> Vec<u8> {
-    HashAlgorithm::Sha1.digest(
-        cert.x509()
-            .tbs_certificate
-            .subject_public_key_info
-            .subject_public_key
-            .raw_bytes(),
-    )
+    HashAlgorithm::Sha1.digest(cert.subject_public_key_bits())
 }
 
 fn responder_names(id: &ResponderId, cert: &Cert) -> bool {
@@ -577,7 +570,7 @@ pub fn verify_response(
     }
 
     // RFC 6960 3.2 (1): the response is about this certificate.
-    let hashes = IssuerHashes::from_certificate(issuer.x509()).map_err(malformed)?;
+    let hashes = IssuerHashes::from_cert(issuer);
     let (single, hash) = data
         .responses
         .iter()

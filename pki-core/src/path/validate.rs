@@ -212,7 +212,7 @@ fn check_tls_server_leaf(leaf: &Cert) -> Result<(), Error> {
     let Some(san) = &ext.subject_alt_name else {
         return Err(Error::PeerName(crate::name::NameError::NoSubjectAltName));
     };
-    if san.critical && !leaf.subject().0.is_empty() {
+    if san.critical && !leaf.subject_is_empty() {
         return Err(bad(
             0,
             "subjectAltName",
@@ -308,7 +308,7 @@ fn check_issuer(
         ));
     }
     // RFC 5280 4.1.2.6: a CA's subject is not empty.
-    if cert.subject().0.is_empty() {
+    if cert.subject_is_empty() {
         return Err(bad(index, "subject", "empty in a CA certificate"));
     }
     if let Some(nc) = &ext.name_constraints {
