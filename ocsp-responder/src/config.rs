@@ -15,6 +15,7 @@
 //! [live]
 //! max_concurrent = 8              # HSM signatures in flight
 //! max_wait_ms = 250               # then tryLater
+//! max_sign_ms = 2000              # a signature taking longer: tryLater
 //!
 //! [hsm]
 //! module = "/usr/lib/softhsm/libsofthsm2.so"
@@ -102,6 +103,8 @@ impl Default for ResponsesConfig {
 pub struct LiveConfig {
     pub max_concurrent: usize,
     pub max_wait_ms: u64,
+    /// Longest wait for a signature once signing started (a hung HSM).
+    pub max_sign_ms: u64,
 }
 
 impl Default for LiveConfig {
@@ -109,6 +112,7 @@ impl Default for LiveConfig {
         Self {
             max_concurrent: 8,
             max_wait_ms: 250,
+            max_sign_ms: 2_000,
         }
     }
 }
@@ -198,7 +202,11 @@ pub struct Settings {
     pub cache_capacity: usize,
     pub presign_threads: usize,
     pub live_concurrency: usize,
+    /// Longest wait for a turn to sign live; then tryLater.
     pub live_wait: Duration,
+    /// Longest wait for a live signature once its turn came (a hung HSM);
+    /// then tryLater. The signer thread stays busy until the HSM answers.
+    pub live_sign_timeout: Duration,
     pub limits: RequestLimits,
     pub unissued: UnissuedPolicy,
     pub poll_interval: Duration,
@@ -222,6 +230,7 @@ impl Default for Settings {
             presign_threads: 2,
             live_concurrency: 8,
             live_wait: Duration::from_millis(250),
+            live_sign_timeout: Duration::from_secs(2),
             limits: RequestLimits::default(),
             unissued: UnissuedPolicy::Unknown,
             poll_interval: Duration::from_secs(1),
@@ -333,6 +342,7 @@ impl Config {
             // open and close extra sessions under load.
             live_concurrency: self.live.max_concurrent.min(sessions),
             live_wait: Duration::from_millis(self.live.max_wait_ms),
+            live_sign_timeout: Duration::from_millis(self.live.max_sign_ms.max(1)),
             limits: RequestLimits {
                 max_len: self.requests.max_bytes,
                 max_cert_ids: self.requests.max_cert_ids,

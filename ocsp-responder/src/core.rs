@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::error::ResponderError;
 use crate::issuer::{Issuer, Signing};
 use crate::metrics::{Gauges, Metrics};
+use crate::signing::SignerThreads;
 use crate::status::{Known, StatusTable};
 
 /// Serials read from the store per page.
@@ -41,11 +42,17 @@ pub struct Core {
     pub metrics: Metrics,
     pub health: Health,
     pub store: Store,
-    pub live_permits: Semaphore,
+    /// Live signatures in flight (queued or signing): a permit goes with
+    /// each job to its signer thread and is released when the HSM answers.
+    pub live_permits: Arc<Semaphore>,
+    /// Where live signatures run: one thread per permit.
+    pub signers: SignerThreads,
     /// Last store change applied.
     pub change_seq: AtomicU64,
     /// Pre-signing met HSM failures: run it again once the HSM is back.
     presign_pending: AtomicBool,
+    /// A probe signature is running (see [`Core::probe_hsm`]).
+    probing: AtomicBool,
     /// Held while a status changes and while a response is checked against
     /// its status version and cached, so a response signed from an old
     /// status can never replace the one signed after a change.
@@ -58,13 +65,15 @@ impl Core {
             issuers,
             statuses: StatusTable::default(),
             cache: ResponseCache::new(settings.cache_capacity),
-            live_permits: Semaphore::new(settings.live_concurrency),
+            live_permits: Arc::new(Semaphore::new(settings.live_concurrency)),
+            signers: SignerThreads::start(settings.live_concurrency),
             settings,
             metrics: Metrics::default(),
             health: Health::default(),
             store,
             change_seq: AtomicU64::new(0),
             presign_pending: AtomicBool::new(false),
+            probing: AtomicBool::new(false),
             publish: std::sync::Mutex::new(()),
         }
     }
@@ -196,6 +205,7 @@ impl Core {
             nonce: None,
             extended_revoke,
             validity: self.settings.validity,
+            cacheable: true,
         });
         self.note_sign(&result);
         match result {
@@ -447,20 +457,26 @@ impl Core {
         done
     }
 
-    /// One probe signature (used while the HSM is marked down).
+    /// One probe signature (used while the HSM is marked down). Waits at
+    /// most `live_sign_timeout`; while a probe hangs in the HSM no other
+    /// is started, so a hung HSM holds at most one blocking thread here.
     pub async fn probe_hsm(self: &Arc<Self>) {
         let Some(issuer) = self.issuers.first().cloned() else {
             return;
         };
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let core = Arc::clone(self);
-        let _ = tokio::task::spawn_blocking(move || {
+        let probe = tokio::task::spawn_blocking(move || {
             let ok = issuer.signer.sign(b"ocsp-responder HSM probe");
             core.health.hsm_ok.store(ok.is_ok(), Ordering::Relaxed);
             if let Err(SignError::Unavailable(_) | SignError::Failed(_)) = ok {
                 core.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
             }
-        })
-        .await;
+            core.probing.store(false, Ordering::Release);
+        });
+        let _ = tokio::time::timeout(self.settings.live_sign_timeout, probe).await;
     }
 }
 

@@ -44,6 +44,9 @@ pub struct Signing<'a> {
     /// RFC 6960 4.4.8 extension (unissued serials answered `revoked`).
     pub extended_revoke: bool,
     pub validity: Duration,
+    /// The response may be cached and served again (no nonce, one
+    /// CertID); otherwise it is for one client and gets no ETag or Expires.
+    pub cacheable: bool,
 }
 
 /// A signed response with its HTTP cache headers, ready to write.
@@ -90,7 +93,11 @@ impl Issuer {
             },
             self.signer.as_ref(),
         )?;
-        Ok(Ready::new(der, now, next))
+        Ok(if what.cacheable {
+            Ready::new(der, now, next)
+        } else {
+            Ready::for_one_client(der, now, next)
+        })
     }
 }
 
@@ -112,6 +119,21 @@ impl Ready {
             etag: header(&etag),
             last_modified: header(&http_date(this_update)),
             expires: header(&http_date(next_update)),
+        }
+    }
+}
+
+impl Ready {
+    /// A response for one client (it answers a nonce): sent with
+    /// `no-store`, so it needs no ETag or Expires (left empty).
+    pub fn for_one_client(der: Vec<u8>, this_update: SystemTime, next_update: SystemTime) -> Self {
+        Self {
+            der: Bytes::from(der),
+            this_update,
+            next_update,
+            etag: HeaderValue::from_static(""),
+            last_modified: header(&http_date(this_update)),
+            expires: HeaderValue::from_static(""),
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod issuer;
 pub mod metrics;
 pub mod offline;
 pub mod server;
+pub mod signing;
 pub mod source;
 pub mod status;
 mod wiring;

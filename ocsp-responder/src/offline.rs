@@ -158,6 +158,7 @@ impl Presigner {
             nonce: None,
             extended_revoke,
             validity: self.core.settings.validity,
+            cacheable: true,
         })?;
         let dir = out.join(&issuer.name).join(hash.name());
         let io = |path: &Path| {

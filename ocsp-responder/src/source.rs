@@ -154,8 +154,9 @@ impl<S: Source> Source for Cached<S> {
     }
 }
 
-/// Signs through the HSM, at most `live_concurrency` at once; a caller
-/// waits at most `live_wait` for a turn, then gets `tryLater`.
+/// Signs through the HSM on the signer threads, at most
+/// `live_concurrency` at once; a caller waits at most `live_wait` for a
+/// turn and `live_sign_timeout` for the signature, then gets `tryLater`.
 #[derive(Debug)]
 pub struct Live {
     core: Arc<Core>,
@@ -173,10 +174,15 @@ impl Source for Live {
             return Answer::Status(ResponseStatus::Unauthorized);
         };
         let core = &self.core;
-        let Ok(Ok(permit)) =
-            tokio::time::timeout(core.settings.live_wait, core.live_permits.acquire()).await
-        else {
-            return Answer::Status(ResponseStatus::TryLater);
+        // No timer when a permit is free at once (the common case).
+        let permit = if let Ok(p) = Arc::clone(&core.live_permits).try_acquire_owned() {
+            p
+        } else {
+            let wait = Arc::clone(&core.live_permits).acquire_owned();
+            let Ok(Ok(p)) = tokio::time::timeout(core.settings.live_wait, wait).await else {
+                return Answer::Status(ResponseStatus::TryLater);
+            };
+            p
         };
         let mut entries = Vec::with_capacity(query.request.certs.len());
         let mut extended_revoke = false;
@@ -198,30 +204,44 @@ impl Source for Live {
         let cacheable = entries.len() == 1 && query.request.nonce.is_none();
         let nonce = query.request.nonce;
         let validity = core.settings.validity;
-        let sign = move || {
-            issuer.sign(&Signing {
+        let (reply, signed) = tokio::sync::oneshot::channel();
+        let job_core = Arc::clone(core);
+        let job = Box::new(move || {
+            let result = issuer.sign(&Signing {
                 entries: &entries,
                 nonce: nonce.as_deref(),
                 extended_revoke,
                 validity,
-            })
-        };
-        // A signature blocks for ~0.1 ms. On the multi-threaded runtime the
-        // worker hands its other tasks to a fresh thread and signs in place
-        // (cheaper than a hop to the blocking pool); elsewhere, the pool.
-        let result = if tokio::runtime::Handle::current().runtime_flavor()
-            == tokio::runtime::RuntimeFlavor::MultiThread
-        {
-            Ok(tokio::task::block_in_place(sign))
-        } else {
-            tokio::task::spawn_blocking(sign).await
-        };
-        if let Ok(r) = &result {
-            core.note_sign(r);
+                cacheable,
+            });
+            job_core.note_sign(&result);
+            // The permit is held until the HSM answers, even when the
+            // caller gave up: a hung HSM cannot collect more jobs than
+            // there are threads.
+            drop(permit);
+            let _ = reply.send(result);
+        });
+        if let Err(refused) = core.signers.submit(job) {
+            tracing::error!(?refused, "live signing job not queued");
+            return Answer::Status(ResponseStatus::TryLater);
         }
-        drop(permit);
+        let result = match tokio::time::timeout(core.settings.live_sign_timeout, signed).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => return Answer::Status(ResponseStatus::InternalError),
+            Err(_) => {
+                tracing::warn!(
+                    after = ?core.settings.live_sign_timeout,
+                    "live signature not back in time; the HSM may hang"
+                );
+                core.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
+                // Not ready until a signature succeeds again (this one,
+                // when it comes back, or the probe's).
+                core.health.hsm_ok.store(false, Ordering::Relaxed);
+                return Answer::Status(ResponseStatus::TryLater);
+            }
+        };
         match result {
-            Ok(Ok(ready)) => {
+            Ok(ready) => {
                 core.metrics.live_signs.fetch_add(1, Ordering::Relaxed);
                 Answer::Live {
                     ready: Arc::new(ready),
@@ -229,15 +249,14 @@ impl Source for Live {
                     version,
                 }
             }
-            Ok(Err(ResponseError::Signing(e))) => {
+            Err(ResponseError::Signing(e)) => {
                 tracing::warn!(error = %e, "live signing failed");
                 Answer::Status(ResponseStatus::TryLater)
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::error!(error = %e, "cannot build response");
                 Answer::Status(ResponseStatus::InternalError)
             }
-            Err(_) => Answer::Status(ResponseStatus::InternalError),
         }
     }
 }

@@ -168,3 +168,107 @@ async fn hsm_gone_at_start_then_back_fills_the_cache() {
     );
     fx.stop().await;
 }
+
+/// The fixture's HSM signer behind a gate: while the gate is shut, every
+/// signature blocks inside `sign`, as with an HSM that stops answering.
+struct Hanging {
+    inner: hsm::HsmSigner,
+    shut: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Hanging {
+    fn set_shut(&self, shut: bool) {
+        *self.shut.lock().unwrap() = shut;
+        self.opened.notify_all();
+    }
+}
+
+impl pki_core::Signer for Hanging {
+    fn algorithm(&self) -> x509_cert::spki::AlgorithmIdentifierOwned {
+        self.inner.algorithm()
+    }
+
+    fn public_key(&self) -> x509_cert::spki::SubjectPublicKeyInfoOwned {
+        self.inner.public_key()
+    }
+
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, pki_core::SignError> {
+        let mut shut = self.shut.lock().unwrap();
+        while *shut {
+            shut = self.opened.wait(shut).unwrap();
+        }
+        drop(shut);
+        self.inner.sign(tbs)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsm_hanging_serves_cached_answers_try_later_live_and_recovers() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("hsm-hang").await;
+    let hanging = std::sync::Arc::new(Hanging {
+        inner: fx.signer.clone(),
+        shut: std::sync::Mutex::new(false),
+        opened: std::sync::Condvar::new(),
+    });
+    let settings = ocsp_responder::Settings {
+        live_concurrency: 2,
+        live_wait: Duration::from_millis(100),
+        live_sign_timeout: Duration::from_millis(300),
+        ..Fixture::settings()
+    };
+    let signer: std::sync::Arc<dyn pki_core::Signer> = hanging.clone();
+    let addr = fx.start_with_signer(settings, signer).await;
+    let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let before = get_ocsp(addr, &cached).await;
+    assert!(is_good(&before.single_status(&fx)));
+    let live = fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[5; 32]));
+    assert!(is_good(&post_ocsp(addr, &live).await.single_status(&fx)));
+
+    hanging.set_shut(true);
+    // Two requests take both turns and hang in the HSM: tryLater once the
+    // signature is overdue. Their signer threads stay stuck.
+    let (a, b) = tokio::join!(post_ocsp(addr, &live), post_ocsp(addr, &live));
+    assert_eq!(a.ocsp_status(), ResponseStatus::TryLater);
+    assert_eq!(b.ocsp_status(), ResponseStatus::TryLater);
+    // No turn is free now: tryLater after the bounded wait for one.
+    let r = post_ocsp(addr, &live).await;
+    assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
+    // Pre-signed answers do not need the HSM nor a tokio worker stuck in it.
+    for _ in 0..20 {
+        let during = tokio::time::timeout(Duration::from_secs(5), get_ocsp(addr, &cached))
+            .await
+            .expect("cached answers keep flowing while the HSM hangs");
+        assert_eq!(during.body, before.body);
+    }
+    let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
+    assert_eq!(ready.status, 503);
+    assert!(String::from_utf8_lossy(&ready.body).contains("HSM unavailable"));
+    let metrics = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(
+        metrics.contains("ocsp_requests_total{method=\"POST\",result=\"try_later\"} 3"),
+        "{metrics}"
+    );
+
+    // The HSM answers again: the stuck signatures finish, their turns come
+    // back, live signing resumes without a restart.
+    hanging.set_shut(false);
+    let recovered = eventually(Duration::from_secs(15), || async {
+        post_ocsp(addr, &live).await.ocsp_status() == ResponseStatus::Successful
+    })
+    .await;
+    assert!(
+        recovered,
+        "live signing did not resume after the HSM answered"
+    );
+    let r = post_ocsp(addr, &live).await;
+    assert!(is_good(&r.single_status(&fx)));
+    assert_eq!(r.basic().nonce().unwrap().0.as_bytes(), &[5; 32]);
+    let ready = eventually(Duration::from_secs(5), || async {
+        http(addr, "GET", "/health/ready", &[], &[]).await.status == 200
+    })
+    .await;
+    assert!(ready);
+    fx.stop().await;
+}

@@ -228,12 +228,23 @@ impl Fixture {
     }
 
     pub async fn start(&mut self, settings: Settings) -> SocketAddr {
+        let signer = Arc::new(self.signer.clone());
+        self.start_with_signer(settings, signer).await
+    }
+
+    /// Starts the responder signing through `signer` (the fixture's HSM
+    /// key, possibly wrapped to inject a fault).
+    pub async fn start_with_signer(
+        &mut self,
+        settings: Settings,
+        signer: Arc<dyn pki_core::Signer>,
+    ) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = ocsp_responder::start(
             self.store.clone(),
             vec![IssuerSetup {
                 ca_name: self.ca_name.clone(),
-                signer: Arc::new(self.signer.clone()),
+                signer,
                 responder_cert_der: Some(self.responder_cert.clone()),
             }],
             settings,
