@@ -23,7 +23,6 @@ use x509_cert::ext::pkix::{
     NameConstraints, PolicyConstraints, PolicyMappings, SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
-use x509_cert::time::Time;
 
 use crate::oid;
 use crate::signature::{self, AlgorithmPolicy, PublicKey, SignatureAlgorithm};
@@ -176,8 +175,7 @@ impl Cert {
                 reason: "issuer name is empty".into(),
             });
         }
-        let not_before = UnixTime::from_x509(&raw.not_before);
-        let not_after = UnixTime::from_x509(&raw.not_after);
+        let (not_before, not_after) = (raw.not_before, raw.not_after);
 
         let ext = match &raw.extensions {
             Some(list) => decode_extensions(list, raw.subject.empty)?,
@@ -633,8 +631,8 @@ struct RawCert<'a> {
     serial: Range<usize>,
     tbs_sig_alg: &'a [u8],
     issuer: RawName,
-    not_before: Time,
-    not_after: Time,
+    not_before: UnixTime,
+    not_after: UnixTime,
     subject: RawName,
     spki: Range<usize>,
     extensions: Option<Vec<RawExt<'a>>>,
@@ -680,11 +678,11 @@ impl<'a> RawCert<'a> {
         let issuer = raw_name(der, &mut r)?;
         let validity = r.expect(0x30)?;
         let mut times = In::new(validity);
-        let (_, _, nb) = times.tlv()?;
-        let (_, _, na) = times.tlv()?;
+        let (tag, value, _) = times.tlv()?;
+        let not_before = der_time(tag, value)?;
+        let (tag, value, _) = times.tlv()?;
+        let not_after = der_time(tag, value)?;
         times.finish()?;
-        let not_before = Time::from_der(nb)?;
-        let not_after = Time::from_der(na)?;
         let subject = raw_name(der, &mut r)?;
         let (tag, spki_value, spki) = r.tlv()?;
         if tag != 0x30 {
@@ -729,6 +727,75 @@ impl<'a> RawCert<'a> {
             signature: range_in(der, signature),
         })
     }
+}
+
+/// `Time ::= CHOICE { UTCTime, GeneralizedTime }` with the `der` crate's
+/// rules: `YYMMDDHHMMSSZ` (years 1950-2049) or `YYYYMMDDHHMMSSZ`, valid
+/// calendar values, and no year before 1970 (its `DateTime` starts there).
+fn der_time(tag: u8, v: &[u8]) -> der::Result<UnixTime> {
+    fn two(hi: u8, lo: u8) -> Option<u16> {
+        (hi.is_ascii_digit() && lo.is_ascii_digit())
+            .then(|| u16::from(hi - b'0') * 10 + u16::from(lo - b'0'))
+    }
+    let (err_tag, fields) = match (tag, v) {
+        (0x17, [y1, y2, m @ .., b'Z']) if v.len() == 13 => {
+            let yy = two(*y1, *y2);
+            (
+                Tag::UtcTime,
+                yy.map(|y| if y >= 50 { 1900 + y } else { 2000 + y })
+                    .zip(Some(m)),
+            )
+        }
+        (0x18, [y1, y2, y3, y4, m @ .., b'Z']) if v.len() == 15 => (
+            Tag::GeneralizedTime,
+            two(*y1, *y2)
+                .zip(two(*y3, *y4))
+                .map(|(a, b)| a * 100 + b)
+                .zip(Some(m)),
+        ),
+        (0x17, _) => return Err(Tag::UtcTime.value_error()),
+        (0x18, _) => return Err(Tag::GeneralizedTime.value_error()),
+        (t, _) => return Err(Tag::try_from(t)?.unexpected_error(None)),
+    };
+    let bad = || err_tag.value_error();
+    let (year, rest) = fields.ok_or_else(bad)?;
+    let [mo1, mo2, d1, d2, h1, h2, mi1, mi2, s1, s2] = rest else {
+        return Err(bad());
+    };
+    let (month, day) = (
+        two(*mo1, *mo2).ok_or_else(bad)?,
+        two(*d1, *d2).ok_or_else(bad)?,
+    );
+    let (hour, minute) = (
+        two(*h1, *h2).ok_or_else(bad)?,
+        two(*mi1, *mi2).ok_or_else(bad)?,
+    );
+    let second = two(*s1, *s2).ok_or_else(bad)?;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if year < 1970 || day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return Err(bad());
+    }
+    // Days since 1970-01-01 (proleptic Gregorian).
+    let y = u64::from(year) - 1;
+    let leap_days = y / 4 - y / 100 + y / 400 - (1969 / 4 - 1969 / 100 + 1969 / 400);
+    let before_month: u64 =
+        [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][usize::from(month - 1)];
+    let days = (u64::from(year) - 1970) * 365
+        + leap_days
+        + before_month
+        + u64::from(leap && month > 2)
+        + u64::from(day)
+        - 1;
+    Ok(UnixTime(
+        days * 86_400 + u64::from(hour) * 3600 + u64::from(minute) * 60 + u64::from(second),
+    ))
 }
 
 /// BIT STRING content rules (unused-bits octet at most 7, zero when empty).
@@ -886,6 +953,40 @@ fn bad(extension: &'static str, reason: impl Into<String>) -> Error {
     }
 }
 
+/// The key purposes most certificates list, by encoding.
+const COMMON_KEY_PURPOSES: [ObjectIdentifier; 8] = [
+    oid::KP_SERVER_AUTH,
+    oid::KP_CLIENT_AUTH,
+    oid::KP_CODE_SIGNING,
+    oid::KP_EMAIL_PROTECTION,
+    oid::KP_TIME_STAMPING,
+    oid::KP_OCSP_SIGNING,
+    oid::KP_DOCUMENT_SIGNING,
+    oid::KP_ANY,
+];
+
+/// An extKeyUsage value made only of [`COMMON_KEY_PURPOSES`] (short-form
+/// lengths); `None` sends anything else to the generic decoder.
+fn common_eku(v: &[u8]) -> Option<Vec<ObjectIdentifier>> {
+    let (&[0x30, n], mut rest) = v.split_first_chunk::<2>()? else {
+        return None;
+    };
+    if n > 0x7f || usize::from(n) != rest.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(4);
+    while let Some((&[0x06, len], tail)) = rest.split_first_chunk::<2>() {
+        let len = usize::from(len);
+        if len > 0x7f || tail.len() < len {
+            return None;
+        }
+        let (oid, next) = tail.split_at(len);
+        out.push(*COMMON_KEY_PURPOSES.iter().find(|k| k.as_bytes() == oid)?);
+        rest = next;
+    }
+    rest.is_empty().then_some(out)
+}
+
 fn decode_ext<'a, T: Decode<'a>>(name: &'static str, value: &'a [u8]) -> Result<T, Error> {
     T::from_der(value).map_err(|e| bad(name, format!("undecodable: {e}")))
 }
@@ -897,21 +998,33 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
     if list.is_empty() {
         return Err(bad("extensions", "empty extensions sequence"));
     }
-    let mut seen: Vec<ObjectIdentifier> = Vec::with_capacity(list.len());
     let mut e = Extensions::default();
-    for x in list {
-        if seen.contains(&x.oid) {
+    for (i, x) in list.iter().enumerate() {
+        if list[..i].iter().any(|p| p.oid == x.oid) {
             return Err(Error::DuplicateExtension {
                 index: 0,
                 oid: x.oid,
             });
         }
-        seen.push(x.oid);
         let v = x.value;
         let critical = x.critical;
         match x.oid {
             oid::CE_BASIC_CONSTRAINTS => {
-                let bc: BasicConstraints = decode_ext("basicConstraints", v)?;
+                let bc: BasicConstraints = match v {
+                    [0x30, 0x00] => BasicConstraints {
+                        ca: false,
+                        path_len_constraint: None,
+                    },
+                    [0x30, 0x03, 0x01, 0x01, 0xff] => BasicConstraints {
+                        ca: true,
+                        path_len_constraint: None,
+                    },
+                    [0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, n @ 0..=0x7f] => BasicConstraints {
+                        ca: true,
+                        path_len_constraint: Some(*n),
+                    },
+                    _ => decode_ext("basicConstraints", v)?,
+                };
                 // RFC 5280 4.2.1.9: pathLenConstraint only when cA is TRUE.
                 if bc.path_len_constraint.is_some() && !bc.ca {
                     return Err(bad("basicConstraints", "pathLenConstraint without cA"));
@@ -933,7 +1046,10 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                 });
             }
             oid::CE_EXT_KEY_USAGE => {
-                let eku: ExtendedKeyUsage = decode_ext("extKeyUsage", v)?;
+                let eku: ExtendedKeyUsage = match common_eku(v) {
+                    Some(list) => ExtendedKeyUsage(list),
+                    None => decode_ext("extKeyUsage", v)?,
+                };
                 if eku.0.is_empty() {
                     return Err(bad("extKeyUsage", "no key purpose listed"));
                 }
@@ -1022,15 +1138,36 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                 });
             }
             oid::CE_SUBJECT_KEY_IDENTIFIER => {
-                let ski: SubjectKeyIdentifier = decode_ext("subjectKeyIdentifier", v)?;
+                let ski = match v {
+                    [0x04, n @ 0..=0x7f, id @ ..] if usize::from(*n) == id.len() => id.to_vec(),
+                    _ => {
+                        let ski: SubjectKeyIdentifier = decode_ext("subjectKeyIdentifier", v)?;
+                        ski.0.as_bytes().to_vec()
+                    }
+                };
                 // RFC 5280 4.2.1.2: MUST be non-critical.
                 if critical {
                     return Err(bad("subjectKeyIdentifier", "must not be critical"));
                 }
-                e.subject_key_id = Some(ski.0.as_bytes().to_vec());
+                e.subject_key_id = Some(ski);
             }
             oid::CE_AUTHORITY_KEY_IDENTIFIER => {
-                let aki: AuthorityKeyIdentifier = decode_ext("authorityKeyIdentifier", v)?;
+                let aki: AuthorityKeyIdentifier = match v {
+                    // The usual form: keyIdentifier alone.
+                    [0x30, l, 0x80, n @ 0..=0x7d, id @ ..]
+                        if usize::from(*n) == id.len() && usize::from(*l) == id.len() + 2 =>
+                    {
+                        AuthorityKeyIdentifier {
+                            key_identifier: Some(
+                                der::asn1::OctetString::new(id)
+                                    .map_err(|e| bad("authorityKeyIdentifier", e.to_string()))?,
+                            ),
+                            authority_cert_issuer: None,
+                            authority_cert_serial_number: None,
+                        }
+                    }
+                    _ => decode_ext("authorityKeyIdentifier", v)?,
+                };
                 // RFC 5280 4.2.1.1: MUST be non-critical.
                 if critical {
                     return Err(bad("authorityKeyIdentifier", "must not be critical"));
@@ -1166,6 +1303,32 @@ mod tests {
                         t
                     );
                     assert_eq!(c.subject_is_empty(), t.subject.0.is_empty());
+                    assert_eq!(c.not_before(), UnixTime::from_x509(&t.validity.not_before));
+                    assert_eq!(c.not_after(), UnixTime::from_x509(&t.validity.not_after));
+                    let get = |o: ObjectIdentifier| {
+                        t.extensions
+                            .iter()
+                            .flatten()
+                            .find(|x| x.extn_id == o)
+                            .map(|x| x.extn_value.as_bytes())
+                    };
+                    let ext = c.extensions();
+                    if let Some(v) = get(oid::CE_BASIC_CONSTRAINTS) {
+                        let bc = BasicConstraints::from_der(v).unwrap();
+                        assert_eq!(ext.basic_constraints.as_ref().unwrap().value, bc);
+                    }
+                    if let Some(v) = get(oid::CE_EXT_KEY_USAGE) {
+                        let eku = ExtendedKeyUsage::from_der(v).unwrap();
+                        assert_eq!(ext.ext_key_usage.as_ref().unwrap().value, eku.0);
+                    }
+                    if let Some(v) = get(oid::CE_SUBJECT_KEY_IDENTIFIER) {
+                        let ski = SubjectKeyIdentifier::from_der(v).unwrap();
+                        assert_eq!(ext.subject_key_id.as_deref(), Some(ski.0.as_bytes()));
+                    }
+                    if let Some(v) = get(oid::CE_AUTHORITY_KEY_IDENTIFIER) {
+                        let aki = AuthorityKeyIdentifier::from_der(v).unwrap();
+                        assert_eq!(ext.authority_key_id.as_ref(), Some(&aki));
+                    }
                     assert_eq!(
                         c.subject_public_key_bits(),
                         t.subject_public_key_info.subject_public_key.raw_bytes()
@@ -1184,6 +1347,55 @@ mod tests {
             }
         }
         assert!(checked > 10, "some mutations still decode ({checked})");
+    }
+
+    /// `der_time` against the `der` crate on edge dates of both forms.
+    #[test]
+    fn times_agree_with_der() {
+        let mut n = 0;
+        for year in [
+            1949u16, 1950, 1969, 1970, 1999, 2000, 2024, 2049, 2050, 2100, 2400, 9999,
+        ] {
+            for month in 0u8..=13 {
+                for day in [0u8, 1, 28, 29, 30, 31, 32] {
+                    for (h, m, sec) in [
+                        (0u8, 0u8, 0u8),
+                        (23, 59, 59),
+                        (24, 0, 0),
+                        (0, 60, 0),
+                        (0, 0, 60),
+                    ] {
+                        let body = format!("{month:02}{day:02}{h:02}{m:02}{sec:02}Z");
+                        let mut forms = vec![(0x18u8, format!("{year:04}{body}"))];
+                        if (1950..2050).contains(&year) {
+                            forms.push((0x17, format!("{:02}{body}", year % 100)));
+                        }
+                        for (tag, text) in forms {
+                            let mut tlv = vec![tag, u8::try_from(text.len()).unwrap()];
+                            tlv.extend_from_slice(text.as_bytes());
+                            let theirs = x509_cert::time::Time::from_der(&tlv)
+                                .map(|t| UnixTime::from_x509(&t));
+                            let ours = der_time(tag, text.as_bytes());
+                            assert_eq!(ours.is_ok(), theirs.is_ok(), "{text}");
+                            if let (Ok(a), Ok(b)) = (ours, theirs) {
+                                assert_eq!(a, b, "{text}");
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(n > 500);
+        for bad in [
+            &b"2401011200Z"[..],
+            b"240101120000",
+            b"240101120000+0100",
+            b"2024010112000.5Z",
+        ] {
+            assert!(der_time(0x17, bad).is_err());
+            assert!(der_time(0x18, bad).is_err());
+        }
     }
 
     #[test]
