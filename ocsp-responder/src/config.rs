@@ -16,6 +16,7 @@
 //! max_concurrent = 8              # HSM signatures in flight
 //! max_wait_ms = 250               # then tryLater
 //! max_sign_ms = 2000              # a signature taking longer: tryLater
+//! signer_threads = 8              # threads calling the HSM (default max_concurrent)
 //!
 //! [hsm]
 //! module = "/usr/lib/softhsm/libsofthsm2.so"
@@ -105,6 +106,10 @@ pub struct LiveConfig {
     pub max_wait_ms: u64,
     /// Longest wait for a signature once signing started (a hung HSM).
     pub max_sign_ms: u64,
+    /// Threads calling the HSM for live signatures (at most
+    /// `max_concurrent`, the default). One suits a token that signs one
+    /// at a time with a key (SoftHSM); a network HSM wants one per session.
+    pub signer_threads: Option<usize>,
 }
 
 impl Default for LiveConfig {
@@ -113,6 +118,7 @@ impl Default for LiveConfig {
             max_concurrent: 8,
             max_wait_ms: 250,
             max_sign_ms: 2_000,
+            signer_threads: None,
         }
     }
 }
@@ -207,6 +213,8 @@ pub struct Settings {
     /// Longest wait for a live signature once its turn came (a hung HSM);
     /// then tryLater. The signer thread stays busy until the HSM answers.
     pub live_sign_timeout: Duration,
+    /// Threads signing live (capped at `live_concurrency`).
+    pub live_threads: usize,
     pub limits: RequestLimits,
     pub unissued: UnissuedPolicy,
     pub poll_interval: Duration,
@@ -231,6 +239,7 @@ impl Default for Settings {
             live_concurrency: 8,
             live_wait: Duration::from_millis(250),
             live_sign_timeout: Duration::from_secs(2),
+            live_threads: 8,
             limits: RequestLimits::default(),
             unissued: UnissuedPolicy::Unknown,
             poll_interval: Duration::from_secs(1),
@@ -343,6 +352,12 @@ impl Config {
             live_concurrency: self.live.max_concurrent.min(sessions),
             live_wait: Duration::from_millis(self.live.max_wait_ms),
             live_sign_timeout: Duration::from_millis(self.live.max_sign_ms.max(1)),
+            live_threads: self
+                .live
+                .signer_threads
+                .unwrap_or(usize::MAX)
+                .min(self.live.max_concurrent.min(sessions))
+                .max(1),
             limits: RequestLimits {
                 max_len: self.requests.max_bytes,
                 max_cert_ids: self.requests.max_cert_ids,
@@ -392,6 +407,11 @@ ca = "ca"
         assert_eq!(s.poll_interval, Duration::from_millis(250));
         assert_eq!(s.db_timeout, Duration::from_secs(2));
         assert_eq!(s.live_wait, Duration::from_millis(5));
+        assert_eq!(s.live_sign_timeout, Duration::from_secs(2));
+        assert_eq!(
+            s.live_threads, s.live_concurrency,
+            "one per permit by default"
+        );
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         assert_eq!(
             s.live_concurrency,

@@ -45,7 +45,8 @@ pub struct Core {
     /// Live signatures in flight (queued or signing): a permit goes with
     /// each job to its signer thread and is released when the HSM answers.
     pub live_permits: Arc<Semaphore>,
-    /// Where live signatures run: one thread per permit.
+    /// Where live signatures run (`live_threads` threads, queue of
+    /// `live_concurrency`).
     pub signers: SignerThreads,
     /// Last store change applied.
     pub change_seq: AtomicU64,
@@ -66,7 +67,10 @@ impl Core {
             statuses: StatusTable::default(),
             cache: ResponseCache::new(settings.cache_capacity),
             live_permits: Arc::new(Semaphore::new(settings.live_concurrency)),
-            signers: SignerThreads::start(settings.live_concurrency),
+            signers: SignerThreads::start(
+                settings.live_threads.min(settings.live_concurrency),
+                settings.live_concurrency,
+            ),
             settings,
             metrics: Metrics::default(),
             health: Health::default(),
