@@ -72,14 +72,29 @@ fn conns() -> usize {
 enum Shape {
     Get(Arc<Vec<String>>),
     Post(Arc<Vec<Bytes>>),
-    /// POST with a fresh nonce per request, for this issuer and serials.
-    PostNonce(Arc<(IssuerHashes, Vec<Vec<u8>>)>),
+    /// POST with a fresh nonce per request, for this issuer and serials;
+    /// responses must echo it (every one checked) and carry a signature
+    /// by this responder key (one in [`VERIFY_EVERY`] fully verified).
+    PostNonce(Arc<NonceSpec>),
 }
 
+struct NonceSpec {
+    issuer: IssuerHashes,
+    serials: Vec<Vec<u8>>,
+    /// Uncompressed P-256 point of the responder key.
+    responder_key: Vec<u8>,
+}
+
+/// One in this many live responses is decoded in full and its signature
+/// verified; every one has its nonce checked.
+const VERIFY_EVERY: u64 = 32;
+
 impl Shape {
-    fn request(&self, n: u64) -> hyper::Request<Full<Bytes>> {
+    /// Request number `n`, and the nonce it carries.
+    fn request(&self, n: u64) -> (hyper::Request<Full<Bytes>>, Option<[u8; 32]>) {
         let b = hyper::Request::builder().header("host", "127.0.0.1");
-        match self {
+        let mut sent = None;
+        let req = match self {
             Self::Get(paths) => b
                 .method("GET")
                 .uri(&paths[n as usize % paths.len()])
@@ -90,21 +105,65 @@ impl Shape {
                 .header("content-type", "application/ocsp-request")
                 .body(Full::new(bodies[n as usize % bodies.len()].clone())),
             Self::PostNonce(spec) => {
-                let (issuer, serials) = spec.as_ref();
-                let id = issuer
-                    .cert_id(HashAlgorithm::Sha1, &serials[n as usize % serials.len()])
+                let id = spec
+                    .issuer
+                    .cert_id(
+                        HashAlgorithm::Sha1,
+                        &spec.serials[n as usize % spec.serials.len()],
+                    )
                     .unwrap();
                 let mut nonce = [0u8; 32];
                 nonce[..8].copy_from_slice(&n.to_be_bytes());
                 nonce[8..16].copy_from_slice(&std::process::id().to_be_bytes().repeat(2));
                 let der = build_request(&[id], Some(&nonce)).unwrap();
+                sent = Some(nonce);
                 b.method("POST")
                     .uri("/")
                     .header("content-type", "application/ocsp-request")
                     .body(Full::new(Bytes::from(der)))
             }
         }
-        .unwrap()
+        .unwrap();
+        (req, sent)
+    }
+
+    /// Whether `body` answers request `n`, which carried `nonce`.
+    fn answered(&self, n: u64, body: &[u8], nonce: Option<&[u8; 32]>, ocsp: bool) -> bool {
+        if !ok_body(body, ocsp) {
+            return false;
+        }
+        let (Self::PostNonce(spec), Some(nonce)) = (self, nonce) else {
+            return true;
+        };
+        // The nonce is unique to this request: finding its 32 bytes in the
+        // response means it was echoed (the full decode below checks where).
+        if !body.windows(nonce.len()).any(|w| w == nonce) {
+            return false;
+        }
+        if n % VERIFY_EVERY != 0 {
+            return true;
+        }
+        let Ok(decoded) = pki_core::ocsp::decode_response(body) else {
+            return false;
+        };
+        let Some(basic) = decoded.basic else {
+            return false;
+        };
+        if basic
+            .nonce()
+            .is_none_or(|echoed| echoed.0.as_bytes() != nonce)
+        {
+            return false;
+        }
+        let Ok(tbs) = basic.tbs_response_data.to_der() else {
+            return false;
+        };
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            &spec.responder_key,
+        )
+        .verify(&tbs, basic.signature.raw_bytes())
+        .is_ok()
     }
 }
 
@@ -210,7 +269,7 @@ async fn drive(addr: SocketAddr, shape: Shape, ocsp: bool, duration: Duration) -
                         continue 'connect;
                     }
                     let n = counter.fetch_add(1, Ordering::Relaxed);
-                    let req = shape.request(n);
+                    let (req, nonce) = shape.request(n);
                     let t0 = Instant::now();
                     // A server that stops answering must not hang the run.
                     let limit = end.saturating_duration_since(t0) + Duration::from_secs(2);
@@ -232,7 +291,9 @@ async fn drive(addr: SocketAddr, shape: Shape, ocsp: bool, duration: Duration) -
                     };
                     let t1 = Instant::now();
                     if t0 >= start && t1 <= end {
-                        if status == 200 && ok_body(&body.to_bytes(), ocsp) {
+                        if status == 200
+                            && shape.answered(n, &body.to_bytes(), nonce.as_ref(), ocsp)
+                        {
                             stats.ok += 1;
                             let us = (t1 - t0).as_micros();
                             stats
@@ -512,8 +573,15 @@ fn row(name: &str, s: &Stats) {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
+    // OCSP_LOAD_SERVER_WORKERS: the responder's tokio workers (default 2,
+    // one per core as `#[tokio::main]` would start here).
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(
+            std::env::var("OCSP_LOAD_SERVER_WORKERS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(2),
+        )
         .enable_all()
         .build()
         .unwrap();
@@ -635,14 +703,21 @@ async fn run(client: tokio::runtime::Handle) {
 
     // Our responder.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // One signature in flight per HSM session (OCSP_LOAD_LIVE, default 4).
+    let live_permits = std::env::var("OCSP_LOAD_LIVE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
     let settings = Settings {
         presign_threads: 2,
-        // One signature in flight per HSM session (OCSP_LOAD_LIVE, default 4).
-        live_concurrency: std::env::var("OCSP_LOAD_LIVE")
+        live_concurrency: live_permits,
+        live_wait: Duration::from_secs(2),
+        // Signer threads (OCSP_LOAD_SIGNERS, default one per permit, as the
+        // responder's own default).
+        live_threads: std::env::var("OCSP_LOAD_SIGNERS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(4),
-        live_wait: Duration::from_secs(2),
+            .unwrap_or(live_permits),
         ..Settings::default()
     };
     let t0 = Instant::now();
@@ -695,7 +770,11 @@ async fn run(client: tokio::runtime::Handle) {
     let posts = Shape::Post(Arc::new(
         ders.iter().map(|d| Bytes::from(d.clone())).collect(),
     ));
-    let nonces = Shape::PostNonce(Arc::new((issuer.clone(), picked.clone())));
+    let nonces = Shape::PostNonce(Arc::new(NonceSpec {
+        issuer: issuer.clone(),
+        serials: picked.clone(),
+        responder_key: key.spki.subject_public_key.raw_bytes().to_vec(),
+    }));
 
     let peer_dir = dir.path().join("peer-1");
     std::fs::create_dir_all(&peer_dir).unwrap();
@@ -761,6 +840,13 @@ async fn run(client: tokio::runtime::Handle) {
     let mut totals: Vec<Stats> = vec![Stats::default(); cases.len()];
     let only = std::env::var("OCSP_LOAD_ONLY").ok();
     let mut raw_total = 0.0;
+    // CPU µs per raw signature, summed over rounds.
+    let mut raw_cpu_us = 0.0;
+    // OCSP_LOAD_RAW_THREADS: threads of the raw C_Sign loop (default 2).
+    let raw_threads = std::env::var("OCSP_LOAD_RAW_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
     let mut pool_total = 0.0;
     let mut build_total = 0.0;
     let identity =
@@ -782,7 +868,11 @@ async fn run(client: tokio::runtime::Handle) {
             totals[i].driver_cpu += s.driver_cpu;
             totals[i].latencies_us.extend(s.latencies_us);
         }
-        raw_total += raw_sign_rate(&softhsm, token, key.id.as_bytes(), 2, round);
+        let (cpu0, _) = cpu_seconds();
+        let rate = raw_sign_rate(&softhsm, token, key.id.as_bytes(), raw_threads, round);
+        let (cpu1, _) = cpu_seconds();
+        raw_total += rate;
+        raw_cpu_us += (cpu1 - cpu0) * 1e6 / (rate * round.as_secs_f64()).max(1.0);
         pool_total += loop_rate(2, round, &|_| {
             std::hint::black_box(pki_core::Signer::sign(&loop_signer, &[0x5a; 300]).unwrap());
         });
@@ -819,7 +909,7 @@ async fn run(client: tokio::runtime::Handle) {
     let raw = raw_total / f64::from(ROUNDS);
     println!(
         "| {:<44} | {raw:>9.0} |         |         |        |       |       |",
-        "(d) raw SoftHSM P-256 C_Sign loop, 2 threads"
+        format!("(d) raw SoftHSM P-256 C_Sign loop, {raw_threads} threads")
     );
     println!(
         "| {:<44} | {:>9.0} |         |         |        |       |       |",
@@ -858,5 +948,22 @@ async fn run(client: tokio::runtime::Handle) {
         "  (d) live / raw HSM = {:.0}%   (goal >= 80%)",
         100.0 * d_live.rate() / raw
     );
+    // Per request, the CPU the whole exchange costs on this machine, where
+    // the driver, the responder and SoftHSM share the same cores.
+    let ok = d_live.ok.max(1) as f64;
+    let live_us = d_live.cpu * 1e6 / ok;
+    let driver_us = d_live.driver_cpu * 1e6 / ok;
+    let raw_us = raw_cpu_us / f64::from(ROUNDS);
+    if d_live.ok > 0 {
+        println!(
+            "  (d) CPU per live request {live_us:.0} µs (driver {driver_us:.0} µs, responder + SoftHSM {:.0} µs) vs {raw_us:.0} µs per raw signature",
+            live_us - driver_us
+        );
+        println!(
+            "  (d) normalised by CPU: live / raw = {:.0}% with the driver's CPU, {:.0}% without",
+            100.0 * raw_us / live_us,
+            100.0 * raw_us / (live_us - driver_us).max(1e-9)
+        );
+    }
     running.shutdown().await;
 }
