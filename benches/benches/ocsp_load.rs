@@ -7,13 +7,25 @@
 //! (d) live signing with a fresh nonce per request, against a raw SoftHSM
 //!     P-256 `C_Sign` loop on the same key type and thread count.
 //!
-//! The driver is tokio + hyper's HTTP/1.1 client, `CONNS` keep-alive
-//! connections each sending requests back to back (reconnecting when the
-//! server closes, as openssl does after every response). Only successful
-//! OCSP responses count. Prints requests/s, p50/p99 latency and ratios.
+//! The driver is tokio + hyper's HTTP/1.1 client (or, with
+//! `OCSP_LOAD_CLIENT=raw`, a minimal HTTP/1.1 client writing and reading
+//! the bytes itself, as wrk does), `CONNS` keep-alive connections each
+//! sending requests back to back (reconnecting when the server closes, as
+//! openssl does after every response), on a runtime of its own. Only
+//! successful OCSP responses count; in (d) each response must also contain
+//! its request's unique 32-byte nonce, and one in 32 is decoded in full
+//! (nonce extension compared) and its signature verified with the
+//! responder key. Prints requests/s, p50/p99 latency, CPU used, ratios,
+//! and for (d) the CPU per live request against the CPU per raw signature.
 //!
 //! `cargo bench -p benches --bench ocsp_load` (or `benches/ocsp/run.sh`).
-//! `OCSP_LOAD_SECS` (default 6, split over 3 interleaved rounds) and `OCSP_LOAD_CONNS` (default 16) tune it.
+//! `OCSP_LOAD_SECS` (default 6, split over 3 interleaved rounds) and
+//! `OCSP_LOAD_CONNS` (default 16) tune it; `OCSP_LOAD_ONLY="(d)"` runs only
+//! the cases whose name contains it; `OCSP_LOAD_LIVE` (live permits,
+//! default 4), `OCSP_LOAD_SIGNERS` (signer threads, default one per
+//! permit), `OCSP_LOAD_RAW_THREADS` (raw loop, default 2),
+//! `OCSP_LOAD_SERVER_WORKERS` (responder tokio workers, default 2) and
+//! `OCSP_LOAD_CLIENT` (`hyper` or `raw`) are for experiments.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 use std::fmt::Write as _;
@@ -248,6 +260,9 @@ async fn drive(addr: SocketAddr, shape: Shape, ocsp: bool, duration: Duration) -
         let shape = shape.clone();
         let counter = Arc::clone(&counter);
         tasks.push(tokio::spawn(async move {
+            if raw_client() {
+                return drive_raw(addr, &shape, ocsp, start, end, &counter).await;
+            }
             let mut stats = Stats::default();
             'connect: while Instant::now() < end {
                 let Ok(stream) = TcpStream::connect(addr).await else {
@@ -329,6 +344,142 @@ async fn drive(addr: SocketAddr, shape: Shape, ocsp: bool, duration: Duration) -
     }
     all.latencies_us.sort_unstable();
     all
+}
+
+/// `OCSP_LOAD_CLIENT=raw`: the driver writes HTTP/1.1 requests and reads
+/// responses itself on each connection (as wrk does) instead of going
+/// through hyper's client, whose connection task and channels cost the
+/// shared cores about twice as much per request.
+fn raw_client() -> bool {
+    std::env::var("OCSP_LOAD_CLIENT").is_ok_and(|c| c == "raw")
+}
+
+/// The request's bytes on the wire (`Full` bodies: one frame, ready).
+async fn wire(req: hyper::Request<Full<Bytes>>) -> Vec<u8> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let mut out = Vec::with_capacity(160 + body.len());
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", hyper::http::uri::PathAndQuery::as_str);
+    out.extend_from_slice(format!("{} {path} HTTP/1.1\r\n", parts.method).as_bytes());
+    for (name, value) in &parts.headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if parts.method != hyper::Method::GET || !body.is_empty() {
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// One response read from `stream`: status, `Connection: close`, body.
+/// Only what our servers and openssl send is understood (Content-Length
+/// framing); anything else is an error.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(u16, bool, Bytes)> {
+    use tokio::io::AsyncReadExt as _;
+    buf.clear();
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 16 * 1024 {
+            return None;
+        }
+        buf.reserve(4096);
+        if stream.read_buf(buf).await.ok()? == 0 {
+            return None;
+        }
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let mut length = None;
+    let mut close = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = Some(value.parse::<usize>().ok()?);
+        } else if name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            return None;
+        }
+    }
+    let want = head_end + length?;
+    while buf.len() < want {
+        buf.reserve(want - buf.len());
+        if stream.read_buf(buf).await.ok()? == 0 {
+            return None;
+        }
+    }
+    Some((status, close, Bytes::copy_from_slice(&buf[head_end..want])))
+}
+
+/// One connection's loop with the raw client; same counting as the hyper
+/// client's.
+async fn drive_raw(
+    addr: SocketAddr,
+    shape: &Shape,
+    ocsp: bool,
+    start: Instant,
+    end: Instant,
+    counter: &AtomicU64,
+) -> Stats {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stats = Stats::default();
+    let mut buf = Vec::with_capacity(8192);
+    'connect: while Instant::now() < end {
+        let Ok(mut stream) = TcpStream::connect(addr).await else {
+            stats.errors += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        loop {
+            if Instant::now() >= end {
+                break 'connect;
+            }
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            let (req, nonce) = shape.request(n);
+            let bytes = wire(req).await;
+            let t0 = Instant::now();
+            let limit = end.saturating_duration_since(t0) + Duration::from_secs(2);
+            let exchange = async {
+                stream.write_all(&bytes).await.ok()?;
+                read_response(&mut stream, &mut buf).await
+            };
+            let Ok(Some((status, close, body))) = tokio::time::timeout(limit, exchange).await
+            else {
+                stats.errors += 1;
+                continue 'connect;
+            };
+            let t1 = Instant::now();
+            if t0 >= start && t1 <= end {
+                if status == 200 && shape.answered(n, &body, nonce.as_ref(), ocsp) {
+                    stats.ok += 1;
+                    let us = (t1 - t0).as_micros();
+                    stats
+                        .latencies_us
+                        .push(u32::try_from(us).unwrap_or(u32::MAX));
+                } else {
+                    stats.errors += 1;
+                }
+            }
+            if close {
+                continue 'connect;
+            }
+        }
+    }
+    stats
 }
 
 /// The ceiling: hyper answering every request with the same 500 bytes.

@@ -7,6 +7,9 @@
 #
 #   benches/ocsp/run.sh                       # defaults
 #   OCSP_LOAD_SECS=3 OCSP_LOAD_CONNS=32 benches/ocsp/run.sh
+#   OCSP_LOAD_ONLY="(d)" OCSP_LOAD_SECS=12 benches/ocsp/run.sh   # live signing only
+#   OCSP_LOAD_CLIENT=raw ...     # wrk-like driver instead of hyper's client
+# (d) checks every response's nonce and verifies one signature in 32.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v openssl >/dev/null || { echo "openssl is needed for case (b)" >&2; exit 1; }
