@@ -265,10 +265,12 @@ impl VerifiedEdgeCache {
         }
     }
 
+    /// SHA-256 over the issuer's key, the certificate's signed content
+    /// ([`Cert::signed_content_id`]) and the policy.
     fn key(issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> [u8; 32] {
         let mut buf = [0u8; 65];
         buf[..32].copy_from_slice(issuer.spki_hash());
-        buf[32..64].copy_from_slice(cert.fingerprint());
+        buf[32..64].copy_from_slice(cert.signed_content_id());
         buf[64] = match policy {
             AlgorithmPolicy::Default => 0,
             AlgorithmPolicy::Legacy => 1,

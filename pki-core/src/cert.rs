@@ -82,7 +82,15 @@ pub struct Extensions {
 /// A decoded certificate. Cheap to share behind an `Arc`.
 pub struct Cert {
     der: Vec<u8>,
-    fingerprint: [u8; 32],
+    /// SHA-256 of the DER, computed when first asked for (the validator
+    /// identifies signed content by `tbs_digest` instead).
+    fingerprint: OnceLock<[u8; 32]>,
+    /// The `tbsCertificate` hashed with the SHA-2 function of the
+    /// certificate's signature algorithm: the signature is verified over
+    /// it and the verified-edge cache keys on it, so the TBS is hashed once.
+    tbs_digest: OnceLock<Option<digest::Digest>>,
+    /// See [`Cert::signed_content_id`].
+    signed_content_id: OnceLock<[u8; 32]>,
     tbs: Range<usize>,
     /// Byte ranges in `der` of the issuer, the subject and the
     /// subjectPublicKeyInfo, as encoded (strict DER, so equal to their
@@ -126,7 +134,7 @@ impl fmt::Debug for Cert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cert")
             .field("subject", &self.subject_string())
-            .field("fingerprint", &hex(&self.fingerprint))
+            .field("fingerprint", &hex(self.fingerprint()))
             .finish_non_exhaustive()
     }
 }
@@ -178,7 +186,7 @@ impl Cert {
         let (not_before, not_after) = (raw.not_before, raw.not_after);
 
         let ext = match &raw.extensions {
-            Some(list) => decode_extensions(list, raw.subject.empty)?,
+            Some(list) => decode_extensions(list.as_slice(), raw.subject.empty)?,
             None => Extensions::default(),
         };
 
@@ -186,7 +194,9 @@ impl Cert {
         let signature_algorithm = SignatureAlgorithm::from_identifier_der(raw.outer_sig_alg);
 
         let mut cert = Self {
-            fingerprint: sha256(der),
+            fingerprint: OnceLock::new(),
+            tbs_digest: OnceLock::new(),
+            signed_content_id: OnceLock::new(),
             der: der.to_vec(),
             tbs: raw.tbs,
             ext,
@@ -231,7 +241,40 @@ impl Cert {
 
     /// SHA-256 of the DER encoding.
     pub fn fingerprint(&self) -> &[u8; 32] {
-        &self.fingerprint
+        self.fingerprint.get_or_init(|| sha256(&self.der))
+    }
+
+    /// What a signature check on this certificate covers, as one SHA-256:
+    /// the SHA-2 TBS digest the signature is verified over and the
+    /// signature bits (so the same TBS with another signature is another
+    /// content), or the whole DER's fingerprint where there is no SHA-2
+    /// TBS digest. The verified-edge cache keys on it.
+    pub fn signed_content_id(&self) -> &[u8; 32] {
+        self.signed_content_id.get_or_init(|| {
+            let mut ctx = digest::Context::new(&digest::SHA256);
+            if let Some(d) = self.tbs_digest() {
+                ctx.update(b"T");
+                ctx.update(d.as_ref());
+                ctx.update(self.signature());
+            } else {
+                ctx.update(b"F");
+                ctx.update(self.fingerprint());
+            }
+            let mut out = [0u8; 32];
+            out.copy_from_slice(ctx.finish().as_ref());
+            out
+        })
+    }
+
+    /// The `tbsCertificate` hashed with the SHA-2 function its signature
+    /// algorithm uses (`None` for SHA-1, Ed25519 and unsupported algorithms).
+    pub fn tbs_digest(&self) -> Option<&digest::Digest> {
+        self.tbs_digest
+            .get_or_init(|| {
+                let alg = self.signature_algorithm.as_ref().ok()?.sha2_digest()?;
+                Some(digest::digest(alg, self.tbs_der()))
+            })
+            .as_ref()
     }
 
     /// SHA-256 of the DER subjectPublicKeyInfo.
@@ -283,7 +326,8 @@ impl Cert {
     /// equal encodings decide at once, else [`crate::name::names_equal`].
     pub fn subject_names_issuer_of(&self, child: &Cert) -> bool {
         self.subject_der() == child.issuer_der()
-            || crate::name::names_equal(self.subject(), child.issuer())
+            || raw_names_equal(self.subject_der(), child.issuer_der())
+                .unwrap_or_else(|| crate::name::names_equal(self.subject(), child.issuer()))
     }
 
     pub fn subject(&self) -> &Name {
@@ -383,6 +427,9 @@ impl Cert {
             .as_ref()
             .filter(|(a, p, _)| *a == alg && *p == policy)
             .map(|(_, _, k)| k);
+        if let (Some(parsed), Some(d)) = (parsed, self.tbs_digest()) {
+            return signature::verify_digest(parsed, d, self.signature());
+        }
         signature::verify(alg, key, parsed, policy, self.tbs_der(), self.signature())
     }
 }
@@ -433,6 +480,7 @@ struct RawName {
 }
 
 /// One extension as encoded: the value is the OCTET STRING's content.
+#[derive(Clone, Copy)]
 struct RawExt<'a> {
     oid: ObjectIdentifier,
     critical: bool,
@@ -475,7 +523,10 @@ impl<'a> In<'a> {
                 actual_len: der::Length::ZERO,
             })
         })?;
-        Tag::try_from(tag)?;
+        if !tag_known(tag) {
+            Tag::try_from(tag)?;
+            return Err(der_err(der::ErrorKind::TagUnknown { byte: tag }));
+        }
         let (&first, mut after) = after.split_first().ok_or_else(|| {
             der_err(der::ErrorKind::Incomplete {
                 expected_len: der::Length::ONE,
@@ -590,6 +641,28 @@ impl<'a> In<'a> {
     }
 }
 
+/// The tag bytes the `der` crate decodes (`Tag::try_from`), inlined: the
+/// universal types it knows, and application, context-specific and private
+/// tags with a low tag number.
+const fn tag_known(b: u8) -> bool {
+    b & 0x1f != 0x1f
+        && matches!(
+            b,
+            0x01..=0x06
+                | 0x09
+                | 0x0a
+                | 0x0c
+                | 0x12..=0x18
+                | 0x1a
+                | 0x1e
+                | 0x30
+                | 0x31
+                | 0x40..=0x7e
+                | 0x80..=0xbe
+                | 0xc0..=0xfe
+        )
+}
+
 /// An OBJECT IDENTIFIER's content as `const-oid` accepts it.
 fn check_oid(v: &[u8]) -> der::Result<()> {
     if known_oid(v) {
@@ -635,7 +708,7 @@ struct RawCert<'a> {
     not_after: UnixTime,
     subject: RawName,
     spki: Range<usize>,
-    extensions: Option<Vec<RawExt<'a>>>,
+    extensions: Option<RawExts<'a>>,
     outer_sig_alg: &'a [u8],
     signature: Range<usize>,
 }
@@ -825,11 +898,49 @@ const HANDLED_EXTENSIONS: [ObjectIdentifier; 14] = [
     oid::PKIX_OCSP_NOCHECK,
 ];
 
+/// The extensions of a certificate as read: on the stack for the usual
+/// count, on the heap beyond. (Short-lived, so its size does not matter;
+/// boxing the array would defeat its purpose.)
+#[allow(clippy::large_enum_variant)]
+enum RawExts<'a> {
+    Few([RawExt<'a>; 16], usize),
+    Many(Vec<RawExt<'a>>),
+}
+
+impl<'a> RawExts<'a> {
+    fn push(&mut self, x: RawExt<'a>) {
+        match self {
+            Self::Few(arr, n) if *n < arr.len() => {
+                arr[*n] = x;
+                *n += 1;
+            }
+            Self::Few(arr, n) => {
+                let mut v = arr[..*n].to_vec();
+                v.push(x);
+                *self = Self::Many(v);
+            }
+            Self::Many(v) => v.push(x),
+        }
+    }
+
+    fn as_slice(&self) -> &[RawExt<'a>] {
+        match self {
+            Self::Few(arr, n) => &arr[..*n],
+            Self::Many(v) => v,
+        }
+    }
+}
+
 /// `Extensions ::= SEQUENCE OF Extension`, each
 /// `SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`.
-fn raw_extensions(list: &[u8]) -> der::Result<Vec<RawExt<'_>>> {
+fn raw_extensions(list: &[u8]) -> der::Result<RawExts<'_>> {
     let mut r = In::new(list);
-    let mut out = Vec::with_capacity(12);
+    let empty = RawExt {
+        oid: oid::CE_BASIC_CONSTRAINTS,
+        critical: false,
+        value: &[],
+    };
+    let mut out = RawExts::Few([empty; 16], 0);
     while !r.is_empty() {
         let mut e = In::new(r.expect(0x30)?);
         let oid = e.oid()?;
@@ -903,7 +1014,7 @@ fn decode_checked_name(tlv: &[u8]) -> Name {
 /// ASCII text (no white space but single inner spaces), which compare
 /// case-insensitively exactly as [`crate::name::names_equal`] would. `None`
 /// means the decoded names must be compared.
-fn raw_names_equal(a: &[u8], b: &[u8]) -> Option<bool> {
+pub(crate) fn raw_names_equal(a: &[u8], b: &[u8]) -> Option<bool> {
     /// Plain text: the string types `names_equal` reads as ASCII/Latin-1,
     /// all printable ASCII, no leading, trailing or doubled spaces.
     fn plain(tag: u8, v: &[u8]) -> bool {
@@ -1347,6 +1458,50 @@ mod tests {
             }
         }
         assert!(checked > 10, "some mutations still decode ({checked})");
+    }
+
+    /// More extensions than the reader keeps on the stack: all are read,
+    /// and a duplicate past the stack part is still found.
+    #[cfg(feature = "test-ca")]
+    #[test]
+    fn many_extensions_are_all_read() {
+        let root = crate::testing::TestCa::root("CN=Many Root,C=MA");
+        let private = |i: u32| {
+            ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999")
+                .push_arc(i)
+                .unwrap()
+        };
+        let leaf = root.leaf("CN=many.example.ma", |t| {
+            for i in 0..30 {
+                t.extra_extensions.push(crate::builder::RawExtension {
+                    oid: private(i),
+                    critical: i == 29,
+                    value: vec![0x05, 0x00],
+                });
+            }
+        });
+        let c = Cert::from_der(leaf.cert_der()).unwrap();
+        assert_eq!(c.extensions().unknown_critical, vec![private(29)]);
+        let dup = root.leaf("CN=dup.example.ma", |t| {
+            for i in (0..25).chain([3]) {
+                t.extra_extensions.push(crate::builder::RawExtension {
+                    oid: private(i),
+                    critical: false,
+                    value: vec![0x05, 0x00],
+                });
+            }
+        });
+        assert!(matches!(
+            Cert::from_der(dup.cert_der()),
+            Err(Error::DuplicateExtension { .. })
+        ));
+    }
+
+    #[test]
+    fn tag_bytes_agree_with_der() {
+        for b in 0..=255u8 {
+            assert_eq!(tag_known(b), Tag::try_from(b).is_ok(), "{b:#04x}");
+        }
     }
 
     /// `der_time` against the `der` crate on edge dates of both forms.

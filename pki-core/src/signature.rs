@@ -255,8 +255,6 @@ pub enum SignatureAlgorithm {
 }
 
 impl SignatureAlgorithm {
-    /// Identifies the algorithm of an `AlgorithmIdentifier`, checking its
-    /// parameters strictly.
     /// From a DER AlgorithmIdentifier: the common ones by exact encoding,
     /// anything else through [`Self::from_identifier`].
     pub fn from_identifier_der(alg: &[u8]) -> Result<Self, Error> {
@@ -268,6 +266,8 @@ impl SignatureAlgorithm {
         Self::from_identifier(&owned)
     }
 
+    /// Identifies the algorithm of an `AlgorithmIdentifier`, checking its
+    /// parameters strictly.
     pub fn from_identifier(alg: &AlgorithmIdentifierOwned) -> Result<Self, Error> {
         let unsupported = || Error::UnsupportedSignatureAlgorithm {
             oid: alg.oid,
@@ -456,6 +456,34 @@ pub fn verify(
     } else {
         Err(Error::SignatureInvalid { index: 0 })
     }
+}
+
+impl SignatureAlgorithm {
+    /// The SHA-2 hash this algorithm signs, for verifying over a digest
+    /// computed once (`None` for SHA-1 and Ed25519, which are verified over
+    /// the message).
+    pub fn sha2_digest(self) -> Option<&'static aws_lc_rs::digest::Algorithm> {
+        use aws_lc_rs::digest::{SHA256, SHA384, SHA512};
+        match self {
+            Self::RsaPkcs1Sha256 | Self::RsaPssSha256 | Self::EcdsaSha256 => Some(&SHA256),
+            Self::RsaPkcs1Sha384 | Self::RsaPssSha384 | Self::EcdsaSha384 => Some(&SHA384),
+            Self::RsaPkcs1Sha512 | Self::RsaPssSha512 | Self::EcdsaSha512 => Some(&SHA512),
+            Self::RsaPkcs1Sha1 | Self::EcdsaSha1 | Self::Ed25519 => None,
+        }
+    }
+}
+
+/// Verifies `signature` over a message whose digest (with the hash of the
+/// algorithm `parsed` was made for, see [`SignatureAlgorithm::sha2_digest`])
+/// is `digest`.
+pub fn verify_digest(
+    parsed: &ParsedPublicKey,
+    digest: &aws_lc_rs::digest::Digest,
+    signature: &[u8],
+) -> Result<(), Error> {
+    parsed
+        .verify_digest_sig(digest, signature)
+        .map_err(|_| Error::SignatureInvalid { index: 0 })
 }
 
 /// Pre-parses `key` for repeated verification with `alg`.

@@ -297,7 +297,7 @@ impl TrustStore {
         }
         self.anchors
             .iter()
-            .filter(|a| crate::name::names_equal(a.cert.subject(), child.issuer()))
+            .filter(|a| a.cert.subject_names_issuer_of(child))
             .collect()
     }
 

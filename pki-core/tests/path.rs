@@ -46,6 +46,32 @@ fn second_validation_reuses_verified_edges() {
     assert_eq!(v.edge_cache().len(), 3);
 }
 
+/// The cache keys on the signed content and the signature: a copy of a
+/// verified certificate with its signature altered is verified afresh and
+/// refused, however warm the cache.
+#[test]
+fn a_verified_tbs_with_another_signature_is_not_a_cache_hit() {
+    let root = TestCa::root("CN=Root,C=MA");
+    let ica = root.intermediate("CN=CNIE CA,C=MA", |_| {});
+    let leaf = ica.leaf("CN=a.example.ma", |_| {});
+    let v = Validator::new(store(Tier::new("cnie", AssuranceLevel::High), &[&root]));
+    let opts = at_2030();
+    let inter = [cert(&ica)];
+    v.validate(&cert(&leaf), &inter, &opts).expect("genuine");
+    // The signature BIT STRING ends the certificate: change its last octet.
+    let mut forged = leaf.cert_der().to_vec();
+    *forged.last_mut().expect("non-empty") ^= 0x01;
+    let forged = Arc::new(Cert::from_der(&forged).expect("still well formed"));
+    assert_eq!(forged.tbs_der(), cert(&leaf).tbs_der());
+    let err = v
+        .validate(&forged, &inter, &opts)
+        .expect_err("forged signature");
+    assert!(matches!(err, Error::SignatureInvalid { .. }), "{err:?}");
+    // And the genuine one still validates from the cache.
+    v.validate(&cert(&leaf), &inter, &opts)
+        .expect("genuine again");
+}
+
 #[test]
 fn edge_cache_is_bounded() {
     let cache = pki_core::cache::VerifiedEdgeCache::new(16);

@@ -143,7 +143,7 @@ impl<'v, 'o> Builder<'v, 'o> {
                     .trust
                     .anchors()
                     .iter()
-                    .any(|a| a.cert.fingerprint() == cand.fingerprint())
+                    .any(|a| a.cert.der() == cand.der())
             {
                 continue;
             }
@@ -205,7 +205,7 @@ fn key_ids_compatible(child: &Cert, issuer: &Cert) -> bool {
 /// subject with the same key, is already in the path.
 fn in_chain(chain: &[Arc<Cert>], cand: &Cert) -> bool {
     chain.iter().any(|c| {
-        c.fingerprint() == cand.fingerprint()
+        c.der() == cand.der()
             || (c.spki_der() == cand.spki_der()
                 && crate::name::names_equal(c.subject(), cand.subject()))
     })
