@@ -26,9 +26,6 @@ use crate::signature::AlgorithmPolicy;
 use crate::time::UnixTime;
 use crate::Error;
 
-/// Entries each shard makes room for when created.
-const PREALLOCATED: usize = 256;
-
 /// Shards of every [`BoundedMap`].
 pub const SHARDS: usize = 16;
 
@@ -46,15 +43,11 @@ pub(crate) struct FifoMap<K, V> {
 }
 
 impl<K: Hash + Eq + Copy, V> FifoMap<K, V> {
-    /// A map of at most `cap` entries; 0 stores nothing. Room for up to
-    /// [`PREALLOCATED`] entries is taken at once, so small caches never
-    /// allocate on the request path and large ones skip their first
-    /// growth steps without reserving their whole bound up front.
+    /// A map of at most `cap` entries; 0 stores nothing.
     pub(crate) fn new(cap: usize) -> Self {
-        let room = cap.min(PREALLOCATED);
         Self {
-            map: HashMap::with_capacity(room),
-            order: VecDeque::with_capacity(room + 1),
+            map: HashMap::new(),
+            order: VecDeque::new(),
             seq: 0,
             cap,
         }
