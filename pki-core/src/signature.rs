@@ -581,6 +581,23 @@ fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Result<usize, Error> {
         #[allow(dead_code)]
         public_exponent: der::asn1::UintRef<'a>,
     }
+    // The usual shape, read in place: SEQUENCE { INTEGER n, INTEGER e },
+    // both positive and minimally encoded; anything else is decoded below.
+    let positive = |v: &[u8]| match v {
+        [0x00, b, ..] => *b >= 0x80,
+        [b, ..] => *b < 0x80 && *b != 0,
+        [] => false,
+    };
+    if let Some((body, [])) = split_tlv(rsa_public_key, 0x30) {
+        if let Some((n, rest)) = split_tlv(body, 0x02) {
+            if let Some((e, [])) = split_tlv(rest, 0x02) {
+                if positive(n) && positive(e) {
+                    let m = n.strip_prefix(&[0]).unwrap_or(n);
+                    return Ok(m.len() * 8 - m[0].leading_zeros() as usize);
+                }
+            }
+        }
+    }
     let k = RsaPublicKey::from_der(rsa_public_key)
         .map_err(|e| Error::UnsupportedPublicKey(format!("malformed RSA public key: {e}")))?;
     let m = k.modulus.as_bytes();
@@ -655,6 +672,55 @@ pub(crate) fn pss_params_der(hash: ObjectIdentifier, salt: u8, null: bool) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The in-place modulus reader against the der decode it stands in
+    /// for, on canonical, non-canonical, negative and zero encodings.
+    #[test]
+    fn rsa_modulus_bits_in_place_agrees_with_der() {
+        #[derive(der::Sequence)]
+        struct Rsa<'a> {
+            modulus: der::asn1::UintRef<'a>,
+            exponent: der::asn1::UintRef<'a>,
+        }
+        let by_der = |k: &[u8]| {
+            Rsa::from_der(k).ok().and_then(|r| {
+                let _ = r.exponent;
+                let m = r.modulus.as_bytes();
+                m.first().map(|f| m.len() * 8 - f.leading_zeros() as usize)
+            })
+        };
+        let key = |n: &[u8], e: &[u8]| {
+            let int = |v: &[u8]| {
+                let mut t = vec![0x02];
+                t.extend(der::Length::try_from(v.len()).unwrap().to_der().unwrap());
+                t.extend_from_slice(v);
+                t
+            };
+            let body = [int(n), int(e)].concat();
+            let mut t = vec![0x30];
+            t.extend(der::Length::try_from(body.len()).unwrap().to_der().unwrap());
+            t.extend(body);
+            t
+        };
+        let mut big = vec![0x00, 0xc1];
+        big.extend([0x5a; 255]);
+        let cases = [
+            key(&big, &[1, 0, 1]),
+            key(&big[1..], &[1, 0, 1]),
+            key(&[0x00, 0x7f, 1], &[3]),
+            key(&[0x7f, 1], &[3]),
+            key(&[0x01], &[3]),
+            key(&[0x00], &[3]),
+            key(&[0x00, 0x00, 0x80], &[3]),
+            key(&[0xff, 0x80], &[3]),
+            key(&big, &[0x00, 0x01]),
+            key(&big, &[0x80]),
+        ];
+        for k in &cases {
+            assert_eq!(rsa_modulus_bits(k).ok(), by_der(k), "{k:02x?}");
+        }
+        assert_eq!(rsa_modulus_bits(&cases[0]).unwrap(), 2048);
+    }
 
     #[test]
     fn identifiers_round_trip_through_from_identifier() {
