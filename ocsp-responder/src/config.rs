@@ -421,6 +421,24 @@ ca = "ca"
     }
 
     #[test]
+    fn signer_threads_are_capped_at_the_permits() {
+        let with = |live: &str| {
+            let text = MINIMAL.replace("[[issuer]]\nca = \"ca\"\n", "");
+            let c: Config =
+                toml::from_str(&format!("{text}[live]\n{live}\n[[issuer]]\nca = \"ca\"\n"))
+                    .unwrap();
+            c.settings().unwrap()
+        };
+        let s = with("max_concurrent = 2\nsigner_threads = 1\nmax_sign_ms = 50");
+        assert_eq!((s.live_concurrency, s.live_threads), (2, 1));
+        assert_eq!(s.live_sign_timeout, Duration::from_millis(50));
+        let s = with("max_concurrent = 2\nsigner_threads = 64");
+        assert_eq!(s.live_threads, 2);
+        let s = with("max_concurrent = 2\nsigner_threads = 0");
+        assert_eq!(s.live_threads, 1);
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_rejected() {
         let typo = MINIMAL.replace("token =", "tokne =");
         assert!(toml::from_str::<Config>(&typo).is_err());
