@@ -80,7 +80,7 @@ PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 ADDR=""
 for _ in $(seq 1 100); do
-  ADDR=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' server.log | head -1)
+  ADDR=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' server.log | sed -n 1p)
   [ -n "$ADDR" ] && break
   kill -0 $PID 2>/dev/null || { cat server.log >&2; exit 1; }
   sleep 0.1
@@ -111,7 +111,7 @@ say "Without a token: 401"
 curl -s -o /dev/null -w 'HTTP %{http_code}\n' -H 'Content-Type: application/json' "http://$ADDR/v1/validate" -d '{}'
 
 say "GET /v1/tiers"
-curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/tiers" | pretty | head -30
+curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/tiers" | pretty | sed -n 1,30p
 
 say "Metrics (excerpt)"
 curl -s "http://$ADDR/metrics" | grep -E '^validation_api_(verdicts|unauthorized|result_cache)' || true

@@ -123,5 +123,5 @@ sed 's/\x1b\[[0-9;]*m//g' responder.log | tail -1 | sed 's/^/  /'
 say "pki presign: the same responses signed offline, for a CDN or a cache"
 echo "\$ pki presign --responder-config ocsp.toml --out presigned"
 "$PKI" presign --responder-config ocsp.toml --out presigned --quiet | sed 's/^/  /'
-find presigned -name '*.der' | sed "s#^#  #" | head -4
+find presigned -name '*.der' | sed "s#^#  #" | sed -n 1,4p
 echo "  ..."
