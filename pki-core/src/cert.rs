@@ -1039,7 +1039,8 @@ pub(crate) fn raw_names_equal(a: &[u8], b: &[u8]) -> Option<bool> {
             return None; // multi-valued RDN: compare the decoded names
         }
         let (mut ax, mut ay) = (In::new(ax), In::new(ay));
-        if ax.oid().ok()? != ay.oid().ok()? {
+        // (Both names were checked by `raw_name`: the OIDs are well formed.)
+        if ax.tlv().ok()?.2 != ay.tlv().ok()?.2 {
             return Some(false);
         }
         let ((tx, vx, _), (ty, vy, _)) = (ax.tlv().ok()?, ay.tlv().ok()?);
@@ -1062,6 +1063,51 @@ fn bad(extension: &'static str, reason: impl Into<String>) -> Error {
         extension,
         reason: reason.into(),
     }
+}
+
+/// keyUsage as the `der` crate decodes it (a BIT STRING of one or two
+/// octets into the flag set, bit i of the string being flag i, unused
+/// bits ignored), read in place; `None` for any other shape.
+fn common_key_usage(v: &[u8]) -> Option<KeyUsage> {
+    let (unused, bytes) = match v {
+        [0x03, 0x02, unused, _] => (*unused, &v[3..4]),
+        [0x03, 0x03, unused, _, _] => (*unused, &v[3..5]),
+        _ => return None,
+    };
+    if unused > 7 {
+        return None;
+    }
+    let bit_len = bytes.len() * 8 - usize::from(unused);
+    let mut flags = 0u16;
+    for i in 0..bit_len {
+        if bytes[i / 8] >> (7 - i % 8) & 1 == 1 {
+            flags |= 1 << i;
+        }
+    }
+    Some(KeyUsage(der::flagset::FlagSet::new_truncated(flags)))
+}
+
+/// subjectAltName made only of rfc822Name and dNSName entries (IA5String,
+/// so ASCII), read in place; `None` sends anything else to x509-cert.
+fn common_san(v: &[u8]) -> Option<SubjectAltName> {
+    use x509_cert::ext::pkix::name::GeneralName;
+    let mut outer = In::new(v);
+    let body = outer.expect(0x30).ok()?;
+    if !outer.is_empty() {
+        return None;
+    }
+    let mut r = In::new(body);
+    let mut names = Vec::with_capacity(2);
+    while !r.is_empty() {
+        let (tag, value, _) = r.tlv().ok()?;
+        let s = der::asn1::Ia5String::new(value).ok()?;
+        names.push(match tag {
+            0x81 => GeneralName::Rfc822Name(s),
+            0x82 => GeneralName::DnsName(s),
+            _ => return None,
+        });
+    }
+    Some(SubjectAltName(names))
 }
 
 /// The key purposes most certificates list, by encoding.
@@ -1146,7 +1192,10 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                 });
             }
             oid::CE_KEY_USAGE => {
-                let ku: KeyUsage = decode_ext("keyUsage", v)?;
+                let ku: KeyUsage = match common_key_usage(v) {
+                    Some(ku) => ku,
+                    None => decode_ext("keyUsage", v)?,
+                };
                 // RFC 5280 4.2.1.3: at least one bit MUST be set.
                 if ku.0.is_empty() {
                     return Err(bad("keyUsage", "no bit set"));
@@ -1170,7 +1219,10 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                 });
             }
             oid::CE_SUBJECT_ALT_NAME => {
-                let san: SubjectAltName = decode_ext("subjectAltName", v)?;
+                let san: SubjectAltName = match common_san(v) {
+                    Some(san) => san,
+                    None => decode_ext("subjectAltName", v)?,
+                };
                 if san.0.is_empty() {
                     return Err(bad("subjectAltName", "no names"));
                 }
@@ -1431,6 +1483,14 @@ mod tests {
                     if let Some(v) = get(oid::CE_EXT_KEY_USAGE) {
                         let eku = ExtendedKeyUsage::from_der(v).unwrap();
                         assert_eq!(ext.ext_key_usage.as_ref().unwrap().value, eku.0);
+                    }
+                    if let Some(v) = get(oid::CE_KEY_USAGE) {
+                        let ku = KeyUsage::from_der(v).unwrap();
+                        assert_eq!(ext.key_usage.as_ref().unwrap().value, ku);
+                    }
+                    if let Some(v) = get(oid::CE_SUBJECT_ALT_NAME) {
+                        let san = SubjectAltName::from_der(v).unwrap();
+                        assert_eq!(ext.subject_alt_name.as_ref().unwrap().value, san);
                     }
                     if let Some(v) = get(oid::CE_SUBJECT_KEY_IDENTIFIER) {
                         let ski = SubjectKeyIdentifier::from_der(v).unwrap();
