@@ -286,7 +286,11 @@ impl VerifiedEdgeCache {
     /// Records a verified edge (one already cached keeps its place in the
     /// eviction order).
     pub fn insert(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) {
-        let key = Self::key(issuer, cert, policy);
+        self.record(Self::key(issuer, cert, policy));
+    }
+
+    /// Adds an edge by key unless present (keeping its eviction place).
+    fn record(&self, key: [u8; 32]) {
         self.edges.with_shard(&key, |s| {
             if s.get(&key).is_none() {
                 s.insert(key, ());
@@ -310,11 +314,7 @@ impl VerifiedEdgeCache {
         }
         let ok = verify()?;
         if ok {
-            self.edges.with_shard(&key, |s| {
-                if s.get(&key).is_none() {
-                    s.insert(key, ());
-                }
-            });
+            self.record(key);
         }
         Ok(ok)
     }

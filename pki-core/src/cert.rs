@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::ParsedPublicKey;
 use const_oid::ObjectIdentifier;
-use der::{Decode, Reader, SliceReader, Tag};
+use der::{Decode, Tag};
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::{
     AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies,
@@ -24,6 +24,7 @@ use x509_cert::ext::pkix::{
 };
 use x509_cert::name::Name;
 
+use crate::der_reader::{self, In};
 use crate::oid;
 use crate::signature::{self, AlgorithmPolicy, PublicKey, SignatureAlgorithm};
 use crate::time::UnixTime;
@@ -98,6 +99,8 @@ pub struct Cert {
     issuer_der: Range<usize>,
     subject_der: Range<usize>,
     spki_der: Range<usize>,
+    /// The subjectPublicKey BIT STRING's bits (after its unused-bits octet).
+    spki_bits: Range<usize>,
     /// Content octets of the serial number INTEGER.
     serial: Range<usize>,
     /// The signature BIT STRING's bits (after the unused-bits octet).
@@ -205,6 +208,7 @@ impl Cert {
             issuer_der: raw.issuer.range,
             subject_der: raw.subject.range,
             spki_der: raw.spki,
+            spki_bits: raw.spki_bits,
             serial: raw.serial,
             signature: raw.signature,
             version: raw.version,
@@ -219,9 +223,7 @@ impl Cert {
             parsed_key: OnceLock::new(),
             inner: OnceLock::new(),
         };
-        cert.self_issued = cert.subject_der() == cert.issuer_der()
-            || raw_names_equal(cert.subject_der(), cert.issuer_der())
-                .unwrap_or_else(|| crate::name::names_equal(cert.subject(), cert.issuer()));
+        cert.self_issued = cert.subject_names_issuer_of(&cert);
         Ok(cert)
     }
 
@@ -316,10 +318,7 @@ impl Cert {
     /// The subjectPublicKey BIT STRING's bits, as encoded (RFC 6960 `KeyHash`
     /// is over these).
     pub fn subject_public_key_bits(&self) -> &[u8] {
-        spki::SubjectPublicKeyInfoRef::from_der(self.spki_der())
-            .map(|s| s.subject_public_key.raw_bytes())
-            // Invariant: the SPKI was decoded by `from_der`.
-            .unwrap_or_default()
+        &self.der[self.spki_bits.clone()]
     }
 
     /// The subject of `self` names the issuer of `child` (RFC 5280 7.1):
@@ -452,12 +451,9 @@ fn check_serial(bytes: &[u8]) -> Result<(), Error> {
 
 /// Byte range of the `tbsCertificate` TLV inside a certificate's DER.
 pub(crate) fn tbs_range(der: &[u8]) -> der::Result<Range<usize>> {
-    let mut outer = SliceReader::new(der)?;
-    let header = der::Header::decode(&mut outer)?;
-    header.tag.assert_eq(der::Tag::Sequence)?;
-    let start = usize::try_from(outer.position())?;
-    let tbs = outer.tlv_bytes()?;
-    Ok(start..start + tbs.len())
+    let body = In::new(der).expect(0x30)?;
+    let (_, _, tbs) = In::new(body).tlv()?;
+    Ok(range_in(der, tbs))
 }
 
 /// Where `part` (a sub-slice of `whole`) starts in `whole`.
@@ -487,213 +483,6 @@ struct RawExt<'a> {
     value: &'a [u8],
 }
 
-/// A strict DER reader over a byte slice, for the hot path of
-/// [`Cert::from_der`]: no allocation, one pass. Each primitive applies the
-/// same rules as the `der` crate's decoder for that type (tag bytes it
-/// knows, minimal definite lengths, canonical INTEGER and BOOLEAN, BIT
-/// STRING unused bits), so the two accept the same certificates.
-#[derive(Clone, Copy)]
-struct In<'a> {
-    rest: &'a [u8],
-}
-
-fn der_err(kind: der::ErrorKind) -> der::Error {
-    der::Error::new(kind, der::Length::ZERO)
-}
-
-impl<'a> In<'a> {
-    fn new(rest: &'a [u8]) -> Self {
-        Self { rest }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.rest.first().copied()
-    }
-
-    /// One TLV: its tag byte, its value, and the whole encoding.
-    fn tlv(&mut self) -> der::Result<(u8, &'a [u8], &'a [u8])> {
-        let all = self.rest;
-        let (&tag, after) = all.split_first().ok_or_else(|| {
-            der_err(der::ErrorKind::Incomplete {
-                expected_len: der::Length::ONE,
-                actual_len: der::Length::ZERO,
-            })
-        })?;
-        if !tag_known(tag) {
-            Tag::try_from(tag)?;
-            return Err(der_err(der::ErrorKind::TagUnknown { byte: tag }));
-        }
-        let (&first, mut after) = after.split_first().ok_or_else(|| {
-            der_err(der::ErrorKind::Incomplete {
-                expected_len: der::Length::ONE,
-                actual_len: der::Length::ZERO,
-            })
-        })?;
-        let len = match first {
-            n if n < 0x80 => usize::from(n),
-            0x80 => return Err(der_err(der::ErrorKind::IndefiniteLength)),
-            0x81..=0x84 => {
-                let n = usize::from(first - 0x80);
-                if after.len() < n {
-                    return Err(der_err(der::ErrorKind::Incomplete {
-                        expected_len: der::Length::ONE,
-                        actual_len: der::Length::ZERO,
-                    }));
-                }
-                let (bytes, tail) = after.split_at(n);
-                after = tail;
-                let v = bytes.iter().fold(0usize, |v, b| (v << 8) | usize::from(*b));
-                // Minimal: the value needs exactly n octets (X.690 10.1).
-                let min = match n {
-                    1 => 0x80,
-                    2 => 0x100,
-                    3 => 0x1_0000,
-                    _ => 0x100_0000,
-                };
-                if v < min || v > 0x0FFF_FFFF {
-                    return Err(der_err(der::ErrorKind::Overlength));
-                }
-                v
-            }
-            _ => return Err(der_err(der::ErrorKind::Overlength)),
-        };
-        if after.len() < len {
-            return Err(der_err(der::ErrorKind::Incomplete {
-                expected_len: der::Length::try_from(len).unwrap_or(der::Length::MAX),
-                actual_len: der::Length::try_from(after.len()).unwrap_or(der::Length::MAX),
-            }));
-        }
-        let header_len = all.len() - after.len();
-        let (value, tail) = after.split_at(len);
-        self.rest = tail;
-        Ok((tag, value, &all[..header_len + len]))
-    }
-
-    /// A TLV whose tag byte must be `tag`; its value.
-    fn expect(&mut self, tag: u8) -> der::Result<&'a [u8]> {
-        let (t, v, _) = self.tlv()?;
-        if t == tag {
-            Ok(v)
-        } else {
-            Err(Tag::try_from(t)?.unexpected_error(Tag::try_from(tag).ok()))
-        }
-    }
-
-    fn finish(&self) -> der::Result<()> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(der_err(der::ErrorKind::TrailingData {
-                decoded: der::Length::ZERO,
-                remaining: der::Length::try_from(self.rest.len()).unwrap_or(der::Length::MAX),
-            }))
-        }
-    }
-
-    fn oid(&mut self) -> der::Result<&'a [u8]> {
-        let v = self.expect(0x06)?;
-        check_oid(v)?;
-        Ok(v)
-    }
-
-    /// `AlgorithmIdentifier ::= SEQUENCE { OID, ANY OPTIONAL }`; its TLV.
-    fn algorithm(&mut self) -> der::Result<&'a [u8]> {
-        let (t, v, all) = self.tlv()?;
-        if t != 0x30 {
-            return Err(Tag::try_from(t)?.unexpected_error(Some(Tag::Sequence)));
-        }
-        let mut a = In::new(v);
-        a.oid()?;
-        if !a.is_empty() {
-            a.tlv()?;
-        }
-        a.finish()?;
-        Ok(all)
-    }
-
-    /// BIT STRING (tag `tag`); the bits after the unused-bits octet.
-    fn bit_string(&mut self, tag: u8) -> der::Result<&'a [u8]> {
-        let v = self.expect(tag)?;
-        match v.split_first() {
-            Some((&unused, bits)) if unused <= 7 && (unused == 0 || !bits.is_empty()) => Ok(bits),
-            _ => Err(Tag::BitString.value_error()),
-        }
-    }
-
-    /// The `der` crate's `ContextSpecific` look-ahead for optional field
-    /// `[number]`: context-specific fields with a lower number are skipped,
-    /// and anything else ends the search. Returns the field's tag and value.
-    fn context(&mut self, number: u8) -> der::Result<Option<(u8, &'a [u8])>> {
-        while let Some(b) = self.peek() {
-            if !(0x80..=0xBE).contains(&b) || (b & 0x1F) > number {
-                break;
-            }
-            let (t, v, _) = self.tlv()?;
-            if t & 0x1F == number {
-                return Ok(Some((t, v)));
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// The tag bytes the `der` crate decodes (`Tag::try_from`), inlined: the
-/// universal types it knows, and application, context-specific and private
-/// tags with a low tag number.
-const fn tag_known(b: u8) -> bool {
-    b & 0x1f != 0x1f
-        && matches!(
-            b,
-            0x01..=0x06
-                | 0x09
-                | 0x0a
-                | 0x0c
-                | 0x12..=0x18
-                | 0x1a
-                | 0x1e
-                | 0x30
-                | 0x31
-                | 0x40..=0x7e
-                | 0x80..=0xbe
-                | 0xc0..=0xfe
-        )
-}
-
-/// An OBJECT IDENTIFIER's content as `const-oid` accepts it.
-fn check_oid(v: &[u8]) -> der::Result<()> {
-    if known_oid(v) {
-        return Ok(());
-    }
-    ObjectIdentifier::from_bytes(v)
-        .map(|_| ())
-        .map_err(|_| Tag::ObjectIdentifier.value_error())
-}
-
-/// The OIDs nearly every certificate carries (name attributes, algorithms,
-/// extensions), already known to be well formed.
-fn known_oid(v: &[u8]) -> bool {
-    match v {
-        // 2.5.4.x attribute types, 2.5.29.x extensions.
-        [0x55, 0x04 | 0x1d, b] => *b < 0x80,
-        // 1.2.840.10045.2.1 ecPublicKey, .3.1.7 P-256, .4.3.x ecdsa-with-SHA*.
-        [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]
-        | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]
-        | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02..=0x04]
-        // 1.3.132.0.34 / .35 P-384, P-521.
-        | [0x2b, 0x81, 0x04, 0x00, 0x22 | 0x23]
-        // 1.2.840.113549.1.1.x RSA, 1.2.840.113549.1.9.1 emailAddress.
-        | [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01..=0x0d]
-        | [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01]
-        // 1.3.6.1.5.5.7.1.x private extensions (AIA, QC statements, ...).
-        | [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01..=0x7f] => true,
-        _ => false,
-    }
-}
-
 /// A certificate read in place (RFC 5280 4.1), without allocating beyond
 /// the extension list, in the order and with the rules that
 /// `x509_cert::Certificate::from_der` applies, so that anything accepted
@@ -708,6 +497,7 @@ struct RawCert<'a> {
     not_after: UnixTime,
     subject: RawName,
     spki: Range<usize>,
+    spki_bits: Range<usize>,
     extensions: Option<RawExts<'a>>,
     outer_sig_alg: &'a [u8],
     signature: Range<usize>,
@@ -719,10 +509,7 @@ impl<'a> RawCert<'a> {
         let cert = top.expect(0x30)?;
         top.finish()?;
         let mut outer = In::new(cert);
-        let (tag, tbs_value, tbs) = outer.tlv()?;
-        if tag != 0x30 {
-            return Err(Tag::try_from(tag)?.unexpected_error(Some(Tag::Sequence)));
-        }
+        let (tbs_value, tbs) = outer.expect_tlv(0x30)?;
         let outer_sig_alg = outer.algorithm()?;
         let signature = outer.bit_string(0x03)?;
         outer.finish()?;
@@ -757,13 +544,10 @@ impl<'a> RawCert<'a> {
         let not_after = der_time(tag, value)?;
         times.finish()?;
         let subject = raw_name(der, &mut r)?;
-        let (tag, spki_value, spki) = r.tlv()?;
-        if tag != 0x30 {
-            return Err(Tag::try_from(tag)?.unexpected_error(Some(Tag::Sequence)));
-        }
+        let (spki_value, spki) = r.expect_tlv(0x30)?;
         let mut key = In::new(spki_value);
         key.algorithm()?;
-        key.bit_string(0x03)?;
+        let spki_bits = key.bit_string(0x03)?;
         key.finish()?;
         // issuerUniqueID [1] and subjectUniqueID [2], IMPLICIT BIT STRING.
         for n in [1u8, 2] {
@@ -771,7 +555,7 @@ impl<'a> RawCert<'a> {
                 if t != 0x80 | n {
                     return Err(Tag::try_from(t)?.non_canonical_error());
                 }
-                check_bits(v)?;
+                der_reader::bits(v)?;
             }
         }
         let extensions = match r.context(3)? {
@@ -795,6 +579,7 @@ impl<'a> RawCert<'a> {
             not_after,
             subject,
             spki: range_in(der, spki),
+            spki_bits: range_in(der, spki_bits),
             extensions,
             outer_sig_alg,
             signature: range_in(der, signature),
@@ -871,14 +656,6 @@ fn der_time(tag: u8, v: &[u8]) -> der::Result<UnixTime> {
     ))
 }
 
-/// BIT STRING content rules (unused-bits octet at most 7, zero when empty).
-fn check_bits(v: &[u8]) -> der::Result<()> {
-    match v.split_first() {
-        Some((&unused, bits)) if unused <= 7 && (unused == 0 || !bits.is_empty()) => Ok(()),
-        _ => Err(Tag::BitString.value_error()),
-    }
-}
-
 /// The extensions [`decode_extensions`] reads, to map their encodings to
 /// OIDs without a generic decode.
 const HANDLED_EXTENSIONS: [ObjectIdentifier; 14] = [
@@ -943,7 +720,8 @@ fn raw_extensions(list: &[u8]) -> der::Result<RawExts<'_>> {
     let mut out = RawExts::Few([empty; 16], 0);
     while !r.is_empty() {
         let mut e = In::new(r.expect(0x30)?);
-        let oid = e.oid()?;
+        // Checked below: a handled OID, or one `from_bytes` accepts.
+        let oid = e.expect(0x06)?;
         let critical = if e.peek() == Some(0x01) {
             match e.expect(0x01)? {
                 [0x00] => false,
@@ -973,10 +751,7 @@ fn raw_extensions(list: &[u8]) -> der::Result<RawExts<'_>> {
 /// place; a multi-valued one (rare) goes through x509-cert itself, which
 /// also refuses duplicate values in a SET.
 fn raw_name(der: &[u8], r: &mut In<'_>) -> der::Result<RawName> {
-    let (tag, value, tlv) = r.tlv()?;
-    if tag != 0x30 {
-        return Err(Tag::try_from(tag)?.unexpected_error(Some(Tag::Sequence)));
-    }
+    let (value, tlv) = r.expect_tlv(0x30)?;
     let mut seq = In::new(value);
     let mut multi = false;
     while !seq.is_empty() {
@@ -1100,12 +875,12 @@ fn common_san(v: &[u8]) -> Option<SubjectAltName> {
     let mut names = Vec::with_capacity(2);
     while !r.is_empty() {
         let (tag, value, _) = r.tlv().ok()?;
-        let s = der::asn1::Ia5String::new(value).ok()?;
-        names.push(match tag {
-            0x81 => GeneralName::Rfc822Name(s),
-            0x82 => GeneralName::DnsName(s),
+        let kind: fn(der::asn1::Ia5String) -> GeneralName = match tag {
+            0x81 => GeneralName::Rfc822Name,
+            0x82 => GeneralName::DnsName,
             _ => return None,
-        });
+        };
+        names.push(kind(der::asn1::Ia5String::new(value).ok()?));
     }
     Some(SubjectAltName(names))
 }
@@ -1122,26 +897,20 @@ const COMMON_KEY_PURPOSES: [ObjectIdentifier; 8] = [
     oid::KP_ANY,
 ];
 
-/// An extKeyUsage value made only of [`COMMON_KEY_PURPOSES`] (short-form
-/// lengths); `None` sends anything else to the generic decoder.
+/// An extKeyUsage value made only of [`COMMON_KEY_PURPOSES`]; `None` sends
+/// anything else to the generic decoder.
 fn common_eku(v: &[u8]) -> Option<Vec<ObjectIdentifier>> {
-    let (&[0x30, n], mut rest) = v.split_first_chunk::<2>()? else {
-        return None;
-    };
-    if n > 0x7f || usize::from(n) != rest.len() {
+    let mut outer = In::new(v);
+    let mut list = In::new(outer.expect(0x30).ok()?);
+    if !outer.is_empty() {
         return None;
     }
     let mut out = Vec::with_capacity(4);
-    while let Some((&[0x06, len], tail)) = rest.split_first_chunk::<2>() {
-        let len = usize::from(len);
-        if len > 0x7f || tail.len() < len {
-            return None;
-        }
-        let (oid, next) = tail.split_at(len);
+    while !list.is_empty() {
+        let oid = list.expect(0x06).ok()?;
         out.push(*COMMON_KEY_PURPOSES.iter().find(|k| k.as_bytes() == oid)?);
-        rest = next;
     }
-    rest.is_empty().then_some(out)
+    Some(out)
 }
 
 fn decode_ext<'a, T: Decode<'a>>(name: &'static str, value: &'a [u8]) -> Result<T, Error> {
@@ -1555,13 +1324,6 @@ mod tests {
             Cert::from_der(dup.cert_der()),
             Err(Error::DuplicateExtension { .. })
         ));
-    }
-
-    #[test]
-    fn tag_bytes_agree_with_der() {
-        for b in 0..=255u8 {
-            assert_eq!(tag_known(b), Tag::try_from(b).is_ok(), "{b:#04x}");
-        }
     }
 
     /// `der_time` against the `der` crate on edge dates of both forms.

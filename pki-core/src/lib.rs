@@ -11,6 +11,7 @@ pub mod builder;
 pub mod cache;
 pub mod cert;
 pub mod crl;
+mod der_reader;
 pub mod error;
 pub mod name;
 pub mod ocsp;

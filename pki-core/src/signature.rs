@@ -14,6 +14,7 @@ use const_oid::ObjectIdentifier;
 use der::{Decode, Encode, Tagged};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
+use crate::der_reader::In;
 use crate::oid;
 use crate::Error;
 
@@ -106,28 +107,22 @@ impl PublicKey {
     }
 
     fn common_spki(spki: &[u8]) -> Option<Result<Self, Error>> {
-        // SEQUENCE { alg, BIT STRING { 00, key } }, lengths in short or
-        // one/two-octet long form.
-        let (body, rest) = split_tlv(spki, 0x30)?;
-        if !rest.is_empty() {
-            return None;
-        }
-        let (curve, len, alg_len) = if body.starts_with(SPKI_ALG_P256) {
-            (Some(Curve::P256), 65, SPKI_ALG_P256.len())
-        } else if body.starts_with(SPKI_ALG_P384) {
-            (Some(Curve::P384), 97, SPKI_ALG_P384.len())
-        } else if body.starts_with(SPKI_ALG_RSA) {
-            (None, 0, SPKI_ALG_RSA.len())
-        } else {
+        // SEQUENCE { alg, BIT STRING { 00, key } }.
+        let mut outer = In::new(spki);
+        let mut body = In::new(outer.expect(0x30).ok()?);
+        let alg = body.tlv().ok()?.2;
+        let (curve, len) = match alg {
+            SPKI_ALG_P256 => (Some(Curve::P256), 65),
+            SPKI_ALG_P384 => (Some(Curve::P384), 97),
+            SPKI_ALG_RSA => (None, 0),
+            _ => return None,
+        };
+        let [0, key @ ..] = body.expect(0x03).ok()? else {
             return None;
         };
-        let (bits, rest) = split_tlv(&body[alg_len..], 0x03)?;
-        if !rest.is_empty() {
+        if !outer.is_empty() || !body.is_empty() {
             return None;
         }
-        let [0, key @ ..] = bits else {
-            return None;
-        };
         Some(match curve {
             Some(curve) => {
                 if key.len() == len && key[0] == 0x04 {
@@ -255,6 +250,19 @@ pub enum SignatureAlgorithm {
 }
 
 impl SignatureAlgorithm {
+    /// The SHA-2 hash this algorithm signs, for verifying over a digest
+    /// computed once (`None` for SHA-1 and Ed25519, which are verified over
+    /// the message).
+    pub fn sha2_digest(self) -> Option<&'static aws_lc_rs::digest::Algorithm> {
+        use aws_lc_rs::digest::{SHA256, SHA384, SHA512};
+        match self {
+            Self::RsaPkcs1Sha256 | Self::RsaPssSha256 | Self::EcdsaSha256 => Some(&SHA256),
+            Self::RsaPkcs1Sha384 | Self::RsaPssSha384 | Self::EcdsaSha384 => Some(&SHA384),
+            Self::RsaPkcs1Sha512 | Self::RsaPssSha512 | Self::EcdsaSha512 => Some(&SHA512),
+            Self::RsaPkcs1Sha1 | Self::EcdsaSha1 | Self::Ed25519 => None,
+        }
+    }
+
     /// From a DER AlgorithmIdentifier: the common ones by exact encoding,
     /// anything else through [`Self::from_identifier`].
     pub fn from_identifier_der(alg: &[u8]) -> Result<Self, Error> {
@@ -458,21 +466,6 @@ pub fn verify(
     }
 }
 
-impl SignatureAlgorithm {
-    /// The SHA-2 hash this algorithm signs, for verifying over a digest
-    /// computed once (`None` for SHA-1 and Ed25519, which are verified over
-    /// the message).
-    pub fn sha2_digest(self) -> Option<&'static aws_lc_rs::digest::Algorithm> {
-        use aws_lc_rs::digest::{SHA256, SHA384, SHA512};
-        match self {
-            Self::RsaPkcs1Sha256 | Self::RsaPssSha256 | Self::EcdsaSha256 => Some(&SHA256),
-            Self::RsaPkcs1Sha384 | Self::RsaPssSha384 | Self::EcdsaSha384 => Some(&SHA384),
-            Self::RsaPkcs1Sha512 | Self::RsaPssSha512 | Self::EcdsaSha512 => Some(&SHA512),
-            Self::RsaPkcs1Sha1 | Self::EcdsaSha1 | Self::Ed25519 => None,
-        }
-    }
-}
-
 /// Verifies `signature` over a message whose digest (with the hash of the
 /// algorithm `parsed` was made for, see [`SignatureAlgorithm::sha2_digest`])
 /// is `digest`.
@@ -495,33 +488,6 @@ pub fn parse_key(
     let v = alg.verification_algorithm(key, policy)?;
     ParsedPublicKey::new(v, &key.bytes)
         .map_err(|e| Error::UnsupportedPublicKey(format!("key rejected: {e}")))
-}
-
-/// One DER TLV with tag byte `tag` at the start of `input` (definite
-/// length, short or minimal long form up to two octets): its value and
-/// what follows. `None` for anything else, including longer lengths.
-fn split_tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&found, rest) = input.split_first()?;
-    if found != tag {
-        return None;
-    }
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = match first {
-        0..=0x7f => (usize::from(first), rest),
-        0x81 => {
-            let (&n, rest) = rest.split_first()?;
-            (n >= 0x80).then_some((usize::from(n), rest))?
-        }
-        0x82 => {
-            let [hi, lo, rest @ ..] = rest else {
-                return None;
-            };
-            let n = usize::from(*hi) << 8 | usize::from(*lo);
-            (n >= 0x100).then_some((n, rest))?
-        }
-        _ => return None,
-    };
-    (rest.len() >= len).then(|| rest.split_at(len))
 }
 
 /// DER AlgorithmIdentifiers of the common signature algorithms.
@@ -588,15 +554,15 @@ fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Result<usize, Error> {
         [b, ..] => *b < 0x80 && *b != 0,
         [] => false,
     };
-    if let Some((body, [])) = split_tlv(rsa_public_key, 0x30) {
-        if let Some((n, rest)) = split_tlv(body, 0x02) {
-            if let Some((e, [])) = split_tlv(rest, 0x02) {
-                if positive(n) && positive(e) {
-                    let m = n.strip_prefix(&[0]).unwrap_or(n);
-                    return Ok(m.len() * 8 - m[0].leading_zeros() as usize);
-                }
-            }
-        }
+    let in_place = || {
+        let mut outer = In::new(rsa_public_key);
+        let mut body = In::new(outer.expect(0x30).ok()?);
+        let (n, e) = (body.expect(0x02).ok()?, body.expect(0x02).ok()?);
+        (outer.is_empty() && body.is_empty() && positive(n) && positive(e)).then_some(n)
+    };
+    if let Some(n) = in_place() {
+        let m = n.strip_prefix(&[0]).unwrap_or(n);
+        return Ok(m.len() * 8 - m[0].leading_zeros() as usize);
     }
     let k = RsaPublicKey::from_der(rsa_public_key)
         .map_err(|e| Error::UnsupportedPublicKey(format!("malformed RSA public key: {e}")))?;
