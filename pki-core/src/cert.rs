@@ -819,6 +819,9 @@ pub(crate) fn raw_names_equal(a: &[u8], b: &[u8]) -> Option<bool> {
             return Some(false);
         }
         let ((tx, vx, _), (ty, vy, _)) = (ax.tlv().ok()?, ay.tlv().ok()?);
+        if !ax.is_empty() || !ay.is_empty() {
+            return None;
+        }
         if tx == ty && vx == vy {
             continue;
         }

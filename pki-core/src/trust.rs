@@ -301,6 +301,19 @@ impl TrustStore {
             .collect()
     }
 
+    /// Anchors whose subject is the DER name `name` (say, a CRL's issuer as
+    /// encoded): exact encoding first, then RFC 5280 7.1 comparison
+    /// ([`crate::name::names_der_equal`]).
+    pub fn anchors_with_subject(&self, name: &[u8]) -> Vec<&Anchor> {
+        if let Some(ix) = self.by_subject.get(name) {
+            return ix.iter().map(|i| &self.anchors[*i]).collect();
+        }
+        self.anchors
+            .iter()
+            .filter(|a| crate::name::names_der_equal(a.cert.subject_der(), name))
+            .collect()
+    }
+
     /// Anchors whose subject matches `issuer` (exact DER first, then RFC 5280
     /// 7.1 comparison).
     pub fn anchors_named(&self, issuer: &x509_cert::name::Name) -> Vec<&Anchor> {

@@ -230,7 +230,7 @@ impl Refresher {
                 url: u.clone(),
                 error,
             })?;
-            let mut signers = svc.known_issuers(crl.issuer());
+            let mut signers = svc.known_issuers(crl.issuer_der());
             if pki_core::name::names_equal(issuer.subject(), crl.issuer())
                 && !signers
                     .iter()

@@ -442,9 +442,9 @@ impl Service {
     }
 
     /// Known issuer certificates (anchors and configured intermediates)
-    /// whose subject is `name`.
-    pub fn known_issuers(&self, name: &x509_cert::name::Name) -> Vec<Arc<Cert>> {
-        issuers_named(&self.snapshot(), name)
+    /// whose subject is the DER name `name_der`.
+    pub fn known_issuers(&self, name_der: &[u8]) -> Vec<Arc<Cert>> {
+        issuers_with_subject(&self.snapshot(), name_der)
     }
 
     /// Known issuer certificates (anchors and configured intermediates)
@@ -640,75 +640,36 @@ fn any_tier_uses_ocsp(snap: &Snapshot) -> bool {
 /// Known CAs (anchors, configured intermediates) named as the CRL's issuer.
 /// Reads only the issuer name: [`CrlCache::offer`] decodes the whole CRL.
 fn signers_for(snap: &Snapshot, der: &[u8]) -> Vec<Arc<Cert>> {
-    let Some(issuer_der) = crl_issuer_der(der) else {
-        return Vec::new();
-    };
-    match <x509_cert::name::Name as x509_cert::der::Decode>::from_der(issuer_der) {
+    match pki_core::crl::issuer_der_of(der) {
         // An empty issuer is refused by the CRL decoder (RFC 5280 5.1.2.3).
-        Ok(name) if !name.0.is_empty() => issuers_named(snap, &name),
+        Some(issuer) if issuer != [0x30, 0x00] => issuers_with_subject(snap, issuer),
         _ => Vec::new(),
     }
 }
 
-/// The issuer Name TLV of a DER CRL (RFC 5280 5.1: `CertificateList`,
-/// `tbsCertList`, optional version, signature algorithm, issuer), read
-/// from the headers without decoding the rest. `None` when these first
-/// fields are malformed; the full decode then reports the error.
-fn crl_issuer_der(der: &[u8]) -> Option<&[u8]> {
-    use x509_cert::der::{Decode, Header, Reader, SliceReader, Tag};
-    /// The content of the SEQUENCE that starts `input`.
-    fn sequence(input: &[u8]) -> Option<&[u8]> {
-        let mut r = SliceReader::new(input).ok()?;
-        let h = Header::decode(&mut r).ok()?;
-        h.tag.assert_eq(Tag::Sequence).ok()?;
-        r.read_slice(h.length).ok()
-    }
-    let tbs = sequence(sequence(der)?)?;
-    let mut r = SliceReader::new(tbs).ok()?;
-    if r.peek_tag().ok()? == Tag::Integer {
-        r.tlv_bytes().ok()?; // version
-    }
-    sequence(r.tlv_bytes().ok()?)?; // signature AlgorithmIdentifier
-    let issuer = r.tlv_bytes().ok()?;
-    sequence(issuer)?;
-    Some(issuer)
-}
-
-/// Anchors and configured intermediates whose subject is `name`.
-fn issuers_named(snap: &Snapshot, name: &x509_cert::name::Name) -> Vec<Arc<Cert>> {
+/// Anchors and configured intermediates whose subject is the DER name
+/// `name` (RFC 5280 7.1 comparison).
+fn issuers_with_subject(snap: &Snapshot, name: &[u8]) -> Vec<Arc<Cert>> {
     let mut out: Vec<Arc<Cert>> = snap
         .validator
         .trust()
-        .anchors_named(name)
+        .anchors_with_subject(name)
         .into_iter()
         .map(|a| a.cert.clone())
         .collect();
     out.extend(
         snap.known_intermediates
             .iter()
-            .filter(|c| pki_core::name::names_equal(c.subject(), name))
+            .filter(|c| pki_core::name::names_der_equal(c.subject_der(), name))
             .cloned(),
     );
     out
 }
 
 /// Anchors and configured intermediates whose subject is the issuer of
-/// `child`: [`issuers_named`] without re-encoding the issuer name.
+/// `child`, found on the issuer's encoding in `child`.
 fn issuers_of(snap: &Snapshot, child: &Cert) -> Vec<Arc<Cert>> {
-    let mut out: Vec<Arc<Cert>> = snap
-        .validator
-        .trust()
-        .anchors_issuing(child)
-        .into_iter()
-        .map(|a| a.cert.clone())
-        .collect();
-    out.extend(
-        snap.known_intermediates
-            .iter()
-            .filter(|c| pki_core::name::names_equal(c.subject(), child.issuer()))
-            .cloned(),
-    );
-    out
+    issuers_with_subject(snap, child.issuer_der())
 }
 
 fn is_encoding_error(e: &Error) -> bool {
@@ -814,9 +775,10 @@ mod tests {
         ] {
             let expected: Vec<Arc<Cert>> = expected.into_iter().map(Arc::new).collect();
             assert_eq!(fps(issuers_of(&snap, &child)), fps(expected));
+            let reencoded = x509_cert::der::Encode::to_der(child.issuer()).unwrap();
             assert_eq!(
                 fps(issuers_of(&snap, &child)),
-                fps(issuers_named(&snap, child.issuer()))
+                fps(issuers_with_subject(&snap, &reencoded))
             );
         }
     }
@@ -830,20 +792,23 @@ mod tests {
         let crl = root.crl(|t| t.revoked.push(leaf.revocation()));
         let decoded = pki_core::crl::Crl::from_der(&crl).unwrap();
         let cert = Cert::from_der(root.cert_der()).unwrap();
-        assert_eq!(crl_issuer_der(&crl), Some(decoded.issuer_der()));
-        assert_eq!(crl_issuer_der(&crl), Some(cert.subject_der()));
+        assert_eq!(
+            pki_core::crl::issuer_der_of(&crl),
+            Some(decoded.issuer_der())
+        );
+        assert_eq!(pki_core::crl::issuer_der_of(&crl), Some(cert.subject_der()));
         for n in 0..crl.len() {
-            assert_eq!(crl_issuer_der(&crl[..n]), None, "{n} bytes");
+            assert_eq!(pki_core::crl::issuer_der_of(&crl[..n]), None, "{n} bytes");
         }
         // v1 (no version): signature algorithm, then the issuer.
         let v1 = [0x30, 8, 0x30, 6, 0x30, 0, 0x30, 2, 0x31, 0];
-        assert_eq!(crl_issuer_der(&v1), Some(&v1[6..]));
+        assert_eq!(pki_core::crl::issuer_der_of(&v1), Some(&v1[6..]));
         // A v3 certificate is not a CRL: its [0] version stands where the
         // signature algorithm would.
-        assert_eq!(crl_issuer_der(root.cert_der()), None);
+        assert_eq!(pki_core::crl::issuer_der_of(root.cert_der()), None);
         let mut wrong_tag = crl.clone();
         wrong_tag[0] = 0x31;
-        assert_eq!(crl_issuer_der(&wrong_tag), None);
+        assert_eq!(pki_core::crl::issuer_der_of(&wrong_tag), None);
     }
 
     /// A cached verdict lasts until the earliest of notAfter, CRL

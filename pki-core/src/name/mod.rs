@@ -23,6 +23,23 @@ mod uri;
 
 pub use constraints::{check_name_constraints, MAX_CONSTRAINT_COMPARISONS};
 pub use dn::names_equal;
+
+/// RFC 5280 7.1 comparison of two DER names: decided on the encodings when
+/// they allow it, else on the decoded names. A name that does not decode
+/// equals nothing but its own encoding.
+pub fn names_der_equal(a: &[u8], b: &[u8]) -> bool {
+    use der::Decode;
+    a == b
+        || crate::cert::raw_names_equal(a, b).unwrap_or_else(|| {
+            match (
+                x509_cert::name::Name::from_der(a),
+                x509_cert::name::Name::from_der(b),
+            ) {
+                (Ok(x), Ok(y)) => names_equal(&x, &y),
+                _ => false,
+            }
+        })
+}
 pub use peer::{verify_peer_name, PeerName};
 
 use std::fmt::Write as _;
