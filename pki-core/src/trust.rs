@@ -288,9 +288,8 @@ impl TrustStore {
         &self.anchors
     }
 
-    /// Anchors whose subject names the issuer of `child`, as
-    /// [`Self::anchors_named`] but keyed on the issuer's encoding as it
-    /// appears in `child` (no re-encoding).
+    /// Anchors whose subject names the issuer of `child`, keyed on the
+    /// issuer's encoding as it appears in `child` (no re-encoding).
     pub fn anchors_issuing(&self, child: &Cert) -> Vec<&Anchor> {
         if let Some(ix) = self.by_subject.get(child.issuer_der()) {
             return ix.iter().map(|i| &self.anchors[*i]).collect();
@@ -311,20 +310,6 @@ impl TrustStore {
         self.anchors
             .iter()
             .filter(|a| crate::name::names_der_equal(a.cert.subject_der(), name))
-            .collect()
-    }
-
-    /// Anchors whose subject matches `issuer` (exact DER first, then RFC 5280
-    /// 7.1 comparison).
-    pub fn anchors_named(&self, issuer: &x509_cert::name::Name) -> Vec<&Anchor> {
-        if let Ok(der) = der::Encode::to_der(issuer) {
-            if let Some(ix) = self.by_subject.get(&der) {
-                return ix.iter().map(|i| &self.anchors[*i]).collect();
-            }
-        }
-        self.anchors
-            .iter()
-            .filter(|a| crate::name::names_equal(a.cert.subject(), issuer))
             .collect()
     }
 }
