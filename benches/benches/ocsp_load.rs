@@ -236,6 +236,19 @@ fn cpu_seconds() -> (f64, f64) {
 }
 
 impl Stats {
+    /// One exchange inside the measured window: a latency when its answer
+    /// was right, an error otherwise.
+    fn record(&mut self, good: bool, took: Duration) {
+        if good {
+            self.ok += 1;
+            let us = took.as_micros();
+            self.latencies_us
+                .push(u32::try_from(us).unwrap_or(u32::MAX));
+        } else {
+            self.errors += 1;
+        }
+    }
+
     fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
@@ -306,17 +319,9 @@ async fn drive(addr: SocketAddr, shape: Shape, ocsp: bool, duration: Duration) -
                     };
                     let t1 = Instant::now();
                     if t0 >= start && t1 <= end {
-                        if status == 200
-                            && shape.answered(n, &body.to_bytes(), nonce.as_ref(), ocsp)
-                        {
-                            stats.ok += 1;
-                            let us = (t1 - t0).as_micros();
-                            stats
-                                .latencies_us
-                                .push(u32::try_from(us).unwrap_or(u32::MAX));
-                        } else {
-                            stats.errors += 1;
-                        }
+                        let good = status == 200
+                            && shape.answered(n, &body.to_bytes(), nonce.as_ref(), ocsp);
+                        stats.record(good, t1 - t0);
                     }
                     if close {
                         continue 'connect;
@@ -464,15 +469,8 @@ async fn drive_raw(
             };
             let t1 = Instant::now();
             if t0 >= start && t1 <= end {
-                if status == 200 && shape.answered(n, &body, nonce.as_ref(), ocsp) {
-                    stats.ok += 1;
-                    let us = (t1 - t0).as_micros();
-                    stats
-                        .latencies_us
-                        .push(u32::try_from(us).unwrap_or(u32::MAX));
-                } else {
-                    stats.errors += 1;
-                }
+                let good = status == 200 && shape.answered(n, &body, nonce.as_ref(), ocsp);
+                stats.record(good, t1 - t0);
             }
             if close {
                 continue 'connect;
