@@ -32,19 +32,23 @@ fn truncated(needed: usize, left: usize) -> der::Error {
 }
 
 impl<'a> In<'a> {
+    #[inline]
     pub(crate) fn new(rest: &'a [u8]) -> Self {
         Self { rest }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.rest.first().copied()
     }
 
     /// One TLV: its tag byte, its value, and the whole encoding.
+    #[inline]
     pub(crate) fn tlv(&mut self) -> der::Result<(u8, &'a [u8], &'a [u8])> {
         let all = self.rest;
         let (&tag, after) = all.split_first().ok_or_else(|| truncated(2, 0))?;
@@ -88,6 +92,7 @@ impl<'a> In<'a> {
     }
 
     /// A TLV whose tag byte must be `tag`: its value and whole encoding.
+    #[inline]
     pub(crate) fn expect_tlv(&mut self, tag: u8) -> der::Result<(&'a [u8], &'a [u8])> {
         let (t, v, all) = self.tlv()?;
         if t == tag {
@@ -98,10 +103,12 @@ impl<'a> In<'a> {
     }
 
     /// A TLV whose tag byte must be `tag`; its value.
+    #[inline]
     pub(crate) fn expect(&mut self, tag: u8) -> der::Result<&'a [u8]> {
         self.expect_tlv(tag).map(|(v, _)| v)
     }
 
+    #[inline]
     pub(crate) fn finish(&self) -> der::Result<()> {
         if self.rest.is_empty() {
             Ok(())
@@ -113,6 +120,7 @@ impl<'a> In<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn oid(&mut self) -> der::Result<&'a [u8]> {
         let v = self.expect(0x06)?;
         check_oid(v)?;
@@ -120,6 +128,7 @@ impl<'a> In<'a> {
     }
 
     /// `AlgorithmIdentifier ::= SEQUENCE { OID, ANY OPTIONAL }`; its TLV.
+    #[inline]
     pub(crate) fn algorithm(&mut self) -> der::Result<&'a [u8]> {
         let (v, all) = self.expect_tlv(0x30)?;
         let mut a = In::new(v);
@@ -132,6 +141,7 @@ impl<'a> In<'a> {
     }
 
     /// BIT STRING (tag `tag`); the bits after the unused-bits octet.
+    #[inline]
     pub(crate) fn bit_string(&mut self, tag: u8) -> der::Result<&'a [u8]> {
         bits(self.expect(tag)?)
     }
@@ -139,6 +149,7 @@ impl<'a> In<'a> {
     /// The `der` crate's `ContextSpecific` look-ahead for optional field
     /// `[number]`: context-specific fields with a lower number are skipped,
     /// and anything else ends the search. Returns the field's tag and value.
+    #[inline]
     pub(crate) fn context(&mut self, number: u8) -> der::Result<Option<(u8, &'a [u8])>> {
         while let Some(b) = self.peek() {
             if !(0x80..=0xBE).contains(&b) || (b & 0x1F) > number {
@@ -156,6 +167,7 @@ impl<'a> In<'a> {
 /// The tag bytes the `der` crate decodes (`Tag::try_from`), inlined: the
 /// universal types it knows, and application, context-specific and private
 /// tags with a low tag number.
+#[inline]
 pub(crate) const fn tag_known(b: u8) -> bool {
     b & 0x1f != 0x1f
         && matches!(
@@ -176,6 +188,7 @@ pub(crate) const fn tag_known(b: u8) -> bool {
 }
 
 /// An OBJECT IDENTIFIER's content as `const-oid` accepts it.
+#[inline]
 pub(crate) fn check_oid(v: &[u8]) -> der::Result<()> {
     if known_oid(v) {
         return Ok(());
@@ -187,6 +200,7 @@ pub(crate) fn check_oid(v: &[u8]) -> der::Result<()> {
 
 /// The OIDs nearly every certificate carries (name attributes, algorithms,
 /// extensions), already known to be well formed.
+#[inline]
 fn known_oid(v: &[u8]) -> bool {
     match v {
         // 2.5.4.x attribute types, 2.5.29.x extensions.
@@ -208,6 +222,7 @@ fn known_oid(v: &[u8]) -> bool {
 
 /// The bits of a BIT STRING's content (after the unused-bits octet, which
 /// must be at most 7, and 0 when no bits follow).
+#[inline]
 pub(crate) fn bits(v: &[u8]) -> der::Result<&[u8]> {
     match v.split_first() {
         Some((&unused, bits)) if unused <= 7 && (unused == 0 || !bits.is_empty()) => Ok(bits),
