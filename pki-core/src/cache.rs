@@ -14,6 +14,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -250,11 +251,32 @@ impl<K: ShardKey, V> BoundedMap<K, V> {
     }
 }
 
-/// A bounded set of verified (issuer SPKI hash, certificate hash) edges.
-/// Oldest entries are evicted first.
+/// A bounded set of verified edges: certificates whose signature was
+/// checked under an issuer certificate's key. Oldest entries are evicted
+/// first.
+///
+/// An edge is keyed on the certificate's [`Cert::signed_content_key`] (its
+/// TBS digest, computed for the signature check anyway) and records the
+/// issuer certificate's own content key, the algorithm policy and a keyed
+/// 64-bit tag of the signature bits (SipHash under a random key of this
+/// cache), so nothing is hashed for the cache alone but the signature's
+/// tag. A hit needs all four to match: the same TBS under another issuer,
+/// policy or signature is checked afresh (and a certificate whose
+/// signature was altered after it was verified is refused). Edges are tied
+/// to the issuer certificate rather than its bare key: a cross-certified
+/// issuer re-verifies the edges below it once.
 #[derive(Debug)]
 pub struct VerifiedEdgeCache {
-    edges: BoundedMap<[u8; 32], ()>,
+    edges: BoundedMap<[u8; 32], EdgeProof>,
+    tags: RandomState,
+}
+
+/// What a cached edge was verified with; see [`VerifiedEdgeCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EdgeProof {
+    issuer: [u8; 32],
+    signature_tag: u64,
+    policy: AlgorithmPolicy,
 }
 
 impl VerifiedEdgeCache {
@@ -262,45 +284,55 @@ impl VerifiedEdgeCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             edges: BoundedMap::new(capacity.max(1)),
+            tags: RandomState::new(),
         }
     }
 
-    /// SHA-256 over the issuer's key, the certificate's signed content
-    /// ([`Cert::signed_content_id`]) and the policy.
-    fn key(issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> [u8; 32] {
-        let mut buf = [0u8; 65];
-        buf[..32].copy_from_slice(issuer.spki_hash());
-        buf[32..64].copy_from_slice(cert.signed_content_id());
-        buf[64] = match policy {
-            AlgorithmPolicy::Default => 0,
-            AlgorithmPolicy::Legacy => 1,
-        };
-        crate::cert::sha256(&buf)
+    fn proof(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> EdgeProof {
+        EdgeProof {
+            issuer: issuer.signed_content_key(),
+            signature_tag: self.tags.hash_one(cert.signature()),
+            policy,
+        }
     }
 
     /// Whether `cert` is known to be signed by `issuer`'s key under `policy`.
     pub fn contains(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) -> bool {
-        self.edges.contains(&Self::key(issuer, cert, policy))
+        let proof = self.proof(issuer, cert, policy);
+        self.holds(&cert.signed_content_key(), &proof)
+    }
+
+    fn holds(&self, key: &[u8; 32], proof: &EdgeProof) -> bool {
+        self.edges
+            .lookup(key, |p| {
+                if p == proof {
+                    Lookup::Hit(())
+                } else {
+                    Lookup::Miss
+                }
+            })
+            .is_some()
     }
 
     /// Records a verified edge (one already cached keeps its place in the
     /// eviction order).
     pub fn insert(&self, issuer: &Cert, cert: &Cert, policy: AlgorithmPolicy) {
-        self.record(Self::key(issuer, cert, policy));
+        let proof = self.proof(issuer, cert, policy);
+        self.record(cert.signed_content_key(), proof);
     }
 
-    /// Adds an edge by key unless present (keeping its eviction place).
-    fn record(&self, key: [u8; 32]) {
+    /// Adds an edge by key unless present with the same proof (keeping its
+    /// eviction place); another proof for the key replaces the old one.
+    fn record(&self, key: [u8; 32], proof: EdgeProof) {
         self.edges.with_shard(&key, |s| {
-            if s.get(&key).is_none() {
-                s.insert(key, ());
+            if s.get(&key) != Some(&proof) {
+                s.insert(key, proof);
             }
         });
     }
 
     /// `true` at once when the edge is cached; otherwise the answer of
-    /// `verify`, recording the edge when it is `true`. The key is hashed
-    /// once for both steps.
+    /// `verify`, recording the edge when it is `true`.
     pub fn contains_or_verify<E>(
         &self,
         issuer: &Cert,
@@ -308,15 +340,21 @@ impl VerifiedEdgeCache {
         policy: AlgorithmPolicy,
         verify: impl FnOnce() -> Result<bool, E>,
     ) -> Result<bool, E> {
-        let key = Self::key(issuer, cert, policy);
-        if self.edges.contains(&key) {
+        let key = cert.signed_content_key();
+        let proof = self.proof(issuer, cert, policy);
+        if self.holds(&key, &proof) {
             return Ok(true);
         }
         let ok = verify()?;
         if ok {
-            self.record(key);
+            self.record(key, proof);
         }
         Ok(ok)
+    }
+
+    /// Forgets every edge (say, after a key compromise is suspected).
+    pub fn clear(&self) {
+        self.edges.clear();
     }
 
     /// Number of cached edges.

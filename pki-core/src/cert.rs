@@ -90,8 +90,6 @@ pub struct Cert {
     /// certificate's signature algorithm: the signature is verified over
     /// it and the verified-edge cache keys on it, so the TBS is hashed once.
     tbs_digest: OnceLock<Option<digest::Digest>>,
-    /// See [`Cert::signed_content_id`].
-    signed_content_id: OnceLock<[u8; 32]>,
     tbs: Range<usize>,
     /// Byte ranges in `der` of the issuer, the subject and the
     /// subjectPublicKeyInfo, as encoded (strict DER, so equal to their
@@ -199,7 +197,6 @@ impl Cert {
         let mut cert = Self {
             fingerprint: OnceLock::new(),
             tbs_digest: OnceLock::new(),
-            signed_content_id: OnceLock::new(),
             der: der.to_vec(),
             tbs: raw.tbs,
             ext,
@@ -246,26 +243,23 @@ impl Cert {
         self.fingerprint.get_or_init(|| sha256(&self.der))
     }
 
-    /// What a signature check on this certificate covers, as one SHA-256:
-    /// the SHA-2 TBS digest the signature is verified over and the
-    /// signature bits (so the same TBS with another signature is another
-    /// content), or the whole DER's fingerprint where there is no SHA-2
-    /// TBS digest. The verified-edge cache keys on it.
-    pub fn signed_content_id(&self) -> &[u8; 32] {
-        self.signed_content_id.get_or_init(|| {
-            let mut ctx = digest::Context::new(&digest::SHA256);
-            if let Some(d) = self.tbs_digest() {
-                ctx.update(b"T");
-                ctx.update(d.as_ref());
-                ctx.update(self.signature());
-            } else {
-                ctx.update(b"F");
-                ctx.update(self.fingerprint());
-            }
-            let mut out = [0u8; 32];
-            out.copy_from_slice(ctx.finish().as_ref());
-            out
-        })
+    /// 32 octets naming what a signature check on this certificate covers:
+    /// the SHA-2 TBS digest its signature is verified over (the first 32
+    /// octets of a SHA-384 or SHA-512 one), or the whole DER's fingerprint
+    /// where there is no SHA-2 TBS digest (SHA-1, Ed25519). Computed once
+    /// with the digest the signature check needs anyway. The signature bits
+    /// are not part of it. The verified-edge cache keys on it.
+    ///
+    /// The two kinds cannot collide short of a hash collision: a TBS and a
+    /// whole certificate never have the same encoding (a certificate's
+    /// first element is a SEQUENCE, a TBS's is `[0]` or an INTEGER).
+    pub fn signed_content_key(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        match self.tbs_digest() {
+            Some(d) => out.copy_from_slice(&d.as_ref()[..32]),
+            None => out = *self.fingerprint(),
+        }
+        out
     }
 
     /// The `tbsCertificate` hashed with the SHA-2 function its signature
@@ -475,12 +469,67 @@ struct RawName {
     empty: bool,
 }
 
-/// One extension as encoded: the value is the OCTET STRING's content.
+/// One extension as encoded: the OID's content octets (checked to be a
+/// valid OID) and which extension they name, and the value is the OCTET
+/// STRING's content.
 #[derive(Clone, Copy)]
 struct RawExt<'a> {
-    oid: ObjectIdentifier,
+    id: ExtId,
+    oid: &'a [u8],
     critical: bool,
     value: &'a [u8],
+}
+
+impl RawExt<'_> {
+    fn oid(&self) -> Result<ObjectIdentifier, Error> {
+        ObjectIdentifier::from_bytes(self.oid).map_err(|e| bad("extensions", e.to_string()))
+    }
+}
+
+/// The extensions [`decode_extensions`] reads, and `Other`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ExtId {
+    BasicConstraints,
+    KeyUsage,
+    ExtKeyUsage,
+    SubjectAltName,
+    NameConstraints,
+    CertificatePolicies,
+    PolicyMappings,
+    PolicyConstraints,
+    InhibitAnyPolicy,
+    SubjectKeyId,
+    AuthorityKeyId,
+    CrlDistributionPoints,
+    AuthorityInfoAccess,
+    OcspNoCheck,
+    Other,
+}
+
+impl ExtId {
+    /// Which extension the content octets of an OID name, matched on
+    /// bytes (id-ce is `55 1d xx`).
+    #[inline]
+    fn of(oid: &[u8]) -> Self {
+        match oid {
+            [0x55, 0x1d, 14] => Self::SubjectKeyId,
+            [0x55, 0x1d, 15] => Self::KeyUsage,
+            [0x55, 0x1d, 17] => Self::SubjectAltName,
+            [0x55, 0x1d, 19] => Self::BasicConstraints,
+            [0x55, 0x1d, 30] => Self::NameConstraints,
+            [0x55, 0x1d, 31] => Self::CrlDistributionPoints,
+            [0x55, 0x1d, 32] => Self::CertificatePolicies,
+            [0x55, 0x1d, 33] => Self::PolicyMappings,
+            [0x55, 0x1d, 35] => Self::AuthorityKeyId,
+            [0x55, 0x1d, 36] => Self::PolicyConstraints,
+            [0x55, 0x1d, 37] => Self::ExtKeyUsage,
+            [0x55, 0x1d, 54] => Self::InhibitAnyPolicy,
+            // 1.3.6.1.5.5.7.1.1 and 1.3.6.1.5.5.7.48.1.5.
+            [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01] => Self::AuthorityInfoAccess,
+            [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05] => Self::OcspNoCheck,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// A certificate read in place (RFC 5280 4.1), without allocating beyond
@@ -656,25 +705,6 @@ fn der_time(tag: u8, v: &[u8]) -> der::Result<UnixTime> {
     ))
 }
 
-/// The extensions [`decode_extensions`] reads, to map their encodings to
-/// OIDs without a generic decode.
-const HANDLED_EXTENSIONS: [ObjectIdentifier; 14] = [
-    oid::CE_BASIC_CONSTRAINTS,
-    oid::CE_KEY_USAGE,
-    oid::CE_EXT_KEY_USAGE,
-    oid::CE_SUBJECT_ALT_NAME,
-    oid::CE_NAME_CONSTRAINTS,
-    oid::CE_CERTIFICATE_POLICIES,
-    oid::CE_POLICY_MAPPINGS,
-    oid::CE_POLICY_CONSTRAINTS,
-    oid::CE_INHIBIT_ANY_POLICY,
-    oid::CE_SUBJECT_KEY_IDENTIFIER,
-    oid::CE_AUTHORITY_KEY_IDENTIFIER,
-    oid::CE_CRL_DISTRIBUTION_POINTS,
-    oid::PE_AUTHORITY_INFO_ACCESS,
-    oid::PKIX_OCSP_NOCHECK,
-];
-
 /// The extensions of a certificate as read: on the stack for the usual
 /// count, on the heap beyond. (Short-lived, so its size does not matter;
 /// boxing the array would defeat its purpose.)
@@ -713,7 +743,8 @@ impl<'a> RawExts<'a> {
 fn raw_extensions(list: &[u8]) -> der::Result<RawExts<'_>> {
     let mut r = In::new(list);
     let empty = RawExt {
-        oid: oid::CE_BASIC_CONSTRAINTS,
+        id: ExtId::Other,
+        oid: &[],
         critical: false,
         value: &[],
     };
@@ -733,12 +764,13 @@ fn raw_extensions(list: &[u8]) -> der::Result<RawExts<'_>> {
         };
         let value = e.expect(0x04)?;
         e.finish()?;
+        let id = ExtId::of(oid);
+        if id == ExtId::Other {
+            ObjectIdentifier::from_bytes(oid).map_err(|_| Tag::ObjectIdentifier.value_error())?;
+        }
         out.push(RawExt {
-            oid: match HANDLED_EXTENSIONS.iter().find(|o| o.as_bytes() == oid) {
-                Some(o) => *o,
-                None => ObjectIdentifier::from_bytes(oid)
-                    .map_err(|_| Tag::ObjectIdentifier.value_error())?,
-            },
+            id,
+            oid,
             critical,
             value,
         });
@@ -928,17 +960,28 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
         return Err(bad("extensions", "empty extensions sequence"));
     }
     let mut e = Extensions::default();
+    // Which handled extensions were seen, by `ExtId` discriminant.
+    let mut seen = 0u32;
     for (i, x) in list.iter().enumerate() {
-        if list[..i].iter().any(|p| p.oid == x.oid) {
+        let duplicate = match x.id {
+            ExtId::Other => list[..i].iter().any(|p| p.oid == x.oid),
+            id => {
+                let bit = 1u32 << id as u32;
+                let again = seen & bit != 0;
+                seen |= bit;
+                again
+            }
+        };
+        if duplicate {
             return Err(Error::DuplicateExtension {
                 index: 0,
-                oid: x.oid,
+                oid: x.oid()?,
             });
         }
         let v = x.value;
         let critical = x.critical;
-        match x.oid {
-            oid::CE_BASIC_CONSTRAINTS => {
+        match x.id {
+            ExtId::BasicConstraints => {
                 let bc: BasicConstraints = match v {
                     [0x30, 0x00] => BasicConstraints {
                         ca: false,
@@ -963,7 +1006,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_KEY_USAGE => {
+            ExtId::KeyUsage => {
                 let ku: KeyUsage = match common_key_usage(v) {
                     Some(ku) => ku,
                     None => decode_ext("keyUsage", v)?,
@@ -977,7 +1020,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_EXT_KEY_USAGE => {
+            ExtId::ExtKeyUsage => {
                 let eku: ExtendedKeyUsage = match common_eku(v) {
                     Some(list) => ExtendedKeyUsage(list),
                     None => decode_ext("extKeyUsage", v)?,
@@ -990,7 +1033,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_SUBJECT_ALT_NAME => {
+            ExtId::SubjectAltName => {
                 let san: SubjectAltName = match common_san(v) {
                     Some(san) => san,
                     None => decode_ext("subjectAltName", v)?,
@@ -1010,7 +1053,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_NAME_CONSTRAINTS => {
+            ExtId::NameConstraints => {
                 let nc: NameConstraints = decode_ext("nameConstraints", v)?;
                 // RFC 5280 4.2.1.10: at least one of the two fields MUST be present, and non-empty.
                 let empty = |s: &Option<
@@ -1027,7 +1070,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_CERTIFICATE_POLICIES => {
+            ExtId::CertificatePolicies => {
                 let cp: CertificatePolicies = decode_ext("certificatePolicies", v)?;
                 if cp.0.is_empty() {
                     return Err(bad("certificatePolicies", "no policy"));
@@ -1037,7 +1080,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_POLICY_MAPPINGS => {
+            ExtId::PolicyMappings => {
                 let pm: PolicyMappings = decode_ext("policyMappings", v)?;
                 if pm.0.is_empty() {
                     return Err(bad("policyMappings", "no mapping"));
@@ -1047,7 +1090,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_POLICY_CONSTRAINTS => {
+            ExtId::PolicyConstraints => {
                 let pc: PolicyConstraints = decode_ext("policyConstraints", v)?;
                 // RFC 5280 4.2.1.11: MUST be critical; an empty sequence MUST NOT be issued.
                 if !critical {
@@ -1061,7 +1104,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_INHIBIT_ANY_POLICY => {
+            ExtId::InhibitAnyPolicy => {
                 let iap: InhibitAnyPolicy = decode_ext("inhibitAnyPolicy", v)?;
                 // RFC 5280 4.2.1.14: MUST be critical.
                 if !critical {
@@ -1072,7 +1115,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     critical,
                 });
             }
-            oid::CE_SUBJECT_KEY_IDENTIFIER => {
+            ExtId::SubjectKeyId => {
                 let ski = match v {
                     [0x04, n @ 0..=0x7f, id @ ..] if usize::from(*n) == id.len() => id.to_vec(),
                     _ => {
@@ -1086,7 +1129,7 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                 }
                 e.subject_key_id = Some(ski);
             }
-            oid::CE_AUTHORITY_KEY_IDENTIFIER => {
+            ExtId::AuthorityKeyId => {
                 let aki: AuthorityKeyIdentifier = match v {
                     // The usual form: keyIdentifier alone.
                     [0x30, l, 0x80, n @ 0..=0x7d, id @ ..]
@@ -1117,14 +1160,14 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                 }
                 e.authority_key_id = Some(aki);
             }
-            oid::CE_CRL_DISTRIBUTION_POINTS => {
+            ExtId::CrlDistributionPoints => {
                 let cdp: CrlDistributionPoints = decode_ext("cRLDistributionPoints", v)?;
                 if cdp.0.is_empty() {
                     return Err(bad("cRLDistributionPoints", "no distribution point"));
                 }
                 e.crl_distribution_points = Some(cdp);
             }
-            oid::PE_AUTHORITY_INFO_ACCESS => {
+            ExtId::AuthorityInfoAccess => {
                 let aia: AuthorityInfoAccessSyntax = decode_ext("authorityInfoAccess", v)?;
                 // RFC 5280 4.2.2.1: MUST be non-critical; SIZE (1..MAX).
                 if critical {
@@ -1135,13 +1178,13 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                 }
                 e.authority_info_access = Some(aia);
             }
-            oid::PKIX_OCSP_NOCHECK => {
+            ExtId::OcspNoCheck => {
                 der::asn1::Null::from_der(v)
                     .map_err(|_| bad("ocspNoCheck", "value is not NULL"))?;
                 e.ocsp_no_check = true;
             }
-            other if critical => e.unknown_critical.push(other),
-            _ => {}
+            ExtId::Other if critical => e.unknown_critical.push(x.oid()?),
+            ExtId::Other => {}
         }
     }
     // RFC 5280 4.2.1.9: keyCertSign only with cA.
@@ -1160,6 +1203,38 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_ids_match_their_oids() {
+        let table = [
+            (oid::CE_BASIC_CONSTRAINTS, ExtId::BasicConstraints),
+            (oid::CE_KEY_USAGE, ExtId::KeyUsage),
+            (oid::CE_EXT_KEY_USAGE, ExtId::ExtKeyUsage),
+            (oid::CE_SUBJECT_ALT_NAME, ExtId::SubjectAltName),
+            (oid::CE_NAME_CONSTRAINTS, ExtId::NameConstraints),
+            (oid::CE_CERTIFICATE_POLICIES, ExtId::CertificatePolicies),
+            (oid::CE_POLICY_MAPPINGS, ExtId::PolicyMappings),
+            (oid::CE_POLICY_CONSTRAINTS, ExtId::PolicyConstraints),
+            (oid::CE_INHIBIT_ANY_POLICY, ExtId::InhibitAnyPolicy),
+            (oid::CE_SUBJECT_KEY_IDENTIFIER, ExtId::SubjectKeyId),
+            (oid::CE_AUTHORITY_KEY_IDENTIFIER, ExtId::AuthorityKeyId),
+            (
+                oid::CE_CRL_DISTRIBUTION_POINTS,
+                ExtId::CrlDistributionPoints,
+            ),
+            (oid::PE_AUTHORITY_INFO_ACCESS, ExtId::AuthorityInfoAccess),
+            (oid::PKIX_OCSP_NOCHECK, ExtId::OcspNoCheck),
+        ];
+        for (oid, id) in table {
+            assert_eq!(ExtId::of(oid.as_bytes()), id, "{oid}");
+        }
+        // Neighbours and prefixes are other extensions.
+        for other in ["2.5.29.16", "2.5.29.18", "2.5.29.19.1", "1.3.6.1.5.5.7.1.2"] {
+            let oid = ObjectIdentifier::new_unwrap(other);
+            assert_eq!(ExtId::of(oid.as_bytes()), ExtId::Other, "{other}");
+        }
+        assert_eq!(ExtId::of(&[0x55, 0x1d]), ExtId::Other);
+    }
 
     #[test]
     fn serial_rules() {
@@ -1326,6 +1401,18 @@ mod tests {
         assert!(matches!(
             Cert::from_der(dup.cert_der()),
             Err(Error::DuplicateExtension { .. })
+        ));
+        // A handled extension twice (the builder already adds an AKI).
+        let dup_aki = root.leaf("CN=dup-aki.example.ma", |t| {
+            t.extra_extensions.push(crate::builder::RawExtension {
+                oid: oid::CE_AUTHORITY_KEY_IDENTIFIER,
+                critical: false,
+                value: vec![0x30, 0x03, 0x80, 0x01, 0x01],
+            });
+        });
+        assert!(matches!(
+            Cert::from_der(dup_aki.cert_der()),
+            Err(Error::DuplicateExtension { oid, .. }) if oid == oid::CE_AUTHORITY_KEY_IDENTIFIER
         ));
     }
 
