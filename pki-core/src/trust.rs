@@ -290,14 +290,23 @@ impl TrustStore {
 
     /// Anchors whose subject names the issuer of `child`, keyed on the
     /// issuer's encoding as it appears in `child` (no re-encoding).
-    pub fn anchors_issuing(&self, child: &Cert) -> Vec<&Anchor> {
-        if let Some(ix) = self.by_subject.get(child.issuer_der()) {
-            return ix.iter().map(|i| &self.anchors[*i]).collect();
-        }
-        self.anchors
-            .iter()
-            .filter(|a| a.cert.subject_names_issuer_of(child))
-            .collect()
+    /// Yields them without allocating: the exact-encoding index when it
+    /// knows the name, else every anchor compared under RFC 5280 7.1.
+    pub fn anchors_issuing<'a>(&'a self, child: &'a Cert) -> impl Iterator<Item = &'a Anchor> {
+        let indexed = self.by_subject.get(child.issuer_der());
+        let compared = match indexed {
+            Some(_) => None,
+            None => Some(
+                self.anchors
+                    .iter()
+                    .filter(move |a| a.cert.subject_names_issuer_of(child)),
+            ),
+        };
+        indexed
+            .into_iter()
+            .flatten()
+            .map(|i| &self.anchors[*i])
+            .chain(compared.into_iter().flatten())
     }
 
     /// Anchors whose subject is the DER name `name` (say, a CRL's issuer as

@@ -697,7 +697,7 @@ fn guess_cert(
                     && pki_core::name::names_equal(c.subject(), cur.issuer())
             })
             .cloned()
-            .or_else(|| trust.anchors_issuing(&cur).first().map(|a| a.cert.clone()))?;
+            .or_else(|| trust.anchors_issuing(&cur).next().map(|a| a.cert.clone()))?;
         cur = next;
     }
     Some((index, cur))

@@ -53,7 +53,8 @@ impl<'v, 'o> Builder<'v, 'o> {
     }
 
     pub(super) fn run(mut self, leaf: &Arc<Cert>) -> Result<ValidatedPath, Error> {
-        let mut chain = vec![leaf.clone()];
+        let mut chain = Vec::with_capacity(4);
+        chain.push(leaf.clone());
         match self.extend(&mut chain, 0) {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(self.best.map_or_else(
@@ -103,23 +104,18 @@ impl<'v, 'o> Builder<'v, 'o> {
         let child = chain[index].clone();
 
         // RFC 4158 3.5.12: prefer trust anchors, then intermediates.
-        let anchors: Vec<(Arc<Cert>, usize)> = self
-            .validator
-            .trust
-            .anchors_issuing(&child)
-            .into_iter()
-            .map(|a| (a.cert.clone(), a.tier))
-            .collect();
-        for (anchor, tier) in anchors {
-            if !key_ids_compatible(&child, &anchor) || in_chain(chain, &anchor) {
+        let validator = self.validator;
+        for a in validator.trust.anchors_issuing(&child) {
+            let anchor = &a.cert;
+            if !key_ids_compatible(&child, anchor) || in_chain(chain, anchor) {
                 continue;
             }
             self.spend_candidate()?;
-            if !self.edge_ok(&child, &anchor, index)? {
+            if !self.edge_ok(&child, anchor, index)? {
                 continue;
             }
-            chain.push(anchor);
-            let result = validate::check_path(self.validator, chain, tier, self.opts);
+            chain.push(anchor.clone());
+            let result = validate::check_path(validator, chain, a.tier, self.opts);
             chain.pop();
             match result {
                 Ok(p) => return Ok(Some(p)),

@@ -458,7 +458,7 @@ pub(super) fn check_path(
 
     // RFC 5280 6.1.3 (a)(3): revocation status of every certificate but the
     // anchor, under the reached tier's revocation policy.
-    let mut revocation = Vec::with_capacity(n - 1);
+    let mut revocation = Vec::new();
     let tier_policy = &tier_def.revocation;
     let hard_fail = opts.require_revocation || tier_policy.is_hard_fail();
     if let Some(source) = opts
@@ -466,6 +466,7 @@ pub(super) fn check_path(
         .filter(|_| tier_policy.checks() || opts.require_revocation)
     {
         let refs: Vec<&Cert> = chain.iter().map(AsRef::as_ref).collect();
+        revocation.reserve_exact(n - 1);
         for i in 0..n - 1 {
             let status = source.status_under(&refs, i, opts.time, tier_policy);
             match &status {
