@@ -111,21 +111,24 @@ pub struct Cert {
     issuer_name: OnceLock<Name>,
     subject_name: OnceLock<Name>,
     /// The whole certificate decoded with `x509-cert`, when first asked for
-    /// (tools and reports; validation never needs it).
-    inner: OnceLock<Result<x509_cert::Certificate, Error>>,
+    /// (tools and reports; validation never needs it). Boxed: it is larger
+    /// than the rest of the struct, which is moved around on every decode.
+    inner: OnceLock<Result<Box<x509_cert::Certificate>, Error>>,
     ext: Extensions,
-    key: Result<PublicKey, Error>,
+    // The errors below are boxed: they are rare, and keeping the struct
+    // small keeps its allocation on the allocator's fast path.
+    key: Result<PublicKey, Box<Error>>,
     /// SHA-256 of the DER subjectPublicKeyInfo, computed when first asked
     /// for (issuers need it; most end entities never do).
     spki_hash: OnceLock<[u8; 32]>,
-    signature_algorithm: Result<SignatureAlgorithm, Error>,
+    signature_algorithm: Result<SignatureAlgorithm, Box<Error>>,
     not_before: UnixTime,
     not_after: UnixTime,
     self_issued: bool,
     /// RFC 5280 4.1.2.2 violation of the serial number, checked for every
     /// certificate of a path except trust anchors (some long-lived roots
     /// have serial 0).
-    serial_problem: Option<Error>,
+    serial_problem: Option<Box<Error>>,
     /// The public key parsed for the last algorithm it verified, so that a
     /// cached issuer verifies without re-parsing its key.
     parsed_key: OnceLock<Option<(SignatureAlgorithm, AlgorithmPolicy, ParsedPublicKey)>>,
@@ -166,7 +169,7 @@ impl Cert {
         if raw.outer_sig_alg != raw.tbs_sig_alg {
             return Err(Error::SignatureAlgorithmMismatch { index: 0 });
         }
-        let serial_problem = check_serial(&der[raw.serial.clone()]).err();
+        let serial_problem = check_serial(&der[raw.serial.clone()]).err().map(Box::new);
         let version = raw.version as u8;
         let has_ext = raw.extensions.is_some();
         if version == 1 || (has_ext && version != 2) {
@@ -191,8 +194,9 @@ impl Cert {
             None => Extensions::default(),
         };
 
-        let key = PublicKey::from_spki_der(&der[raw.spki.clone()]);
-        let signature_algorithm = SignatureAlgorithm::from_identifier_der(raw.outer_sig_alg);
+        let key = PublicKey::from_spki_der(&der[raw.spki.clone()]).map_err(Box::new);
+        let signature_algorithm =
+            SignatureAlgorithm::from_identifier_der(raw.outer_sig_alg).map_err(Box::new);
 
         let mut cert = Self {
             fingerprint: OnceLock::new(),
@@ -283,9 +287,11 @@ impl Cert {
         self.inner
             .get_or_init(|| {
                 x509_cert::Certificate::from_der(&self.der)
+                    .map(Box::new)
                     .map_err(|e| Error::der("certificate", &e))
             })
             .as_ref()
+            .map(AsRef::as_ref)
             .map_err(Clone::clone)
     }
 
@@ -345,7 +351,7 @@ impl Cert {
 
     /// Why the serial number violates RFC 5280 4.1.2.2, if it does.
     pub fn serial_problem(&self) -> Option<&Error> {
-        self.serial_problem.as_ref()
+        self.serial_problem.as_deref()
     }
 
     /// The serial number's content octets (big-endian, as encoded).
@@ -393,12 +399,12 @@ impl Cert {
 
     /// The subject public key, when its type is supported.
     pub fn public_key(&self) -> Result<&PublicKey, Error> {
-        self.key.as_ref().map_err(Clone::clone)
+        self.key.as_ref().map_err(|e| (**e).clone())
     }
 
     /// The certificate's own signature algorithm, when supported.
     pub fn signature_algorithm(&self) -> Result<SignatureAlgorithm, Error> {
-        self.signature_algorithm.clone()
+        self.signature_algorithm.clone().map_err(|e| *e)
     }
 
     /// The signature value.
