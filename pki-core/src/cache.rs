@@ -45,9 +45,15 @@ pub(crate) struct FifoMap<K, V> {
 
 impl<K: Hash + Eq + Copy, V> FifoMap<K, V> {
     /// A map of at most `cap` entries; 0 stores nothing.
+    #[cfg(test)]
     pub(crate) fn new(cap: usize) -> Self {
+        Self::with_hasher(cap, RandomState::new())
+    }
+
+    /// The same, hashing with `hasher` (shards share one).
+    pub(crate) fn with_hasher(cap: usize, hasher: RandomState) -> Self {
         Self {
-            map: HashMap::new(),
+            map: HashMap::with_hasher(hasher),
             order: VecDeque::new(),
             seq: 0,
             cap,
@@ -140,9 +146,12 @@ impl<K: ShardKey, V> BoundedMap<K, V> {
     /// 0 stores nothing.
     pub fn new(capacity: usize) -> Self {
         let per_shard = capacity.div_ceil(SHARDS);
+        // One random SipHash key for all shards (a fresh one per shard
+        // costs a thread-local access each and buys nothing).
+        let hasher = RandomState::new();
         Self {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(FifoMap::new(per_shard)))
+                .map(|_| Mutex::new(FifoMap::with_hasher(per_shard, hasher.clone())))
                 .collect(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),

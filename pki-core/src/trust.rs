@@ -212,8 +212,15 @@ pub enum TrustError {
 }
 
 /// Trust anchors grouped by tier, indexed by subject for path building.
+/// Cloning is cheap (the contents are shared, and copied on the next
+/// change), so every validator can hold its own.
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
+    inner: Arc<TrustInner>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TrustInner {
     tiers: Vec<Tier>,
     anchors: Vec<Anchor>,
     by_subject: HashMap<Vec<u8>, Vec<usize>>,
@@ -228,41 +235,43 @@ impl TrustStore {
 
     /// Adds a tier; names are unique.
     pub fn add_tier(&mut self, tier: Tier) -> Result<usize, TrustError> {
-        if self.tiers.iter().any(|t| t.name == tier.name) {
+        let me = Arc::make_mut(&mut self.inner);
+        if me.tiers.iter().any(|t| t.name == tier.name) {
             return Err(TrustError::DuplicateTier(tier.name));
         }
-        self.digest = chain_digest(&self.digest, b'T', format!("{tier:?}").as_bytes());
-        self.tiers.push(tier);
-        Ok(self.tiers.len() - 1)
+        me.digest = chain_digest(&me.digest, b'T', format!("{tier:?}").as_bytes());
+        me.tiers.push(tier);
+        Ok(me.tiers.len() - 1)
     }
 
     /// Adds an anchor to the named tier. The same certificate may not be
     /// trusted twice (it would make the reached tier ambiguous).
     pub fn add_anchor(&mut self, tier: &str, cert: Arc<Cert>) -> Result<(), TrustError> {
-        let t = self
+        let me = Arc::make_mut(&mut self.inner);
+        let t = me
             .tiers
             .iter()
             .position(|t| t.name == tier)
             .ok_or_else(|| TrustError::UnknownTier(tier.to_owned()))?;
-        if let Some(a) = self
+        if let Some(a) = me
             .anchors
             .iter()
             .find(|a| a.cert.fingerprint() == cert.fingerprint())
         {
             return Err(TrustError::DuplicateAnchor {
                 subject: cert.subject_string(),
-                tier: self.tiers[a.tier].name.clone(),
+                tier: me.tiers[a.tier].name.clone(),
             });
         }
         let key = subject_key(&cert);
         let mut item = cert.fingerprint().to_vec();
         item.extend_from_slice(tier.as_bytes());
-        self.digest = chain_digest(&self.digest, b'A', &item);
-        self.anchors.push(Anchor { cert, tier: t });
-        self.by_subject
+        me.digest = chain_digest(&me.digest, b'A', &item);
+        me.anchors.push(Anchor { cert, tier: t });
+        me.by_subject
             .entry(key)
             .or_default()
-            .push(self.anchors.len() - 1);
+            .push(me.anchors.len() - 1);
         Ok(())
     }
 
@@ -273,19 +282,19 @@ impl TrustStore {
     /// answer computed under the old configuration. Stable within one
     /// process (it hashes the `Debug` form of each tier), not across builds.
     pub fn config_digest(&self) -> &[u8; 32] {
-        &self.digest
+        &self.inner.digest
     }
 
     pub fn tiers(&self) -> &[Tier] {
-        &self.tiers
+        &self.inner.tiers
     }
 
     pub fn tier(&self, index: usize) -> &Tier {
-        &self.tiers[index]
+        &self.inner.tiers[index]
     }
 
     pub fn anchors(&self) -> &[Anchor] {
-        &self.anchors
+        &self.inner.anchors
     }
 
     /// Anchors whose subject names the issuer of `child`, keyed on the
@@ -293,11 +302,12 @@ impl TrustStore {
     /// Yields them without allocating: the exact-encoding index when it
     /// knows the name, else every anchor compared under RFC 5280 7.1.
     pub fn anchors_issuing<'a>(&'a self, child: &'a Cert) -> impl Iterator<Item = &'a Anchor> {
-        let indexed = self.by_subject.get(child.issuer_der());
+        let indexed = self.inner.by_subject.get(child.issuer_der());
         let compared = match indexed {
             Some(_) => None,
             None => Some(
-                self.anchors
+                self.inner
+                    .anchors
                     .iter()
                     .filter(move |a| a.cert.subject_names_issuer_of(child)),
             ),
@@ -305,7 +315,7 @@ impl TrustStore {
         indexed
             .into_iter()
             .flatten()
-            .map(|i| &self.anchors[*i])
+            .map(|i| &self.inner.anchors[*i])
             .chain(compared.into_iter().flatten())
     }
 
@@ -313,10 +323,11 @@ impl TrustStore {
     /// encoded): exact encoding first, then RFC 5280 7.1 comparison
     /// ([`crate::name::names_der_equal`]).
     pub fn anchors_with_subject(&self, name: &[u8]) -> Vec<&Anchor> {
-        if let Some(ix) = self.by_subject.get(name) {
-            return ix.iter().map(|i| &self.anchors[*i]).collect();
+        if let Some(ix) = self.inner.by_subject.get(name) {
+            return ix.iter().map(|i| &self.inner.anchors[*i]).collect();
         }
-        self.anchors
+        self.inner
+            .anchors
             .iter()
             .filter(|a| crate::name::names_der_equal(a.cert.subject_der(), name))
             .collect()
