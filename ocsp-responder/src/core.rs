@@ -473,14 +473,25 @@ impl Core {
         }
         let core = Arc::clone(self);
         let probe = tokio::task::spawn_blocking(move || {
+            // Cleared however the probe ends, a panic in the signer
+            // included: otherwise no probe would ever start again.
+            let _done = ClearOnDrop(&core.probing);
             let ok = issuer.signer.sign(b"ocsp-responder HSM probe");
             core.health.hsm_ok.store(ok.is_ok(), Ordering::Relaxed);
             if let Err(SignError::Unavailable(_) | SignError::Failed(_)) = ok {
                 core.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
             }
-            core.probing.store(false, Ordering::Release);
         });
         let _ = tokio::time::timeout(self.settings.live_sign_timeout, probe).await;
+    }
+}
+
+/// Sets its flag back to `false` when dropped (unwinding included).
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

@@ -272,3 +272,74 @@ async fn hsm_hanging_serves_cached_answers_try_later_live_and_recovers() {
     assert!(ready);
     fx.stop().await;
 }
+
+/// The fixture's HSM signer, failing as a removed token (mode 1) or
+/// panicking as a buggy module binding (mode 2) on demand.
+struct Faulty {
+    inner: hsm::HsmSigner,
+    mode: std::sync::atomic::AtomicU8,
+}
+
+impl Faulty {
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl pki_core::Signer for Faulty {
+    fn algorithm(&self) -> x509_cert::spki::AlgorithmIdentifierOwned {
+        self.inner.algorithm()
+    }
+
+    fn public_key(&self) -> x509_cert::spki::SubjectPublicKeyInfoOwned {
+        self.inner.public_key()
+    }
+
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, pki_core::SignError> {
+        match self.mode.load(std::sync::atomic::Ordering::SeqCst) {
+            1 => Err(pki_core::SignError::Unavailable("token removed".into())),
+            2 => panic!("signer bug (injected by the test)"),
+            _ => self.inner.sign(tbs),
+        }
+    }
+}
+
+/// A probe whose signer panics must not stop later probes: once the HSM
+/// answers again, readiness and live signing come back by themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_hsm_probe_does_not_stop_later_probes() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("hsm-panic").await;
+    let faulty = std::sync::Arc::new(Faulty {
+        inner: fx.signer.clone(),
+        mode: std::sync::atomic::AtomicU8::new(0),
+    });
+    let signer: std::sync::Arc<dyn pki_core::Signer> = faulty.clone();
+    let addr = fx.start_with_signer(Fixture::settings(), signer).await;
+    let live = fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[7; 32]));
+    assert!(is_good(&post_ocsp(addr, &live).await.single_status(&fx)));
+
+    // The token goes away: a live request fails and readiness drops.
+    faulty.set(1);
+    let r = post_ocsp(addr, &live).await;
+    assert_ne!(r.ocsp_status(), ResponseStatus::Successful);
+    let not_ready = eventually(Duration::from_secs(5), || async {
+        http(addr, "GET", "/health/ready", &[], &[]).await.status == 503
+    })
+    .await;
+    assert!(not_ready, "readiness did not report the HSM down");
+
+    // Probes (every 200 ms here) now panic inside the signer, several times.
+    faulty.set(2);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+
+    // The HSM is back: the next probe succeeds and readiness returns.
+    faulty.set(0);
+    let ready = eventually(Duration::from_secs(5), || async {
+        http(addr, "GET", "/health/ready", &[], &[]).await.status == 200
+    })
+    .await;
+    assert!(ready, "no probe ran after one panicked");
+    assert!(is_good(&post_ocsp(addr, &live).await.single_status(&fx)));
+    fx.stop().await;
+}
