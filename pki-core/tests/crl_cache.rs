@@ -418,3 +418,43 @@ fn re_offered_crls_stay_while_unrefreshed_ones_are_evicted() {
         "{issuers:?}"
     );
 }
+
+/// A CRL decoded once is offered to several candidate signers: the first
+/// that signed it takes it; refusals name the last candidate's reason.
+#[test]
+fn a_decoded_crl_finds_its_signer_among_candidates() {
+    let w = world();
+    let cache = CrlCache::new(16, AlgorithmPolicy::Default);
+    let decode = |der: &[u8]| pki_core::crl::Crl::from_der(der).expect("CRL decodes");
+    let (sub, root) = (w.certs[1].clone(), w.certs[2].clone());
+    // Same name and AKI as the issuing CA, another key.
+    let forger = SoftwareKey::generate(KeyAlgorithm::EcdsaP256);
+    let impostor = cert(
+        &w.root
+            .intermediate_with_key("CN=Cache Sub,C=MA", forger, |_| {}),
+    );
+
+    assert!(matches!(
+        cache.offer_decoded(decode(&w.crl(5, true)), &[], now()),
+        Err(OfferError::IssuerMismatch { .. })
+    ));
+    assert!(matches!(
+        cache.offer_decoded(decode(&w.crl(5, true)), std::slice::from_ref(&root), now()),
+        Err(OfferError::IssuerMismatch { .. })
+    ));
+    assert!(matches!(
+        cache.offer_decoded(
+            decode(&w.crl(5, true)),
+            &[root.clone(), impostor.clone()],
+            now()
+        ),
+        Err(OfferError::Signature(_))
+    ));
+    // Nothing refused was installed.
+    assert!(!is_revoked(&w.status(&cache, now())));
+    let offered = cache
+        .offer_decoded(decode(&w.crl(5, true)), &[root, impostor, sub], now())
+        .expect("the real signer is among the candidates");
+    assert!(matches!(offered, Offered::Inserted { .. }));
+    assert!(is_revoked(&w.status(&cache, now())));
+}

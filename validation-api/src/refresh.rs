@@ -239,8 +239,7 @@ impl Refresher {
                 signers.push(issuer);
             }
             let held = (crl.this_update(), crl.next_update());
-            drop(crl);
-            svc.offer_crl(&body, &signers)
+            svc.offer_crl(crl, &signers)
                 .map(|o| (o, held))
                 .map_err(|error| FetchError::Refused { url: u, error })
         })

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 
 use pki_core::cache::{BoundedMap, CertCache, Lookup, VerifiedEdgeCache};
-use pki_core::crl::{CrlCache, OfferError, Offered};
+use pki_core::crl::{Crl, CrlCache, OfferError, Offered};
 use pki_core::revocation::{RevocationSource, TieredRevocation};
 use pki_core::{
     AlgorithmPolicy, Cert, Error, Tier, TrustStore, UnixTime, ValidatedPath, ValidationOptions,
@@ -316,8 +316,13 @@ impl Service {
         path: &std::path::Path,
         der: &[u8],
     ) -> Result<(), ConfigError> {
-        let signers = signers_for(snap, der);
-        match self.offer_crl(der, &signers) {
+        let offered = Crl::from_der(der)
+            .map_err(OfferError::Decode)
+            .and_then(|crl| {
+                let signers = issuers_with_subject(snap, crl.issuer_der());
+                self.offer_crl(crl, &signers)
+            });
+        match offered {
             Ok(_) => Ok(()),
             Err(
                 e @ (OfferError::Expired { .. }
@@ -334,30 +339,16 @@ impl Service {
         }
     }
 
-    /// Offers a CRL to the cache, trying each candidate signer; the first
-    /// that verifies decides. With no candidate, the refusal says so.
-    pub fn offer_crl(&self, der: &[u8], signers: &[Arc<Cert>]) -> Result<Offered, OfferError> {
-        let now = UnixTime::now();
-        let mut last = None;
-        for s in signers {
-            match self.crl_cache.offer(der, s, now) {
-                Ok(o) => return Ok(o),
-                // Another candidate may be the real signer.
-                Err(
-                    e @ (OfferError::IssuerMismatch { .. }
-                    | OfferError::Signature(_)
-                    | OfferError::SignerLacksCrlSign),
-                ) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| match pki_core::crl::Crl::from_der(der) {
-            Err(e) => OfferError::Decode(e),
-            Ok(c) => OfferError::IssuerMismatch {
-                crl_issuer: c.issuer().to_string(),
+    /// Offers a decoded CRL to the cache, trying each candidate signer; the
+    /// first that verifies decides. With no candidate, the refusal says so.
+    pub fn offer_crl(&self, crl: Crl, signers: &[Arc<Cert>]) -> Result<Offered, OfferError> {
+        if signers.is_empty() {
+            return Err(OfferError::IssuerMismatch {
+                crl_issuer: crl.issuer().to_string(),
                 signer: "none of the anchors or configured intermediates (list the issuing CA in the tier's `intermediates`)".into(),
-            },
-        }))
+            });
+        }
+        self.crl_cache.offer_decoded(crl, signers, UnixTime::now())
     }
 
     /// Distribution points to follow.
@@ -639,14 +630,6 @@ fn any_tier_uses_ocsp(snap: &Snapshot) -> bool {
 
 /// Known CAs (anchors, configured intermediates) named as the CRL's issuer.
 /// Reads only the issuer name: [`CrlCache::offer`] decodes the whole CRL.
-fn signers_for(snap: &Snapshot, der: &[u8]) -> Vec<Arc<Cert>> {
-    match pki_core::crl::issuer_der_of(der) {
-        // An empty issuer is refused by the CRL decoder (RFC 5280 5.1.2.3).
-        Some(issuer) if issuer != [0x30, 0x00] => issuers_with_subject(snap, issuer),
-        _ => Vec::new(),
-    }
-}
-
 /// Anchors and configured intermediates whose subject is the DER name
 /// `name` (RFC 5280 7.1 comparison).
 fn issuers_with_subject(snap: &Snapshot, name: &[u8]) -> Vec<Arc<Cert>> {
@@ -781,34 +764,6 @@ mod tests {
                 fps(issuers_with_subject(&snap, &reencoded))
             );
         }
-    }
-
-    /// The issuer read from a CRL's headers is the one the full decoder
-    /// finds; a truncated or foreign encoding gives none.
-    #[test]
-    fn crl_issuer_is_read_from_the_headers() {
-        let root = TestCa::root("CN=Header Root,O=Kingdom of Morocco,C=MA");
-        let leaf = root.leaf("CN=Header Leaf,C=MA", |_| {});
-        let crl = root.crl(|t| t.revoked.push(leaf.revocation()));
-        let decoded = pki_core::crl::Crl::from_der(&crl).unwrap();
-        let cert = Cert::from_der(root.cert_der()).unwrap();
-        assert_eq!(
-            pki_core::crl::issuer_der_of(&crl),
-            Some(decoded.issuer_der())
-        );
-        assert_eq!(pki_core::crl::issuer_der_of(&crl), Some(cert.subject_der()));
-        for n in 0..crl.len() {
-            assert_eq!(pki_core::crl::issuer_der_of(&crl[..n]), None, "{n} bytes");
-        }
-        // v1 (no version): signature algorithm, then the issuer.
-        let v1 = [0x30, 8, 0x30, 6, 0x30, 0, 0x30, 2, 0x31, 0];
-        assert_eq!(pki_core::crl::issuer_der_of(&v1), Some(&v1[6..]));
-        // A v3 certificate is not a CRL: its [0] version stands where the
-        // signature algorithm would.
-        assert_eq!(pki_core::crl::issuer_der_of(root.cert_der()), None);
-        let mut wrong_tag = crl.clone();
-        wrong_tag[0] = 0x31;
-        assert_eq!(pki_core::crl::issuer_der_of(&wrong_tag), None);
     }
 
     /// A cached verdict lasts until the earliest of notAfter, CRL

@@ -223,17 +223,36 @@ impl CrlCache {
         now: UnixTime,
     ) -> Result<Offered, OfferError> {
         let crl = Crl::from_der(der).map_err(OfferError::Decode)?;
-        if !names_equal(crl.issuer(), signer.subject()) {
-            return Err(OfferError::IssuerMismatch {
+        self.offer_decoded(crl, std::slice::from_ref(signer), now)
+    }
+
+    /// [`Self::offer`] for a CRL already decoded (a large one is decoded
+    /// once), with candidate signers tried in turn: the first whose name,
+    /// keyUsage and signature match signs it. With none, the error is the
+    /// last candidate's refusal (an issuer mismatch when there is none).
+    pub fn offer_decoded(
+        &self,
+        crl: Crl,
+        signers: &[Arc<Cert>],
+        now: UnixTime,
+    ) -> Result<Offered, OfferError> {
+        let mut refusal = None;
+        let mut chosen = None;
+        for candidate in signers {
+            match self.check_signer(&crl, candidate) {
+                Ok(()) => {
+                    chosen = Some(candidate);
+                    break;
+                }
+                Err(e) => refusal = Some(e),
+            }
+        }
+        let Some(signer) = chosen else {
+            return Err(refusal.unwrap_or_else(|| OfferError::IssuerMismatch {
                 crl_issuer: crl.issuer().to_string(),
-                signer: signer.subject_string(),
-            });
-        }
-        if !signer.key_usage_allows(KeyUsages::CRLSign) {
-            return Err(OfferError::SignerLacksCrlSign);
-        }
-        crl.verify_signed_by(signer, self.policy)
-            .map_err(OfferError::Signature)?;
+                signer: "no candidate signer".into(),
+            }));
+        };
         if let Some((oid, _)) = crl.unknown_critical() {
             return Err(OfferError::UnknownCriticalExtension(oid));
         }
@@ -268,6 +287,21 @@ impl CrlCache {
             self.add_signer(signer.clone());
         }
         result
+    }
+
+    /// Whether `signer` signed `crl` and may sign CRLs.
+    fn check_signer(&self, crl: &Crl, signer: &Cert) -> Result<(), OfferError> {
+        if !names_equal(crl.issuer(), signer.subject()) {
+            return Err(OfferError::IssuerMismatch {
+                crl_issuer: crl.issuer().to_string(),
+                signer: signer.subject_string(),
+            });
+        }
+        if !signer.key_usage_allows(KeyUsages::CRLSign) {
+            return Err(OfferError::SignerLacksCrlSign);
+        }
+        crl.verify_signed_by(signer, self.policy)
+            .map_err(OfferError::Signature)
     }
 
     /// The decision and the pointer swap, under the write lock: no decoding

@@ -77,22 +77,6 @@ pub struct Crl {
     verified_by: RwLock<Vec<(KeyPolicy, bool)>>,
 }
 
-/// The issuer Name TLV of a DER CRL (RFC 5280 5.1: `CertificateList`,
-/// `tbsCertList`, optional version, signature algorithm, issuer), read from
-/// the headers without decoding the rest, to find a CRL's possible signers
-/// before the full decode. `None` when these first fields are malformed;
-/// [`Crl::from_der`] then reports the error.
-pub fn issuer_der_of(der: &[u8]) -> Option<&[u8]> {
-    use crate::der_reader::In;
-    let list = In::new(der).expect(0x30).ok()?;
-    let mut tbs = In::new(In::new(list).expect(0x30).ok()?);
-    if tbs.peek() == Some(0x02) {
-        tbs.tlv().ok()?; // version
-    }
-    tbs.expect(0x30).ok()?; // signature AlgorithmIdentifier
-    tbs.expect_tlv(0x30).ok().map(|(_, issuer)| issuer)
-}
-
 /// Compares two unsigned big-endian integers without leading zeros.
 pub(crate) fn cmp_number(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
