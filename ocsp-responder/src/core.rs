@@ -54,6 +54,9 @@ pub struct Core {
     presign_pending: AtomicBool,
     /// A probe signature is running (see [`Core::probe_hsm`]).
     probing: AtomicBool,
+    /// Background re-signing or pre-signing is running (one at a time, so
+    /// a hung HSM holds one such job at most).
+    bulk_signing: AtomicBool,
     /// Held while a status changes and while a response is checked against
     /// its status version and cached, so a response signed from an old
     /// status can never replace the one signed after a change.
@@ -78,6 +81,7 @@ impl Core {
             change_seq: AtomicU64::new(0),
             presign_pending: AtomicBool::new(false),
             probing: AtomicBool::new(false),
+            bulk_signing: AtomicBool::new(false),
             publish: std::sync::Mutex::new(()),
         }
     }
@@ -389,13 +393,24 @@ impl Core {
         Ok(())
     }
 
-    /// Replaces the cached responses of one serial at once; when signing
-    /// fails the stale responses are dropped, so live requests answer
-    /// (tryLater) instead of the old status being served.
+    /// Replaces the cached responses of one serial at once. The stale
+    /// responses are dropped instead (live requests then answer, tryLater
+    /// while the HSM is out, rather than the old status being served) when
+    /// signing fails, when the HSM is already known to be out, and when the
+    /// signature is not back within `live_sign_timeout`: a hung HSM must
+    /// not hold up the change feed, nor leave a revoked certificate's
+    /// "good" response in the cache. They are signed again once the HSM is
+    /// back (pre-signing pending).
     async fn resign_now(self: &Arc<Self>, issuer: &Arc<Issuer>, serial: Box<[u8]>) {
+        if !self.health.hsm_ok.load(Ordering::Relaxed) {
+            self.drop_stale(issuer, &serial);
+            return;
+        }
         let core = Arc::clone(self);
-        let issuer = Arc::clone(issuer);
-        let _ = tokio::task::spawn_blocking(move || {
+        let job_issuer = Arc::clone(issuer);
+        let job_serial = serial.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let (issuer, serial) = (job_issuer, job_serial);
             for hash in HashAlgorithm::ALL {
                 let configured = core.settings.presign_hashes.contains(&hash);
                 let present = core.cache.get(issuer.index, hash, &serial).is_some();
@@ -413,8 +428,30 @@ impl Core {
                     SignOutcome::Full | SignOutcome::Skipped => {}
                 }
             }
-        })
-        .await;
+        });
+        if tokio::time::timeout(self.settings.live_sign_timeout, job)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                after = ?self.settings.live_sign_timeout,
+                issuer = %issuer.name,
+                "re-signing a changed status is not back in time; the HSM may hang: dropped the stale responses"
+            );
+            self.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
+            self.health.hsm_ok.store(false, Ordering::Relaxed);
+            self.drop_stale(issuer, &serial);
+        }
+    }
+
+    /// Drops every cached response of `serial` and asks for pre-signing
+    /// once the HSM is back. (A signature still running may publish a
+    /// response afterwards: it was signed from the current status.)
+    fn drop_stale(&self, issuer: &Issuer, serial: &[u8]) {
+        for hash in HashAlgorithm::ALL {
+            self.cache.remove(issuer.index, hash, serial);
+        }
+        self.presign_pending.store(true, Ordering::Relaxed);
     }
 
     /// Re-signs every cached response older than `refresh_after`.
@@ -484,6 +521,25 @@ impl Core {
         });
         let _ = tokio::time::timeout(self.settings.live_sign_timeout, probe).await;
     }
+}
+
+/// Runs a bulk signing job (re-signing, pre-signing) off the background
+/// loop, unless one is running: the loop keeps applying changes and
+/// probing while the HSM works, or hangs.
+fn spawn_bulk<F, Fut>(core: &Arc<Core>, job: F)
+where
+    F: FnOnce(Arc<Core>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if core.bulk_signing.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let running = job(Arc::clone(core));
+    let core = Arc::clone(core);
+    tokio::spawn(async move {
+        let _done = ClearOnDrop(&core.bulk_signing);
+        running.await;
+    });
 }
 
 /// Sets its flag back to `false` when dropped (unwinding included).
@@ -564,7 +620,11 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>
                 }
             }
             _ = refresh.tick() => {
-                core.refresh_due().await;
+                if core.health.hsm_ok.load(Ordering::Relaxed) {
+                    spawn_bulk(&core, |c| async move {
+                        c.refresh_due().await;
+                    });
+                }
             }
             _ = probe.tick() => {
                 if !core.health.hsm_ok.load(Ordering::Relaxed) {
@@ -573,8 +633,10 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>
                 if core.health.hsm_ok.load(Ordering::Relaxed)
                     && core.presign_pending.load(Ordering::Relaxed)
                 {
-                    tracing::info!("HSM available again: pre-signing what failed before");
-                    core.presign_all().await;
+                    spawn_bulk(&core, |c| async move {
+                        tracing::info!("HSM available again: pre-signing what failed before");
+                        c.presign_all().await;
+                    });
                 }
             }
         }

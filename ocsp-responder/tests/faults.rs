@@ -343,3 +343,57 @@ async fn a_panicking_hsm_probe_does_not_stop_later_probes() {
     assert!(is_good(&post_ocsp(addr, &live).await.single_status(&fx)));
     fx.stop().await;
 }
+
+/// A revocation that arrives while the HSM hangs: the certificate's
+/// pre-signed "good" response stops being served within the signing
+/// timeout (live requests get tryLater), the change feed keeps going, and
+/// the revoked status is served once the HSM answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_during_an_hsm_hang_stops_the_stale_good_answer() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("hsm-hang-revoke").await;
+    let hanging = std::sync::Arc::new(Hanging {
+        inner: fx.signer.clone(),
+        shut: std::sync::Mutex::new(false),
+        opened: std::sync::Condvar::new(),
+    });
+    let settings = ocsp_responder::Settings {
+        live_concurrency: 2,
+        live_wait: Duration::from_millis(100),
+        live_sign_timeout: Duration::from_millis(300),
+        ..Fixture::settings()
+    };
+    let signer: std::sync::Arc<dyn pki_core::Signer> = hanging.clone();
+    let addr = fx.start_with_signer(settings, signer).await;
+    let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let before = get_ocsp(addr, &cached).await;
+    assert!(is_good(&before.single_status(&fx)));
+
+    hanging.set_shut(true);
+    fx.revoke(&fx.good, store::RevocationReason::KeyCompromise)
+        .await;
+    let stale_gone = eventually(Duration::from_secs(5), || async {
+        get_ocsp(addr, &cached).await.body != before.body
+    })
+    .await;
+    assert!(stale_gone, "the pre-signed good answer is still served");
+    let during = get_ocsp(addr, &cached).await;
+    assert_eq!(during.ocsp_status(), ResponseStatus::TryLater);
+    let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
+    assert_eq!(ready.status, 503);
+    // Other pre-signed answers keep flowing.
+    let other = fx.request(&fx.revoked, HashAlgorithm::Sha1, None);
+    assert!(is_revoked(&get_ocsp(addr, &other).await.single_status(&fx)));
+
+    hanging.set_shut(false);
+    let revoked = eventually(Duration::from_secs(15), || async {
+        let r = get_ocsp(addr, &cached).await;
+        r.ocsp_status() == ResponseStatus::Successful && is_revoked(&r.single_status(&fx))
+    })
+    .await;
+    assert!(
+        revoked,
+        "the revocation is not served after the HSM came back"
+    );
+    fx.stop().await;
+}
