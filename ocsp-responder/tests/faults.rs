@@ -203,10 +203,10 @@ impl pki_core::Signer for Hanging {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hsm_hanging_serves_cached_answers_try_later_live_and_recovers() {
-    let _serial = one_at_a_time().await;
-    let mut fx = Fixture::new("hsm-hang").await;
+/// A responder signing through a [`Hanging`] signer (open at first), with
+/// two live permits, a 100 ms wait for one and a 300 ms signing timeout.
+async fn start_hanging(name: &str) -> (Fixture, std::sync::Arc<Hanging>, std::net::SocketAddr) {
+    let mut fx = Fixture::new(name).await;
     let hanging = std::sync::Arc::new(Hanging {
         inner: fx.signer.clone(),
         shut: std::sync::Mutex::new(false),
@@ -220,6 +220,13 @@ async fn hsm_hanging_serves_cached_answers_try_later_live_and_recovers() {
     };
     let signer: std::sync::Arc<dyn pki_core::Signer> = hanging.clone();
     let addr = fx.start_with_signer(settings, signer).await;
+    (fx, hanging, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsm_hanging_serves_cached_answers_try_later_live_and_recovers() {
+    let _serial = one_at_a_time().await;
+    let (mut fx, hanging, addr) = start_hanging("hsm-hang").await;
     let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
     let before = get_ocsp(addr, &cached).await;
     assert!(is_good(&before.single_status(&fx)));
@@ -351,20 +358,7 @@ async fn a_panicking_hsm_probe_does_not_stop_later_probes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_during_an_hsm_hang_stops_the_stale_good_answer() {
     let _serial = one_at_a_time().await;
-    let mut fx = Fixture::new("hsm-hang-revoke").await;
-    let hanging = std::sync::Arc::new(Hanging {
-        inner: fx.signer.clone(),
-        shut: std::sync::Mutex::new(false),
-        opened: std::sync::Condvar::new(),
-    });
-    let settings = ocsp_responder::Settings {
-        live_concurrency: 2,
-        live_wait: Duration::from_millis(100),
-        live_sign_timeout: Duration::from_millis(300),
-        ..Fixture::settings()
-    };
-    let signer: std::sync::Arc<dyn pki_core::Signer> = hanging.clone();
-    let addr = fx.start_with_signer(settings, signer).await;
+    let (mut fx, hanging, addr) = start_hanging("hsm-hang-revoke").await;
     let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
     let before = get_ocsp(addr, &cached).await;
     assert!(is_good(&before.single_status(&fx)));
