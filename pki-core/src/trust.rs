@@ -299,38 +299,39 @@ impl TrustStore {
 
     /// Anchors whose subject names the issuer of `child`, keyed on the
     /// issuer's encoding as it appears in `child` (no re-encoding).
-    /// Yields them without allocating: the exact-encoding index when it
-    /// knows the name, else every anchor compared under RFC 5280 7.1.
+    /// Yields them without allocating.
     pub fn anchors_issuing<'a>(&'a self, child: &'a Cert) -> impl Iterator<Item = &'a Anchor> {
-        let indexed = self.inner.by_subject.get(child.issuer_der());
+        self.anchors_matching(child.issuer_der(), move |a| {
+            a.cert.subject_names_issuer_of(child)
+        })
+    }
+
+    /// Anchors whose subject is the DER name `name` (say, a CRL's issuer as
+    /// encoded), compared as [`crate::name::names_der_equal`] does.
+    pub fn anchors_with_subject(&self, name: &[u8]) -> Vec<&Anchor> {
+        self.anchors_matching(name, |a| {
+            crate::name::names_der_equal(a.cert.subject_der(), name)
+        })
+        .collect()
+    }
+
+    /// The anchors indexed under the exact encoding `name`; when none is,
+    /// every anchor that `same` (an RFC 5280 7.1 comparison) accepts.
+    fn anchors_matching<'a, F: Fn(&Anchor) -> bool>(
+        &'a self,
+        name: &[u8],
+        same: F,
+    ) -> impl Iterator<Item = &'a Anchor> + use<'a, F> {
+        let indexed = self.inner.by_subject.get(name);
         let compared = match indexed {
             Some(_) => None,
-            None => Some(
-                self.inner
-                    .anchors
-                    .iter()
-                    .filter(move |a| a.cert.subject_names_issuer_of(child)),
-            ),
+            None => Some(self.inner.anchors.iter().filter(move |a| same(a))),
         };
         indexed
             .into_iter()
             .flatten()
             .map(|i| &self.inner.anchors[*i])
             .chain(compared.into_iter().flatten())
-    }
-
-    /// Anchors whose subject is the DER name `name` (say, a CRL's issuer as
-    /// encoded): exact encoding first, then RFC 5280 7.1 comparison
-    /// ([`crate::name::names_der_equal`]).
-    pub fn anchors_with_subject(&self, name: &[u8]) -> Vec<&Anchor> {
-        if let Some(ix) = self.inner.by_subject.get(name) {
-            return ix.iter().map(|i| &self.inner.anchors[*i]).collect();
-        }
-        self.inner
-            .anchors
-            .iter()
-            .filter(|a| crate::name::names_der_equal(a.cert.subject_der(), name))
-            .collect()
     }
 }
 

@@ -628,8 +628,6 @@ fn any_tier_uses_ocsp(snap: &Snapshot) -> bool {
     })
 }
 
-/// Known CAs (anchors, configured intermediates) named as the CRL's issuer.
-/// Reads only the issuer name: [`CrlCache::offer`] decodes the whole CRL.
 /// Anchors and configured intermediates whose subject is the DER name
 /// `name` (RFC 5280 7.1 comparison).
 fn issuers_with_subject(snap: &Snapshot, name: &[u8]) -> Vec<Arc<Cert>> {
