@@ -159,19 +159,7 @@ fn run_key(label: &str, key: KeyType, leaves: usize) {
             name: "webpki",
             run: Box::new(|| {
                 i = (i + 1) % n;
-                let leaf = CertificateDer::from(chain.leaves[i].as_slice());
-                let ica = [CertificateDer::from(chain.intermediate.as_slice())];
-                let ee = webpki::EndEntityCert::try_from(&leaf).unwrap();
-                ee.verify_for_usage(
-                    webpki::ALL_VERIFICATION_ALGS,
-                    &anchors,
-                    &ica,
-                    now,
-                    webpki::KeyUsage::client_auth(),
-                    None,
-                    None,
-                )
-                .unwrap();
+                benches::webpki_client_auth(&anchors, &chain.leaves[i], &chain.intermediate, now);
             }),
             ns: vec![],
         },

@@ -95,19 +95,7 @@ fn main() {
         .to_owned()];
     let now = rustls_pki_types::UnixTime::now();
     let webpki_us = per_call(slice, &mut || {
-        let leaf = CertificateDer::from(leaf_der().as_slice());
-        let ica = [CertificateDer::from(chain.intermediate.as_slice())];
-        let ee = webpki::EndEntityCert::try_from(&leaf).unwrap();
-        ee.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            &ica,
-            now,
-            webpki::KeyUsage::client_auth(),
-            None,
-            None,
-        )
-        .unwrap();
+        benches::webpki_client_auth(&anchors, leaf_der(), &chain.intermediate, now);
     });
     println!("decode                 {decode:>8.2} us");
     println!("decode + 2 signatures  {signatures:>8.2} us");

@@ -194,3 +194,30 @@ pub fn more_leaves(chain: &Chain, n: usize) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// The rustls-webpki side of the validation comparisons: `leaf` validated
+/// for clientAuth up to `anchors` with `intermediate`, no revocation,
+/// parsed from DER each time as webpki always does. Panics on a verdict
+/// other than valid (the bench chains are valid).
+pub fn webpki_client_auth(
+    anchors: &[rustls_pki_types::TrustAnchor<'_>],
+    leaf: &[u8],
+    intermediate: &[u8],
+    now: rustls_pki_types::UnixTime,
+) {
+    use rustls_pki_types::CertificateDer;
+    let leaf = CertificateDer::from(leaf);
+    let ica = [CertificateDer::from(intermediate)];
+    webpki::EndEntityCert::try_from(&leaf)
+        .expect("webpki parses the bench leaf")
+        .verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            anchors,
+            &ica,
+            now,
+            webpki::KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .expect("webpki accepts the bench chain");
+}
