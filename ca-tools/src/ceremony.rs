@@ -288,9 +288,8 @@ fn redact(url: &str) -> String {
 }
 
 fn unix(t: pki_core::UnixTime) -> Result<OffsetDateTime> {
-    i64::try_from(t.0)
+    OffsetDateTime::from_unix_timestamp(t.0)
         .ok()
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
         .ok_or_else(|| invalid("certificate validity", "out of range"))
 }
 

@@ -270,8 +270,7 @@ fn freshest_crl(urls: &[String]) -> Result<RawExtension> {
 }
 
 fn unix(t: pki_core::UnixTime) -> Result<OffsetDateTime> {
-    i64::try_from(t.0)
+    OffsetDateTime::from_unix_timestamp(t.0)
         .ok()
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
         .ok_or_else(|| invalid("CA certificate notAfter", "out of range"))
 }

@@ -214,7 +214,7 @@ pub fn lint(cert: &Cert, expect: &Expect<'_>) -> Vec<Finding> {
     }
     if kind == CertKind::OcspSigner {
         let days = (cert.not_after().0.saturating_sub(cert.not_before().0)) / 86_400;
-        if days > u64::from(MAX_OCSP_SIGNER_DAYS) {
+        if days > i64::from(MAX_OCSP_SIGNER_DAYS) {
             fail(
                 "validity",
                 format!("OCSP signer valid for {days} days, at most {MAX_OCSP_SIGNER_DAYS}"),

@@ -644,9 +644,7 @@ impl ResultCache {
         time: UnixTime,
     ) -> UnixTime {
         let max_age = validator.trust().tier(path.tier).revocation.max_age;
-        let mut until = path
-            .earliest_not_after()
-            .min(UnixTime(time.0.saturating_add(self.max_ttl)));
+        let mut until = path.earliest_not_after().min(time.plus(self.max_ttl));
         for status in &path.revocation {
             let Some(src) = status.source() else {
                 continue;
@@ -655,7 +653,7 @@ impl ResultCache {
                 until = until.min(next);
             }
             if let (Some(max), RevocationStatus::Good { .. }) = (max_age, status) {
-                until = until.min(UnixTime(src.this_update().0.saturating_add(max)));
+                until = until.min(src.this_update().plus(max));
             }
         }
         until

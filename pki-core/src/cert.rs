@@ -78,6 +78,29 @@ pub struct Extensions {
     pub ocsp_no_check: bool,
     /// Critical extensions this validator does not process.
     pub unknown_critical: Vec<ObjectIdentifier>,
+    /// subjectAltName entries of forms kept opaque (x400Address,
+    /// ediPartyName).
+    pub san_opaque: Vec<crate::name::general::OpaqueName>,
+    /// nameConstraints subtrees of those forms.
+    pub nc_opaque: crate::name::general::OpaqueSubtrees,
+    /// The first extension that appears twice (RFC 5280 4.2); only its
+    /// first value is kept.
+    pub duplicate: Option<ObjectIdentifier>,
+    /// The extensions field is present with no extension in it.
+    pub empty_list: bool,
+    /// Which handled extensions are marked critical, by internal id (see
+    /// [`Extensions::is_critical`]).
+    critical_handled: u32,
+}
+
+impl Extensions {
+    /// Whether the handled extension `oid` is present and marked critical.
+    pub fn is_critical(&self, oid: ObjectIdentifier) -> bool {
+        match ExtId::of(oid.as_bytes()) {
+            ExtId::Other => self.unknown_critical.contains(&oid),
+            id => self.critical_handled & (1 << id as u32) != 0,
+        }
+    }
 }
 
 /// A decoded certificate. Cheap to share behind an `Arc`.
@@ -125,6 +148,12 @@ pub struct Cert {
     not_before: UnixTime,
     not_after: UnixTime,
     self_issued: bool,
+    /// signatureAlgorithm differs from tbsCertificate.signature.
+    signature_algorithms_differ: bool,
+    /// The issuer name is the empty sequence.
+    issuer_empty: bool,
+    /// The extensions field is present.
+    has_extensions: bool,
     /// RFC 5280 4.1.2.2 violation of the serial number, checked for every
     /// certificate of a path except trust anchors (some long-lived roots
     /// have serial 0).
@@ -145,8 +174,9 @@ impl fmt::Debug for Cert {
 
 impl Cert {
     /// Decodes one DER certificate, strictly: trailing data, non-DER
-    /// encodings, duplicate extensions and RFC 5280 profile violations that
-    /// do not depend on the certificate's place in a path are errors.
+    /// encodings and extension values that do not decode are errors.
+    /// Decoding only decodes: what RFC 5280 asks of the issuing CA is
+    /// judged by the validator, which names the certificate.
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {
         if der.len() > MAX_CERT_SIZE {
             return Err(Error::TooLarge {
@@ -156,41 +186,21 @@ impl Cert {
             });
         }
         let raw = RawCert::parse(der).map_err(|e| Error::der("certificate", &e))?;
-        // Whatever this strict reader accepts, x509-cert decodes: the lazy
+        // Whatever this strict reader accepts, x509-cert decodes, but for
+        // times before 1970 (which its `DateTime` cannot hold): the lazy
         // accessors rely on it (checked on every certificate in debug
         // builds, and by the mutation test below).
         debug_assert!(
-            x509_cert::Certificate::from_der(der).is_ok(),
+            raw.not_before.0 < 0
+                || raw.not_after.0 < 0
+                || x509_cert::Certificate::from_der(der).is_ok(),
             "RawCert accepted a certificate x509-cert rejects"
         );
 
-        // RFC 5280 4.1.1.2: signatureAlgorithm MUST equal tbsCertificate.signature
-        // (DER: equal values have equal encodings).
-        if raw.outer_sig_alg != raw.tbs_sig_alg {
-            return Err(Error::SignatureAlgorithmMismatch { index: 0 });
-        }
         let serial_problem = check_serial(&der[raw.serial.clone()]).err().map(Box::new);
-        let version = raw.version as u8;
-        let has_ext = raw.extensions.is_some();
-        if version == 1 || (has_ext && version != 2) {
-            // v2 only adds unique identifiers, which RFC 5280 4.1.2.8 says CAs MUST NOT generate.
-            return Err(Error::InvalidVersion {
-                index: 0,
-                version: version + 1,
-            });
-        }
-        // RFC 5280 4.1.2.4: the issuer field MUST contain a non-empty name.
-        if raw.issuer.empty {
-            return Err(Error::BadExtension {
-                index: 0,
-                extension: "issuer",
-                reason: "issuer name is empty".into(),
-            });
-        }
         let (not_before, not_after) = (raw.not_before, raw.not_after);
-
         let ext = match &raw.extensions {
-            Some(list) => decode_extensions(list.as_slice(), raw.subject.empty)?,
+            Some(list) => decode_extensions(list.as_slice())?,
             None => Extensions::default(),
         };
 
@@ -220,6 +230,10 @@ impl Cert {
             not_before,
             not_after,
             self_issued: false,
+            // DER: equal values have equal encodings.
+            signature_algorithms_differ: raw.outer_sig_alg != raw.tbs_sig_alg,
+            issuer_empty: raw.issuer.empty,
+            has_extensions: raw.extensions.is_some(),
             serial_problem,
             parsed_key: OnceLock::new(),
             inner: OnceLock::new(),
@@ -347,6 +361,22 @@ impl Cert {
     /// The subject as RFC 4514 text.
     pub fn subject_string(&self) -> String {
         self.subject().to_string()
+    }
+
+    /// signatureAlgorithm differs from tbsCertificate.signature (RFC 5280
+    /// 4.1.1.2).
+    pub fn signature_algorithms_differ(&self) -> bool {
+        self.signature_algorithms_differ
+    }
+
+    /// The issuer is the empty sequence (RFC 5280 4.1.2.4 forbids it).
+    pub fn issuer_is_empty(&self) -> bool {
+        self.issuer_empty
+    }
+
+    /// The extensions field is present (even if empty).
+    pub fn has_extensions(&self) -> bool {
+        self.has_extensions
     }
 
     /// Why the serial number violates RFC 5280 4.1.2.2, if it does.
@@ -594,9 +624,9 @@ impl<'a> RawCert<'a> {
         let validity = r.expect(0x30)?;
         let mut times = In::new(validity);
         let (tag, value, _) = times.tlv()?;
-        let not_before = der_time(tag, value)?;
+        let not_before = UnixTime::from_der_time(tag, value)?;
         let (tag, value, _) = times.tlv()?;
-        let not_after = der_time(tag, value)?;
+        let not_after = UnixTime::from_der_time(tag, value)?;
         times.finish()?;
         let subject = raw_name(der, &mut r)?;
         let (spki_value, spki) = r.expect_tlv(0x30)?;
@@ -640,75 +670,6 @@ impl<'a> RawCert<'a> {
             signature: range_in(der, signature),
         })
     }
-}
-
-/// `Time ::= CHOICE { UTCTime, GeneralizedTime }` with the `der` crate's
-/// rules: `YYMMDDHHMMSSZ` (years 1950-2049) or `YYYYMMDDHHMMSSZ`, valid
-/// calendar values, and no year before 1970 (its `DateTime` starts there).
-fn der_time(tag: u8, v: &[u8]) -> der::Result<UnixTime> {
-    fn two(hi: u8, lo: u8) -> Option<u16> {
-        (hi.is_ascii_digit() && lo.is_ascii_digit())
-            .then(|| u16::from(hi - b'0') * 10 + u16::from(lo - b'0'))
-    }
-    let (err_tag, fields) = match (tag, v) {
-        (0x17, [y1, y2, m @ .., b'Z']) if v.len() == 13 => {
-            let yy = two(*y1, *y2);
-            (
-                Tag::UtcTime,
-                yy.map(|y| if y >= 50 { 1900 + y } else { 2000 + y })
-                    .zip(Some(m)),
-            )
-        }
-        (0x18, [y1, y2, y3, y4, m @ .., b'Z']) if v.len() == 15 => (
-            Tag::GeneralizedTime,
-            two(*y1, *y2)
-                .zip(two(*y3, *y4))
-                .map(|(a, b)| a * 100 + b)
-                .zip(Some(m)),
-        ),
-        (0x17, _) => return Err(Tag::UtcTime.value_error()),
-        (0x18, _) => return Err(Tag::GeneralizedTime.value_error()),
-        (t, _) => return Err(Tag::try_from(t)?.unexpected_error(None)),
-    };
-    let bad = || err_tag.value_error();
-    let (year, rest) = fields.ok_or_else(bad)?;
-    let [mo1, mo2, d1, d2, h1, h2, mi1, mi2, s1, s2] = rest else {
-        return Err(bad());
-    };
-    let (month, day) = (
-        two(*mo1, *mo2).ok_or_else(bad)?,
-        two(*d1, *d2).ok_or_else(bad)?,
-    );
-    let (hour, minute) = (
-        two(*h1, *h2).ok_or_else(bad)?,
-        two(*mi1, *mi2).ok_or_else(bad)?,
-    );
-    let second = two(*s1, *s2).ok_or_else(bad)?;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if year < 1970 || day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
-        return Err(bad());
-    }
-    // Days since 1970-01-01 (proleptic Gregorian).
-    let y = u64::from(year) - 1;
-    let leap_days = y / 4 - y / 100 + y / 400 - (1969 / 4 - 1969 / 100 + 1969 / 400);
-    let before_month: u64 =
-        [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][usize::from(month - 1)];
-    let days = (u64::from(year) - 1970) * 365
-        + leap_days
-        + before_month
-        + u64::from(leap && month > 2)
-        + u64::from(day)
-        - 1;
-    Ok(UnixTime(
-        days * 86_400 + u64::from(hour) * 3600 + u64::from(minute) * 60 + u64::from(second),
-    ))
 }
 
 /// The extensions of a certificate as read: on the stack for the usual
@@ -958,14 +919,16 @@ fn decode_ext<'a, T: Decode<'a>>(name: &'static str, value: &'a [u8]) -> Result<
     T::from_der(value).map_err(|e| bad(name, format!("undecodable: {e}")))
 }
 
-/// Decodes the extensions, applying the RFC 5280 4.2 rules that hold for
-/// every certificate whatever its position.
-fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensions, Error> {
-    // RFC 5280 4.1: Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension.
-    if list.is_empty() {
-        return Err(bad("extensions", "empty extensions sequence"));
-    }
-    let mut e = Extensions::default();
+/// Decodes the extensions. Decoding only decodes: what RFC 5280 4.2 asks
+/// of the issuing CA (criticality, non-empty lists, field combinations) is
+/// judged in validation ([`crate::path::profile`]), which names the
+/// certificate and the rule.
+fn decode_extensions(list: &[RawExt<'_>]) -> Result<Extensions, Error> {
+    let mut e = Extensions {
+        // RFC 5280 4.1: Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension.
+        empty_list: list.is_empty(),
+        ..Extensions::default()
+    };
     // Which handled extensions were seen, by `ExtId` discriminant.
     let mut seen = 0u32;
     for (i, x) in list.iter().enumerate() {
@@ -979,13 +942,16 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
             }
         };
         if duplicate {
-            return Err(Error::DuplicateExtension {
-                index: 0,
-                oid: x.oid()?,
-            });
+            // RFC 5280 4.2: which of two values holds is undecidable, so
+            // validation refuses the certificate; the first one is kept.
+            e.duplicate.get_or_insert(x.oid()?);
+            continue;
         }
         let v = x.value;
         let critical = x.critical;
+        if critical && x.id != ExtId::Other {
+            e.critical_handled |= 1 << x.id as u32;
+        }
         match x.id {
             ExtId::BasicConstraints => {
                 let bc: BasicConstraints = match v {
@@ -1003,10 +969,6 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     },
                     _ => decode_ext("basicConstraints", v)?,
                 };
-                // RFC 5280 4.2.1.9: pathLenConstraint only when cA is TRUE.
-                if bc.path_len_constraint.is_some() && !bc.ca {
-                    return Err(bad("basicConstraints", "pathLenConstraint without cA"));
-                }
                 e.basic_constraints = Some(Ext {
                     value: bc,
                     critical,
@@ -1017,10 +979,6 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     Some(ku) => ku,
                     None => decode_ext("keyUsage", v)?,
                 };
-                // RFC 5280 4.2.1.3: at least one bit MUST be set.
-                if ku.0.is_empty() {
-                    return Err(bad("keyUsage", "no bit set"));
-                }
                 e.key_usage = Some(Ext {
                     value: ku,
                     critical,
@@ -1031,56 +989,34 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     Some(list) => ExtendedKeyUsage(list),
                     None => decode_ext("extKeyUsage", v)?,
                 };
-                if eku.0.is_empty() {
-                    return Err(bad("extKeyUsage", "no key purpose listed"));
-                }
                 e.ext_key_usage = Some(Ext {
                     value: eku.0,
                     critical,
                 });
             }
             ExtId::SubjectAltName => {
-                let san: SubjectAltName = match common_san(v) {
-                    Some(san) => san,
-                    None => decode_ext("subjectAltName", v)?,
+                let (san, opaque) = match common_san(v) {
+                    Some(san) => (san.0, Vec::new()),
+                    None => crate::name::general::decode_general_names(v)
+                        .map_err(|e| bad("subjectAltName", format!("undecodable: {e}")))?,
                 };
-                if san.0.is_empty() {
-                    return Err(bad("subjectAltName", "no names"));
-                }
-                // RFC 5280 4.2.1.6: critical when the subject is empty.
-                if empty_subject && !critical {
-                    return Err(bad(
-                        "subjectAltName",
-                        "must be critical when the subject is empty",
-                    ));
-                }
                 e.subject_alt_name = Some(Ext {
-                    value: san,
+                    value: SubjectAltName(san),
                     critical,
                 });
+                e.san_opaque = opaque;
             }
             ExtId::NameConstraints => {
-                let nc: NameConstraints = decode_ext("nameConstraints", v)?;
-                // RFC 5280 4.2.1.10: at least one of the two fields MUST be present, and non-empty.
-                let empty = |s: &Option<
-                    x509_cert::ext::pkix::constraints::name::GeneralSubtrees,
-                >| { s.as_ref().is_none_or(Vec::is_empty) };
-                if empty(&nc.permitted_subtrees) && empty(&nc.excluded_subtrees) {
-                    return Err(bad(
-                        "nameConstraints",
-                        "neither permitted nor excluded subtrees",
-                    ));
-                }
+                let nc = crate::name::general::decode_name_constraints(v)
+                    .map_err(|e| bad("nameConstraints", format!("undecodable: {e}")))?;
                 e.name_constraints = Some(Ext {
-                    value: nc,
+                    value: nc.0,
                     critical,
                 });
+                e.nc_opaque = nc.1;
             }
             ExtId::CertificatePolicies => {
                 let cp: CertificatePolicies = decode_ext("certificatePolicies", v)?;
-                if cp.0.is_empty() {
-                    return Err(bad("certificatePolicies", "no policy"));
-                }
                 e.certificate_policies = Some(Ext {
                     value: cp,
                     critical,
@@ -1088,9 +1024,6 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
             }
             ExtId::PolicyMappings => {
                 let pm: PolicyMappings = decode_ext("policyMappings", v)?;
-                if pm.0.is_empty() {
-                    return Err(bad("policyMappings", "no mapping"));
-                }
                 e.policy_mappings = Some(Ext {
                     value: pm,
                     critical,
@@ -1098,13 +1031,6 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
             }
             ExtId::PolicyConstraints => {
                 let pc: PolicyConstraints = decode_ext("policyConstraints", v)?;
-                // RFC 5280 4.2.1.11: MUST be critical; an empty sequence MUST NOT be issued.
-                if !critical {
-                    return Err(bad("policyConstraints", "must be critical"));
-                }
-                if pc.require_explicit_policy.is_none() && pc.inhibit_policy_mapping.is_none() {
-                    return Err(bad("policyConstraints", "empty"));
-                }
                 e.policy_constraints = Some(Ext {
                     value: pc,
                     critical,
@@ -1112,10 +1038,6 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
             }
             ExtId::InhibitAnyPolicy => {
                 let iap: InhibitAnyPolicy = decode_ext("inhibitAnyPolicy", v)?;
-                // RFC 5280 4.2.1.14: MUST be critical.
-                if !critical {
-                    return Err(bad("inhibitAnyPolicy", "must be critical"));
-                }
                 e.inhibit_any_policy = Some(Ext {
                     value: iap.0,
                     critical,
@@ -1129,10 +1051,6 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                         ski.0.as_bytes().to_vec()
                     }
                 };
-                // RFC 5280 4.2.1.2: MUST be non-critical.
-                if critical {
-                    return Err(bad("subjectKeyIdentifier", "must not be critical"));
-                }
                 e.subject_key_id = Some(ski);
             }
             ExtId::AuthorityKeyId => {
@@ -1152,36 +1070,14 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
                     }
                     _ => decode_ext("authorityKeyIdentifier", v)?,
                 };
-                // RFC 5280 4.2.1.1: MUST be non-critical.
-                if critical {
-                    return Err(bad("authorityKeyIdentifier", "must not be critical"));
-                }
-                // authorityCertIssuer and authorityCertSerialNumber go together.
-                if aki.authority_cert_issuer.is_some() != aki.authority_cert_serial_number.is_some()
-                {
-                    return Err(bad(
-                        "authorityKeyIdentifier",
-                        "authorityCertIssuer and authorityCertSerialNumber must appear together",
-                    ));
-                }
                 e.authority_key_id = Some(aki);
             }
             ExtId::CrlDistributionPoints => {
                 let cdp: CrlDistributionPoints = decode_ext("cRLDistributionPoints", v)?;
-                if cdp.0.is_empty() {
-                    return Err(bad("cRLDistributionPoints", "no distribution point"));
-                }
                 e.crl_distribution_points = Some(cdp);
             }
             ExtId::AuthorityInfoAccess => {
                 let aia: AuthorityInfoAccessSyntax = decode_ext("authorityInfoAccess", v)?;
-                // RFC 5280 4.2.2.1: MUST be non-critical; SIZE (1..MAX).
-                if critical {
-                    return Err(bad("authorityInfoAccess", "must not be critical"));
-                }
-                if aia.0.is_empty() {
-                    return Err(bad("authorityInfoAccess", "no access description"));
-                }
                 e.authority_info_access = Some(aia);
             }
             ExtId::OcspNoCheck => {
@@ -1191,16 +1087,6 @@ fn decode_extensions(list: &[RawExt<'_>], empty_subject: bool) -> Result<Extensi
             }
             ExtId::Other if critical => e.unknown_critical.push(x.oid()?),
             ExtId::Other => {}
-        }
-    }
-    // RFC 5280 4.2.1.9: keyCertSign only with cA.
-    if let Some(ku) = &e.key_usage {
-        let ca = e.basic_constraints.as_ref().is_some_and(|bc| bc.value.ca);
-        if ku.value.0.contains(KeyUsages::KeyCertSign) && !ca {
-            return Err(bad(
-                "keyUsage",
-                "keyCertSign asserted but basicConstraints cA is not",
-            ));
         }
     }
     Ok(e)
@@ -1303,7 +1189,12 @@ mod tests {
             for m in &inputs {
                 let ours = Cert::from_der(m);
                 let theirs = x509_cert::Certificate::from_der(m);
-                if let Ok(c) = &ours {
+                if let Ok(c) = ours
+                    .as_ref()
+                    .ok()
+                    .filter(|c| c.not_before().0 >= 0 && c.not_after().0 >= 0)
+                    .ok_or(())
+                {
                     let x = theirs.as_ref().expect("x509-cert decodes what we accept");
                     let t = &x.tbs_certificate;
                     assert_eq!(c.x509().unwrap(), x);
@@ -1404,10 +1295,9 @@ mod tests {
                 });
             }
         });
-        assert!(matches!(
-            Cert::from_der(dup.cert_der()),
-            Err(Error::DuplicateExtension { .. })
-        ));
+        // Decoding keeps the first value; validation refuses the certificate.
+        let d = Cert::from_der(dup.cert_der()).unwrap();
+        assert_eq!(d.extensions().duplicate, Some(private(3)));
         // A handled extension twice (the builder already adds an AKI).
         let dup_aki = root.leaf("CN=dup-aki.example.ma", |t| {
             t.extra_extensions.push(crate::builder::RawExtension {
@@ -1416,59 +1306,11 @@ mod tests {
                 value: vec![0x30, 0x03, 0x80, 0x01, 0x01],
             });
         });
-        assert!(matches!(
-            Cert::from_der(dup_aki.cert_der()),
-            Err(Error::DuplicateExtension { oid, .. }) if oid == oid::CE_AUTHORITY_KEY_IDENTIFIER
-        ));
-    }
-
-    /// `der_time` against the `der` crate on edge dates of both forms.
-    #[test]
-    fn times_agree_with_der() {
-        let mut n = 0;
-        for year in [
-            1949u16, 1950, 1969, 1970, 1999, 2000, 2024, 2049, 2050, 2100, 2400, 9999,
-        ] {
-            for month in 0u8..=13 {
-                for day in [0u8, 1, 28, 29, 30, 31, 32] {
-                    for (h, m, sec) in [
-                        (0u8, 0u8, 0u8),
-                        (23, 59, 59),
-                        (24, 0, 0),
-                        (0, 60, 0),
-                        (0, 0, 60),
-                    ] {
-                        let body = format!("{month:02}{day:02}{h:02}{m:02}{sec:02}Z");
-                        let mut forms = vec![(0x18u8, format!("{year:04}{body}"))];
-                        if (1950..2050).contains(&year) {
-                            forms.push((0x17, format!("{:02}{body}", year % 100)));
-                        }
-                        for (tag, text) in forms {
-                            let mut tlv = vec![tag, u8::try_from(text.len()).unwrap()];
-                            tlv.extend_from_slice(text.as_bytes());
-                            let theirs = x509_cert::time::Time::from_der(&tlv)
-                                .map(|t| UnixTime::from_x509(&t));
-                            let ours = der_time(tag, text.as_bytes());
-                            assert_eq!(ours.is_ok(), theirs.is_ok(), "{text}");
-                            if let (Ok(a), Ok(b)) = (ours, theirs) {
-                                assert_eq!(a, b, "{text}");
-                                n += 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        assert!(n > 500);
-        for bad in [
-            &b"2401011200Z"[..],
-            b"240101120000",
-            b"240101120000+0100",
-            b"2024010112000.5Z",
-        ] {
-            assert!(der_time(0x17, bad).is_err());
-            assert!(der_time(0x18, bad).is_err());
-        }
+        let d = Cert::from_der(dup_aki.cert_der()).unwrap();
+        assert_eq!(
+            d.extensions().duplicate,
+            Some(oid::CE_AUTHORITY_KEY_IDENTIFIER)
+        );
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl StatusSource {
 
     /// Seconds from thisUpdate to `time` (0 when thisUpdate is later).
     pub fn age_at(&self, time: UnixTime) -> u64 {
-        time.0.saturating_sub(self.this_update().0)
+        time.seconds_since(self.this_update())
     }
 }
 

@@ -55,14 +55,36 @@ pub enum KeyKind {
     Rsa {
         bits: usize,
     },
+    /// An `id-RSASSA-PSS` key (RFC 4055 1.2): RSA usable only with
+    /// RSASSA-PSS, and with the one parameter set in `only` when its
+    /// SubjectPublicKeyInfo names one (RFC 4055 3.1).
+    RsaPss {
+        bits: usize,
+        only: Option<SignatureAlgorithm>,
+    },
     Ec(Curve),
     Ed25519,
+}
+
+impl KeyKind {
+    /// The RSA modulus size, for RSA keys of either kind.
+    pub fn rsa_bits(self) -> Option<usize> {
+        match self {
+            Self::Rsa { bits } | Self::RsaPss { bits, .. } => Some(bits),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for KeyKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Rsa { bits } => write!(f, "RSA-{bits}"),
+            Self::RsaPss { bits, only: None } => write!(f, "RSA-PSS-{bits}"),
+            Self::RsaPss {
+                bits,
+                only: Some(a),
+            } => write!(f, "RSA-PSS-{bits} ({} only)", a.name()),
             Self::Ec(Curve::P256) => f.write_str("ECDSA P-256"),
             Self::Ec(Curve::P384) => f.write_str("ECDSA P-384"),
             Self::Ec(Curve::P521) => f.write_str("ECDSA P-521"),
@@ -162,6 +184,22 @@ impl PublicKey {
                     bits: rsa_modulus_bits(&bytes)?,
                 }
             }
+            oid::ID_RSASSA_PSS => {
+                // RFC 4055 1.2: parameters absent (any RSASSA-PSS use) or
+                // RSASSA-PSS-params restricting the signatures it makes.
+                let only = match &alg.parameters {
+                    None => None,
+                    Some(_) => Some(pss_from_params(alg).ok_or_else(|| {
+                        Error::UnsupportedPublicKey(
+                            "id-RSASSA-PSS key parameters other than SHA-256/384/512 with MGF1 of the same hash and a salt of the hash length".into(),
+                        )
+                    })?),
+                };
+                KeyKind::RsaPss {
+                    bits: rsa_modulus_bits(&bytes)?,
+                    only,
+                }
+            }
             oid::ID_EC_PUBLIC_KEY => {
                 let curve = alg
                     .parameters
@@ -206,7 +244,7 @@ impl PublicKey {
     /// Checks the key against the algorithm policy; returns a note when only
     /// the legacy policy allows it.
     pub fn check_policy(&self, policy: AlgorithmPolicy) -> Result<Option<String>, Error> {
-        if let KeyKind::Rsa { bits } = self.kind {
+        if let Some(bits) = self.kind.rsa_bits() {
             if bits % 8 != 0 {
                 return Err(Error::UnsupportedPublicKey(format!(
                     "RSA modulus of {bits} bits is not a multiple of 8"
@@ -397,7 +435,23 @@ impl SignatureAlgorithm {
             index: 0,
             oid: self.oid(),
         };
-        let small_rsa = matches!(key.kind, KeyKind::Rsa { bits } if bits < 2048);
+        let small_rsa = key.kind.rsa_bits().is_some_and(|bits| bits < 2048);
+        if let KeyKind::RsaPss { only, .. } = key.kind {
+            // RFC 4055 1.2 / 3.3: a PSS key signs with RSASSA-PSS only,
+            // under the parameters its SPKI names, if it names some.
+            let pss = matches!(
+                self,
+                Self::RsaPssSha256 | Self::RsaPssSha384 | Self::RsaPssSha512
+            );
+            if !pss || only.is_some_and(|a| a != self) || small_rsa {
+                return Err(mismatch());
+            }
+            return Ok(match self {
+                Self::RsaPssSha256 => &sig::RSA_PSS_2048_8192_SHA256,
+                Self::RsaPssSha384 => &sig::RSA_PSS_2048_8192_SHA384,
+                _ => &sig::RSA_PSS_2048_8192_SHA512,
+            });
+        }
         let alg: &'static dyn VerificationAlgorithm = match (self, key.kind) {
             (Self::RsaPkcs1Sha1, KeyKind::Rsa { .. }) if small_rsa => {
                 &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY

@@ -104,6 +104,7 @@ fn run(case: &Case) -> Result<(), String> {
     if let Some(d) = case.max_chain_depth {
         opts.max_intermediates = d;
     }
+    opts.profile = Some(pki_core::path::Profile::Strict);
     opts.purpose = match case.extended_key_usage.first().map(String::as_str) {
         None if case.validation_kind == "SERVER" => Purpose::ServerAuth,
         None => Purpose::Any,

@@ -121,7 +121,10 @@ fn current_crl_answers_with_its_freshness() {
         }
     );
     assert_eq!(source.method(), RevocationMethod::Crl);
-    assert_eq!(source.age_at(at), at.0 - time("2020-01-01T00:00:00Z").0);
+    assert_eq!(
+        source.age_at(at),
+        (at.0 - time("2020-01-01T00:00:00Z").0) as u64
+    );
 }
 
 #[test]

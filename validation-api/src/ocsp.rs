@@ -100,7 +100,7 @@ pub fn needs_fetch(
     let key = OcspKey::for_cert(cert, issuer);
     cache
         .get(&key, now)
-        .is_none_or(|r| r.valid_until.0 < now.0.saturating_add(ahead))
+        .is_none_or(|r| r.valid_until < now.plus(ahead))
 }
 
 /// Why a fetch produced nothing.

@@ -129,7 +129,7 @@ impl Refresher {
         let delay = match &result {
             Ok(_) => {
                 state.failures = 0;
-                state.last_success = now.0;
+                state.last_success = now.unsigned_secs();
                 schedule(held, now, cfg)
             }
             Err(e) => {
@@ -151,7 +151,7 @@ impl Refresher {
             &feed.url,
             CrlFeedGauge {
                 last_success: state.last_success,
-                next_update: held.and_then(|(_, n)| n).map_or(0, |t| t.0),
+                next_update: held.and_then(|(_, n)| n).map_or(0, UnixTime::unsigned_secs),
                 consecutive_failures: state.failures,
             },
         );
@@ -275,9 +275,9 @@ fn schedule(held: Option<Held>, now: UnixTime, cfg: &CrlRefreshConfig) -> Durati
     let max = cfg.max_interval_seconds.max(min);
     let secs = match held.and_then(|(this, next)| next.map(|n| (this, n))) {
         Some((this, next)) => {
-            let window = next.0.saturating_sub(this.0);
+            let window = next.seconds_since(this);
             let ahead = (window as f64 * cfg.ahead_fraction) as u64;
-            next.0.saturating_sub(ahead).saturating_sub(now.0)
+            next.seconds_since(now).saturating_sub(ahead)
         }
         None => max,
     };

@@ -497,7 +497,7 @@ impl Service {
         let verdict = Arc::new(Rendered::new(verdict));
         self.metrics.verdict(verdict.outcome());
         if let (Some(key), Some(expires)) = (d.key, expires) {
-            let cap = UnixTime(now.0.saturating_add(snap.config.cache.result_ttl_seconds));
+            let cap = now.plus(snap.config.cache.result_ttl_seconds);
             snap.results.insert(
                 key,
                 CachedResult {
@@ -613,7 +613,7 @@ impl Service {
             snap.validator.edge_cache().stats(),
             snap.results.len(),
             &self.crl_cache.entries(now),
-            now.0,
+            now.unsigned_secs(),
         );
         crate::metrics::render_in_flight(&mut o, &snap.access.in_flight());
         o
@@ -707,7 +707,7 @@ fn accepted(
                 if let (Some(max), pki_core::revocation::RevocationStatus::Good { .. }) =
                     (max_age, s)
                 {
-                    expires = expires.min(UnixTime(src.this_update().0.saturating_add(max)));
+                    expires = expires.min(src.this_update().plus(max));
                 }
             }
             CertStatus::new(i, s, time)
@@ -786,18 +786,10 @@ mod tests {
         let (v, hit) = svc.validate(&req).unwrap();
         assert!(v.valid && !hit, "{:?}", v.error);
         let key = req.cache_key().unwrap();
-        let this_update = UnixTime(
-            issued
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        );
+        let this_update = UnixTime::from_system(issued);
         let generation = svc.revocation_generation();
         let snap = svc.snapshot();
-        let at = |secs: u64| {
-            snap.results
-                .get(&key, UnixTime(this_update.0 + secs), generation)
-        };
+        let at = |secs: u64| snap.results.get(&key, this_update.plus(secs), generation);
         assert!(at(3_000).is_some(), "still within max_age");
         assert!(at(3_601).is_none(), "past thisUpdate + max_age");
         assert!(svc.validate(&req).unwrap().1, "served from the cache now");

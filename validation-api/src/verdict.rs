@@ -76,7 +76,7 @@ impl StatusSourceInfo {
             sha256,
             issued_at: issued.to_string(),
             next_update: next.map(|t| t.to_string()),
-            age_seconds: time.0.saturating_sub(issued.0),
+            age_seconds: time.seconds_since(issued),
             fresh: next.is_none_or(|n| time < n),
         }
     }

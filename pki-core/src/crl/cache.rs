@@ -496,7 +496,7 @@ impl CrlCache {
                     next_update,
                     delta_number: s.delta.as_ref().map(|d| number_hex(d.number())),
                     urls,
-                    stale_seconds: next_update.map_or(0, |n| now.0.saturating_sub(n.0)),
+                    stale_seconds: next_update.map_or(0, |n| now.seconds_since(n)),
                     revoked_entries: s.base.len(),
                 }
             })
@@ -509,10 +509,7 @@ impl CrlCache {
         let mut due: Vec<EntryInfo> = self
             .entries(now)
             .into_iter()
-            .filter(|e| {
-                e.next_update
-                    .is_some_and(|n| n.0 <= now.0.saturating_add(lead_seconds))
-            })
+            .filter(|e| e.next_update.is_some_and(|n| n <= now.plus(lead_seconds)))
             .collect();
         due.sort_by_key(|e| e.next_update);
         due

@@ -47,7 +47,7 @@ struct Record<'a> {
     serial: &'a [u8],
     reason: u8,
     group: u16,
-    revoked_at: u64,
+    revoked_at: i64,
 }
 
 /// Serial number -> entry, built once, then read-only.
@@ -95,7 +95,7 @@ impl SerialIndex {
             serial: &r[1..=len],
             reason: rest[0],
             group: u16::from_le_bytes([rest[1], rest[2]]),
-            revoked_at: u64::from_le_bytes([
+            revoked_at: i64::from_le_bytes([
                 rest[3], rest[4], rest[5], rest[6], rest[7], rest[8], rest[9], rest[10],
             ]),
         }
@@ -207,7 +207,7 @@ impl SerialIndex {
 mod tests {
     use super::*;
 
-    fn entry(t: u64) -> RevokedEntry {
+    fn entry(t: i64) -> RevokedEntry {
         RevokedEntry {
             reason: RevocationReason::KeyCompromise,
             revoked_at: UnixTime(t),
@@ -219,14 +219,14 @@ mod tests {
     fn finds_every_entry_and_nothing_else() {
         let mut ix = SerialIndex::default();
         for i in 1..5000u64 {
-            ix.push(u16::from(i % 3 == 0), &i.to_be_bytes(), entry(i))
+            ix.push(u16::from(i % 3 == 0), &i.to_be_bytes(), entry(i as i64))
                 .unwrap();
         }
         ix.finish().unwrap();
         assert_eq!(ix.len(), 4999);
         for i in 1..5000u64 {
             let g = u16::from(i % 3 == 0);
-            assert_eq!(ix.get(g, &i.to_be_bytes()), Some(entry(i)));
+            assert_eq!(ix.get(g, &i.to_be_bytes()), Some(entry(i as i64)));
             assert_eq!(ix.get(1 - g, &i.to_be_bytes()), None);
         }
         assert_eq!(ix.get(0, &9999u64.to_be_bytes()), None);

@@ -357,41 +357,11 @@ const INTEGER: u8 = 0x02;
 const BOOLEAN: u8 = 0x01;
 const OCTET_STRING: u8 = 0x04;
 const OID: u8 = 0x06;
-const UTC_TIME: u8 = 0x17;
-const GENERALIZED_TIME: u8 = 0x18;
 
-/// RFC 5280 4.1.2.5.1 / 4.1.2.5.2 in DER: `YYMMDDHHMMSSZ` or
-/// `YYYYMMDDHHMMSSZ`, UTCTime years 50-99 meaning 19xx.
+/// RFC 5280 4.1.2.5 in DER, through the one time parser.
 fn x509_time(tag: u8, s: &[u8]) -> Result<UnixTime, &'static str> {
-    let digits = |r: std::ops::Range<usize>| -> Result<u16, &'static str> {
-        s[r].iter().try_fold(0u16, |acc, b| {
-            if b.is_ascii_digit() {
-                Ok(acc * 10 + u16::from(b - b'0'))
-            } else {
-                Err("time is not digits")
-            }
-        })
-    };
-    let (year, rest) = match (tag, s.len()) {
-        (UTC_TIME, 13) => {
-            let yy = digits(0..2)?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
-        }
-        (GENERALIZED_TIME, 15) => (digits(0..4)?, 4),
-        _ => return Err("time is not in the DER form RFC 5280 requires"),
-    };
-    if s[s.len() - 1] != b'Z' {
-        return Err("time is not in UTC (Z)");
-    }
-    let two = |k: usize| digits(rest + 2 * k..rest + 2 * k + 2);
-    let month = u8::try_from(two(0)?).map_err(|_| "bad month")?;
-    let day = u8::try_from(two(1)?).map_err(|_| "bad day")?;
-    let hour = u8::try_from(two(2)?).map_err(|_| "bad hour")?;
-    let minute = u8::try_from(two(3)?).map_err(|_| "bad minute")?;
-    let second = u8::try_from(two(4)?).map_err(|_| "bad second")?;
-    let t = der::DateTime::new(year, month, day, hour, minute, second)
-        .map_err(|_| "time out of range")?;
-    Ok(UnixTime(t.unix_duration().as_secs()))
+    UnixTime::from_der_time(tag, s)
+        .map_err(|_| "time is not a valid DER UTCTime or GeneralizedTime")
 }
 
 /// Scans `revokedCertificates` into the index.
@@ -545,7 +515,7 @@ fn entry_extensions(
             Some(1) => {
                 // InvalidityDate ::= GeneralizedTime.
                 let d = GeneralizedTime::from_der(v).map_err(|e| format!("invalidityDate: {e}"))?;
-                value.invalidity_date = Some(UnixTime(d.to_unix_duration().as_secs()));
+                value.invalidity_date = Some(UnixTime::from_system(d.to_system_time()));
             }
             Some(_) => {
                 *group = issuer_group(&mut crl.groups, groups_by_der, v)?;
@@ -619,6 +589,9 @@ mod tests {
         assert_eq!(Cursor::new(&long).expect(0x04).map(<[u8]>::len), Ok(0x80));
     }
 
+    const UTC_TIME: u8 = 0x17;
+    const GENERALIZED_TIME: u8 = 0x18;
+
     #[test]
     fn times_follow_rfc_5280() {
         assert_eq!(
@@ -629,8 +602,11 @@ mod tests {
             x509_time(UTC_TIME, b"900101000000Z"),
             Ok(UnixTime(631_152_000))
         );
-        // 1950-1969 cannot be a Unix time here.
-        assert!(x509_time(UTC_TIME, b"500101000000Z").is_err());
+        // UTCTime 50 is 1950 (RFC 5280 4.1.2.5.1).
+        assert_eq!(
+            x509_time(UTC_TIME, b"500101000000Z"),
+            Ok(UnixTime(-631_152_000))
+        );
         assert_eq!(
             x509_time(GENERALIZED_TIME, b"20500101000000Z"),
             Ok(UnixTime(2_524_608_000))

@@ -133,11 +133,8 @@ impl<'a> Constraints<'a> {
     fn parse(nc: &'a NameConstraints) -> Result<Self, Violation> {
         let permitted = Subtrees::parse(nc.permitted_subtrees.as_deref(), "permitted")?;
         let excluded = Subtrees::parse(nc.excluded_subtrees.as_deref(), "excluded")?;
-        if nc.permitted_subtrees.is_none() && nc.excluded_subtrees.is_none() {
-            return Err(Violation::Malformed(
-                "neither permittedSubtrees nor excludedSubtrees is present".into(),
-            ));
-        }
+        // Neither field present constrains nothing here (RFC 5280 4.2.1.10
+        // forbids it to the issuing CA: a finding, see `path::profile`).
         Ok(Self {
             permitted,
             excluded,
@@ -958,10 +955,18 @@ mod tests {
             leaf(&c, vec![uri("https://www.example.com/")]),
             not_permitted("URI https://www.example.com/")
         );
+        // RFC 5280 4.2.1.10: an excluded host is that host only; a leading
+        // period excludes the hosts below.
         let c = nc(vec![], vec![uri("example.com")]);
         assert_eq!(
+            leaf(&c, vec![uri("spiffe://example.com/w")]),
+            excluded("URI spiffe://example.com/w", "URI \"example.com\"")
+        );
+        assert_eq!(leaf(&c, vec![uri("spiffe://www.example.com/w")]), Ok(()));
+        let c = nc(vec![], vec![uri(".example.com")]);
+        assert_eq!(
             leaf(&c, vec![uri("spiffe://www.example.com/w")]),
-            excluded("URI spiffe://www.example.com/w", "URI \"example.com\"")
+            excluded("URI spiffe://www.example.com/w", "URI \".example.com\"")
         );
         assert_eq!(leaf(&c, vec![uri("https://example.org/")]), Ok(()));
     }
@@ -1130,11 +1135,10 @@ mod tests {
     }
 
     #[test]
-    fn empty_extension_or_empty_lists_are_malformed() {
-        assert!(is_malformed(&leaf(
-            &nc(vec![], vec![]),
-            vec![dns("a.example")]
-        )));
+    fn empty_lists_are_malformed_and_an_empty_extension_constrains_nothing() {
+        // Neither field: a finding against the issuing CA (path::profile),
+        // nothing to apply here.
+        assert_eq!(leaf(&nc(vec![], vec![]), vec![dns("a.example")]), Ok(()));
         let c = NameConstraints {
             permitted_subtrees: Some(vec![]),
             excluded_subtrees: subtrees(vec![dns("example.com")]),

@@ -17,6 +17,7 @@ mod constraints;
 mod dn;
 mod dns;
 mod email;
+pub mod general;
 mod ip;
 mod peer;
 mod uri;

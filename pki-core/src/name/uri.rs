@@ -130,16 +130,12 @@ impl UriConstraint {
         }
     }
 
-    /// For an excluded subtree a host constraint also covers the hosts
-    /// below it, as a dNSName constraint would (and as Go's crypto/x509
-    /// reads it): excluding `example.com` must not let `www.example.com`
-    /// through.
+    /// For an excluded subtree, the same reading (RFC 5280 4.2.1.10: "the
+    /// constraint MUST be specified as a fully qualified domain name and
+    /// MAY specify a host or a domain"; a host names that host only, and
+    /// `.example.com` the hosts below it). NIST PKITS 4.13.36 relies on it.
     pub(super) fn excludes(&self, host: &str) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Host(h) => host == h || Self::below(h, host),
-            Self::Below(d) => Self::below(d, host),
-        }
+        self.permits(host)
     }
 }
 
@@ -249,10 +245,10 @@ mod tests {
     }
 
     #[test]
-    fn excluded_host_also_covers_hosts_below() {
+    fn excluded_host_is_that_host_only() {
         let h = UriConstraint::parse("example.com").unwrap();
         assert!(h.excludes("example.com"));
-        assert!(h.excludes("www.example.com"));
+        assert!(!h.excludes("www.example.com"));
         assert!(!h.excludes("notexample.com"));
         let d = UriConstraint::parse(".example.com").unwrap();
         assert!(d.excludes("www.example.com"));

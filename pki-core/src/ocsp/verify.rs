@@ -390,7 +390,7 @@ fn malformed(e: impl std::fmt::Display) -> OcspError {
 }
 
 fn gtime(t: &x509_ocsp::OcspGeneralizedTime) -> UnixTime {
-    UnixTime(t.0.to_unix_duration().as_secs())
+    UnixTime::from_system(t.0.to_system_time())
 }
 
 /// SHA-1 of the `subjectPublicKey` bits (RFC 6960 4.2.1 `KeyHash`).
@@ -589,7 +589,7 @@ pub fn verify_response(
     let this_update = gtime(&single.this_update);
     let next_update = single.next_update.as_ref().map(gtime);
     for (field, value) in [("thisUpdate", this_update), ("producedAt", produced_at)] {
-        if value.0 > time.0.saturating_add(skew) {
+        if value > time.plus(skew) {
             return Err(OcspError::NotYetValid {
                 field,
                 value,
@@ -605,7 +605,7 @@ pub fn verify_response(
                 next_update: next,
             });
         }
-        if time.0 > next.0.saturating_add(skew) {
+        if time > next.plus(skew) {
             return Err(OcspError::Stale {
                 next_update: next,
                 time,
@@ -613,9 +613,7 @@ pub fn verify_response(
             });
         }
     }
-    let age_limit = opts
-        .max_age
-        .map(|max| UnixTime(this_update.0.saturating_add(max)));
+    let age_limit = opts.max_age.map(|max| this_update.plus(max));
     if let (Some(limit), Some(max_age)) = (age_limit, opts.max_age) {
         if time > limit {
             return Err(OcspError::TooOld {

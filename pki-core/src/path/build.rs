@@ -15,6 +15,8 @@ pub(super) struct Builder<'v, 'o> {
     candidates_left: usize,
     /// The most informative failure so far.
     best: Option<(u8, Error)>,
+    /// What the end-entity checks found, for the path's result.
+    end_entity: validate::EndEntityNotes,
 }
 
 /// How informative an error is, to pick the one to report when no path works:
@@ -34,8 +36,10 @@ impl<'v, 'o> Builder<'v, 'o> {
         validator: &'v Validator,
         pool: &'v [Arc<Cert>],
         opts: &'v ValidationOptions<'o>,
+        end_entity: validate::EndEntityNotes,
     ) -> Self {
         Self {
+            end_entity,
             validator,
             pool,
             opts,
@@ -55,6 +59,16 @@ impl<'v, 'o> Builder<'v, 'o> {
     pub(super) fn run(mut self, leaf: &Arc<Cert>) -> Result<ValidatedPath, Error> {
         let mut chain = Vec::with_capacity(4);
         chain.push(leaf.clone());
+        // Direct trust: the end entity is itself a configured anchor (a
+        // self-signed certificate trusted as such), a path of one. The
+        // anchor is an input (RFC 5280 6.1.1 (d)): nothing is verified
+        // above it, so it needs neither cA nor keyCertSign.
+        if let Some(tier) = self.direct_anchor_tier(leaf) {
+            match validate::check_path(self.validator, &chain, tier, self.opts, &self.end_entity) {
+                Ok(p) => return Ok(p),
+                Err(e) => self.note(e),
+            }
+        }
         match self.extend(&mut chain, 0) {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(self.best.map_or_else(
@@ -115,7 +129,8 @@ impl<'v, 'o> Builder<'v, 'o> {
                 continue;
             }
             chain.push(anchor.clone());
-            let result = validate::check_path(validator, chain, a.tier, self.opts);
+            let result =
+                validate::check_path(validator, chain, a.tier, self.opts, &self.end_entity);
             chain.pop();
             match result {
                 Ok(p) => return Ok(Some(p)),
@@ -169,6 +184,20 @@ impl<'v, 'o> Builder<'v, 'o> {
             });
         }
         Ok(None)
+    }
+
+    /// The tier of the anchor that is this very certificate, if any.
+    fn direct_anchor_tier(&self, leaf: &Cert) -> Option<usize> {
+        // (Self-signed only: the common case costs one flag test.)
+        if !leaf.is_self_issued() {
+            return None;
+        }
+        self.validator
+            .trust
+            .anchors_with_subject(leaf.subject_der())
+            .into_iter()
+            .find(|a| a.cert.der() == leaf.der())
+            .map(|a| a.tier)
     }
 
     fn spend_candidate(&mut self) -> Result<(), Error> {

@@ -11,6 +11,7 @@
 
 mod build;
 pub mod policy;
+pub mod profile;
 mod validate;
 
 use std::fmt;
@@ -31,6 +32,7 @@ use crate::trust::{AssuranceLevel, TrustStore};
 use crate::Error;
 
 pub use policy::{PolicyInputs, PolicyOutcome};
+pub use profile::{Finding, Profile};
 
 /// What the end-entity certificate is going to be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -191,6 +193,9 @@ pub struct ValidationOptions<'a> {
     pub algorithm_policy: AlgorithmPolicy,
     /// RFC 5280 6.1.1 (c), (e), (f), (g).
     pub policy: PolicyInputs,
+    /// Whether issuance-profile findings are errors; `None` takes
+    /// [`Profile::default_for`] the purpose.
+    pub profile: Option<Profile>,
     /// Fail unless the path reaches at least this level.
     pub required_level: Option<AssuranceLevel>,
     /// keyUsage bits the end entity must assert (all of them).
@@ -212,6 +217,7 @@ impl fmt::Debug for ValidationOptions<'_> {
             .field("max_intermediates", &self.max_intermediates)
             .field("algorithm_policy", &self.algorithm_policy)
             .field("policy", &self.policy)
+            .field("profile", &self.profile)
             .field("required_level", &self.required_level)
             .field("revocation", &self.revocation.is_some())
             .field("require_revocation", &self.require_revocation)
@@ -220,6 +226,12 @@ impl fmt::Debug for ValidationOptions<'_> {
 }
 
 impl ValidationOptions<'_> {
+    /// The profile in force: the one set, else the purpose's default.
+    pub fn profile(&self) -> Profile {
+        self.profile
+            .unwrap_or_else(|| Profile::default_for(self.purpose))
+    }
+
     /// Defaults: any purpose, no peer name, at most 8 intermediates, the
     /// default algorithm policy, no policy requirements, no revocation.
     pub fn at(time: UnixTime) -> Self {
@@ -230,6 +242,7 @@ impl ValidationOptions<'_> {
             max_intermediates: 8,
             algorithm_policy: AlgorithmPolicy::Default,
             policy: PolicyInputs::default(),
+            profile: None,
             required_level: None,
             required_key_usage: Vec::new(),
             revocation: None,
@@ -257,6 +270,11 @@ pub struct ValidatedPath {
     pub legacy: Vec<String>,
     /// Things a reviewer should know that did not fail validation.
     pub warnings: Vec<String>,
+    /// Issuance-profile rules the path's certificates break (empty under
+    /// the strict profile, where they are errors).
+    pub findings: Vec<Finding>,
+    /// The profile the path was validated under.
+    pub profile: Profile,
 }
 
 impl ValidatedPath {
@@ -308,7 +326,7 @@ impl Validator {
         intermediates: &[Arc<Cert>],
         opts: &ValidationOptions<'_>,
     ) -> Result<ValidatedPath, Error> {
-        validate::check_end_entity(leaf, opts)?;
-        build::Builder::new(self, intermediates, opts).run(leaf)
+        let notes = validate::check_end_entity(leaf, opts)?;
+        build::Builder::new(self, intermediates, opts, notes).run(leaf)
     }
 }

@@ -7,20 +7,14 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::KeyUsages;
 
 use super::policy::{process_policies, PolicyCert};
+use super::profile::{self, Finding, Profile, Role};
 use super::{Purpose, ValidatedPath, ValidationOptions, Validator};
 use crate::cert::Cert;
 use crate::revocation::RevocationStatus;
 use crate::{oid, Error};
 
-fn bad(index: usize, extension: &'static str, reason: impl Into<String>) -> Error {
-    Error::BadExtension {
-        index,
-        extension,
-        reason: reason.into(),
-    }
-}
-
-/// Checks shared by every certificate of the path, at `index`.
+/// RFC 5280 section 6 checks shared by every certificate of the path, at
+/// `index` (the relying party's rules: they hold under every profile).
 fn check_common(
     cert: &Cert,
     index: usize,
@@ -28,9 +22,6 @@ fn check_common(
     opts: &ValidationOptions<'_>,
     legacy: &mut Vec<String>,
 ) -> Result<(), Error> {
-    if let (false, Some(e)) = (anchor, cert.serial_problem()) {
-        return Err(e.clone().at_index(index));
-    }
     // RFC 5280 6.1.3 (a)(2): validity period, both ends inclusive (4.1.2.5).
     let t = opts.time;
     if cert.not_after() < cert.not_before() {
@@ -50,51 +41,79 @@ fn check_common(
             not_after: cert.not_after(),
         });
     }
-    // RFC 5280 4.2: a critical extension we do not process.
-    if let Some(oid) = cert.extensions().unknown_critical.first() {
+    // RFC 5280 4.2: a critical extension we do not process; an extension
+    // given twice, whose meaning is undecidable.
+    let ext = cert.extensions();
+    if let Some(oid) = ext.unknown_critical.first() {
         return Err(Error::UnknownCriticalExtension { index, oid: *oid });
     }
-    let key = cert.public_key().map_err(|e| e.at_index(index))?;
-    if let Some(note) = key.check_policy(opts.algorithm_policy)? {
-        legacy.push(format!("certificate {index}: {note}"));
+    if let Some(oid) = ext.duplicate {
+        return Err(Error::DuplicateExtension { index, oid });
     }
-    // Under the Web PKI profile every certificate is v3 (CA/B BR 7.1.1).
-    if opts.purpose == Purpose::ServerAuth && cert.version() != 3 {
-        return Err(Error::InvalidVersion {
-            index,
-            version: cert.version(),
-        });
+    // RFC 5280 4.1.1.2: the signed algorithm identifier is the one the
+    // signature is checked under; a different outer one is a substitution.
+    if !anchor && cert.signature_algorithms_differ() {
+        return Err(Error::SignatureAlgorithmMismatch { index });
     }
-    // RFC 5280 4.2.1.1: every certificate but a self-signed one names its issuer's key.
-    if !cert.is_self_issued()
-        && cert
-            .extensions()
-            .authority_key_id
-            .as_ref()
-            .is_none_or(|a| a.key_identifier.is_none())
-    {
-        return Err(bad(
-            index,
-            "authorityKeyIdentifier",
-            "keyIdentifier missing",
-        ));
+    match cert.public_key() {
+        Ok(key) => {
+            if let Some(note) = key.check_policy(opts.algorithm_policy)? {
+                legacy.push(format!("certificate {index}: {note}"));
+            }
+        }
+        // An end entity's key signs nothing in the path: it matters only
+        // where the purpose signs with it (TLS, OCSP, code and documents).
+        Err(Error::UnsupportedPublicKey(what))
+            if index == 0 && matches!(opts.purpose, Purpose::Any | Purpose::Email) =>
+        {
+            legacy.push(format!(
+                "certificate 0: subject key not checked ({what}); no signature of the path uses it"
+            ));
+        }
+        Err(e) => return Err(e.at_index(index)),
     }
     Ok(())
 }
 
+/// Applies the issuance-profile rules to the certificate at `index`: adds
+/// findings, or fails on the first one under the strict profile. Trust
+/// anchors are judged only under the strict profile.
+fn check_profile(
+    cert: &Cert,
+    index: usize,
+    role: Role,
+    opts: &ValidationOptions<'_>,
+    findings: &mut Vec<Finding>,
+) -> Result<(), Error> {
+    let strict = opts.profile() == Profile::Strict;
+    if role == Role::Anchor && !strict {
+        return Ok(());
+    }
+    let before = findings.len();
+    profile::check(cert, index, role, opts.purpose, findings);
+    if strict && findings.len() > before {
+        return Err(findings.swap_remove(before).error);
+    }
+    Ok(())
+}
+
+/// What the end-entity checks learnt, carried into the path's result.
+#[derive(Debug, Default)]
+pub(super) struct EndEntityNotes {
+    pub(super) findings: Vec<Finding>,
+    pub(super) legacy: Vec<String>,
+}
+
 /// End-entity checks that do not depend on the path: done once, before
 /// building, so that a wrong name or purpose is reported as such.
-pub(super) fn check_end_entity(leaf: &Cert, opts: &ValidationOptions<'_>) -> Result<(), Error> {
-    check_common(leaf, 0, false, opts, &mut Vec::new())?;
+pub(super) fn check_end_entity(
+    leaf: &Cert,
+    opts: &ValidationOptions<'_>,
+) -> Result<EndEntityNotes, Error> {
+    let mut notes = EndEntityNotes::default();
+    check_common(leaf, 0, false, opts, &mut notes.legacy)?;
+    check_profile(leaf, 0, Role::EndEntity, opts, &mut notes.findings)?;
     let ext = leaf.extensions();
-    // RFC 5280 4.2.1.10: name constraints only in CA certificates.
-    if ext.name_constraints.is_some() && !leaf.is_ca() {
-        return Err(bad(
-            0,
-            "nameConstraints",
-            "present in an end-entity certificate",
-        ));
-    }
 
     // RFC 5280 4.2.1.12: the EKU must allow the purpose (absent = any).
     if let Some(eku) = &ext.ext_key_usage {
@@ -127,17 +146,23 @@ pub(super) fn check_end_entity(leaf: &Cert, opts: &ValidationOptions<'_>) -> Res
             });
         }
     }
-    if opts.purpose == Purpose::ServerAuth {
-        check_tls_server_leaf(leaf)?;
-    }
     if let Some(peer) = &opts.peer_name {
         let san = ext.subject_alt_name.as_ref().map(|s| &s.value);
         crate::name::verify_peer_name(san, peer).map_err(Error::PeerName)?;
         if opts.purpose == Purpose::ServerAuth {
-            check_wildcard_not_over_public_suffix(san, peer)?;
+            if let Err(error) = check_wildcard_not_over_public_suffix(san, peer) {
+                if opts.profile() == Profile::Strict {
+                    return Err(error);
+                }
+                notes.findings.push(Finding {
+                    index: 0,
+                    rule: "CA/B BR 3.2.2.6",
+                    error,
+                });
+            }
         }
     }
-    Ok(())
+    Ok(notes)
 }
 
 fn key_usage_name(bit: KeyUsages) -> &'static str {
@@ -185,112 +210,16 @@ fn check_wildcard_not_over_public_suffix(
     Ok(())
 }
 
-/// CA/Browser Forum Baseline Requirements 7.1.2.7 (subscriber certificates)
-///, applied to TLS server end entities.
-fn check_tls_server_leaf(leaf: &Cert) -> Result<(), Error> {
-    let ext = leaf.extensions();
-    if leaf.is_ca() {
-        return Err(Error::CaUsedAsEndEntity { index: 0 });
-    }
-    let Some(eku) = &ext.ext_key_usage else {
-        return Err(bad(0, "extKeyUsage", "required in TLS server certificates"));
-    };
-    if eku.critical {
-        return Err(bad(
-            0,
-            "extKeyUsage",
-            "must not be critical in TLS server certificates",
-        ));
-    }
-    if eku.value.contains(&oid::KP_ANY) {
-        return Err(bad(
-            0,
-            "extKeyUsage",
-            "anyExtendedKeyUsage is not allowed in TLS server certificates",
-        ));
-    }
-    let Some(san) = &ext.subject_alt_name else {
-        return Err(Error::PeerName(crate::name::NameError::NoSubjectAltName));
-    };
-    if san.critical && !leaf.subject_is_empty() {
-        return Err(bad(
-            0,
-            "subjectAltName",
-            "critical although the subject is not empty",
-        ));
-    }
-    // CA/B BR 7.1.4.3: a subject commonName that names a host must be one of
-    // the subjectAltName values, byte for byte (IP addresses in canonical
-    // RFC 5952 / dotted-quad text).
-    for cn in common_names(leaf).iter().filter(|cn| looks_like_host(cn)) {
-        let in_san = san.value.0.iter().any(|n| match n {
-            GeneralName::DnsName(d) => d.as_str() == cn,
-            GeneralName::IpAddress(ip) => ip_text(ip.as_bytes()).is_some_and(|t| &t == cn),
-            _ => false,
-        });
-        if !in_san {
-            return Err(bad(
-                0,
-                "subject commonName",
-                format!("{cn:?} is not one of the subjectAltName values in canonical form"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Whether a commonName is meant as a host name or address (rather than a
-/// label such as "EE" or "Jane Doe").
-fn looks_like_host(cn: &str) -> bool {
-    !cn.contains(' ')
-        && (cn.contains('.') || cn.contains(':') || cn.starts_with("0x") || cn.starts_with("0X"))
-}
-
-/// Text of the subject's commonName attributes.
-fn common_names(cert: &Cert) -> Vec<String> {
-    cert.subject()
-        .0
-        .iter()
-        .flat_map(|rdn| rdn.0.iter())
-        .filter(|atv| atv.oid == oid::AT_COMMON_NAME)
-        .map(|atv| String::from_utf8_lossy(atv.value.value()).into_owned())
-        .collect()
-}
-
-/// RFC 5952 / dotted-quad text of a SAN iPAddress.
-fn ip_text(bytes: &[u8]) -> Option<String> {
-    match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes)
-            .ok()
-            .map(|b| std::net::Ipv4Addr::from(b).to_string()),
-        16 => <[u8; 16]>::try_from(bytes)
-            .ok()
-            .map(|b| std::net::Ipv6Addr::from(b).to_string()),
-        _ => None,
-    }
-}
-
-/// Checks for a certificate that issues others (intermediates and anchor).
-fn check_issuer(
-    cert: &Cert,
-    index: usize,
-    anchor: bool,
-    opts: &ValidationOptions<'_>,
-) -> Result<(), Error> {
+/// RFC 5280 6.1.4 checks for a certificate that issues others
+/// (intermediates and anchor).
+fn check_issuer(cert: &Cert, index: usize, opts: &ValidationOptions<'_>) -> Result<(), Error> {
     let ext = cert.extensions();
-    // RFC 5280 6.1.4 (k): basicConstraints present with cA TRUE; 4.2.1.9: critical in CA certificates.
+    // RFC 5280 6.1.4 (k): basicConstraints present with cA TRUE.
     let Some(bc) = &ext.basic_constraints else {
         return Err(Error::NotCa { index });
     };
     if !bc.value.ca {
         return Err(Error::NotCa { index });
-    }
-    if !bc.critical {
-        return Err(bad(
-            index,
-            "basicConstraints",
-            "must be critical in a CA certificate",
-        ));
     }
     // RFC 5280 6.1.4 (n).
     if !cert.key_usage_allows(KeyUsages::KeyCertSign) {
@@ -299,34 +228,9 @@ fn check_issuer(
             needed: "keyCertSign",
         });
     }
-    // RFC 5280 4.2.1.2: CA certificates MUST carry a subjectKeyIdentifier.
-    if ext.subject_key_id.is_none() {
-        return Err(bad(
-            index,
-            "subjectKeyIdentifier",
-            "missing in a CA certificate",
-        ));
-    }
-    // RFC 5280 4.1.2.6: a CA's subject is not empty.
-    if cert.subject_is_empty() {
-        return Err(bad(index, "subject", "empty in a CA certificate"));
-    }
-    if let Some(nc) = &ext.name_constraints {
-        // RFC 5280 4.2.1.10: conforming CAs MUST mark it critical.
-        if !nc.critical {
-            return Err(bad(index, "nameConstraints", "must be critical"));
-        }
-    }
     // EKU chaining (as Windows, Chrome and rustls-webpki do): a CA that
     // restricts its extended key usages must allow the purpose.
     if let Some(eku) = &ext.ext_key_usage {
-        if anchor && opts.purpose == Purpose::ServerAuth {
-            return Err(bad(
-                index,
-                "extKeyUsage",
-                "not allowed in a root CA (CA/B BR 7.1.2.1.2)",
-            ));
-        }
         let wanted = opts.purpose.key_purposes();
         if !wanted.is_empty()
             && !eku
@@ -340,24 +244,6 @@ fn check_issuer(
             });
         }
     }
-    if anchor && cert.is_self_issued() && opts.purpose == Purpose::ServerAuth {
-        // CA/B BR 7.1.2.1.3: a root's AKI, if present, is keyIdentifier only, equal to its SKI.
-        if let Some(aki) = &ext.authority_key_id {
-            let ok = aki.authority_cert_issuer.is_none()
-                && aki.authority_cert_serial_number.is_none()
-                && aki
-                    .key_identifier
-                    .as_ref()
-                    .is_some_and(|k| Some(k.as_bytes()) == ext.subject_key_id.as_deref());
-            if !ok {
-                return Err(bad(
-                    index,
-                    "authorityKeyIdentifier",
-                    "root AKI must be keyIdentifier only, equal to the SKI",
-                ));
-            }
-        }
-    }
     Ok(())
 }
 
@@ -368,14 +254,23 @@ pub(super) fn check_path(
     chain: &[Arc<Cert>],
     tier: usize,
     opts: &ValidationOptions<'_>,
+    end_entity: &EndEntityNotes,
 ) -> Result<ValidatedPath, Error> {
     let n = chain.len();
-    let mut legacy = Vec::new();
+    let mut legacy = end_entity.legacy.clone();
+    let mut findings = end_entity.findings.clone();
     let mut warnings = Vec::new();
     for (i, cert) in chain.iter().enumerate() {
         if i > 0 {
-            check_common(cert, i, i == n - 1, opts, &mut legacy)?;
-            check_issuer(cert, i, i == n - 1, opts)?;
+            let anchor = i == n - 1;
+            check_common(cert, i, anchor, opts, &mut legacy)?;
+            check_issuer(cert, i, opts)?;
+            let role = if anchor {
+                Role::Anchor
+            } else {
+                Role::Intermediate
+            };
+            check_profile(cert, i, role, opts, &mut findings)?;
         }
         if i + 1 < n {
             let alg = cert.signature_algorithm().map_err(|e| e.at_index(i))?;
@@ -411,6 +306,23 @@ pub(super) fn check_path(
         for (j, sub) in chain.iter().enumerate().take(i) {
             if j > 0 && sub.is_self_issued() {
                 continue;
+            }
+            // RFC 5280 4.2.1.10: a form the constraint restricts but that
+            // we keep opaque (x400Address, ediPartyName) cannot be judged.
+            let opaque = &chain[i].extensions().nc_opaque;
+            if let Some(n) = sub
+                .extensions()
+                .san_opaque
+                .iter()
+                .find(|n| opaque.restricts(n.form))
+            {
+                return Err(Error::NameConstraints {
+                    index: j,
+                    constrained_by: i,
+                    violation: crate::name::NameConstraintViolation::UnsupportedConstraint {
+                        kind: n.form.as_str().to_owned(),
+                    },
+                });
             }
             let san = sub.extensions().subject_alt_name.as_ref().map(|s| &s.value);
             crate::name::check_name_constraints(&nc.value, sub.subject(), san, j == 0).map_err(
@@ -510,5 +422,7 @@ pub(super) fn check_path(
         revocation,
         legacy,
         warnings,
+        findings,
+        profile: opts.profile(),
     })
 }
