@@ -10,7 +10,7 @@ use const_oid::ObjectIdentifier;
 use pki_core::cert::hex;
 use pki_core::crl::{Crl, CrlSet};
 use pki_core::name::PeerName;
-use pki_core::path::PolicyInputs;
+use pki_core::path::{Finding, PolicyInputs, Profile};
 use pki_core::revocation::{RevocationReason, RevocationStatus, StatusSource};
 use pki_core::{
     AlgorithmPolicy, AssuranceLevel, Cert, Error, Purpose, Tier, TrustStore, UnixTime,
@@ -42,6 +42,25 @@ impl From<PurposeArg> for Purpose {
             PurposeArg::CodeSigning => Self::CodeSigning,
             PurposeArg::OcspSigning => Self::OcspSigning,
             PurposeArg::DocumentSigning => Self::DocumentSigning,
+        }
+    }
+}
+
+/// Which rules beyond RFC 5280 section 6 make the certificate invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// RFC 5280 section 6 decides; rules addressed to the issuing CA are
+    /// reported as findings (default, except for server-auth).
+    Rfc5280,
+    /// Findings are errors (default for server-auth: CA/B Baseline Requirements).
+    Strict,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Self {
+        match p {
+            ProfileArg::Rfc5280 => Self::Rfc5280,
+            ProfileArg::Strict => Self::Strict,
         }
     }
 }
@@ -97,6 +116,10 @@ pub struct Args {
     /// Do not let anyPolicy match (RFC 5280 initial-any-policy-inhibit).
     #[arg(long = "inhibit-any-policy")]
     pub inhibit_any_policy: bool,
+    /// rfc5280: issuance-profile findings are warnings; strict: they are errors.
+    /// Default: strict for server-auth, rfc5280 otherwise.
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
     /// Print the whole result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -143,11 +166,28 @@ pub struct LoadedCrl {
     pub crl: Arc<Crl>,
 }
 
+/// An intermediate or CRL file that could not be used, and why.
+#[derive(Debug, Clone)]
+pub struct Unusable {
+    pub kind: &'static str,
+    pub file: PathBuf,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.kind, self.file.display(), self.reason)
+    }
+}
+
 /// Outcome of a `pki validate` run.
 #[derive(Debug)]
 pub enum Outcome {
     Valid(Box<ValidatedPath>, Vec<LoadedCrl>),
     Invalid(Error),
+    /// Some intermediates or CRLs could not be used: the path the caller
+    /// described cannot be checked (exit status 1, naming the files).
+    UnusableInputs(Vec<Unusable>),
 }
 
 /// Runs the validation described by `args`.
@@ -169,20 +209,33 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
                 .map_err(|e| BadInput(format!("anchor {}: {e}", path.display())))?;
         }
     }
+    // Intermediates and CRLs are part of the path being judged: one that
+    // cannot be used is a verdict naming it, not bad input.
+    let mut unusable = Vec::new();
     let mut intermediates = Vec::new();
     for path in &args.intermediates {
-        let certs = Cert::parse_many(&read(path)?)
-            .map_err(|e| BadInput(format!("intermediate {}: {e}", path.display())))?;
-        intermediates.extend(certs.into_iter().map(Arc::new));
+        match read(path).and_then(|d| Cert::parse_many(&d).map_err(|e| BadInput(e.to_string()))) {
+            Ok(certs) => intermediates.extend(certs.into_iter().map(Arc::new)),
+            Err(BadInput(reason)) => unusable.push(Unusable {
+                kind: "intermediate",
+                file: path.clone(),
+                reason,
+            }),
+        }
     }
     let mut loaded = Vec::new();
     for path in &args.crls {
-        let list = Crl::parse_many(&read(path)?)
-            .map_err(|e| BadInput(format!("CRL {}: {e}", path.display())))?;
-        loaded.extend(list.into_iter().map(|c| LoadedCrl {
-            file: path.clone(),
-            crl: Arc::new(c),
-        }));
+        match read(path).and_then(|d| Crl::parse_many(&d).map_err(|e| BadInput(e.to_string()))) {
+            Ok(list) => loaded.extend(list.into_iter().map(|c| LoadedCrl {
+                file: path.clone(),
+                crl: Arc::new(c),
+            })),
+            Err(BadInput(reason)) => unusable.push(Unusable {
+                kind: "CRL",
+                file: path.clone(),
+                reason,
+            }),
+        }
     }
     let crls: Vec<Arc<Crl>> = loaded.iter().map(|l| l.crl.clone()).collect();
     let policy_set = args
@@ -213,6 +266,9 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
         }
         Err(e) => return Ok(Outcome::Invalid(e)),
     };
+    if !unusable.is_empty() {
+        return Ok(Outcome::UnusableInputs(unusable));
+    }
 
     let algorithm_policy = match args.algorithm_policy {
         AlgorithmPolicyArg::Default => AlgorithmPolicy::Default,
@@ -235,6 +291,7 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
     };
     opts.revocation = Some(&crl_set);
     opts.require_revocation = args.require_revocation;
+    opts.profile = args.profile.map(Profile::from);
 
     let validator = Validator::new(trust);
     Ok(match validator.validate(&leaf, &intermediates, &opts) {
@@ -290,6 +347,10 @@ fn status_json(index: usize, s: &RevocationStatus, crls: &[LoadedCrl]) -> Value 
     }
 }
 
+fn finding_json(f: &Finding) -> Value {
+    json!({"index": f.index, "rule": f.rule, "code": f.code(), "message": f.error.to_string()})
+}
+
 /// The JSON document `--json` prints.
 pub fn outcome_json(outcome: &Outcome) -> Value {
     match outcome {
@@ -316,8 +377,17 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
                 "revocation": p.revocation.iter().enumerate().map(|(i, s)| status_json(i, s, crls)).collect::<Vec<_>>(),
                 "legacy_algorithms": p.legacy,
                 "warnings": p.warnings,
+                "profile": p.profile.as_str(),
+                "findings": p.findings.iter().map(finding_json).collect::<Vec<_>>(),
             })
         }
+        Outcome::UnusableInputs(list) => json!({
+            "valid": false,
+            "error": {"code": "unusable_input", "message": list[0].to_string()},
+            "unusable_inputs": list.iter().map(|u| json!({
+                "kind": u.kind, "file": u.file.display().to_string(), "reason": u.reason,
+            })).collect::<Vec<_>>(),
+        }),
         Outcome::Invalid(e) => {
             let mut doc = json!({
                 "valid": false,
@@ -372,11 +442,20 @@ pub fn run(args: &Args) -> ExitCode {
                         for l in &p.legacy {
                             println!("legacy: {l}");
                         }
+                        for f in &p.findings {
+                            println!("finding ({} profile): {f}", p.profile);
+                        }
                     }
                     ExitCode::SUCCESS
                 }
                 Outcome::Invalid(e) => {
                     eprintln!("invalid: {e} [{}]", e.code());
+                    ExitCode::from(1)
+                }
+                Outcome::UnusableInputs(list) => {
+                    for u in &list {
+                        eprintln!("invalid: unusable {u} [unusable_input]");
+                    }
                     ExitCode::from(1)
                 }
             }

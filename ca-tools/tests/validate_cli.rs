@@ -572,3 +572,72 @@ fn delta_crl_and_deciding_crl_in_json() {
     assert_eq!(leaf_status["source"]["crl_number"], "0b");
     assert_eq!(json["revocation"][1]["source"]["file"], root_crl.as_str());
 }
+
+/// Issuance-profile rules are findings under `--profile rfc5280` (exit 0,
+/// each citing its rule) and errors under `--profile strict` (exit 1).
+#[test]
+fn profile_findings_and_strict_errors() {
+    use pki_core::builder::PolicyConstraintsSpec;
+    let f = rust_ca::Files::new();
+    let sub = f.root.intermediate("CN=CLI TTP CA,C=MA", |t| {
+        t.policy_constraints = Some(PolicyConstraintsSpec {
+            require_explicit_policy: Some(4),
+            inhibit_policy_mapping: None,
+        });
+        t.critical_overrides
+            .push((pki_core::oid::CE_POLICY_CONSTRAINTS, false));
+    });
+    let leaf = sub.leaf("CN=ee.tiers.ma", |_| {});
+    let (root, sub, leaf) = (
+        f.cert("root.pem", &f.root),
+        f.cert("ttp.pem", &sub),
+        f.cert("ee.pem", &leaf),
+    );
+    let base = ["--anchor", &root, "--intermediate", &sub];
+    let (code, json) = run_json(&[&base[..], &["--profile", "rfc5280", &leaf]].concat());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["profile"], "rfc5280");
+    assert_eq!(json["findings"][0]["rule"], "RFC 5280 4.2.1.11", "{json}");
+    assert_eq!(json["findings"][0]["index"], 1);
+    // The default for purpose any is rfc5280.
+    let (code, _) = run_json(&[&base[..], &[&leaf]].concat());
+    assert_eq!(code, 0);
+    let (code, json) = run_json(&[&base[..], &["--profile", "strict", &leaf]].concat());
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["error"]["code"], "bad_extension");
+    assert_eq!(json["error"]["certificate_index"], 1);
+}
+
+/// An intermediate or CRL that cannot be used is a verdict naming the file
+/// (exit 1); only the target certificate and the anchors are bad input.
+#[test]
+fn unusable_intermediate_or_crl_is_a_verdict() {
+    let f = rust_ca::Files::new();
+    let (root, sub, leaf) = (
+        f.cert("root.pem", &f.root),
+        f.cert("sub.pem", &f.sub),
+        f.cert("leaf.pem", &f.leaf),
+    );
+    let junk = f.write(
+        "junk.pem",
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    for extra in [["--intermediate", junk.as_str()], ["--crl", junk.as_str()]] {
+        let args = [
+            &["--anchor", &root, "--intermediate", &sub][..],
+            &extra[..],
+            &[&leaf],
+        ]
+        .concat();
+        let (code, json) = run_json(&args);
+        assert_eq!(code, 1, "{json}");
+        assert_eq!(json["error"]["code"], "unusable_input");
+        assert_eq!(json["unusable_inputs"][0]["file"], junk.as_str(), "{json}");
+        let out = pki(&args[..]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("junk.pem"), "{stderr}");
+    }
+    // The same chain without the junk file is valid.
+    let (code, json) = run_json(&["--anchor", &root, "--intermediate", &sub, &leaf]);
+    assert_eq!(code, 0, "{json}");
+}

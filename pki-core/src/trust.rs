@@ -157,6 +157,10 @@ pub struct Tier {
     /// Which revocation sources the tier consults, in which order, and
     /// whether a missing status fails the path.
     pub revocation: RevocationPolicy,
+    /// Whether issuance-profile findings fail paths to this tier; `None`
+    /// takes the purpose's default ([`crate::path::Profile::default_for`]).
+    /// A profile set in the validation options wins over both.
+    pub profile: Option<crate::path::Profile>,
 }
 
 impl Tier {
@@ -168,7 +172,15 @@ impl Tier {
             level,
             policy_levels: Vec::new(),
             revocation: RevocationPolicy::default(),
+            profile: None,
         }
+    }
+
+    /// The same tier with this issuance profile.
+    #[must_use]
+    pub fn with_profile(mut self, profile: crate::path::Profile) -> Self {
+        self.profile = Some(profile);
+        self
     }
 
     /// The same tier with another revocation policy.

@@ -22,6 +22,7 @@
 //! anchors = ["cnie-root.pem"]
 //! policy_levels = { "2.16.504.99.1.1" = "high" }
 //! revocation = { methods = ["crl"], unavailable = "hard-fail" }
+//! profile = "strict"   # issuance-profile findings are errors (our own CNIE)
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
@@ -65,6 +66,8 @@ pub enum ConfigError {
     },
     #[error("tier {tier:?}: {value:?} is not an assurance level (low, substantial, high)")]
     BadLevel { tier: String, value: String },
+    #[error("tier {tier:?}: profile {value:?} is not rfc5280 or strict")]
+    BadProfile { tier: String, value: String },
     #[error("tier {tier:?}: {value:?} is not an OID")]
     BadOid { tier: String, value: String },
     #[error("tier {tier:?}: policy {oid} maps to {mapped}, above the tier level {level}")]
@@ -187,6 +190,11 @@ struct TierFile {
     policy_levels: BTreeMap<String, String>,
     #[serde(default)]
     revocation: RevocationPolicy,
+    /// `rfc5280` (issuance-profile findings are warnings) or `strict`
+    /// (they are errors); absent: strict for server-auth requests,
+    /// rfc5280 otherwise.
+    #[serde(default)]
+    profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -409,6 +417,7 @@ pub struct TierConfig {
     pub crls: Vec<(PathBuf, Vec<u8>)>,
     pub policy_levels: Vec<(ObjectIdentifier, AssuranceLevel)>,
     pub revocation: RevocationPolicy,
+    pub profile: Option<pki_core::path::Profile>,
 }
 
 /// A client allowed to call `/v1`.
@@ -698,6 +707,16 @@ fn load_tier(t: &TierFile, base: &Path) -> Result<TierConfig, ConfigError> {
         tier: t.name.clone(),
         value: t.level.clone(),
     })?;
+    let profile = t
+        .profile
+        .as_deref()
+        .map(|p| {
+            p.parse().map_err(|_| ConfigError::BadProfile {
+                tier: t.name.clone(),
+                value: p.to_owned(),
+            })
+        })
+        .transpose()?;
     if t.anchors.is_empty() {
         return Err(ConfigError::NoAnchors {
             tier: t.name.clone(),
@@ -762,6 +781,7 @@ fn load_tier(t: &TierFile, base: &Path) -> Result<TierConfig, ConfigError> {
         crls,
         policy_levels,
         revocation: t.revocation.clone(),
+        profile,
     })
 }
 

@@ -21,7 +21,7 @@ use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::request::{BatchRequest, PolicyRequest, ValidateRequest};
 use crate::service::Service;
 use crate::verdict::{
-    CertRef, CertStatus, PathCert, Rendered, StatusSourceInfo, Verdict, VerdictError,
+    CertRef, CertStatus, FindingInfo, PathCert, Rendered, StatusSourceInfo, Verdict, VerdictError,
 };
 
 /// One batch item: a verdict, or why the item could not be validated.
@@ -130,7 +130,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "validation-api", description = "Certificate path validation for the national identity broker: tier, assurance level, path and revocation status of a chain."),
     paths(validate, validate_batch, tiers, health, metrics, openapi_json),
-    components(schemas(ValidateRequest, PolicyRequest, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, ErrorBody, ErrorDetail, RevocationPolicy)),
+    components(schemas(ValidateRequest, PolicyRequest, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, FindingInfo, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, ErrorBody, ErrorDetail, RevocationPolicy)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -28,6 +28,7 @@ pub fn trust_store(tiers: &[TierConfig]) -> Result<TrustStore, pki_core::trust::
         let mut tier = Tier::new(t.name.clone(), t.level);
         tier.policy_levels.clone_from(&t.policy_levels);
         tier.revocation = t.revocation.to_core();
+        tier.profile = t.profile;
         trust.add_tier(tier)?;
         for a in &t.anchors {
             trust.add_anchor(&t.name, a.clone())?;

@@ -158,6 +158,19 @@ pub struct VerdictError {
     pub certificate: Option<CertRef>,
 }
 
+/// A rule addressed to the issuing CA that a certificate of the path
+/// breaks: reported under the `rfc5280` profile, an error under `strict`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FindingInfo {
+    /// Position in the path (0 = end entity).
+    pub index: usize,
+    /// The rule cited, e.g. `RFC 5280 4.2.1.11` or `CA/B BR 7.1.2.7.10`.
+    pub rule: &'static str,
+    /// Stable code of the problem (the error code it has under `strict`).
+    pub code: &'static str,
+    pub message: String,
+}
+
 /// `POST /v1/validate` answer (HTTP 200, valid or not).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Verdict {
@@ -176,6 +189,11 @@ pub struct Verdict {
     pub valid_policies: Vec<String>,
     pub warnings: Vec<String>,
     pub legacy_algorithms: Vec<String>,
+    /// Profile the path was judged under: `rfc5280` or `strict`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<&'static str>,
+    /// Issuance-profile findings (always empty under `strict`).
+    pub findings: Vec<FindingInfo>,
     /// Validation time.
     pub validated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -203,6 +221,17 @@ impl Verdict {
                 .collect(),
             warnings: p.warnings.clone(),
             legacy_algorithms: p.legacy.clone(),
+            profile: Some(p.profile.as_str()),
+            findings: p
+                .findings
+                .iter()
+                .map(|f| FindingInfo {
+                    index: f.index,
+                    rule: f.rule,
+                    code: f.code(),
+                    message: f.error.to_string(),
+                })
+                .collect(),
             validated_at: time.to_string(),
             error: None,
         }
@@ -230,6 +259,8 @@ impl Verdict {
             valid_policies: Vec::new(),
             warnings: Vec::new(),
             legacy_algorithms: Vec::new(),
+            profile: None,
+            findings: Vec::new(),
             validated_at: time.to_string(),
             error: Some(VerdictError {
                 code: e.code(),

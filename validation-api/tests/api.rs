@@ -888,3 +888,39 @@ async fn slow_clients_time_out() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["valid"], true);
 }
+
+/// A tier's `profile`: findings are reported under `rfc5280` (the default
+/// outside server-auth) and are errors under `strict`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_profile_turns_findings_into_errors() {
+    let pki = Pki::new(None);
+    let no_aki = pki.simple_root.leaf("CN=Third Party Seal,C=MA", |t| {
+        t.extended_key_usage = vec![pki_core::oid::KP_CLIENT_AUTH];
+        t.authority_key_id = pki_core::builder::AuthorityKeyId::Absent;
+    });
+    let body = json!({"leaf": b64(no_aki.cert_der())});
+    let s = Server::start(&pki, &support::config_text("")).await;
+    let (st, v) = s.validate(&body).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["profile"], "rfc5280");
+    assert_eq!(v["findings"][0]["rule"], "RFC 5280 4.2.1.1", "{v}");
+    assert_eq!(v["findings"][0]["index"], 0);
+    assert_eq!(v["findings"][0]["code"], "bad_extension");
+    drop(s);
+    let strict = support::config_text("").replace(
+        "name = \"simple\"\nlevel = \"low\"",
+        "name = \"simple\"\nlevel = \"low\"\nprofile = \"strict\"",
+    );
+    assert!(strict.contains("profile = \"strict\""));
+    let s = Server::start(&pki, &strict).await;
+    let (_, v) = s.validate(&body).await;
+    assert_eq!(v["valid"], false, "{v}");
+    assert_eq!(code(&v), "bad_extension", "{v}");
+    // A conforming leaf of the same tier stays valid under strict.
+    let (_, v) = s
+        .validate(&json!({"leaf": b64(pki.simple.cert_der())}))
+        .await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["profile"], "strict");
+}

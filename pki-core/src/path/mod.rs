@@ -226,7 +226,15 @@ impl fmt::Debug for ValidationOptions<'_> {
 }
 
 impl ValidationOptions<'_> {
-    /// The profile in force: the one set, else the purpose's default.
+    /// The profile in force for a path to `tier`: the one set here, else
+    /// the tier's, else the purpose's default.
+    pub fn profile_for(&self, tier: &crate::trust::Tier) -> Profile {
+        self.profile
+            .or(tier.profile)
+            .unwrap_or_else(|| Profile::default_for(self.purpose))
+    }
+
+    /// The profile in force when no tier sets one.
     pub fn profile(&self) -> Profile {
         self.profile
             .unwrap_or_else(|| Profile::default_for(self.purpose))

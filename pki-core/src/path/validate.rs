@@ -82,15 +82,16 @@ fn check_profile(
     cert: &Cert,
     index: usize,
     role: Role,
-    opts: &ValidationOptions<'_>,
+    purpose: Purpose,
+    profile: Profile,
     findings: &mut Vec<Finding>,
 ) -> Result<(), Error> {
-    let strict = opts.profile() == Profile::Strict;
+    let strict = profile == Profile::Strict;
     if role == Role::Anchor && !strict {
         return Ok(());
     }
     let before = findings.len();
-    profile::check(cert, index, role, opts.purpose, findings);
+    profile::check(cert, index, role, purpose, findings);
     if strict && findings.len() > before {
         return Err(findings.swap_remove(before).error);
     }
@@ -112,7 +113,12 @@ pub(super) fn check_end_entity(
 ) -> Result<EndEntityNotes, Error> {
     let mut notes = EndEntityNotes::default();
     check_common(leaf, 0, false, opts, &mut notes.legacy)?;
-    check_profile(leaf, 0, Role::EndEntity, opts, &mut notes.findings)?;
+    // Collected now, judged once the path's tier (and so its profile) is
+    // known; an explicit strict profile fails at once.
+    profile::check(leaf, 0, Role::EndEntity, opts.purpose, &mut notes.findings);
+    if let (Some(Profile::Strict), Some(f)) = (opts.profile, notes.findings.first()) {
+        return Err(f.error.clone());
+    }
     let ext = leaf.extensions();
 
     // RFC 5280 4.2.1.12: the EKU must allow the purpose (absent = any).
@@ -151,7 +157,7 @@ pub(super) fn check_end_entity(
         crate::name::verify_peer_name(san, peer).map_err(Error::PeerName)?;
         if opts.purpose == Purpose::ServerAuth {
             if let Err(error) = check_wildcard_not_over_public_suffix(san, peer) {
-                if opts.profile() == Profile::Strict {
+                if opts.profile == Some(Profile::Strict) {
                     return Err(error);
                 }
                 notes.findings.push(Finding {
@@ -257,6 +263,11 @@ pub(super) fn check_path(
     end_entity: &EndEntityNotes,
 ) -> Result<ValidatedPath, Error> {
     let n = chain.len();
+    let tier_def = validator.trust.tier(tier);
+    let profile = opts.profile_for(tier_def);
+    if let (Profile::Strict, Some(f)) = (profile, end_entity.findings.first()) {
+        return Err(f.error.clone());
+    }
     let mut legacy = end_entity.legacy.clone();
     let mut findings = end_entity.findings.clone();
     let mut warnings = Vec::new();
@@ -270,7 +281,7 @@ pub(super) fn check_path(
             } else {
                 Role::Intermediate
             };
-            check_profile(cert, i, role, opts, &mut findings)?;
+            check_profile(cert, i, role, opts.purpose, profile, &mut findings)?;
         }
         if i + 1 < n {
             let alg = cert.signature_algorithm().map_err(|e| e.at_index(i))?;
@@ -353,7 +364,6 @@ pub(super) fn check_path(
         .collect();
     let policies = process_policies(&opts.policy, &policy_path).map_err(Error::Policy)?;
 
-    let tier_def = validator.trust.tier(tier);
     let level = tier_def
         .level_for(&policies.valid_policies)
         .ok_or_else(|| Error::NoAssurancePolicy {
@@ -423,6 +433,6 @@ pub(super) fn check_path(
         legacy,
         warnings,
         findings,
-        profile: opts.profile(),
+        profile,
     })
 }
