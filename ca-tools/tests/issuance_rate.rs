@@ -17,6 +17,8 @@
 
 mod officer;
 
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::time::Instant;
 
 use ca_tools::ceremony;
@@ -37,7 +39,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn issuance_vs_raw_hsm_signing() {
     let bed = Bed::new();
     let pin = bed.path("pin");
-    std::fs::write(&pin, PIN).unwrap();
+    // Mode 0600: the PIN file must not be open to group or others.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&pin)
+        .unwrap()
+        .write_all(PIN.as_bytes())
+        .unwrap();
     let store_dir = if std::env::var_os("PKI_BENCH_SHM").is_some_and(|v| !v.is_empty()) {
         tempfile::tempdir_in("/dev/shm").unwrap()
     } else {

@@ -52,6 +52,30 @@ pub enum HsmError {
         #[source]
         source: std::io::Error,
     },
+    /// The PIN file (or the file its symlink points to, `target`) grants
+    /// some access to group or others, as ssh refuses for private keys.
+    #[error(
+        "PIN file {}{} has mode {mode:03o}, open to group or others; run `chmod 600 {}`",
+        path.display(), symlink_note(path, target), target.display()
+    )]
+    PinFileExposed {
+        path: PathBuf,
+        target: PathBuf,
+        mode: u32,
+    },
+    /// The PIN file (or the file its symlink points to, `target`) belongs
+    /// to another user than the one running this process.
+    #[error(
+        "PIN file {}{} is owned by uid {owner}, not by uid {user} running this; \
+         have root run `chown {user} {}`, then run `chmod 600 {}`",
+        path.display(), symlink_note(path, target), target.display(), target.display()
+    )]
+    PinFileNotOwned {
+        path: PathBuf,
+        target: PathBuf,
+        owner: u32,
+        user: u32,
+    },
     /// The PIN is empty or contains a NUL byte or a line break.
     #[error("invalid PIN: {reason}")]
     InvalidPin { reason: &'static str },
@@ -119,6 +143,15 @@ pub enum HsmError {
         #[source]
         source: CkError,
     },
+}
+
+/// " (a symlink to TARGET)" when the PIN file path is not the file judged.
+fn symlink_note(path: &std::path::Path, target: &std::path::Path) -> String {
+    if path == target {
+        String::new()
+    } else {
+        format!(" (a symlink to {})", target.display())
+    }
 }
 
 /// Shorthand for results of this crate.

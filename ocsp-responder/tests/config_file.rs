@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -14,7 +16,15 @@ use pki_core::ocsp::{decode_response, HashAlgorithm, ResponseStatus};
 
 fn write_config(fx: &Fixture, extra: &str) -> PathBuf {
     let cert = fx.write_pem("responder", &fx.responder_cert);
-    std::fs::write(fx.dir.join("pin"), format!("{USER_PIN}\n")).unwrap();
+    // Mode 0600: the PIN file must not be open to group or others.
+    let mut pin = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(fx.dir.join("pin"))
+        .unwrap();
+    pin.write_all(format!("{USER_PIN}\n").as_bytes()).unwrap();
     let softhsm = softhsm().token_dir().parent().unwrap().to_owned();
     let text = format!(
         r#"listen = "127.0.0.1:0"
