@@ -5,6 +5,8 @@
 //!   base64 with or without padding; `+` and `/` stay as they are.
 //! - `POST /` with `Content-Type: application/ocsp-request`; bodies over the
 //!   configured cap (10,000 bytes) get 413, other content types 415.
+//! - A GET path longer than any request can encode to gets 414; other
+//!   methods get 405 with `Allow: GET, POST`.
 //! - `GET /health/live`, `GET /health/ready` (503 until the cache is loaded,
 //!   and while the HSM or the database fail), `GET /metrics`.
 //!
@@ -19,7 +21,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{
-    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, EXPIRES, IF_NONE_MATCH, LAST_MODIFIED,
+    ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, EXPIRES, IF_NONE_MATCH, LAST_MODIFIED,
 };
 use http::{HeaderValue, Method as HttpMethod, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -76,13 +78,25 @@ where
             }
         },
         Method::Post => post(core, source, req).await,
-        Method::Other => (
-            text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n"),
-            Outcome::NotFound,
-        ),
+        Method::Other => {
+            let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n");
+            // RFC 9110 15.5.6: a 405 names the methods the resource has.
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, POST"));
+            (r, Outcome::MethodNotAllowed)
+        }
     };
     core.metrics.request(method, outcome);
     response
+}
+
+/// Counts the request a connection ended on when hyper answered it itself:
+/// a request line longer than its 65,534-byte URI limit gets 414 before any
+/// handler runs. hyper tells that apart from a 431 only in its error text.
+pub(crate) fn connection_failed(core: &Core, err: &hyper::Error) {
+    if err.is_parse_too_large() && err.to_string().starts_with("URI too long") {
+        core.metrics.request(Method::Other, Outcome::UriTooLong);
+    }
 }
 
 async fn get<S: Source>(
@@ -115,7 +129,7 @@ async fn get<S: Source>(
                 StatusCode::URI_TOO_LONG,
                 "request too long for GET, use POST\n",
             ),
-            Outcome::TooLarge,
+            Outcome::UriTooLong,
         );
     }
     let Some(b64) = percent_decode(encoded.as_bytes()) else {

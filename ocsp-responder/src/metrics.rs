@@ -19,14 +19,20 @@ pub enum Outcome {
     InternalError,
     /// HTTP 413.
     TooLarge,
+    /// HTTP 414: a GET whose path is longer than any request can encode
+    /// to, answered by the handler or, past 65,534 bytes, by hyper itself.
+    UriTooLong,
     /// HTTP 415.
     BadContentType,
-    /// HTTP 404/405.
+    /// HTTP 404.
     NotFound,
+    /// HTTP 405: a method other than GET and POST.
+    MethodNotAllowed,
 }
 
 impl Outcome {
-    const ALL: [Self; 10] = [
+    const COUNT: usize = 12;
+    const ALL: [Self; Self::COUNT] = [
         Self::Cached,
         Self::Live,
         Self::NotModified,
@@ -35,8 +41,10 @@ impl Outcome {
         Self::TryLater,
         Self::InternalError,
         Self::TooLarge,
+        Self::UriTooLong,
         Self::BadContentType,
         Self::NotFound,
+        Self::MethodNotAllowed,
     ];
 
     fn label(self) -> &'static str {
@@ -49,8 +57,10 @@ impl Outcome {
             Self::TryLater => "try_later",
             Self::InternalError => "internal_error",
             Self::TooLarge => "too_large",
+            Self::UriTooLong => "uri_too_long",
             Self::BadContentType => "unsupported_media_type",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
         }
     }
 
@@ -64,6 +74,8 @@ impl Outcome {
 pub enum Method {
     Get,
     Post,
+    /// Any other method, and a request hyper refused before handing it
+    /// over (its method unknown).
     Other,
 }
 
@@ -81,7 +93,7 @@ impl Method {
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: [[AtomicU64; 10]; 3],
+    requests: [[AtomicU64; Outcome::COUNT]; 3],
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub live_signs: AtomicU64,

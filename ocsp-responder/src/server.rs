@@ -188,6 +188,7 @@ async fn serve(core: Arc<Core>, listener: TcpListener, mut shutdown: watch::Rece
         let source = Arc::clone(&source);
         let mut stop = shutdown.clone();
         conns.spawn(async move {
+            let counted = Arc::clone(&core);
             let svc = service_fn(move |req| {
                 let core = Arc::clone(&core);
                 let source = Arc::clone(&source);
@@ -204,7 +205,11 @@ async fn serve(core: Arc<Core>, listener: TcpListener, mut shutdown: watch::Rece
                 .serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             tokio::select! {
-                _ = conn.as_mut() => {}
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        crate::http::connection_failed(&counted, &e);
+                    }
+                }
                 _ = stop.changed() => {
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.await;

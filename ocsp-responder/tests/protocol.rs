@@ -320,6 +320,38 @@ async fn bad_input_gets_the_right_status_and_the_server_keeps_answering() {
     fx.stop().await;
 }
 
+/// Issue 19: 414 answers were not counted (or counted as `too_large`), and
+/// PUT/DELETE were counted as `not_found`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uri_too_long_and_other_methods_have_their_own_metrics() {
+    let mut fx = Fixture::new("metric-labels").await;
+    let addr = fx.start(Fixture::settings()).await;
+    // Past what any request encodes to: the handler answers 414.
+    let long = format!("/{}", "A".repeat(50_000));
+    assert_eq!(http(addr, "GET", &long, &[], &[]).await.status, 414);
+    // Past hyper's 65,534-byte URI limit: hyper answers 414 itself.
+    let longer = format!("/{}", "A".repeat(70_000));
+    assert_eq!(http(addr, "GET", &longer, &[], &[]).await.status, 414);
+    for method in ["PUT", "DELETE", "PATCH"] {
+        let r = http(addr, method, "/", &[], &[]).await;
+        assert_eq!((r.status, r.header("allow")), (405, Some("GET, POST")));
+    }
+    assert_eq!(http(addr, "GET", "/", &[], &[]).await.status, 404);
+
+    let text = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    for line in [
+        "ocsp_requests_total{method=\"GET\",result=\"uri_too_long\"} 1",
+        "ocsp_requests_total{method=\"other\",result=\"uri_too_long\"} 1",
+        "ocsp_requests_total{method=\"GET\",result=\"too_large\"} 0",
+        "ocsp_requests_total{method=\"other\",result=\"method_not_allowed\"} 3",
+        "ocsp_requests_total{method=\"other\",result=\"not_found\"} 0",
+        "ocsp_requests_total{method=\"GET\",result=\"not_found\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    fx.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_and_new_certificates_reach_the_responder_within_seconds() {
     let mut fx = Fixture::new("propagation").await;
