@@ -5,6 +5,7 @@ use store::{AuditError, Store};
 
 use crate::config::GlobalArgs;
 use crate::error::Result;
+use crate::report::say;
 
 /// Whether the chain held.
 #[derive(Debug)]
@@ -21,7 +22,7 @@ pub async fn verify(g: &GlobalArgs) -> Result<Verdict> {
     let store = Store::open(&url).await?;
     let verdict = match store.verify_audit().await {
         Ok(entries) => {
-            println!("audit log intact: {entries} entries, every hash and link verified");
+            say!("audit log intact: {entries} entries, every hash and link verified");
             // The head hash, to copy into the minutes: a later verify can be
             // compared against it even if the whole table was rewritten.
             if let Some(head) = store
@@ -29,7 +30,7 @@ pub async fn verify(g: &GlobalArgs) -> Result<Verdict> {
                 .await?
                 .first()
             {
-                println!(
+                say!(
                     "head: entry {} hash {}",
                     head.seq,
                     pki_core::cert::hex(&head.hash)
@@ -38,12 +39,12 @@ pub async fn verify(g: &GlobalArgs) -> Result<Verdict> {
             Verdict::Intact { entries }
         }
         Err(AuditError::Broken { seq, reason }) => {
-            println!("audit log BROKEN at entry {seq}: {reason}");
+            say!("audit log BROKEN at entry {seq}: {reason}");
             Verdict::Broken { seq, reason }
         }
         Err(AuditError::Store(e)) => return Err(e.into()),
         Err(other) => {
-            println!("audit log could not be verified: {other}");
+            say!("audit log could not be verified: {other}");
             return Err(crate::error::invalid("audit log", other.to_string()));
         }
     };

@@ -37,6 +37,7 @@ use crate::keystore;
 use crate::lint::{self, CertKind, Expect};
 use crate::profile::{distribution_points, oids};
 use crate::publish;
+use crate::report::say;
 
 /// Arguments of each `pki ceremony` subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -203,39 +204,40 @@ async fn issuer_parts(
 
 fn print_plan(kind: &str, name: &str, resolved: &Resolved, key: &KeySpec, dry_run: bool) {
     if dry_run {
-        println!(
+        say!(
             "ceremony {kind} {name:?}: DRY RUN, nothing is generated, signed, written or recorded"
         );
     } else {
-        println!("ceremony {kind} {name:?}");
+        say!("ceremony {kind} {name:?}");
     }
-    println!("  store     {}", redact(&resolved.store_url));
-    println!(
+    say!("  store     {}", redact(&resolved.store_url));
+    say!(
         "  token     {} (PIN from {}), module {}",
         resolved.hsm.token,
         resolved.hsm.pin,
         resolved.hsm.module.display()
     );
-    println!(
+    say!(
         "  key       {:?} {} (label free)",
-        key.label, key.key_type.0
+        key.label,
+        key.key_type.0
     );
 }
 
 fn print_template(tpl: &CertificateTemplate, policies: &[ObjectIdentifier], output: &Path) {
-    println!("  subject   {}", tpl.subject);
-    println!("  issuer    {}", tpl.issuer);
+    say!("  subject   {}", tpl.subject);
+    say!("  issuer    {}", tpl.issuer);
     let days = tpl
         .not_after
         .duration_since(tpl.not_before)
         .map_or(0, |d| d.as_secs() / 86_400);
-    println!("  validity  {days} days");
+    say!("  validity  {days} days");
     if let Some(bc) = tpl.basic_constraints {
-        println!("  cA        {} pathLen {:?}", bc.ca, bc.path_len);
+        say!("  cA        {} pathLen {:?}", bc.ca, bc.path_len);
     }
     if !policies.is_empty() {
         let list: Vec<String> = policies.iter().map(ToString::to_string).collect();
-        println!("  policies  {}", list.join(", "));
+        say!("  policies  {}", list.join(", "));
     }
     if let Some(nc) = &tpl.name_constraints {
         let show = |list: &[GeneralNameSpec]| {
@@ -244,7 +246,7 @@ fn print_template(tpl: &CertificateTemplate, policies: &[ObjectIdentifier], outp
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        println!(
+        say!(
             "  names     permitted [{}] excluded [{}]",
             show(&nc.permitted),
             show(&nc.excluded)
@@ -252,19 +254,19 @@ fn print_template(tpl: &CertificateTemplate, policies: &[ObjectIdentifier], outp
     }
     for dp in &tpl.crl_distribution_points {
         for name in &dp.full_name {
-            println!("  CDP       {}", general_name_text(name));
+            say!("  CDP       {}", general_name_text(name));
         }
     }
     for u in &tpl.ocsp_urls {
-        println!("  OCSP      {u}");
+        say!("  OCSP      {u}");
     }
     for u in &tpl.ca_issuers_urls {
-        println!("  caIssuers {u}");
+        say!("  caIssuers {u}");
     }
     if tpl.ocsp_no_check {
-        println!("  EKU       id-kp-OCSPSigning, id-pkix-ocsp-nocheck");
+        say!("  EKU       id-kp-OCSPSigning, id-pkix-ocsp-nocheck");
     }
-    println!("  output    {} (file free)", output.display());
+    say!("  output    {} (file free)", output.display());
 }
 
 /// A general name as written in the config files.
@@ -307,7 +309,7 @@ pub fn new_certificate(ca: store::CaId, cert: &Cert, profile: &str) -> Result<Ne
 }
 
 fn generated(key: &KeyInfo) {
-    println!(
+    say!(
         "  generated {} key {:?} in the HSM, CKA_ID {}",
         key.key_type,
         key.label.as_str(),
@@ -316,7 +318,7 @@ fn generated(key: &KeyInfo) {
 }
 
 fn signed(cert: &Cert) {
-    println!(
+    say!(
         "  signed    serial {}, SHA-256 {}; re-parsed, signature verified, lint passed",
         hex(cert.serial()),
         hex(cert.fingerprint())
@@ -410,7 +412,7 @@ impl Plan<'_> {
         )?;
         print_template(&tpl, self.expect.policies, self.output);
         if dry_run {
-            println!("  lint      passed with a stand-in key; dry run ends here");
+            say!("  lint      passed with a stand-in key; dry run ends here");
             return Ok(None);
         }
 
@@ -456,8 +458,8 @@ impl Signed {
     /// in `recorded`), and closes the store.
     async fn publish(self, store: Store, recorded: &str, audit_seq: u64) -> Result<Outcome> {
         self.staged.publish_new()?;
-        println!("  recorded  {recorded}");
-        println!("  wrote     {}", self.output.display());
+        say!("  recorded  {recorded}");
+        say!("  wrote     {}", self.output.display());
         store.close().await;
         Ok(Outcome {
             certificate: self.output,
@@ -601,9 +603,11 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         }
     }
     print_plan("intermediate", &c.name, &resolved, &c.key, args.dry_run);
-    println!(
+    say!(
         "  parent    {:?} ({}), key {:?}",
-        parent.name, parent.id, parent.key_label
+        parent.name,
+        parent.id,
+        parent.key_label
     );
 
     // A random serial stands in until the checks pass: neither a dry run

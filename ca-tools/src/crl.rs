@@ -30,6 +30,7 @@ use crate::config::GlobalArgs;
 use crate::error::{invalid, CliError, Result};
 use crate::keystore;
 use crate::publish;
+use crate::report::say;
 use crate::revoke::ca_policy;
 
 /// Arguments of `pki crl generate`.
@@ -216,7 +217,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
         )
         .await?;
     staged.publish_replace()?;
-    println!(
+    say!(
         "published {} CRL number {} of {:?}: {count} entries, {} bytes, SHA-256 {}{}; audit entry {}",
         if args.delta { "delta" } else { "full" },
         reservation.number,
@@ -229,7 +230,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
             .unwrap_or_default(),
         recorded.audit_seq
     );
-    println!(
+    say!(
         "wrote {} (listed in {listed:.2?}, built and signed in {built:.2?}, decoded and \
          verified in {checked:.2?}, total {:.2?})",
         path.display(),

@@ -18,6 +18,7 @@ use crate::error::{invalid, CliError, Result};
 use crate::keystore;
 use crate::lint::{self, CertKind, Expect};
 use crate::profile::{end_entity_template, oids};
+use crate::report::{self, say};
 use crate::{csr, publish};
 
 /// Arguments of `pki issue`.
@@ -289,7 +290,7 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
                 key_note: serde_json::Value::Null,
             })?;
             let key = issuer.pool.generate_key(&label, args.key_type.0)?;
-            println!(
+            say!(
                 "generated {} key {:?} in the HSM, CKA_ID {}",
                 key.key_type,
                 label.as_str(),
@@ -345,11 +346,14 @@ pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
             pki_core::pem::encode("CERTIFICATE", &issued.der).as_bytes(),
         )?
         .publish_new()?;
-        println!("{report}");
-        println!("wrote {}", out.display());
+        say!("{report}");
+        say!("wrote {}", out.display());
     } else {
         eprintln!("{report}");
-        print!("{}", pki_core::pem::encode("CERTIFICATE", &issued.der));
+        report::text(format_args!(
+            "{}",
+            pki_core::pem::encode("CERTIFICATE", &issued.der)
+        ));
     }
     issuer.store.close().await;
     Ok(issued)

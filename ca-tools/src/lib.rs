@@ -27,6 +27,7 @@ pub mod lint;
 pub mod presign;
 pub mod profile;
 pub mod publish;
+pub mod report;
 pub mod revoke;
 pub mod token;
 pub mod validate;

@@ -100,6 +100,17 @@ fn run<T>(work: impl Future<Output = ca_tools::Result<T>>) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let code = dispatch(&cli);
+    // A report that could not be written (other than to a reader that went
+    // away) fails the command, once its work is done.
+    if let Some(e) = ca_tools::report::failure() {
+        eprintln!("error: cannot write to standard output: {e}");
+        return ExitCode::FAILURE;
+    }
+    code
+}
+
+fn dispatch(cli: &Cli) -> ExitCode {
     let g = &cli.global;
     match &cli.command {
         Command::Validate(args) => ca_tools::validate::run(args),

@@ -13,6 +13,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ocsp_responder::offline::{PresignError, PresignSummary, Presigner};
 use ocsp_responder::{Config, ResponderError};
 
+use crate::report::say;
+
 /// Arguments of `pki presign`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -68,7 +70,7 @@ pub fn presign(args: &Args) -> Result<PresignSummary, Error> {
 pub fn run(args: &Args) -> ExitCode {
     match presign(args) {
         Ok(s) if s.failed == 0 => {
-            println!("wrote {} responses under {}", s.written, args.out.display());
+            say!("wrote {} responses under {}", s.written, args.out.display());
             ExitCode::SUCCESS
         }
         Ok(s) => {

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::config::{CaPolicy, GlobalArgs};
 use crate::error::{invalid, CliError, Result};
+use crate::report::say;
 
 /// Arguments of `pki revoke`.
 #[derive(Debug, Clone, clap::Args)]
@@ -83,7 +84,7 @@ pub async fn revoke(args: &RevokeArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
     let mut req = RevocationRequest::new(ca.id, serial.clone(), reason);
     req.invalidity_date = invalidity_date;
     let done = store.revoke(&req, &AuditContext::new(g.actor())).await?;
-    println!(
+    say!(
         "revoked serial {serial} of {:?}: {reason} at {}; committed (audit entry {})",
         ca.name,
         done.record.revoked_at.format(&Rfc3339).unwrap_or_default(),
@@ -107,9 +108,10 @@ pub async fn unhold(args: &UnholdArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
     let done = store
         .unhold(ca.id, &serial, &AuditContext::new(g.actor()))
         .await?;
-    println!(
+    say!(
         "released serial {serial} of {:?} from hold; committed (audit entry {})",
-        ca.name, done.audit_seq
+        ca.name,
+        done.audit_seq
     );
     store.close().await;
     Ok(done.record)

@@ -8,6 +8,7 @@ use hsm::{Pin, TokenLabel};
 
 use crate::config::GlobalArgs;
 use crate::error::{invalid, Result};
+use crate::report::say;
 
 /// Arguments of `pki token init-softhsm`.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,7 +37,7 @@ pub fn init_softhsm(args: &InitArgs, g: &GlobalArgs) -> Result<()> {
     let label = TokenLabel::new(args.label.clone())?;
     let softhsm = SoftHsm::open(&args.dir)?;
     softhsm.init_token(&label, &so, &user)?;
-    println!(
+    say!(
         "initialised SoftHSM token {label} in {}; use SOFTHSM2_CONF={}",
         softhsm.token_dir().display(),
         softhsm.conf_path().display()

@@ -505,6 +505,44 @@ fn audit_verify_names_the_tampered_entry() {
     assert!(out.contains("BROKEN at entry 4: entry is missing"), "{out}");
 }
 
+/// Issue 19: `pki audit verify | head -c 10` panicked on the broken pipe
+/// (exit 101). A reader that goes away ends the report quietly; the exit
+/// status is the verdict's.
+#[test]
+fn audit_verify_into_a_closed_pipe_exits_quietly() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+
+    let bed = Bed::new();
+    bed.ok(&["audit", "verify"]);
+    // The reader is gone before the first line: every write fails (EPIPE).
+    let mut child = bed
+        .command(&["audit", "verify"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    // `| head -c 10`: ten bytes read, then the pipe closed.
+    let mut child = bed
+        .command(&["audit", "verify"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0; 10];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(&head, b"audit log ");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 #[test]
 fn requests_hold_and_delta_crls() {
     let bed = Bed::new();

@@ -91,9 +91,11 @@ impl Bed {
     }
 
     /// `pki ARGS` in the working directory with the example operations
-    /// config, this bed's token and store, and the PIN in its variable.
-    pub fn pki(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_pki"))
+    /// config, this bed's token and store, and the PIN in its variable,
+    /// ready to run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pki"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("PKI_CONFIG", example("pki.toml"))
@@ -101,9 +103,13 @@ impl Bed {
             .env("PKI_STORE_URL", &self.store_url)
             .env(PIN_VAR, PIN)
             .env("PKI_ACTOR", "test-officer")
-            .env_remove("PKI_HSM_PIN_FILE")
-            .output()
-            .unwrap()
+            .env_remove("PKI_HSM_PIN_FILE");
+        command
+    }
+
+    /// Runs [`Bed::command`] to its end.
+    pub fn pki(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Runs `pki ARGS`, asserts success, returns stdout.
