@@ -165,6 +165,15 @@ async fn ca_name_free(store: &Store, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Holds off other runs writing the same certificate file until this one
+/// has written it or failed (no lock for a dry run, which writes nothing).
+async fn lock_output(output: &Path, dry_run: bool) -> Result<Option<publish::Lock>> {
+    if dry_run {
+        return Ok(None);
+    }
+    publish::wait_for_lock(output).await.map(Some)
+}
+
 /// Refuses an existing certificate file, CA record (`new_ca`, when the
 /// ceremony creates one) or key label, in that order; returns the open
 /// store, the new key's token and its label.
@@ -494,6 +503,7 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let policies = oids("certificate.policies", &c.certificate.policies)?;
 
     // Pre-flight: nothing may exist yet.
+    let _lock = lock_output(&c.output, args.dry_run).await?;
     let (store, pool, label) = preflight(&resolved, &c.output, Some(&c.name), &c.key).await?;
     print_plan("root", &c.name, &resolved, &c.key, args.dry_run);
 
@@ -566,6 +576,7 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     };
     let policies = oids("certificate.policies", &c.certificate.policies)?;
 
+    let _lock = lock_output(&c.output, args.dry_run).await?;
     let (store, pool, label) = preflight(&resolved, &c.output, Some(&c.name), &c.key).await?;
     let parent_pool = match &c.parent_hsm {
         Some(section) => {
@@ -683,6 +694,7 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         return Err(invalid("certificate.validity_days", "must be at least 1"));
     }
 
+    let _lock = lock_output(&c.output, args.dry_run).await?;
     let (store, pool, label) = preflight(&resolved, &c.output, None, &c.key).await?;
     let (issuer, issuer_cert, issuer_signer) = issuer_parts(&store, &pool, &c.issuer).await?;
     print_plan("ocsp-signer", &c.issuer, &resolved, &c.key, args.dry_run);

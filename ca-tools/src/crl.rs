@@ -42,7 +42,8 @@ pub struct GenerateArgs {
     /// A delta CRL (RFC 5280 5.2.4) against the last full CRL.
     #[arg(long)]
     pub delta: bool,
-    /// Output file [default: NAME.crl, or NAME-delta.crl]; replaced atomically.
+    /// Output file [default: NAME.crl, or NAME-delta.crl]; replaced
+    /// atomically, one run at a time (lock file .FILE.lock beside it).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Write PEM instead of DER.
@@ -82,6 +83,17 @@ fn whole_seconds(t: SystemTime) -> SystemTime {
 /// `pki crl generate`
 pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> {
     let (policy, _) = ca_policy(g, &args.ca)?;
+    let path = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(if args.delta {
+            format!("{}-delta.crl", args.ca)
+        } else {
+            format!("{}.crl", args.ca)
+        })
+    });
+    // Runs writing one file go one at a time, from opening the store to
+    // replacing the file: each takes its CRL number and writes it in turn,
+    // so the file always ends up with the highest number recorded.
+    let _lock = publish::wait_for_lock(&path).await?;
     let ops = g.ops_config()?;
     let (store_section, hsm_section) = ops
         .map(|o| (o.value.store, o.value.hsm))
@@ -102,13 +114,6 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     } else {
         CrlKind::Full
     };
-    let path = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(if args.delta {
-            format!("{}-delta.crl", ca.name)
-        } else {
-            format!("{}.crl", ca.name)
-        })
-    });
     let reservation = store.next_crl_number(ca.id, kind).await?;
     let mut query = match reservation.base {
         Some(base) => RevocationQuery::delta(ca.id, base.as_of_change, reservation.as_of_change),

@@ -251,9 +251,16 @@ impl Issuer {
 
 /// `pki issue`
 pub async fn run(args: &Args, g: &GlobalArgs) -> Result<Issued> {
-    if let Some(out) = &args.out {
-        publish::ensure_absent(out, "certificate file")?;
-    }
+    // Held until the file is written: a second run for the same file
+    // waits, then finds it there before issuing anything.
+    let _lock = match &args.out {
+        Some(out) => {
+            let lock = publish::wait_for_lock(out).await?;
+            publish::ensure_absent(out, "certificate file")?;
+            Some(lock)
+        }
+        None => None,
+    };
     let sans = args
         .sans
         .iter()

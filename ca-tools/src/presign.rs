@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ocsp_responder::offline::{PresignError, PresignSummary, Presigner};
 use ocsp_responder::{Config, ResponderError};
 
+use crate::publish;
 use crate::report::say;
 
 /// Arguments of `pki presign`.
@@ -39,11 +40,17 @@ pub enum Error {
     Presign(#[from] PresignError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Output(#[from] crate::CliError),
 }
 
-/// Loads the statuses, then signs and writes every response.
+/// Loads the statuses, then signs and writes every response, each file
+/// replaced atomically; a second run into the same directory waits for
+/// this one (lock file `.OUT.lock` beside the directory), so the newer
+/// statuses are written last.
 pub fn presign(args: &Args) -> Result<PresignSummary, Error> {
     let config = Config::load(&args.responder_config)?;
+    let _lock = publish::lock(&args.out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -61,7 +68,7 @@ pub fn presign(args: &Args) -> Result<PresignSummary, Error> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let summary = presigner.write_all(&args.out, &|n| bar.inc(n));
+    let summary = presigner.write_all(&args.out, &publish::replace, &|n| bar.inc(n));
     bar.finish();
     Ok(summary?)
 }

@@ -1,10 +1,22 @@
-//! Writing certificates and CRLs to files: certificates never overwrite an
-//! existing file; CRLs replace the previous one atomically.
+//! Every file the `pki` commands write goes through here, so a crash never
+//! leaves half a certificate, CRL or OCSP response: the bytes go to a
+//! temporary file beside the destination, are fsynced, then moved into
+//! place (a hard link for certificates, which never overwrite an existing
+//! file; a rename for CRLs and pre-signed responses, which replace the
+//! previous one), and the directory is fsynced so the move survives a
+//! power cut.
+//!
+//! Runs that may target the same path (two `pki crl generate --out
+//! same.crl`) serialise on a [`Lock`] beside it, held from the decision
+//! that settles the file's content (the CRL number, the check that a
+//! certificate file is absent) until the file is in place.
 
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{CliError, Result};
+use crate::error::{invalid, CliError, Result};
 
 /// Refuses a destination that already exists.
 pub fn ensure_absent(path: &Path, what: &'static str) -> Result<()> {
@@ -29,29 +41,45 @@ pub struct Staged {
 
 /// Writes `bytes` to a fresh temporary file beside `dest` and syncs it.
 pub fn stage(dest: &Path, bytes: &[u8]) -> Result<Staged> {
-    let write_err = |source| CliError::Write {
+    stage_io(dest, bytes).map_err(|source| CliError::Write {
         path: dest.to_owned(),
         source,
-    };
-    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(write_err)?;
+    })
+}
+
+fn stage_io(dest: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
+    // Unique within the process too: `pki presign` writes from threads.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if let Some(dir) = parent(dest) {
+        std::fs::create_dir_all(dir)?;
     }
-    let mut name = dest.file_name().unwrap_or_default().to_owned();
-    name.push(format!(".partial-{}", std::process::id()));
+    let mut name = std::ffi::OsString::from(".");
+    name.push(dest.file_name().unwrap_or_default());
+    name.push(format!(
+        ".partial-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     let tmp = dest.with_file_name(name);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&tmp)
-        .map_err(write_err)?;
+        .open(&tmp)?;
     let staged = Staged {
         tmp,
         dest: dest.to_owned(),
         published: false,
     };
-    file.write_all(bytes).map_err(write_err)?;
-    file.sync_all().map_err(write_err)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
     Ok(staged)
+}
+
+/// Writes `bytes` to `dest` atomically, replacing what was there: staged,
+/// fsynced, renamed, directory fsynced. For callers that report
+/// `std::io::Error`s (the pre-signer's writer).
+pub fn replace(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    stage_io(dest, bytes)?.replace_io()
 }
 
 impl Staged {
@@ -73,17 +101,23 @@ impl Staged {
         })?;
         self.published = true;
         let _ = std::fs::remove_file(&self.tmp);
-        Ok(())
+        sync_dir(&self.dest).map_err(|source| CliError::Write {
+            path: self.dest.clone(),
+            source,
+        })
     }
 
     /// Moves the file into place, atomically replacing the destination.
-    pub fn publish_replace(mut self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.dest).map_err(|source| CliError::Write {
-            path: self.dest.clone(),
-            source,
-        })?;
+    pub fn publish_replace(self) -> Result<()> {
+        let dest = self.dest.clone();
+        self.replace_io()
+            .map_err(|source| CliError::Write { path: dest, source })
+    }
+
+    fn replace_io(mut self) -> std::io::Result<()> {
+        std::fs::rename(&self.tmp, &self.dest)?;
         self.published = true;
-        Ok(())
+        sync_dir(&self.dest)
     }
 }
 
@@ -93,6 +127,77 @@ impl Drop for Staged {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// The directory `path` is in, unless that is the current directory.
+fn parent(path: &Path) -> Option<&Path> {
+    path.parent().filter(|d| !d.as_os_str().is_empty())
+}
+
+/// Makes a link or rename of `path` durable: fsync of its directory.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    File::open(parent(path).unwrap_or(Path::new(".")))?.sync_all()
+}
+
+/// An exclusive `flock` on `.NAME.lock` beside the destination `NAME`,
+/// released when dropped (or when the process dies, however it dies). The
+/// lock file stays: removing it would let a waiting run lock a file that
+/// no longer has a name.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Waits for the lock on `dest` (blocking the thread). Creates the
+/// directory if needed.
+pub fn lock(dest: &Path) -> Result<Lock> {
+    // `.` and `..` have no name of their own: use the directory's.
+    let named = match dest.file_name() {
+        Some(_) => dest.to_owned(),
+        None => std::fs::canonicalize(dest).map_err(|source| CliError::Write {
+            path: dest.to_owned(),
+            source,
+        })?,
+    };
+    let Some(file_name) = named.file_name() else {
+        return Err(invalid(
+            "output path",
+            format!("{} has no name to lock", dest.display()),
+        ));
+    };
+    let mut name = std::ffi::OsString::from(".");
+    name.push(file_name);
+    name.push(".lock");
+    let path = named.with_file_name(name);
+    let err = |source| CliError::Write {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = parent(&path) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(err)?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| err(e.into()))?;
+    Ok(Lock { _file: file })
+}
+
+/// [`lock`] from async code: the wait happens on a blocking thread, so
+/// runs in one process (tests) cannot deadlock the runtime.
+pub async fn wait_for_lock(dest: &Path) -> Result<Lock> {
+    let dest = dest.to_owned();
+    tokio::task::spawn_blocking(move || lock(&dest))
+        .await
+        .map_err(|e| CliError::Write {
+            path: PathBuf::new(),
+            source: std::io::Error::other(e),
+        })?
 }
 
 #[cfg(test)]
@@ -110,9 +215,37 @@ mod tests {
         assert_eq!(std::fs::read(&dest).unwrap(), b"one");
         stage(&dest, b"three").unwrap().publish_replace().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"three");
+        replace(&dest, b"four").unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"four");
         // Nothing left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         drop(stage(&dir.path().join("b.pem"), b"x").unwrap());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_second_lock_on_one_destination_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("sub").join("x.crl");
+        let first = lock(&dest).unwrap();
+        assert!(dir.path().join("sub/.x.crl.lock").exists());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let dest = dest.clone();
+            std::thread::spawn(move || {
+                let second = lock(&dest).unwrap();
+                tx.send(()).unwrap();
+                drop(second);
+            })
+        };
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err());
+        drop(first);
+        rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        waiter.join().unwrap();
+        // Another destination has its own lock.
+        let _a = lock(&dest).unwrap();
+        let _b = lock(&dir.path().join("sub/y.crl")).unwrap();
     }
 }

@@ -543,6 +543,243 @@ fn audit_verify_into_a_closed_pipe_exits_quietly() {
     assert!(stderr.is_empty(), "{stderr}");
 }
 
+/// The CRL number and SHA-256 a `pki crl generate` run reports.
+fn published(stdout: &str) -> (u64, String) {
+    let number = stdout
+        .split("CRL number ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no CRL number in {stdout}"));
+    let sha256 = stdout
+        .split("SHA-256 ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
+        .unwrap_or_else(|| panic!("no SHA-256 in {stdout}"));
+    (number, sha256.to_owned())
+}
+
+/// Issue 19: three `crl generate` runs writing one `--out` file could
+/// leave an older CRL there than the newest number recorded.
+#[test]
+fn concurrent_crl_runs_leave_the_highest_number_in_the_file() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    for round in 0..3 {
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                bed.command(&[
+                    "crl",
+                    "generate",
+                    "--ca",
+                    "cnie-citizen-ca",
+                    "--out",
+                    "same.crl",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        let mut reports: Vec<(u64, String)> = runs
+            .into_iter()
+            .map(|run| {
+                let out = run.wait_with_output().unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+                assert!(
+                    out.status.success(),
+                    "{stdout}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                published(&stdout)
+            })
+            .collect();
+        reports.sort();
+        assert_eq!(
+            reports.iter().map(|r| r.0).collect::<Vec<_>>(),
+            (1..=3).map(|n| round * 3 + n).collect::<Vec<_>>()
+        );
+        let file = std::fs::read(bed.path("same.crl")).unwrap();
+        let highest = &reports[2];
+        assert_eq!(
+            pki_core::cert::hex(&store::sha256(&file)),
+            highest.1,
+            "round {round}: same.crl is not CRL number {}",
+            highest.0
+        );
+    }
+    // Nothing left but the CRL and its lock file.
+    let mut left: Vec<_> = std::fs::read_dir(bed.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("same.crl"))
+        .collect();
+    left.sort();
+    assert_eq!(left, [".same.crl.lock", "same.crl"]);
+}
+
+/// The lock behind the test above: a run waits for the holder of its
+/// output's lock before it takes a CRL number, and then goes on.
+#[test]
+fn crl_generate_waits_for_the_lock_on_its_output() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    let out = bed.path("held.crl");
+    let held = ca_tools::publish::lock(&out).unwrap();
+    let mut run = bed
+        .command(&[
+            "crl",
+            "generate",
+            "--ca",
+            "cnie-citizen-ca",
+            "--out",
+            "held.crl",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(run.try_wait().unwrap().is_none(), "finished under the lock");
+    assert!(!out.exists());
+    drop(held);
+    let done = run.wait_with_output().unwrap();
+    assert!(done.status.success());
+    let (number, sha256) = published(&String::from_utf8_lossy(&done.stdout));
+    assert_eq!(number, 1);
+    assert_eq!(
+        pki_core::cert::hex(&store::sha256(&std::fs::read(&out).unwrap())),
+        sha256
+    );
+}
+
+/// `pki issue --out FILE` takes the lock on FILE before it checks that FILE
+/// is absent: a run that finds FILE written meanwhile issues nothing,
+/// instead of recording a certificate it then cannot write.
+#[test]
+fn issue_waits_for_the_lock_on_its_output_then_refuses_the_file_written_meanwhile() {
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    let csr = bed.csr("late", "/C=MA/serialNumber=ID-late/CN=Late Citizen");
+    let out = bed.path("late.pem");
+    let held = ca_tools::publish::lock(&out).unwrap();
+    let run = bed
+        .command(&[
+            "issue",
+            "--ca",
+            "cnie-citizen-ca",
+            "--profile",
+            "cnie-auth",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--san",
+            "email:late@cnie.example.ma",
+            "--out",
+            "late.pem",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::fs::write(&out, "the other run's certificate").unwrap();
+    drop(held);
+    let done = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("refusing to overwrite: certificate file late.pem already exists"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"the other run's certificate");
+    // Root and CNIE CA: two entries each; no certificate was issued.
+    let audit = bed.ok(&["audit", "verify"]);
+    assert!(audit.contains("audit log intact: 4 entries"), "{audit}");
+}
+
+/// `pki presign` from the responder's own config: a PIN file open to
+/// others is refused with the chmod to run; a second run into the same
+/// directory waits for the first (lock `.presigned.lock` beside it); the
+/// responses are replaced whole, with no temporary file left behind.
+#[test]
+fn presign_checks_its_pin_file_waits_for_its_lock_and_leaves_whole_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let bed = Bed::new();
+    bed.root_and_cnie();
+    bed.ceremony("ocsp-signer", "05-ocsp-cnie-citizen-ca.toml");
+    bed.citizen("amina", "Amina Citizen");
+    let config = bed.path("ocsp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"listen = "127.0.0.1:0"
+database = "{store}"
+[responses]
+presign_hashes = ["sha1", "sha256"]
+[hsm]
+token = "{token}"
+pin_file = "pin"
+[[issuer]]
+ca = "cnie-citizen-ca"
+key_label = "ocsp-cnie-citizen-ca-2026-01"
+responder_cert = "ocsp-cnie-ca.pem"
+"#,
+            store = bed.store_url,
+            token = bed.token,
+        ),
+    )
+    .unwrap();
+    let pin = bed.path("pin");
+    std::fs::write(&pin, officer::PIN).unwrap();
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let args = [
+        "presign",
+        "--responder-config",
+        "ocsp.toml",
+        "--out",
+        "presigned",
+        "--quiet",
+    ];
+    let err = bed.fails(&args);
+    assert!(
+        err.contains("PIN file pin has mode 644, open to group or others; run `chmod 600 pin`"),
+        "{err}"
+    );
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let held = ca_tools::publish::lock(&bed.path("presigned")).unwrap();
+    let mut run = bed
+        .command(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(run.try_wait().unwrap().is_none(), "finished under the lock");
+    drop(held);
+    let done = run.wait_with_output().unwrap();
+    assert!(done.status.success());
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    // The OCSP signer and Amina's certificate, two hashes each.
+    assert!(
+        stdout.contains("wrote 4 responses under presigned"),
+        "{stdout}"
+    );
+    bed.ok(&args);
+    for hash in ["sha1", "sha256"] {
+        let dir = bed.path("presigned/cnie-citizen-ca").join(hash);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{names:?}");
+        let der = |n: &String| std::path::Path::new(n).extension() == Some("der".as_ref());
+        assert!(names.iter().all(der), "{names:?}");
+    }
+    assert!(bed.path(".presigned.lock").exists());
+}
+
 #[test]
 fn requests_hold_and_delta_crls() {
     let bed = Bed::new();

@@ -2,7 +2,9 @@
 //! and HSM key, no server. Every known serial of every configured issuer is
 //! signed for every configured CertID hash and written as
 //! `OUT/<ca>/<hash>/<SERIAL>.der` (serial in upper-case hex), ready for a
-//! CDN or a cache in front of the responder.
+//! CDN or a cache in front of the responder. How a file is written
+//! (atomically, in `pki presign`) is the caller's: the presigner only
+//! signs and names.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,13 +80,15 @@ impl Presigner {
         self.jobs.is_empty()
     }
 
-    /// Signs and writes every response on `presign_threads` threads;
+    /// Signs every response on `presign_threads` threads and hands each to
+    /// `write(path, der)`, its directory under `out` created;
     /// `progress(1)` is called after each (blocking). Stops at the first
     /// write error; signing errors are counted (and the first returned when
     /// nothing could be signed).
     pub fn write_all(
         &self,
         out: &Path,
+        write: &(dyn Fn(&Path, &[u8]) -> std::io::Result<()> + Sync),
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<PresignSummary, PresignError> {
         let written = AtomicU64::new(0);
@@ -97,7 +101,7 @@ impl Presigner {
                 let (written, failed, first_error) = (&written, &failed, &first_error);
                 scope.spawn(move || {
                     for (idx, hash, serial) in part {
-                        let result = self.write_one(out, *idx, *hash, serial);
+                        let result = self.write_one(out, write, *idx, *hash, serial);
                         match result {
                             Ok(()) => {
                                 written.fetch_add(1, Ordering::Relaxed);
@@ -138,6 +142,7 @@ impl Presigner {
     fn write_one(
         &self,
         out: &Path,
+        write: &(dyn Fn(&Path, &[u8]) -> std::io::Result<()> + Sync),
         idx: u32,
         hash: HashAlgorithm,
         serial: &[u8],
@@ -173,10 +178,7 @@ impl Presigner {
             s
         });
         let path = dir.join(format!("{hex}.der"));
-        let tmp = dir.join(format!(".{hex}.der.tmp"));
-        std::fs::write(&tmp, &ready.der).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(())
+        write(&path, &ready.der).map_err(io(&path))
     }
 }
 

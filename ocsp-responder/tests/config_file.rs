@@ -82,7 +82,7 @@ async fn offline_presign_writes_every_response() {
     let out = fx.dir.join("out");
     let count = std::sync::atomic::AtomicU64::new(0);
     let summary = tokio::task::block_in_place(|| {
-        presigner.write_all(&out, &|n| {
+        presigner.write_all(&out, &|path, der| std::fs::write(path, der), &|n| {
             count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         })
     })
