@@ -463,6 +463,34 @@ impl Cert {
     }
 }
 
+impl Cert {
+    /// Checks that `self` was signed by `key` (an issuer's key completed
+    /// with inherited DSA parameters, see [`inherited_key`]).
+    pub fn verify_signed_by_key(
+        &self,
+        key: &PublicKey,
+        policy: AlgorithmPolicy,
+    ) -> Result<(), Error> {
+        let alg = self.signature_algorithm()?;
+        signature::verify(alg, key, None, policy, self.tbs_der(), self.signature())
+    }
+}
+
+/// The key of `chain[k]` completed with DSA parameters inherited from the
+/// certificates above it (RFC 3279 2.3.2: a DSA subject key without
+/// parameters takes its issuer's), when it needs them; `None` when the key
+/// has its own parameters or is not DSA.
+pub fn inherited_key<C: std::borrow::Borrow<Cert>>(chain: &[C], k: usize) -> Option<PublicKey> {
+    let key = chain.get(k)?.borrow().public_key().ok()?;
+    if !key.inherits_dsa_params() {
+        return None;
+    }
+    chain[k + 1..].iter().find_map(|c| {
+        let above = c.borrow().public_key().ok()?;
+        key.with_inherited_params(above)
+    })
+}
+
 /// RFC 5280 4.1.2.2: a positive INTEGER of at most 20 octets.
 fn check_serial(bytes: &[u8]) -> Result<(), Error> {
     let reason = match bytes {

@@ -5,7 +5,10 @@
 //! (MGF1 with the same hash, salt length equal to the hash length), ECDSA on
 //! P-256/P-384/P-521 with SHA-256/384/512, and Ed25519. The
 //! [`AlgorithmPolicy::Legacy`] policy also accepts sha1WithRSAEncryption,
-//! ecdsa-with-SHA1 and RSA keys from 1024 bits, for archived signatures.
+//! ecdsa-with-SHA1, RSA keys from 1024 bits and DSA (dsa-with-SHA1 and
+//! dsa-with-SHA256, RFC 3279 2.2.2 / RFC 5758 3.1, verified with RustCrypto's
+//! `dsa`, with the parameter inheritance of RFC 3279 2.3.2), for archived
+//! signatures.
 
 use std::fmt;
 
@@ -64,6 +67,11 @@ pub enum KeyKind {
     },
     Ec(Curve),
     Ed25519,
+    /// A DSA key (RFC 3279 2.3.2) with the size of its prime p in bits, 0
+    /// while its parameters are inherited from the issuer's key.
+    Dsa {
+        bits: usize,
+    },
 }
 
 impl KeyKind {
@@ -89,6 +97,8 @@ impl fmt::Display for KeyKind {
             Self::Ec(Curve::P384) => f.write_str("ECDSA P-384"),
             Self::Ec(Curve::P521) => f.write_str("ECDSA P-521"),
             Self::Ed25519 => f.write_str("Ed25519"),
+            Self::Dsa { bits: 0 } => f.write_str("DSA (parameters inherited)"),
+            Self::Dsa { bits } => write!(f, "DSA-{bits}"),
         }
     }
 }
@@ -99,6 +109,94 @@ impl fmt::Display for KeyKind {
 pub struct PublicKey {
     pub kind: KeyKind,
     pub bytes: Vec<u8>,
+    /// DSA only: the DER `Dss-Parms` (p, q, g), absent when the key
+    /// inherits them from its issuer's key (RFC 3279 2.3.2).
+    pub dsa_params: Option<Vec<u8>>,
+}
+
+/// Largest DSA prime p accepted (FIPS 186-4 stops at 3072 bits); bounds
+/// the cost of a hostile key.
+const MAX_DSA_BITS: usize = 3072;
+
+impl PublicKey {
+    /// A DSA key whose parameters are inherited from its issuer's key
+    /// (RFC 3279 2.3.2: the subject's SPKI omits them).
+    pub fn inherits_dsa_params(&self) -> bool {
+        matches!(self.kind, KeyKind::Dsa { .. }) && self.dsa_params.is_none()
+    }
+
+    /// This key with the DSA parameters of `issuer_key` (RFC 3279 2.3.2),
+    /// when this key inherits them and the issuer's key has them.
+    pub fn with_inherited_params(&self, issuer_key: &PublicKey) -> Option<PublicKey> {
+        if !self.inherits_dsa_params() {
+            return None;
+        }
+        let params = issuer_key.dsa_params.clone()?;
+        let bits = dsa_components(&params).ok()?.0.bits();
+        Some(PublicKey {
+            kind: KeyKind::Dsa { bits },
+            bytes: self.bytes.clone(),
+            dsa_params: Some(params),
+        })
+    }
+}
+
+/// p, q, g of a DER `Dss-Parms ::= SEQUENCE { p INTEGER, q INTEGER, g INTEGER }`.
+fn dsa_components(params: &[u8]) -> Result<(dsa::BigUint, dsa::BigUint, dsa::BigUint), Error> {
+    let bad = |why: &str| Error::UnsupportedPublicKey(format!("DSA parameters: {why}"));
+    let mut outer = In::new(params);
+    let mut r = In::new(outer.expect(0x30).map_err(|e| bad(&e.to_string()))?);
+    outer.finish().map_err(|e| bad(&e.to_string()))?;
+    let mut int = || -> Result<dsa::BigUint, Error> {
+        let v = r.expect(0x02).map_err(|e| bad(&e.to_string()))?;
+        match v {
+            [] => Err(bad("empty INTEGER")),
+            [b, ..] if b & 0x80 != 0 => Err(bad("negative INTEGER")),
+            _ => Ok(dsa::BigUint::from_bytes_be(v)),
+        }
+    };
+    let (p, q, g) = (int()?, int()?, int()?);
+    r.finish().map_err(|e| bad(&e.to_string()))?;
+    if p.bits() > MAX_DSA_BITS || q.bits() > 256 {
+        return Err(bad("p above 3072 or q above 256 bits"));
+    }
+    Ok((p, q, g))
+}
+
+/// Verifies a DSA signature (DER `Dss-Sig-Value`) over a message hashed
+/// with SHA-1 or SHA-256.
+fn verify_dsa(
+    alg: SignatureAlgorithm,
+    key: &PublicKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    use dsa::signature::hazmat::PrehashVerifier;
+    let Some(params) = &key.dsa_params else {
+        return Err(Error::UnsupportedPublicKey(
+            "DSA key without parameters and no issuer key to inherit them from (RFC 3279 2.3.2)"
+                .into(),
+        ));
+    };
+    let (p, q, g) = dsa_components(params)?;
+    let bad_key = || Error::UnsupportedPublicKey("DSA key does not match its parameters".into());
+    let components = dsa::Components::from_components(p, q, g).map_err(|_| bad_key())?;
+    // subjectPublicKey: DSAPublicKey ::= INTEGER (y).
+    let mut key_reader = In::new(&key.bytes);
+    let y = key_reader.expect(0x02).map_err(|_| bad_key())?;
+    key_reader.finish().map_err(|_| bad_key())?;
+    let vk = dsa::VerifyingKey::from_components(components, dsa::BigUint::from_bytes_be(y))
+        .map_err(|_| bad_key())?;
+    let sig =
+        dsa::Signature::try_from(signature).map_err(|_| Error::SignatureInvalid { index: 0 })?;
+    let hash = match alg {
+        SignatureAlgorithm::DsaSha1 => {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, message)
+        }
+        _ => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message),
+    };
+    vk.verify_prehash(hash.as_ref(), &sig)
+        .map_err(|_| Error::SignatureInvalid { index: 0 })
 }
 
 /// DER AlgorithmIdentifiers of the keys nearly every certificate has.
@@ -151,6 +249,7 @@ impl PublicKey {
                     Ok(Self {
                         kind: KeyKind::Ec(curve),
                         bytes: key.to_vec(),
+                        dsa_params: None,
                     })
                 } else {
                     Err(Error::UnsupportedPublicKey(
@@ -161,6 +260,7 @@ impl PublicKey {
             None => rsa_modulus_bits(key).map(|bits| Self {
                 kind: KeyKind::Rsa { bits },
                 bytes: key.to_vec(),
+                dsa_params: None,
             }),
         })
     }
@@ -226,6 +326,24 @@ impl PublicKey {
                 }
                 KeyKind::Ec(curve)
             }
+            oid::ID_DSA => {
+                // RFC 3279 2.3.2: Dss-Parms, or absent (inherited).
+                let params = match &alg.parameters {
+                    None => None,
+                    Some(p) => Some(p.to_der().map_err(|e| {
+                        Error::UnsupportedPublicKey(format!("DSA parameters: {e}"))
+                    })?),
+                };
+                let bits = match &params {
+                    Some(p) => dsa_components(p)?.0.bits(),
+                    None => 0,
+                };
+                return Ok(Self {
+                    kind: KeyKind::Dsa { bits },
+                    bytes,
+                    dsa_params: params,
+                });
+            }
             oid::ID_ED25519 => {
                 if alg.parameters.is_some() || bytes.len() != 32 {
                     return Err(Error::UnsupportedPublicKey("malformed Ed25519 key".into()));
@@ -238,12 +356,24 @@ impl PublicKey {
                 )))
             }
         };
-        Ok(Self { kind, bytes })
+        Ok(Self {
+            kind,
+            bytes,
+            dsa_params: None,
+        })
     }
 
     /// Checks the key against the algorithm policy; returns a note when only
     /// the legacy policy allows it.
     pub fn check_policy(&self, policy: AlgorithmPolicy) -> Result<Option<String>, Error> {
+        if let KeyKind::Dsa { .. } = self.kind {
+            if policy != AlgorithmPolicy::Legacy {
+                return Err(Error::UnsupportedPublicKey(
+                    "DSA keys are accepted only under the legacy algorithm policy".into(),
+                ));
+            }
+            return Ok(Some(format!("{} key", self.kind)));
+        }
         if let Some(bits) = self.kind.rsa_bits() {
             if bits % 8 != 0 {
                 return Err(Error::UnsupportedPublicKey(format!(
@@ -285,6 +415,10 @@ pub enum SignatureAlgorithm {
     EcdsaSha384,
     EcdsaSha512,
     Ed25519,
+    /// dsa-with-SHA1 (RFC 3279 2.2.2), legacy only.
+    DsaSha1,
+    /// dsa-with-SHA256 (RFC 5758 3.1), legacy only.
+    DsaSha256,
 }
 
 impl SignatureAlgorithm {
@@ -297,7 +431,12 @@ impl SignatureAlgorithm {
             Self::RsaPkcs1Sha256 | Self::RsaPssSha256 | Self::EcdsaSha256 => Some(&SHA256),
             Self::RsaPkcs1Sha384 | Self::RsaPssSha384 | Self::EcdsaSha384 => Some(&SHA384),
             Self::RsaPkcs1Sha512 | Self::RsaPssSha512 | Self::EcdsaSha512 => Some(&SHA512),
-            Self::RsaPkcs1Sha1 | Self::EcdsaSha1 | Self::Ed25519 => None,
+            // (DSA is verified through the `dsa` crate, which hashes itself.)
+            Self::RsaPkcs1Sha1
+            | Self::EcdsaSha1
+            | Self::Ed25519
+            | Self::DsaSha1
+            | Self::DsaSha256 => None,
         }
     }
 
@@ -329,6 +468,8 @@ impl SignatureAlgorithm {
             oid::ECDSA_WITH_SHA384 => Self::EcdsaSha384,
             oid::ECDSA_WITH_SHA512 => Self::EcdsaSha512,
             oid::ID_ED25519 => Self::Ed25519,
+            oid::DSA_WITH_SHA1 => Self::DsaSha1,
+            oid::DSA_WITH_SHA256 => Self::DsaSha256,
             oid::ID_RSASSA_PSS => return pss_from_params(alg).ok_or_else(unsupported),
             _ => return Err(unsupported()),
         };
@@ -350,7 +491,10 @@ impl SignatureAlgorithm {
 
     /// Whether only [`AlgorithmPolicy::Legacy`] allows this algorithm.
     pub fn is_legacy(self) -> bool {
-        matches!(self, Self::RsaPkcs1Sha1 | Self::EcdsaSha1)
+        matches!(
+            self,
+            Self::RsaPkcs1Sha1 | Self::EcdsaSha1 | Self::DsaSha1 | Self::DsaSha256
+        )
     }
 
     /// The name used in reports, e.g. `ecdsa-with-SHA256`.
@@ -368,6 +512,8 @@ impl SignatureAlgorithm {
             Self::EcdsaSha384 => "ecdsa-with-SHA384",
             Self::EcdsaSha512 => "ecdsa-with-SHA512",
             Self::Ed25519 => "Ed25519",
+            Self::DsaSha1 => "dsa-with-SHA1",
+            Self::DsaSha256 => "dsa-with-SHA256",
         }
     }
 
@@ -394,7 +540,9 @@ impl SignatureAlgorithm {
             | Self::EcdsaSha256
             | Self::EcdsaSha384
             | Self::EcdsaSha512
-            | Self::Ed25519 => None,
+            | Self::Ed25519
+            | Self::DsaSha1
+            | Self::DsaSha256 => None,
         };
         AlgorithmIdentifierOwned {
             oid: self.oid(),
@@ -414,6 +562,8 @@ impl SignatureAlgorithm {
             Self::EcdsaSha384 => oid::ECDSA_WITH_SHA384,
             Self::EcdsaSha512 => oid::ECDSA_WITH_SHA512,
             Self::Ed25519 => oid::ID_ED25519,
+            Self::DsaSha1 => oid::DSA_WITH_SHA1,
+            Self::DsaSha256 => oid::DSA_WITH_SHA256,
         }
     }
 
@@ -435,6 +585,12 @@ impl SignatureAlgorithm {
             index: 0,
             oid: self.oid(),
         };
+        if matches!(self, Self::DsaSha1 | Self::DsaSha256)
+            || matches!(key.kind, KeyKind::Dsa { .. })
+        {
+            // Not an aws-lc algorithm: `verify` checks DSA itself.
+            return Err(mismatch());
+        }
         let small_rsa = key.kind.rsa_bits().is_some_and(|bits| bits < 2048);
         if let KeyKind::RsaPss { only, .. } = key.kind {
             // RFC 4055 1.2 / 3.3: a PSS key signs with RSASSA-PSS only,
@@ -505,6 +661,24 @@ pub fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), Error> {
+    if matches!(
+        alg,
+        SignatureAlgorithm::DsaSha1 | SignatureAlgorithm::DsaSha256
+    ) {
+        if policy != AlgorithmPolicy::Legacy {
+            return Err(Error::UnsupportedSignatureAlgorithm {
+                oid: alg.oid(),
+                legacy_only: true,
+            });
+        }
+        if !matches!(key.kind, KeyKind::Dsa { .. }) {
+            return Err(Error::KeyAlgorithmMismatch {
+                index: 0,
+                oid: alg.oid(),
+            });
+        }
+        return verify_dsa(alg, key, message, signature);
+    }
     let ok = if let Some(parsed) = parsed {
         parsed.verify_sig(message, signature).is_ok()
     } else {

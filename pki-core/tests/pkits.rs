@@ -56,6 +56,17 @@ fn oid(s: &str) -> ObjectIdentifier {
 type Verdict = Result<Vec<ObjectIdentifier>, String>;
 
 fn run(dir: &Path, case: &Case) -> Verdict {
+    run_with(dir, case, AlgorithmPolicy::Legacy, None)
+}
+
+/// Runs a case with an algorithm policy, and with `tamper` applied to the
+/// leaf's DER.
+fn run_with(
+    dir: &Path,
+    case: &Case,
+    algorithms: AlgorithmPolicy,
+    tamper: Option<fn(&mut Vec<u8>)>,
+) -> Verdict {
     let mut trust = TrustStore::new();
     trust
         .add_tier(Tier::new("pkits", AssuranceLevel::Substantial))
@@ -67,13 +78,17 @@ fn run(dir: &Path, case: &Case) -> Verdict {
     let decode = |rel: &String| Cert::from_der(&read(dir, rel)).ok().map(Arc::new);
     let mut pool: Vec<Arc<Cert>> = case.intermediates.iter().filter_map(decode).collect();
     pool.extend(case.extra_certs.iter().filter_map(decode));
-    let leaf = Arc::new(Cert::from_der(&read(dir, &case.leaf)).map_err(|e| format!("leaf: {e}"))?);
+    let mut leaf_der = read(dir, &case.leaf);
+    if let Some(f) = tamper {
+        f(&mut leaf_der);
+    }
+    let leaf = Arc::new(Cert::from_der(&leaf_der).map_err(|e| format!("leaf: {e}"))?);
     let crls: Vec<Arc<Crl>> = case
         .crls
         .iter()
         .filter_map(|rel| Crl::from_der(&read(dir, rel)).ok().map(Arc::new))
         .collect();
-    let crl_set = CrlSet::new(crls, AlgorithmPolicy::Legacy).with_signers(pool.clone());
+    let crl_set = CrlSet::new(crls, algorithms).with_signers(pool.clone());
 
     // PKITS: "any time between 2011-01-01 and 2030-12-31 gives the same results".
     let mut opts =
@@ -81,7 +96,7 @@ fn run(dir: &Path, case: &Case) -> Verdict {
     opts.purpose = Purpose::Any;
     opts.profile = Some(Profile::Rfc5280);
     // PKITS is signed with SHA-1 and RSA-1024 (2001-era material).
-    opts.algorithm_policy = AlgorithmPolicy::Legacy;
+    opts.algorithm_policy = algorithms;
     opts.policy = PolicyInputs {
         initial_policy_set: case
             .user_initial_policy_set
@@ -195,4 +210,34 @@ fn nist_pkits() {
         cases.len()
     );
     assert!(problems.is_empty(), "{} PKITS problems", problems.len());
+}
+
+/// DSA (PKITS 4.1.4, 4.1.5 with parameter inheritance) validates under the
+/// legacy algorithm policy only, and a DSA signature is really checked.
+#[test]
+fn dsa_needs_the_legacy_policy_and_a_good_signature() {
+    let dir = suite_dir();
+    let manifest = std::fs::read(dir.join("manifest.json")).expect("manifest");
+    let cases: Vec<Case> = serde_json::from_slice(&manifest).expect("manifest.json parses");
+    for id in ["4.1.4", "4.1.5"] {
+        let case = cases.iter().find(|c| c.id == id).expect("DSA case");
+        run_with(&dir, case, AlgorithmPolicy::Legacy, None)
+            .unwrap_or_else(|e| panic!("{id} under legacy: {e}"));
+        let e =
+            run_with(&dir, case, AlgorithmPolicy::Default, None).expect_err("DSA is legacy only");
+        assert!(e.contains("legacy") || e.contains("DSA"), "{id}: {e}");
+        // Flip one bit of the signature (the last octet of the DER).
+        let e = run_with(
+            &dir,
+            case,
+            AlgorithmPolicy::Legacy,
+            Some(|der: &mut Vec<u8>| {
+                if let Some(b) = der.last_mut() {
+                    *b ^= 1;
+                }
+            }),
+        )
+        .expect_err("a tampered DSA signature");
+        assert!(e.contains("signature_invalid"), "{id}: {e}");
+    }
 }

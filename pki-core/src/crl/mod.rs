@@ -297,6 +297,27 @@ impl Crl {
         })
     }
 
+    /// Verifies the signature with `key`, the signer's key completed with
+    /// inherited DSA parameters (RFC 3279 2.3.2); not remembered, since the
+    /// parameters come from the path.
+    pub fn verify_signed_by_key(
+        &self,
+        signer: &Cert,
+        key: &crate::signature::PublicKey,
+        policy: AlgorithmPolicy,
+    ) -> Result<(), Error> {
+        let alg = self.signature_algorithm.clone()?;
+        signature::verify(alg, key, None, policy, self.tbs_der(), &self.signature).map_err(|e| {
+            match e {
+                Error::SignatureInvalid { .. } => Error::Crl(format!(
+                    "signature does not verify under the key of {}",
+                    signer.subject_string()
+                )),
+                other => other,
+            }
+        })
+    }
+
     /// The status source naming this CRL.
     pub fn source(&self) -> StatusSource {
         StatusSource::Crl {

@@ -233,7 +233,7 @@ impl<'a, S: CrlSource + ?Sized> Ctx<'a, S> {
         let mut why: Option<String> = None;
         // The certificate's issuer, then the certificates above it, are
         // already validated to the anchor.
-        for cand in &self.path[self.index + 1..] {
+        for (k, cand) in self.path.iter().enumerate().skip(self.index + 1) {
             if !crl.issuer_is_subject_of(cand) || !aki_matches(crl, cand) {
                 continue;
             }
@@ -243,7 +243,11 @@ impl<'a, S: CrlSource + ?Sized> Ctx<'a, S> {
                 });
                 continue;
             }
-            match crl.verify_signed_by(cand, policy) {
+            let checked = match crate::cert::inherited_key(self.path, k) {
+                Some(key) => crl.verify_signed_by_key(cand, &key, policy),
+                None => crl.verify_signed_by(cand, policy),
+            };
+            match checked {
                 Ok(()) => return Ok(Signer::Path(cand)),
                 Err(e) => {
                     why.get_or_insert_with(|| e.to_string());

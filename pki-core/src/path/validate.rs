@@ -284,6 +284,21 @@ pub(super) fn check_path(
             check_profile(cert, i, role, opts.purpose, profile, &mut findings)?;
         }
         if i + 1 < n {
+            // RFC 3279 2.3.2: an edge whose issuer inherits its DSA
+            // parameters was left to this point by the builder.
+            if chain[i + 1]
+                .public_key()
+                .is_ok_and(crate::signature::PublicKey::inherits_dsa_params)
+            {
+                let key = crate::cert::inherited_key(chain, i + 1).ok_or_else(|| {
+                    Error::UnsupportedPublicKey(format!(
+                        "certificate {}: DSA key without parameters and none to inherit above it",
+                        i + 1
+                    ))
+                })?;
+                cert.verify_signed_by_key(&key, opts.algorithm_policy)
+                    .map_err(|e| e.at_index(i))?;
+            }
             let alg = cert.signature_algorithm().map_err(|e| e.at_index(i))?;
             if alg.is_legacy() {
                 legacy.push(format!("certificate {i}: signed with {}", alg.name()));
