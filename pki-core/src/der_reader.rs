@@ -1,8 +1,9 @@
-//! A strict DER reader over byte slices (X.690 DER as the `der` crate
+//! The one strict DER reader over byte slices (X.690 DER as the `der` crate
 //! decodes it), for the hot paths that cannot afford the generic decoder:
-//! certificates ([`crate::cert`]) and the SPKI and key fast paths of
-//! [`crate::signature`]. The CRL entry loop has its own cursor
-//! (`crl::parse`), which reports plain-text reasons.
+//! certificates ([`crate::cert`]), the SPKI and key fast paths of
+//! [`crate::signature`], GeneralNames ([`crate::name::general`]) and the
+//! CRL entry loop ([`crate::crl`]). Every method returns an error, never
+//! panics: `take` reads the next TLV if it has the tag asked for.
 
 use const_oid::ObjectIdentifier;
 use der::Tag;
@@ -91,9 +92,10 @@ impl<'a> In<'a> {
         Ok((tag, value, &all[..header_len + len]))
     }
 
-    /// A TLV whose tag byte must be `tag`: its value and whole encoding.
+    /// Reads the next TLV, which must have the tag byte `tag` (an error
+    /// otherwise): its value and whole encoding.
     #[inline]
-    pub(crate) fn expect_tlv(&mut self, tag: u8) -> der::Result<(&'a [u8], &'a [u8])> {
+    pub(crate) fn take_tlv(&mut self, tag: u8) -> der::Result<(&'a [u8], &'a [u8])> {
         let (t, v, all) = self.tlv()?;
         if t == tag {
             Ok((v, all))
@@ -102,10 +104,11 @@ impl<'a> In<'a> {
         }
     }
 
-    /// A TLV whose tag byte must be `tag`; its value.
+    /// Reads the next TLV, which must have the tag byte `tag` (an error
+    /// otherwise): its value.
     #[inline]
-    pub(crate) fn expect(&mut self, tag: u8) -> der::Result<&'a [u8]> {
-        self.expect_tlv(tag).map(|(v, _)| v)
+    pub(crate) fn take(&mut self, tag: u8) -> der::Result<&'a [u8]> {
+        self.take_tlv(tag).map(|(v, _)| v)
     }
 
     #[inline]
@@ -122,7 +125,7 @@ impl<'a> In<'a> {
 
     #[inline]
     pub(crate) fn oid(&mut self) -> der::Result<&'a [u8]> {
-        let v = self.expect(0x06)?;
+        let v = self.take(0x06)?;
         check_oid(v)?;
         Ok(v)
     }
@@ -130,7 +133,7 @@ impl<'a> In<'a> {
     /// `AlgorithmIdentifier ::= SEQUENCE { OID, ANY OPTIONAL }`; its TLV.
     #[inline]
     pub(crate) fn algorithm(&mut self) -> der::Result<&'a [u8]> {
-        let (v, all) = self.expect_tlv(0x30)?;
+        let (v, all) = self.take_tlv(0x30)?;
         let mut a = In::new(v);
         a.oid()?;
         if !a.is_empty() {
@@ -143,7 +146,7 @@ impl<'a> In<'a> {
     /// BIT STRING (tag `tag`); the bits after the unused-bits octet.
     #[inline]
     pub(crate) fn bit_string(&mut self, tag: u8) -> der::Result<&'a [u8]> {
-        bits(self.expect(tag)?)
+        bits(self.take(tag)?)
     }
 
     /// The `der` crate's `ContextSpecific` look-ahead for optional field

@@ -145,10 +145,10 @@ impl PublicKey {
 fn dsa_components(params: &[u8]) -> Result<(dsa::BigUint, dsa::BigUint, dsa::BigUint), Error> {
     let bad = |why: &str| Error::UnsupportedPublicKey(format!("DSA parameters: {why}"));
     let mut outer = In::new(params);
-    let mut r = In::new(outer.expect(0x30).map_err(|e| bad(&e.to_string()))?);
+    let mut r = In::new(outer.take(0x30).map_err(|e| bad(&e.to_string()))?);
     outer.finish().map_err(|e| bad(&e.to_string()))?;
     let mut int = || -> Result<dsa::BigUint, Error> {
-        let v = r.expect(0x02).map_err(|e| bad(&e.to_string()))?;
+        let v = r.take(0x02).map_err(|e| bad(&e.to_string()))?;
         match v {
             [] => Err(bad("empty INTEGER")),
             [b, ..] if b & 0x80 != 0 => Err(bad("negative INTEGER")),
@@ -183,7 +183,7 @@ fn verify_dsa(
     let components = dsa::Components::from_components(p, q, g).map_err(|_| bad_key())?;
     // subjectPublicKey: DSAPublicKey ::= INTEGER (y).
     let mut key_reader = In::new(&key.bytes);
-    let y = key_reader.expect(0x02).map_err(|_| bad_key())?;
+    let y = key_reader.take(0x02).map_err(|_| bad_key())?;
     key_reader.finish().map_err(|_| bad_key())?;
     let vk = dsa::VerifyingKey::from_components(components, dsa::BigUint::from_bytes_be(y))
         .map_err(|_| bad_key())?;
@@ -229,7 +229,7 @@ impl PublicKey {
     fn common_spki(spki: &[u8]) -> Option<Result<Self, Error>> {
         // SEQUENCE { alg, BIT STRING { 00, key } }.
         let mut outer = In::new(spki);
-        let mut body = In::new(outer.expect(0x30).ok()?);
+        let mut body = In::new(outer.take(0x30).ok()?);
         let alg = body.tlv().ok()?.2;
         let (curve, len) = match alg {
             SPKI_ALG_P256 => (Some(Curve::P256), 65),
@@ -237,7 +237,7 @@ impl PublicKey {
             SPKI_ALG_RSA => (None, 0),
             _ => return None,
         };
-        let [0, key @ ..] = body.expect(0x03).ok()? else {
+        let [0, key @ ..] = body.take(0x03).ok()? else {
             return None;
         };
         if !outer.is_empty() || !body.is_empty() {
@@ -784,8 +784,8 @@ fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Result<usize, Error> {
     };
     let in_place = || {
         let mut outer = In::new(rsa_public_key);
-        let mut body = In::new(outer.expect(0x30).ok()?);
-        let (n, e) = (body.expect(0x02).ok()?, body.expect(0x02).ok()?);
+        let mut body = In::new(outer.take(0x30).ok()?);
+        let (n, e) = (body.take(0x02).ok()?, body.take(0x02).ok()?);
         (outer.is_empty() && body.is_empty() && positive(n) && positive(e)).then_some(n)
     };
     if let Some(n) = in_place() {

@@ -42,6 +42,7 @@ use x509_cert::time::Time;
 use super::index::{InsertError, RevokedEntry, SerialIndex};
 use super::{Crl, MAX_CRL_SIZE};
 use crate::cert::sha256;
+use crate::der_reader::In;
 use crate::oid;
 use crate::revocation::RevocationReason;
 use crate::signature::SignatureAlgorithm;
@@ -287,71 +288,6 @@ fn crl_extensions(crl: &mut Crl, list: &[Extension]) -> Result<(), Error> {
     Ok(())
 }
 
-/// A strict DER cursor for the per-entry hot loop: one-byte tags,
-/// definite lengths in minimal form (X.690 10.1), nothing past the end.
-/// The outer structure goes through `der`'s readers; this does the same
-/// checks with less bookkeeping per TLV, which matters a million times.
-struct Cursor<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Self { data }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.data.first().copied()
-    }
-
-    /// The next TLV: (tag, content, whole TLV).
-    fn any(&mut self) -> Result<(u8, &'a [u8], &'a [u8]), &'static str> {
-        let d = self.data;
-        let [tag, l0, rest @ ..] = d else {
-            return Err("truncated TLV");
-        };
-        if tag & 0x1f == 0x1f {
-            return Err("multi-byte tag");
-        }
-        let (len, rest) = if *l0 < 0x80 {
-            (usize::from(*l0), rest)
-        } else {
-            let n = usize::from(l0 & 0x7f);
-            if n == 0 {
-                return Err("indefinite length");
-            }
-            if n > 4 || rest.len() < n {
-                return Err("bad length");
-            }
-            let len = rest[..n]
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-            if rest[0] == 0 || len < 0x80 {
-                return Err("length not in minimal form");
-            }
-            (len, &rest[n..])
-        };
-        if rest.len() < len {
-            return Err("truncated TLV");
-        }
-        let header = d.len() - rest.len();
-        let (content, after) = rest.split_at(len);
-        self.data = after;
-        Ok((*tag, content, &d[..header + len]))
-    }
-
-    fn expect(&mut self, tag: u8) -> Result<&'a [u8], &'static str> {
-        match self.any()? {
-            (t, content, _) if t == tag => Ok(content),
-            _ => Err("unexpected tag"),
-        }
-    }
-}
-
 const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
 const BOOLEAN: u8 = 0x01;
@@ -373,7 +309,7 @@ fn scan_entries(crl: &mut Crl, content: &[u8]) -> Result<(), Error> {
     // A record is 12 bytes plus the serial, against 19 bytes plus the
     // serial (and usually 11 more for a reason code) in DER.
     let mut index = SerialIndex::with_capacity(content.len() * 2 / 3);
-    let mut r = Cursor::new(content);
+    let mut r = In::new(content);
     // Last revocationDate seen: consecutive entries often share one, and
     // comparing 15 bytes is cheaper than decoding a time.
     let mut date: (&[u8], UnixTime) = (&[], UnixTime(0));
@@ -381,11 +317,11 @@ fn scan_entries(crl: &mut Crl, content: &[u8]) -> Result<(), Error> {
     let mut groups_by_der: HashMap<Vec<u8>, u16> = HashMap::new();
     let mut i = 0usize;
     while !r.is_empty() {
-        let entry = r.expect(SEQUENCE).map_err(|e| entry_err(i, e))?;
-        let mut er = Cursor::new(entry);
-        let serial = er.expect(INTEGER).map_err(|e| entry_err(i, e))?;
+        let entry = r.take(SEQUENCE).map_err(|e| entry_err(i, &e.to_string()))?;
+        let mut er = In::new(entry);
+        let serial = er.take(INTEGER).map_err(|e| entry_err(i, &e.to_string()))?;
         check_integer(serial).map_err(|why| entry_err(i, &format!("userCertificate {why}")))?;
-        let (tag, time, time_tlv) = er.any().map_err(|e| entry_err(i, e))?;
+        let (tag, time, time_tlv) = er.tlv().map_err(|e| entry_err(i, &e.to_string()))?;
         if time_tlv != date.0 {
             date = (time_tlv, x509_time(tag, time).map_err(|e| entry_err(i, e))?);
         }
@@ -398,7 +334,9 @@ fn scan_entries(crl: &mut Crl, content: &[u8]) -> Result<(), Error> {
             if !crl.v2 {
                 return Err(entry_err(i, "entry extensions in a v1 CRL"));
             }
-            let exts = er.expect(SEQUENCE).map_err(|e| entry_err(i, e))?;
+            let exts = er
+                .take(SEQUENCE)
+                .map_err(|e| entry_err(i, &e.to_string()))?;
             entry_extensions(crl, exts, &mut value, &mut group, &mut groups_by_der)
                 .map_err(|why| entry_err(i, &why))?;
             if !er.is_empty() {
@@ -422,19 +360,19 @@ fn scan_entries(crl: &mut Crl, content: &[u8]) -> Result<(), Error> {
 /// 4.1: after the optional version, the serial and the signature
 /// algorithm; the validity between them), without re-encoding the names.
 pub(super) fn cert_names_der(cert: &crate::cert::Cert) -> Option<(&[u8], &[u8])> {
-    let mut outer = Cursor::new(cert.tbs_der());
-    let tbs = outer.expect(SEQUENCE).ok()?;
-    let mut r = Cursor::new(tbs);
+    let mut outer = In::new(cert.tbs_der());
+    let tbs = outer.take(SEQUENCE).ok()?;
+    let mut r = In::new(tbs);
     if r.peek() == Some(0xa0) {
-        r.any().ok()?;
+        r.tlv().ok()?;
     }
-    r.expect(INTEGER).ok()?;
-    r.expect(SEQUENCE).ok()?;
-    let (SEQUENCE, _, issuer) = r.any().ok()? else {
+    r.take(INTEGER).ok()?;
+    r.take(SEQUENCE).ok()?;
+    let (SEQUENCE, _, issuer) = r.tlv().ok()? else {
         return None;
     };
-    r.expect(SEQUENCE).ok()?;
-    let (SEQUENCE, _, subject) = r.any().ok()? else {
+    r.take(SEQUENCE).ok()?;
+    let (SEQUENCE, _, subject) = r.tlv().ok()? else {
         return None;
     };
     Some((issuer, subject))
@@ -460,7 +398,7 @@ fn entry_extensions(
     group: &mut u16,
     groups_by_der: &mut HashMap<Vec<u8>, u16>,
 ) -> Result<(), String> {
-    let mut r = Cursor::new(exts);
+    let mut r = In::new(exts);
     if r.is_empty() {
         return Err("empty crlEntryExtensions sequence".into());
     }
@@ -472,11 +410,11 @@ fn entry_extensions(
     let mut seen = [false; 3];
     let mut others: Vec<&[u8]> = Vec::new();
     while !r.is_empty() {
-        let x = r.expect(SEQUENCE)?;
-        let mut xr = Cursor::new(x);
-        let id = xr.expect(OID)?;
+        let x = r.take(SEQUENCE).map_err(|e| e.to_string())?;
+        let mut xr = In::new(x);
+        let id = xr.take(OID).map_err(|e| e.to_string())?;
         let critical = if xr.peek() == Some(BOOLEAN) {
-            match xr.expect(BOOLEAN)? {
+            match xr.take(BOOLEAN).map_err(|e| e.to_string())? {
                 [0xff] => true,
                 [0x00] => return Err("critical FALSE is encoded (DER omits the DEFAULT)".into()),
                 _ => return Err("BOOLEAN is not DER".into()),
@@ -484,7 +422,7 @@ fn entry_extensions(
         } else {
             false
         };
-        let v = xr.expect(OCTET_STRING)?;
+        let v = xr.take(OCTET_STRING).map_err(|e| e.to_string())?;
         if !xr.is_empty() {
             return Err("data after extnValue".into());
         }
@@ -574,19 +512,19 @@ mod tests {
     }
 
     #[test]
-    fn cursor_is_strict_der() {
+    fn the_der_reader_is_strict_for_crl_entries() {
         assert_eq!(
-            Cursor::new(&[0x02, 0x01, 0x05]).expect(0x02),
-            Ok(&[5u8][..])
+            In::new(&[0x02, 0x01, 0x05]).take(0x02).ok(),
+            Some(&[5u8][..])
         );
-        assert!(Cursor::new(&[0x02, 0x80, 0x05, 0x00, 0x00]).any().is_err());
-        assert!(Cursor::new(&[0x02, 0x81, 0x01, 0x05]).any().is_err());
-        assert!(Cursor::new(&[0x02, 0x82, 0x00, 0x81]).any().is_err());
-        assert!(Cursor::new(&[0x02, 0x02, 0x05]).any().is_err());
-        assert!(Cursor::new(&[0x1f, 0x01, 0x00]).any().is_err());
+        assert!(In::new(&[0x02, 0x80, 0x05, 0x00, 0x00]).tlv().is_err());
+        assert!(In::new(&[0x02, 0x81, 0x01, 0x05]).tlv().is_err());
+        assert!(In::new(&[0x02, 0x82, 0x00, 0x81]).tlv().is_err());
+        assert!(In::new(&[0x02, 0x02, 0x05]).tlv().is_err());
+        assert!(In::new(&[0x1f, 0x01, 0x00]).tlv().is_err());
         let mut long = vec![0x04, 0x81, 0x80];
         long.extend([0u8; 0x80]);
-        assert_eq!(Cursor::new(&long).expect(0x04).map(<[u8]>::len), Ok(0x80));
+        assert_eq!(In::new(&long).take(0x04).map(<[u8]>::len).ok(), Some(0x80));
     }
 
     const UTC_TIME: u8 = 0x17;

@@ -3,6 +3,8 @@
 
 use der::asn1::{Any, ObjectIdentifier};
 use der::{Tag, Tagged};
+
+use crate::der_reader::In;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::name::{Name, RelativeDistinguishedName};
 
@@ -149,6 +151,58 @@ pub fn names_equal(a: &Name, b: &Name) -> bool {
 /// [`rdn_equal`]). The empty name is the root of every subtree.
 pub(super) fn within(name: &Name, base: &Name) -> bool {
     base.0.len() <= name.0.len() && base.0.iter().zip(&name.0).all(|(b, n)| rdn_equal(b, n))
+}
+
+/// RFC 5280 7.1 comparison of two encoded names (already checked by
+/// [`raw_name`]) decided on the encodings alone, when that is possible:
+/// different RDN counts or attribute types, or values that are all plain
+/// ASCII text (no white space but single inner spaces), which compare
+/// case-insensitively exactly as [`crate::name::names_equal`] would. `None`
+/// means the decoded names must be compared.
+pub(crate) fn raw_names_equal(a: &[u8], b: &[u8]) -> Option<bool> {
+    /// Plain text: the string types `names_equal` reads as ASCII/Latin-1,
+    /// all printable ASCII, no leading, trailing or doubled spaces.
+    fn plain(tag: u8, v: &[u8]) -> bool {
+        matches!(tag, 0x0c | 0x13 | 0x14 | 0x16 | 0x1a)
+            && v.first() != Some(&b' ')
+            && v.last() != Some(&b' ')
+            && v.iter().all(|c| (0x20..0x7f).contains(c))
+            && !v.windows(2).any(|w| w == b"  ")
+    }
+    let body = |tlv| In::new(tlv).take(0x30).ok();
+    let (mut x, mut y) = (In::new(body(a)?), In::new(body(b)?));
+    let mut all_plain = true;
+    loop {
+        match (x.is_empty(), y.is_empty()) {
+            (true, true) => return all_plain.then_some(true),
+            (false, false) => {}
+            _ => return Some(false),
+        }
+        let (mut rx, mut ry) = (In::new(x.take(0x31).ok()?), In::new(y.take(0x31).ok()?));
+        let (ax, ay) = (rx.take(0x30).ok()?, ry.take(0x30).ok()?);
+        if !rx.is_empty() || !ry.is_empty() {
+            return None; // multi-valued RDN: compare the decoded names
+        }
+        let (mut ax, mut ay) = (In::new(ax), In::new(ay));
+        // (Both names were checked by `raw_name`: the OIDs are well formed.)
+        if ax.tlv().ok()?.2 != ay.tlv().ok()?.2 {
+            return Some(false);
+        }
+        let ((tx, vx, _), (ty, vy, _)) = (ax.tlv().ok()?, ay.tlv().ok()?);
+        if !ax.is_empty() || !ay.is_empty() {
+            return None;
+        }
+        if tx == ty && vx == vy {
+            continue;
+        }
+        if plain(tx, vx) && plain(ty, vy) {
+            if !vx.eq_ignore_ascii_case(vy) {
+                return Some(false);
+            }
+        } else {
+            all_plain = false;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl OpaqueSubtrees {
 /// and the opaque ones.
 pub fn decode_general_names(v: &[u8]) -> der::Result<(Vec<GeneralName>, Vec<OpaqueName>)> {
     let mut outer = In::new(v);
-    let mut r = In::new(outer.expect(0x30)?);
+    let mut r = In::new(outer.take(0x30)?);
     outer.finish()?;
     let (mut names, mut opaque) = (Vec::new(), Vec::new());
     while !r.is_empty() {
@@ -106,7 +106,7 @@ pub fn decode_general_names(v: &[u8]) -> der::Result<(Vec<GeneralName>, Vec<Opaq
 /// list stays `Some(empty)`.
 pub fn decode_name_constraints(v: &[u8]) -> der::Result<(NameConstraints, OpaqueSubtrees)> {
     let mut outer = In::new(v);
-    let mut r = In::new(outer.expect(0x30)?);
+    let mut r = In::new(outer.take(0x30)?);
     outer.finish()?;
     let mut nc = NameConstraints {
         permitted_subtrees: None,
@@ -124,7 +124,7 @@ pub fn decode_name_constraints(v: &[u8]) -> der::Result<(NameConstraints, Opaque
         let mut lr = In::new(list);
         while !lr.is_empty() {
             any = true;
-            let (content, whole) = lr.expect_tlv(0x30)?;
+            let (content, whole) = lr.take_tlv(0x30)?;
             let (base_tag, _, _) = In::new(content).tlv()?;
             match OpaqueForm::of(base_tag) {
                 Some(form) if number == 0 => opaque.permitted.push(form),

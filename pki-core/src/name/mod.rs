@@ -24,6 +24,7 @@ mod uri;
 
 pub use constraints::{check_name_constraints, MAX_CONSTRAINT_COMPARISONS};
 pub use dn::names_equal;
+pub(crate) use dn::raw_names_equal;
 
 /// RFC 5280 7.1 comparison of two DER names: decided on the encodings when
 /// they allow it, else on the decoded names. A name that does not decode
@@ -31,7 +32,7 @@ pub use dn::names_equal;
 pub fn names_der_equal(a: &[u8], b: &[u8]) -> bool {
     use der::Decode;
     a == b
-        || crate::cert::raw_names_equal(a, b).unwrap_or_else(|| {
+        || raw_names_equal(a, b).unwrap_or_else(|| {
             match (
                 x509_cert::name::Name::from_der(a),
                 x509_cert::name::Name::from_der(b),
