@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex};
 use crate::cert::Cert;
 use crate::name::PeerName;
 use crate::path::{Purpose, ValidatedPath, ValidationOptions, Validator};
-use crate::revocation::RevocationStatus;
 use crate::signature::AlgorithmPolicy;
 use crate::time::UnixTime;
 use crate::Error;
@@ -644,19 +643,7 @@ impl ResultCache {
         time: UnixTime,
     ) -> UnixTime {
         let max_age = validator.trust().tier(path.tier).revocation.max_age;
-        let mut until = path.earliest_not_after().min(time.plus(self.max_ttl));
-        for status in &path.revocation {
-            let Some(src) = status.source() else {
-                continue;
-            };
-            if let Some(next) = src.next_update() {
-                until = until.min(next);
-            }
-            if let (Some(max), RevocationStatus::Good { .. }) = (max_age, status) {
-                until = until.min(src.this_update().plus(max));
-            }
-        }
-        until
+        path.reusable_until(time, max_age, self.max_ttl)
     }
 
     /// Number of cached results (expired ones included until looked up).

@@ -49,11 +49,11 @@ struct CachedResult {
 /// earliest notAfter / CRL nextUpdate of the path, capped by the configured
 /// TTL) and while the revocation data it was computed with is in force.
 #[derive(Debug)]
-pub struct ResultCache {
+pub struct VerdictCache {
     entries: BoundedMap<[u8; 32], CachedResult>,
 }
 
-impl ResultCache {
+impl VerdictCache {
     /// At most `capacity` verdicts (rounded up to a multiple of 16); 0
     /// caches nothing. Oldest insertions are evicted first.
     pub fn new(capacity: usize) -> Self {
@@ -94,7 +94,7 @@ pub struct Snapshot {
     pub validator: Validator,
     /// Intermediates named in the config, offered to every path build.
     pub known_intermediates: Vec<Arc<Cert>>,
-    pub results: ResultCache,
+    pub results: VerdictCache,
     pub access: crate::auth::Access,
 }
 
@@ -108,7 +108,7 @@ impl Snapshot {
             .flat_map(|t| t.intermediates.iter().cloned())
             .collect();
         Ok(Self {
-            results: ResultCache::new(config.cache.results),
+            results: VerdictCache::new(config.cache.results),
             access: crate::auth::Access::new(&config.auth),
             validator,
             known_intermediates,
@@ -689,30 +689,19 @@ fn guess_cert(
 /// reached tier's revocation policy), and until when it may be reused: the
 /// earliest notAfter of the path, nextUpdate of the statuses used and,
 /// when the tier bounds a status's age, thisUpdate + `max_age` of each
-/// good status (the same rule as `pki_core::cache::ResultCache::valid_until`).
+/// good status ([`ValidatedPath::reusable_until`], the rule pki-core's
+/// result cache uses too; the configured TTL is applied by the caller).
 fn accepted(
     path: &ValidatedPath,
     time: UnixTime,
     max_age: Option<u64>,
 ) -> (Verdict, Option<UnixTime>) {
-    let mut expires = path.earliest_not_after();
+    let expires = path.reusable_until(time, max_age, u64::MAX);
     let statuses = path
         .revocation
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            if let Some(src) = s.source() {
-                if let Some(n) = src.next_update() {
-                    expires = expires.min(n);
-                }
-                if let (Some(max), pki_core::revocation::RevocationStatus::Good { .. }) =
-                    (max_age, s)
-                {
-                    expires = expires.min(src.this_update().plus(max));
-                }
-            }
-            CertStatus::new(i, s, time)
-        })
+        .map(|(i, s)| CertStatus::new(i, s, time))
         .collect();
     (Verdict::valid(path, statuses, time), Some(expires))
 }

@@ -291,6 +291,28 @@ impl ValidatedPath {
         self.certs.last().expect("validated path is never empty")
     }
 
+    /// The last second at which this verdict, reached at `time`, may be
+    /// reused without validating again: the earliest notAfter of the path,
+    /// the nextUpdate of every revocation status used, thisUpdate +
+    /// `max_age` of every good status when the tier bounds a status's age
+    /// (`max_age`, from the tier's revocation policy), and `time +
+    /// max_ttl`. The one rule of every result cache.
+    pub fn reusable_until(&self, time: UnixTime, max_age: Option<u64>, max_ttl: u64) -> UnixTime {
+        let mut until = self.earliest_not_after().min(time.plus(max_ttl));
+        for status in &self.revocation {
+            let Some(src) = status.source() else {
+                continue;
+            };
+            if let Some(next) = src.next_update() {
+                until = until.min(next);
+            }
+            if let (Some(max), RevocationStatus::Good { .. }) = (max_age, status) {
+                until = until.min(src.this_update().plus(max));
+            }
+        }
+        until
+    }
+
     /// The earliest notAfter of the path's certificates.
     pub fn earliest_not_after(&self) -> UnixTime {
         self.certs
