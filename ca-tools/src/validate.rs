@@ -18,6 +18,8 @@ use pki_core::{
 };
 use serde_json::{json, Value};
 
+use crate::report::say;
+
 /// The tier given to anchors named on the command line.
 pub const OFFLINE_TIER: &str = "offline";
 
@@ -411,7 +413,7 @@ pub fn run(args: &Args) -> ExitCode {
     match execute(args) {
         Err(BadInput(msg)) => {
             if args.json {
-                println!(
+                say!(
                     "{}",
                     json!({"valid": false, "error": {"code": "bad_input", "message": msg}})
                 );
@@ -421,7 +423,7 @@ pub fn run(args: &Args) -> ExitCode {
         }
         Ok(outcome) => {
             if args.json {
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&outcome_json(&outcome)).unwrap_or_default()
                 );
@@ -429,7 +431,7 @@ pub fn run(args: &Args) -> ExitCode {
             match outcome {
                 Outcome::Valid(p, _) => {
                     if !args.json {
-                        println!(
+                        say!(
                             "valid: {} -> {} (tier {}, level {})",
                             p.certs[0].subject_string(),
                             p.anchor().subject_string(),
@@ -437,13 +439,13 @@ pub fn run(args: &Args) -> ExitCode {
                             p.level
                         );
                         for w in &p.warnings {
-                            println!("warning: {w}");
+                            say!("warning: {w}");
                         }
                         for l in &p.legacy {
-                            println!("legacy: {l}");
+                            say!("legacy: {l}");
                         }
                         for f in &p.findings {
-                            println!("finding ({} profile): {f}", p.profile);
+                            say!("finding ({} profile): {f}", p.profile);
                         }
                     }
                     ExitCode::SUCCESS

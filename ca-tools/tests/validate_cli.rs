@@ -641,3 +641,32 @@ fn unusable_intermediate_or_crl_is_a_verdict() {
     let (code, json) = run_json(&["--anchor", &root, "--intermediate", &sub, &leaf]);
     assert_eq!(code, 0, "{json}");
 }
+
+/// `pki validate --json` into a reader that is already gone ends quietly
+/// with the verdict's exit status instead of panicking on the broken pipe
+/// (exit 101).
+#[test]
+fn validate_into_a_closed_pipe_keeps_the_verdict() {
+    use std::process::Stdio;
+    let f = rust_ca::Files::new();
+    let (root, sub, leaf) = (
+        f.cert("root.pem", &f.root),
+        f.cert("sub.pem", &f.sub),
+        f.cert("leaf.pem", &f.leaf),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pki"))
+        .args(["validate", "--json", "--at", "2026-01-01T00:00:00Z"])
+        .args(["--anchor", &root, "--intermediate", &sub, &leaf])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pki runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("pki ends");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
