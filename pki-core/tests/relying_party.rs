@@ -410,3 +410,20 @@ fn template_overrides_apply() {
     let tpl: &CertificateTemplate = root.template();
     assert!(tpl.basic_constraints.is_some_and(|b| b.critical));
 }
+
+/// RFC 5280 4.2.1.6: a dNSName outside the preferred name syntax is the
+/// issuing CA's fault: a finding, an error under strict.
+#[test]
+fn dns_name_outside_the_preferred_syntax() {
+    let root = TestCa::root("CN=TTP Root,O=Tiers,C=MA");
+    let leaf = root.leaf("CN=Seal,O=Tiers,C=MA", |t| {
+        t.subject_alt_names = vec![GeneralNameSpec::dns("foo_bar.tiers.ma")];
+    });
+    finding_under_rfc5280_error_under_strict(&root, &[], &leaf, 0, "RFC 5280 4.2.1.6");
+    let ok = root.leaf("CN=Seal2,O=Tiers,C=MA", |t| {
+        t.subject_alt_names = vec![GeneralNameSpec::dns("foo-bar.tiers.ma")];
+    });
+    validator(&[&root])
+        .validate(&cert(&ok), &[], &opts(Profile::Strict, Purpose::Any))
+        .expect("preferred syntax");
+}

@@ -44,6 +44,13 @@ pub fn names_der_equal(a: &[u8], b: &[u8]) -> bool {
 }
 pub use peer::{verify_peer_name, PeerName};
 
+/// A dNSName in the "preferred name syntax" RFC 5280 4.2.1.6 requires of
+/// the issuing CA (RFC 1034 3.5, RFC 1123 2.1), a leftmost `*` label
+/// allowed.
+pub fn is_preferred_dns_name(name: &str) -> bool {
+    dns::is_valid(name, dns::Wildcard::Allow)
+}
+
 use std::fmt::Write as _;
 
 use x509_cert::ext::pkix::name::GeneralName;
@@ -121,7 +128,7 @@ pub enum NameConstraintViolation {
 
 /// Text for error messages: printable ASCII as is, anything else escaped,
 /// so a hostile name cannot forge log lines.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_ascii_graphic() || c == ' ' {

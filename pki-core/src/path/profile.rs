@@ -233,6 +233,21 @@ const RULES: &[Rule] = &[
             if san.value.0.is_empty() && e.san_opaque.is_empty() {
                 return Some(bad("subjectAltName", "no names (SIZE (1..MAX))"));
             }
+            if let Some(d) = san.value.0.iter().find_map(|n| match n {
+                GeneralName::DnsName(d) if !crate::name::is_preferred_dns_name(d.as_str()) => {
+                    Some(d.as_str())
+                }
+                _ => None,
+            }) {
+                return Some(Error::BadExtension {
+                    index: 0,
+                    extension: "subjectAltName",
+                    reason: format!(
+                        "dNSName {:?} is not in the preferred name syntax",
+                        crate::name::printable(d)
+                    ),
+                });
+            }
             (c.subject_is_empty() && !san.critical).then(|| {
                 bad(
                     "subjectAltName",
