@@ -40,7 +40,8 @@ lint:
 
 test: deps
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	  $(CARGO) nextest run --workspace --no-fail-fast && \
+	  $(CARGO) test --doc --workspace; \
 	else \
 	  echo "cargo-nextest not found, using cargo test"; \
 	  $(CARGO) test --workspace --no-fail-fast; \
