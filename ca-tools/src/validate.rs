@@ -313,7 +313,7 @@ fn status_json(index: usize, s: &RevocationStatus, crls: &[LoadedCrl]) -> Value 
             json!({"kind": "crl", "sha256": hex(fingerprint), "this_update": this_update.to_string(),
                     "next_update": next_update.map(|t| t.to_string()),
                     "file": loaded.map(|l| l.file.display().to_string()),
-                    "issuer": loaded.map(|l| l.crl.issuer().to_string()),
+                    "issuer": loaded.map(|l| pki_core::name::format_dn(l.crl.issuer())),
                     "crl_number": loaded.and_then(|l| l.crl.number()).map(hex),
                     "delta": loaded.is_some_and(|l| l.crl.is_delta())})
         }
@@ -362,7 +362,7 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    json!({"index": i, "subject": c.subject_string(), "issuer": c.issuer().to_string(),
+                    json!({"index": i, "subject": c.subject_string(), "issuer": c.issuer_string(),
                            "serial": hex(c.serial()), "sha256": hex(c.fingerprint()),
                            "not_before": c.not_before().to_string(), "not_after": c.not_after().to_string()})
                 })

@@ -15,7 +15,6 @@
 //! ```
 
 use std::net::IpAddr;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use const_oid::ObjectIdentifier;
@@ -29,7 +28,7 @@ use x509_cert::ext::pkix::crl::dp::{DistributionPoint, ReasonFlags};
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{self, AccessDescription, KeyUsages, PolicyMapping};
 use x509_cert::ext::Extension;
-use x509_cert::name::{Name, RelativeDistinguishedName};
+use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
@@ -61,7 +60,10 @@ pub enum BuildError {
     InvalidTemplate { field: &'static str, reason: String },
     /// A distinguished name string could not be parsed.
     #[error("invalid distinguished name {input:?}: {source}")]
-    InvalidName { input: String, source: der::Error },
+    InvalidName {
+        input: String,
+        source: crate::name::DnError,
+    },
     /// The system random number generator failed.
     #[error("random number generator failed")]
     RandomUnavailable,
@@ -78,55 +80,14 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> BuildError {
 // Names, times, serials, key identifiers
 // ---------------------------------------------------------------------------
 
-/// Parses an RFC 4514 string such as `"CN=Root,O=Example,C=MA"` into a
-/// [`Name`].
-///
-/// As in RFC 4514 the most specific RDN comes first, so the example encodes
-/// as `C=MA, O=Example, CN=Root`. Attribute types are the usual short names
-/// (`CN`, `O`, `OU`, `C`, `L`, `ST`, `DC`, `serialNumber`, ...) or dotted
-/// OIDs; `+` joins the attributes of a multi-valued RDN; `\,` escapes. Values
-/// are UTF8String except `C` and `serialNumber` (PrintableString) and `DC`
-/// (IA5String); `OID=#<hex DER>` writes any encoding. Spaces after the
-/// separating commas are ignored. The empty string is the empty name.
+/// Parses a distinguished name as an officer types it (RFC 4514 such as
+/// `"CN=Root,O=Example,C=MA"`, or OpenSSL's `/C=MA/O=Example/CN=Root`) into
+/// a [`Name`]: see [`crate::name::parse_dn`].
 pub fn parse_name(s: &str) -> Result<Name, BuildError> {
-    let err = |source| BuildError::InvalidName {
+    crate::name::parse_dn(s).map_err(|source| BuildError::InvalidName {
         input: s.to_owned(),
         source,
-    };
-    if s.trim().is_empty() {
-        return Ok(Name::default());
-    }
-    let mut rdns = Vec::new();
-    for part in split_unescaped(s, ',') {
-        let part = part.trim_start();
-        let part = if part.ends_with("\\ ") {
-            part
-        } else {
-            part.trim_end()
-        };
-        rdns.push(RelativeDistinguishedName::from_str(part).map_err(err)?);
-    }
-    rdns.reverse();
-    Ok(Name::from(rdns))
-}
-
-/// Splits on `sep` where it is not escaped by a backslash.
-fn split_unescaped(s: &str, sep: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == sep {
-            parts.push(&s[start..i]);
-            start = i + c.len_utf8();
-        }
-    }
-    parts.push(&s[start..]);
-    parts
+    })
 }
 
 /// RFC 5280 4.1.2.5: UTCTime for dates through 2049, GeneralizedTime from

@@ -30,7 +30,7 @@ impl PathCert {
         Self {
             index,
             subject: c.subject_string(),
-            issuer: c.issuer().to_string(),
+            issuer: c.issuer_string(),
             serial: hex(c.serial()),
             sha256: hex(c.fingerprint()),
             not_before: c.not_before().to_string(),

@@ -309,9 +309,16 @@ impl Cert {
         self.subject_empty
     }
 
-    /// The subject as RFC 4514 text.
+    /// The subject as RFC 4514 text, with the keywords officers type
+    /// (OpenSSL's `-nameopt RFC2253` spelling, [`crate::name::format_dn`]).
     pub fn subject_string(&self) -> String {
-        self.subject().to_string()
+        crate::name::format_dn(self.subject())
+    }
+
+    /// The issuer as RFC 4514 text, with the keywords of
+    /// [`crate::name::format_dn`].
+    pub fn issuer_string(&self) -> String {
+        crate::name::format_dn(self.issuer())
     }
 
     /// signatureAlgorithm differs from tbsCertificate.signature (RFC 5280

@@ -20,6 +20,7 @@ mod email;
 pub mod general;
 mod ip;
 mod peer;
+pub mod text;
 mod uri;
 
 pub use constraints::{check_name_constraints, MAX_CONSTRAINT_COMPARISONS};
@@ -43,6 +44,7 @@ pub fn names_der_equal(a: &[u8], b: &[u8]) -> bool {
         })
 }
 pub use peer::{verify_peer_name, PeerName};
+pub use text::{format_dn, parse_dn, DnError};
 
 /// A dNSName in the "preferred name syntax" RFC 5280 4.2.1.6 requires of
 /// the issuing CA (RFC 1034 3.5, RFC 1123 2.1), a leftmost `*` label
