@@ -38,8 +38,15 @@ struct Module {
     generation: RwLock<u64>,
     /// Copy of `generation` for lock-free checks.
     generation_hint: AtomicU64,
+    /// When the last re-initialisation ran, and how many in a row failed
+    /// (each failure doubles the wait before the next, up to
+    /// [`MAX_REINIT_BACKOFF`]).
     last_reinit: Mutex<Option<Instant>>,
+    failed_reinits: AtomicU64,
 }
+
+/// The longest wait between two failing re-initialisations.
+pub const MAX_REINIT_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Live modules by path, so a process never initialises one module twice.
 struct Registry {
@@ -100,6 +107,7 @@ impl Hsm {
             generation: RwLock::new(0),
             generation_hint: AtomicU64::new(0),
             last_reinit: Mutex::new(None),
+            failed_reinits: AtomicU64::new(0),
         });
         modules.insert(path, Arc::downgrade(&inner));
         Ok(Self { inner })
@@ -150,7 +158,10 @@ impl Hsm {
     }
 
     /// Re-initialises unless someone already did since generation `seen`,
-    /// or did less than `min_interval` ago. Returns whether it ran.
+    /// or did less than `min_interval` ago (doubled for each failed
+    /// re-initialisation in a row, up to [`MAX_REINIT_BACKOFF`]). Returns
+    /// whether it ran. A failed `C_Initialize` leaves the module to be
+    /// initialised again by the next attempt.
     pub(crate) fn reinitialize_from(&self, seen: u64, min_interval: Duration) -> Result<bool> {
         let mut generation = self
             .inner
@@ -165,7 +176,11 @@ impl Hsm {
             .last_reinit
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|at| at.elapsed() < min_interval) {
+        let failures = self.inner.failed_reinits.load(Ordering::Acquire);
+        let wait = min_interval
+            .saturating_mul(1 << failures.min(16))
+            .min(MAX_REINIT_BACKOFF.max(min_interval));
+        if last.is_some_and(|at| at.elapsed() < wait) {
             return Ok(false);
         }
         tracing::warn!(module = %self.inner.path.display(), "re-initialising PKCS#11 module");
@@ -180,10 +195,15 @@ impl Hsm {
             .generation_hint
             .store(*generation, Ordering::Release);
         *last = Some(Instant::now());
-        initialize(pkcs11).map_err(|source| HsmError::ModuleLoad {
-            path: self.inner.path.clone(),
-            source,
-        })?;
+        if let Err(source) = initialize(pkcs11) {
+            let n = self.inner.failed_reinits.fetch_add(1, Ordering::AcqRel) + 1;
+            tracing::warn!(error = %source, failures = n, "C_Initialize failed; will try again");
+            return Err(HsmError::ModuleLoad {
+                path: self.inner.path.clone(),
+                source,
+            });
+        }
+        self.inner.failed_reinits.store(0, Ordering::Release);
         Ok(true)
     }
 

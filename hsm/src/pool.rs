@@ -246,6 +246,16 @@ impl SessionPool {
     }
 }
 
+/// Whether looking the token up failed in a way only a module
+/// re-initialisation can mend.
+fn needs_module_reinit(err: &HsmError) -> bool {
+    match err {
+        HsmError::TokenNotFound { .. } => true,
+        HsmError::Pkcs11 { source, .. } => Failure::of(source) == Failure::Device,
+        _ => false,
+    }
+}
+
 /// How an error affects the session and the connection.
 fn failure(err: &HsmError) -> Failure {
     match err {
@@ -296,7 +306,12 @@ impl PoolInner {
             Some(slot) if connection.generation == *live => slot,
             _ => match token::find_slot(pkcs11, &self.token) {
                 Ok(slot) => slot,
-                Err(HsmError::TokenNotFound { .. }) if may_reinit => {
+                // The token is gone, or the module itself is (not
+                // initialised after a failed re-initialisation, a general
+                // error): finalize and initialize the module again, with
+                // backoff, then look for the token by label (its slot id
+                // may have changed).
+                Err(err) if may_reinit && needs_module_reinit(&err) => {
                     let seen = *live;
                     drop(live);
                     self.hsm

@@ -182,3 +182,47 @@ fn token_deleted_and_recreated() {
     assert_eq!(found, new_key);
     sign_ok(&pool.signer(found).unwrap());
 }
+
+/// The whole token directory goes away (every token at once) and comes
+/// back: SoftHSM's C_Initialize fails while it is gone, so the module stays
+/// uninitialised for a while ("not initialized" from C_GetSlotList). The
+/// pool keeps re-initialising the module, with backoff, and recovers by
+/// itself; the token is found again by label.
+#[test]
+fn whole_token_directory_gone_then_back() {
+    let _serial = one_at_a_time();
+    let (pool, signer, _) = setup("whole-dir");
+    let tokens = common::softhsm().token_dir().to_owned();
+    let parked = tokens.with_file_name("parked-tokens");
+    std::fs::rename(&tokens, &parked).unwrap();
+    assert!(signer.try_sign(b"tbs").is_err());
+    // While it is gone the module cannot be initialised: every attempt
+    // fails, none panics, and each says what is wrong.
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        let err = signer.try_sign(b"tbs").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HsmError::TokenNotFound { .. }
+                    | HsmError::SessionLost { .. }
+                    | HsmError::ModuleLoad { .. }
+                    | HsmError::Pkcs11 { .. }
+            ),
+            "{err:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::rename(&parked, &tokens).unwrap();
+    let start = Instant::now();
+    while signer.try_sign(b"tbs").is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "no recovery 40 s after the token directory came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sign_ok(&signer);
+    // The pool is whole again: a key lookup by label works too.
+    pool.find_key(&KeyLabel::new("ocsp").unwrap()).unwrap();
+}
