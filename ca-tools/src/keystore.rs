@@ -1,22 +1,57 @@
 //! The CA keys in the HSM: opening the token named by the config and
 //! finding the signer of a stored CA.
 
+use std::sync::OnceLock;
+
+use hsm::softhsm::TokenDirLock;
 use hsm::{Hsm, HsmError, HsmSigner, KeyInfo, KeyLabel, PoolConfig, SessionPool};
 use pki_core::Cert;
 
 use crate::config::HsmSettings;
 use crate::error::{CliError, Result};
 
+/// The SoftHSM token-directory lock this process holds, once taken: until
+/// the process ends (a `pki` process runs one command).
+static HELD: OnceLock<TokenDirLock> = OnceLock::new();
+
 /// Loads the module and logs in to the token (one session: the CLI signs
 /// one thing at a time).
+///
+/// On SoftHSM (`SOFTHSM2_CONF` set), first takes the token directory's
+/// lock, so concurrent `pki` commands wait for each other instead of
+/// reading files another one is rewriting, and restores a `token.object`
+/// that an interrupted run left empty or cut short (see
+/// [`hsm::softhsm::safeguard_tokens`]). A token that still cannot be found
+/// is explained: which directory, what is wrong.
 pub fn open(settings: &HsmSettings) -> Result<SessionPool> {
+    let token_dir = hsm::softhsm::token_dir_from_env();
+    if let (Some(dir), None) = (&token_dir, HELD.get()) {
+        let lock = TokenDirLock::acquire(dir, |lock| {
+            eprintln!(
+                "pki: waiting for another pki command using the SoftHSM tokens in {} (lock {})",
+                dir.display(),
+                lock.display()
+            );
+        })?;
+        for repaired in hsm::softhsm::safeguard_tokens(dir)? {
+            eprintln!("pki: {repaired}");
+        }
+        let _ = HELD.set(lock);
+    }
     let hsm = Hsm::open(&settings.module)?;
     let pin = settings.pin.read()?;
     let config = PoolConfig {
         size: 1,
         ..PoolConfig::default()
     };
-    Ok(SessionPool::new(&hsm, settings.token.clone(), pin, config)?)
+    match SessionPool::new(&hsm, settings.token.clone(), pin, config) {
+        Ok(pool) => Ok(pool),
+        Err(HsmError::TokenNotFound { label }) => match &token_dir {
+            Some(dir) => Err(hsm::softhsm::explain_missing(&hsm, dir, &label).into()),
+            None => Err(HsmError::TokenNotFound { label }.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Whether any key pair on the token carries `label`.

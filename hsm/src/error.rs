@@ -129,6 +129,14 @@ pub enum HsmError {
     /// (`SOFTHSM2_CONF` is read once per module initialisation).
     #[error("this process already uses SoftHSM config {current}")]
     SoftHsmConfInUse { current: PathBuf },
+    /// SoftHSM's files for a token cannot be used: which directory, what is
+    /// wrong, and what to do (rather than "no token labelled").
+    #[error("SoftHSM token {label:?} in {dir}: {detail}")]
+    SoftHsmToken {
+        label: TokenLabel,
+        dir: PathBuf,
+        detail: String,
+    },
     /// `softhsm` helper: a file system error.
     #[error("{path}: {source}")]
     Io {
