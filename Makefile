@@ -9,12 +9,23 @@ VAR   ?= $(CURDIR)/var
 # System packages the tests and the demo need (Debian names).
 APT_PACKAGES := softhsm2 openssl zstd postgresql
 
-.PHONY: help deps build test lint demo bench fmt clean-var
+# Fuzzing: seconds per target, and the targets (fuzz/fuzz_targets/).
+FUZZ_SECS    ?= 60
+FUZZ_TARGETS := cert_validate crl ocsp_request ocsp_response api_request ceremony_toml csr
+# cargo-fuzz asks rustc for nightly-only flags; RUSTC_BOOTSTRAP lets the
+# stable toolchain accept them. No sanitizer: the crates forbid unsafe
+# code, and stable has no ASan runtime; libFuzzer's coverage is enough.
+FUZZ_CARGO   := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+FUZZ_FLAGS   := --sanitizer none
+
+.PHONY: help deps build test lint demo bench soak fuzz fmt clean-var
 
 help:
 	@echo "make demo   - generate a sample hierarchy under ./var/demo and validate it"
 	@echo "make test   - install what tests need, run all tests + clippy"
 	@echo "make bench  - run the criterion benches (long)"
+	@echo "make fuzz   - run every cargo fuzz target FUZZ_SECS seconds (default 60)"
+	@echo "make soak   - OCSP + validation soak with revocations (SOAK_SECS, default 600)"
 
 ## Install missing system packages (apt, as root); say what to do otherwise.
 deps:
@@ -59,6 +70,36 @@ demo: deps
 
 bench: deps
 	$(CARGO) bench -p benches
+
+## Long-running soak on 127.0.0.1 (SOAK_SECS, default 600): benches/soak/run.sh
+soak: deps
+	SOAK_SECS=$${SOAK_SECS:-600} ./benches/soak/run.sh
+
+## Fixtures and seeds of the fuzz targets, made with the test CA builder;
+## kept while the generator is unchanged, so the corpus stays valid.
+fuzz/fixtures/root.der: pki-core/examples/fuzz_seeds.rs examples/ceremony/*.toml
+	$(CARGO) run -q -p pki-core --features test-ca --example fuzz_seeds -- fuzz
+
+## Each target for FUZZ_SECS seconds; new inputs go to fuzz/corpus/<target>,
+## crashes to fuzz/artifacts/<target>, libFuzzer's output to fuzz/logs.
+fuzz: fuzz/fixtures/root.der
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
+	$(FUZZ_CARGO) build $(FUZZ_FLAGS)
+	@mkdir -p fuzz/logs; failed=0; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; \
+	  if $(FUZZ_CARGO) run $(FUZZ_FLAGS) $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	       -max_total_time=$(FUZZ_SECS) -timeout=10 -print_final_stats=1 \
+	       >fuzz/logs/$$t.log 2>&1; then \
+	    result="no crash"; \
+	  else \
+	    result="CRASH: fuzz/logs/$$t.log, input in fuzz/artifacts/$$t/"; failed=1; \
+	  fi; \
+	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' fuzz/logs/$$t.log | tail -n1); \
+	  execs=$${execs:-$$(sed -n 's/^#\([0-9]*\).*/\1/p' fuzz/logs/$$t.log | tail -n1)}; \
+	  printf '%-14s %12s executions in %ss  %s\n' $$t "$${execs:-?}" $(FUZZ_SECS) "$$result"; \
+	done; \
+	exit $$failed
 
 fmt:
 	$(CARGO) fmt --all
