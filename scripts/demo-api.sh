@@ -72,6 +72,8 @@ intermediates = ["$DIR/cnie-ca.pem"]
 crls = ["$DIR/root.crl", "$DIR/cnie-ca.crl"]
 policy_levels = { "2.16.504.99.1.1" = "high", "2.16.504.99.1.2" = "high", "2.16.504.99.1.3" = "substantial", "2.16.504.99.1.4" = "substantial" }
 revocation = { methods = ["crl"], unavailable = "hard-fail" }
+# We issue this hierarchy: any issuance-profile deviation is an error.
+profile = "strict"
 TOML
 
 say "Starting validation-api --config $OUT/api.toml"
