@@ -35,12 +35,11 @@ use std::time::Duration;
 
 use pki_core::ocsp::{HashAlgorithm, RequestLimits};
 use serde::Deserialize;
+use service_kit::config_file;
+use service_kit::PinSource;
 
 use crate::error::ResponderError;
 use crate::status::UnissuedPolicy;
-
-/// Largest configuration file read.
-const MAX_CONFIG_LEN: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +178,13 @@ pub struct HsmConfig {
 }
 
 impl HsmConfig {
+    /// Where the user PIN is: `pin_env` or `pin_file`, exactly one.
+    pub fn pin_source(&self) -> Result<PinSource, String> {
+        PinSource::from_keys(self.pin_env.as_deref(), self.pin_file.as_deref())
+            .map_err(|e| format!("hsm: {e}"))?
+            .ok_or_else(|| "hsm: set pin_env or pin_file".to_owned())
+    }
+
     /// `sessions`, or two per CPU.
     pub fn session_count(&self) -> usize {
         self.sessions
@@ -225,6 +231,8 @@ pub struct Settings {
     pub hsm_probe: Duration,
     /// Prefix of GET request paths, `""` or `/name` (no trailing slash).
     pub base_path: String,
+    /// How long open connections get to finish on shutdown.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -247,6 +255,7 @@ impl Default for Settings {
             refresh_check: Duration::from_secs(60),
             hsm_probe: Duration::from_secs(2),
             base_path: String::new(),
+            shutdown_grace: service_kit::accept::DEFAULT_DRAIN,
         }
     }
 }
@@ -254,24 +263,8 @@ impl Default for Settings {
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ResponderError> {
-        let io = |source| ResponderError::ConfigRead {
-            path: path.to_owned(),
-            source,
-        };
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len > MAX_CONFIG_LEN {
-            return Err(ResponderError::ConfigInvalid {
-                path: path.to_owned(),
-                reason: format!("{len} bytes, the limit is {MAX_CONFIG_LEN}"),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        let mut config: Self =
-            toml::from_str(&text).map_err(|e| ResponderError::ConfigInvalid {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let mut config: Self = config_file::load(path)?.value;
+        let base = config_file::base_dir(path);
         for issuer in &mut config.issuers {
             if let Some(p) = &mut issuer.responder_cert {
                 *p = base.join(&*p);
@@ -319,9 +312,7 @@ impl Config {
         if self.issuers.is_empty() {
             return Err("at least one [[issuer]] is required".into());
         }
-        if self.hsm.pin_env.is_some() == self.hsm.pin_file.is_some() {
-            return Err("hsm: set exactly one of pin_env and pin_file".into());
-        }
+        self.hsm.pin_source()?;
         for i in &self.issuers {
             if i.responder_cert.is_some() && i.key_label.is_none() {
                 return Err(format!(
@@ -369,6 +360,7 @@ impl Config {
             refresh_check: Duration::from_secs(refresh_after.clamp(1, 600) / 10 + 1),
             hsm_probe: Duration::from_secs(2),
             base_path,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         })
     }
 }
@@ -458,7 +450,10 @@ ca = "ca"
         assert_eq!(c.settings().unwrap().unissued, UnissuedPolicy::Revoked);
         let both = MINIMAL.replace("pin_env = \"PIN\"", "pin_env = \"PIN\"\npin_file = \"p\"");
         let c: Config = toml::from_str(&both).unwrap();
-        assert!(c.settings().unwrap_err().contains("exactly one"));
+        assert!(c.settings().unwrap_err().contains("not both"));
+        let neither = MINIMAL.replace("pin_env = \"PIN\"\n", "");
+        let c: Config = toml::from_str(&neither).unwrap();
+        assert!(c.settings().unwrap_err().contains("pin_env or pin_file"));
         let hashes = format!("{MINIMAL}[responses]\nvalidity_secs = 600\npresign_hashes = [\"md5\"]\ncache_capacity = 10\n");
         let hashes = hashes.replace("[[issuer]]\nca = \"ca\"\n", "");
         let hashes = format!("{hashes}[[issuer]]\nca = \"ca\"\n");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use pki_core::ocsp::HashAlgorithm;
 use pki_core::SignError;
 use store::{ChangeKind, RevocationQuery, Serial, Store};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::cache::ResponseCache;
 use crate::config::Settings;
@@ -579,8 +579,8 @@ pub struct PresignReport {
 }
 
 /// The background loops: change feed, re-signing, HSM probe. Ends when
-/// `shutdown` turns true.
-pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
+/// shutdown begins.
+pub async fn run_background(core: Arc<Core>, mut shutdown: service_kit::Stop) {
     let mut poll = tokio::time::interval(core.settings.poll_interval);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut refresh = tokio::time::interval(core.settings.refresh_check);
@@ -599,7 +599,7 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: watch::Receiver<bool>
     };
     loop {
         tokio::select! {
-            _ = shutdown.changed() => return,
+            () = shutdown.stopped() => return,
             notified = next_notification(&mut listener) => {
                 match notified {
                     Ok(seq) if seq > core.change_seq.load(Ordering::Relaxed) => {

@@ -6,12 +6,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResponderError {
-    #[error("cannot read configuration {path}: {source}")]
-    ConfigRead {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    ConfigFile(#[from] service_kit::ConfigFileError),
     #[error("invalid configuration {path}: {reason}")]
     ConfigInvalid { path: PathBuf, reason: String },
     #[error("cannot read responder certificate {path}: {source}")]

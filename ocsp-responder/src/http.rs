@@ -68,7 +68,7 @@ where
                 let mut r = Response::new(Full::new(Bytes::from(body)));
                 r.headers_mut().insert(
                     CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4"),
+                    HeaderValue::from_static(service_kit::exposition::CONTENT_TYPE),
                 );
                 return r;
             }

@@ -39,30 +39,7 @@ async fn main() -> ExitCode {
         }
     };
     println!("listening on http://{}", running.local_addr());
-    wait_for_signal().await;
+    service_kit::shutdown_signal().await;
     running.shutdown().await;
     ExitCode::SUCCESS
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }

@@ -1,8 +1,9 @@
 //! Counters and gauges, rendered as Prometheus text on `/metrics`.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
+
+use service_kit::exposition::{Exposition, Kind};
 
 /// How a request ended, the `result` label of `ocsp_requests_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,75 +125,65 @@ impl Metrics {
 
     /// Prometheus text exposition format 0.0.4.
     pub fn render(&self, gauges: &Gauges) -> String {
-        let mut out = String::with_capacity(4096);
-        out.push_str("# HELP ocsp_requests_total OCSP HTTP requests by method and result.\n");
-        out.push_str("# TYPE ocsp_requests_total counter\n");
+        let mut out = Exposition::new();
+        out.family(
+            "ocsp_requests_total",
+            Kind::Counter,
+            "OCSP HTTP requests by method and result.",
+        );
         for m in Method::ALL {
             for o in Outcome::ALL {
-                let _ = writeln!(
-                    out,
-                    "ocsp_requests_total{{method=\"{}\",result=\"{}\"}} {}",
-                    m.label(),
-                    o.label(),
-                    self.count(m, o)
+                out.sample(
+                    "ocsp_requests_total",
+                    &[("method", m.label()), ("result", o.label())],
+                    self.count(m, o),
                 );
             }
         }
-        let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
-        };
-        counter(
-            &mut out,
-            "ocsp_cache_hits_total",
-            "Answers from the pre-signed cache.",
-            &self.cache_hits,
-        );
-        counter(
-            &mut out,
-            "ocsp_cache_misses_total",
-            "Requests the cache could not answer.",
-            &self.cache_misses,
-        );
-        counter(
-            &mut out,
-            "ocsp_live_signs_total",
-            "Responses signed for a request.",
-            &self.live_signs,
-        );
-        counter(
-            &mut out,
-            "ocsp_hsm_errors_total",
-            "Signatures the HSM failed.",
-            &self.hsm_errors,
-        );
-        counter(
-            &mut out,
-            "ocsp_presigned_total",
-            "Responses pre-signed at start and on changes.",
-            &self.presigned,
-        );
-        counter(
-            &mut out,
-            "ocsp_resigned_total",
-            "Responses re-signed before expiry.",
-            &self.resigned,
-        );
-        counter(
-            &mut out,
-            "ocsp_changes_applied_total",
-            "Store changes applied.",
-            &self.changes_applied,
-        );
-        counter(
-            &mut out,
-            "ocsp_db_errors_total",
-            "Failed or timed-out database calls.",
-            &self.db_errors,
-        );
-        let gauge = |out: &mut String, name: &str, help: &str, v: f64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-        };
+        for (name, help, v) in [
+            (
+                "ocsp_cache_hits_total",
+                "Answers from the pre-signed cache.",
+                &self.cache_hits,
+            ),
+            (
+                "ocsp_cache_misses_total",
+                "Requests the cache could not answer.",
+                &self.cache_misses,
+            ),
+            (
+                "ocsp_live_signs_total",
+                "Responses signed for a request.",
+                &self.live_signs,
+            ),
+            (
+                "ocsp_hsm_errors_total",
+                "Signatures the HSM failed.",
+                &self.hsm_errors,
+            ),
+            (
+                "ocsp_presigned_total",
+                "Responses pre-signed at start and on changes.",
+                &self.presigned,
+            ),
+            (
+                "ocsp_resigned_total",
+                "Responses re-signed before expiry.",
+                &self.resigned,
+            ),
+            (
+                "ocsp_changes_applied_total",
+                "Store changes applied.",
+                &self.changes_applied,
+            ),
+            (
+                "ocsp_db_errors_total",
+                "Failed or timed-out database calls.",
+                &self.db_errors,
+            ),
+        ] {
+            out.counter(name, help, v.load(Ordering::Relaxed));
+        }
         let oldest = self.oldest_response.load(Ordering::Relaxed);
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -202,49 +193,42 @@ impl Metrics {
         } else {
             now.saturating_sub(oldest)
         };
-        gauge(
-            &mut out,
+        out.gauge(
             "ocsp_response_age_max_seconds",
             "Age of the oldest cached response.",
-            age as f64,
+            age,
         );
-        gauge(
-            &mut out,
+        out.gauge(
             "ocsp_cache_entries",
             "Responses in the cache.",
-            gauges.cache_entries as f64,
+            gauges.cache_entries,
         );
-        gauge(
-            &mut out,
+        out.gauge(
             "ocsp_known_serials",
             "Serials with a known status.",
-            gauges.known_serials as f64,
+            gauges.known_serials,
         );
-        gauge(
-            &mut out,
+        out.gauge(
             "ocsp_change_seq",
             "Last store change applied.",
-            gauges.change_seq as f64,
+            gauges.change_seq,
         );
-        gauge(
-            &mut out,
+        out.gauge(
             "ocsp_ready",
             "1 when ready to serve.",
-            f64::from(u8::from(gauges.ready)),
+            u8::from(gauges.ready),
         );
-        gauge(
-            &mut out,
+        out.gauge(
             "ocsp_hsm_up",
             "1 when the last signature worked.",
-            f64::from(u8::from(gauges.hsm_up)),
+            u8::from(gauges.hsm_up),
         );
-        gauge(
-            &mut out,
+        out.gauge(
             "ocsp_db_up",
             "1 when the last database call worked.",
-            f64::from(u8::from(gauges.db_up)),
+            u8::from(gauges.db_up),
         );
-        out
+        out.into_string()
     }
 }
 

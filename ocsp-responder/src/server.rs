@@ -5,15 +5,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use pki_core::ocsp::{IssuerHashes, ResponderIdentity};
 use pki_core::Signer;
+use service_kit::{accept_loop, serve_http1, Stop, Tasks};
 use store::Store;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::config::Settings;
 use crate::core::{run_background, Core, PresignReport};
@@ -46,10 +44,8 @@ impl std::fmt::Debug for IssuerSetup {
 pub struct Running {
     addr: SocketAddr,
     core: Arc<Core>,
-    shutdown: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    tasks: Tasks,
     presign: PresignReport,
-    grace: Duration,
 }
 
 /// Finds each issuer's CA in the store and checks its signing identity.
@@ -118,18 +114,15 @@ pub async fn start(
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
-    let (shutdown, rx) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    tasks.spawn(run_background(Arc::clone(&core), rx.clone()));
-    tasks.spawn(serve(Arc::clone(&core), listener, rx));
+    let mut tasks = Tasks::new(core.settings.shutdown_grace);
+    tasks.spawn(run_background(Arc::clone(&core), tasks.stop_signal()));
+    tasks.spawn(serve(Arc::clone(&core), listener, tasks.stop_signal()));
     tracing::info!(%addr, "OCSP responder listening");
     Ok(Running {
         addr,
         core,
-        shutdown,
         tasks,
         presign,
-        grace: Duration::from_secs(10),
     })
 }
 
@@ -147,47 +140,25 @@ impl Running {
         self.presign
     }
 
-    /// How long open connections get to finish on shutdown.
-    pub fn set_grace(&mut self, grace: Duration) {
-        self.grace = grace;
-    }
-
     /// Stops accepting, lets open connections finish their current request
-    /// (bounded by the grace period), stops the background tasks.
-    pub async fn shutdown(mut self) {
-        let _ = self.shutdown.send(true);
-        let grace = self.grace;
-        let all = async { while self.tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(grace, all).await.is_err() {
-            tracing::warn!("connections still open after the grace period; closing them");
-            self.tasks.abort_all();
-        }
+    /// (within `shutdown_grace`), stops the background tasks.
+    pub async fn shutdown(self) {
+        self.tasks.shutdown().await;
         tracing::info!("OCSP responder stopped");
     }
 }
 
-async fn serve(core: Arc<Core>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+/// Longest wait for a connection's request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: Stop) {
     let source = Arc::new(source::standard(&core));
-    let mut conns = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => break,
-            a = listener.accept() => a,
-        };
-        let (stream, _) = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+    let drain = core.settings.shutdown_grace;
+    let shutdown = async move { stop.stopped().await };
+    accept_loop(listener, shutdown, drain, move |tcp, _peer, stop| {
         let core = Arc::clone(&core);
         let source = Arc::clone(&source);
-        let mut stop = shutdown.clone();
-        conns.spawn(async move {
+        async move {
             let counted = Arc::clone(&core);
             let svc = service_fn(move |req| {
                 let core = Arc::clone(&core);
@@ -198,27 +169,11 @@ async fn serve(core: Arc<Core>, listener: TcpListener, mut shutdown: watch::Rece
                     )
                 }
             });
-            let conn = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .keep_alive(true)
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        crate::http::connection_failed(&counted, &e);
-                    }
-                }
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            let served = serve_http1(TokioIo::new(tcp), svc, HEADER_TIMEOUT, stop).await;
+            if let Err(e) = served {
+                crate::http::connection_failed(&counted, &e);
             }
-        });
-        // Reap finished connections so the set stays small.
-        while conns.try_join_next().is_some() {}
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+        }
+    })
+    .await;
 }

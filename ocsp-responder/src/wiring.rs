@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use hsm::{Hsm, KeyLabel, Pin, PoolConfig, SessionPool, TokenLabel};
+use hsm::{Hsm, KeyLabel, PoolConfig, SessionPool, TokenLabel};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -57,12 +57,14 @@ pub fn open_hsm_pool(config: &Config) -> Result<SessionPool, ResponderError> {
         (None, Some(module)) => Hsm::open(module)?,
         (None, None) => Hsm::from_env()?,
     };
-    let pin = match (&config.hsm.pin_env, &config.hsm.pin_file) {
-        (Some(var), _) => Pin::from_env(var)?,
-        (None, Some(file)) => Pin::from_file(file)?,
-        // Config::settings requires one of them.
-        (None, None) => Pin::from_env("OCSP_HSM_PIN")?,
-    };
+    let pin = config
+        .hsm
+        .pin_source()
+        .map_err(|reason| ResponderError::ConfigInvalid {
+            path: "(config)".into(),
+            reason,
+        })?
+        .read()?;
     let pool_config = PoolConfig {
         size: config.hsm.session_count(),
         ..PoolConfig::default()
@@ -121,7 +123,5 @@ pub async fn start_from_config(config: &Config) -> Result<Running, ResponderErro
                 addr: config.listen,
                 source,
             })?;
-    let mut running = start(store, issuers, settings, listener).await?;
-    running.set_grace(std::time::Duration::from_secs(config.shutdown_grace_secs));
-    Ok(running)
+    start(store, issuers, settings, listener).await
 }

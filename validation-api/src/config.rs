@@ -34,23 +34,16 @@ use const_oid::ObjectIdentifier;
 use pki_core::crl::Crl;
 use pki_core::{AssuranceLevel, Cert};
 use serde::Deserialize;
-
-/// Largest config file read.
-const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
+use service_kit::config_file;
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is larger than {limit} bytes")]
-    TooLarge { path: PathBuf, limit: u64 },
-    #[error("{path}: {message}")]
-    Syntax { path: PathBuf, message: String },
+    /// The file cannot be read, or is not TOML of the expected shape
+    /// (unknown keys included).
+    #[error(transparent)]
+    File(#[from] service_kit::ConfigFileError),
     #[error("tier {0:?} is defined twice")]
     DuplicateTier(String),
     #[error("no tiers configured: at least one [[tiers]] entry is needed")]
@@ -507,38 +500,18 @@ fn parse_hex32(s: &str) -> Option<[u8; 32]> {
 impl Config {
     /// Reads, parses and checks `path`, loading every file it names.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        if meta.len() > MAX_CONFIG_SIZE {
-            return Err(ConfigError::TooLarge {
-                path: path.to_owned(),
-                limit: MAX_CONFIG_SIZE,
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let mut c = Self::from_toml(&text, path, base)?;
-        c.file_stamp = meta.modified().ok().map(|m| (m, meta.len()));
+        let loaded = config_file::load::<ConfigFile>(path)?;
+        let mut c = Self::from_file(loaded.value, path, config_file::base_dir(path))?;
+        c.file_stamp = loaded.stamp;
         Ok(c)
     }
 
     /// Parses TOML text; relative file names are taken from `base`.
     pub fn from_toml(text: &str, path: &Path, base: &Path) -> Result<Self, ConfigError> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: path.to_owned(),
-            message: e.message().to_owned()
-                + &e.span()
-                    .map(|s| {
-                        let line = text[..s.start].matches('\n').count() + 1;
-                        format!(" (line {line})")
-                    })
-                    .unwrap_or_default(),
-        })?;
+        Self::from_file(config_file::parse(text, path)?, path, base)
+    }
+
+    fn from_file(file: ConfigFile, path: &Path, base: &Path) -> Result<Self, ConfigError> {
         if file.max_body_bytes < 1024 {
             return Err(ConfigError::BadValue {
                 field: "max_body_bytes",

@@ -455,7 +455,8 @@ pub fn router(svc: Arc<Service>) -> Router {
         .with_state(svc)
 }
 
-/// Serves `svc` on `listener` until `shutdown` completes, then drains.
+/// Serves `svc` on `listener` until `shutdown` completes, then drains
+/// (at most [`DRAIN`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     svc: Arc<Service>,
@@ -463,7 +464,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let header_timeout = svc.snapshot().config.header_timeout;
     let router = router(svc);
-    accept_loop(listener, shutdown, move |tcp, stop| {
+    service_kit::accept_loop(listener, shutdown, DRAIN, move |tcp, _peer, stop| {
         serve_connection(
             hyper_util::rt::TokioIo::new(tcp),
             router.clone(),
@@ -472,80 +473,31 @@ pub async fn serve(
             stop,
         )
     })
-    .await
-}
-
-/// How long a shutdown waits for connections in flight.
-const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Accepts until `shutdown`, hands each connection to `conn` with a stop
-/// signal, then tells every connection to finish its current request and
-/// waits for them (at most [`DRAIN`]).
-pub(crate) async fn accept_loop<F, Fut>(
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    conn: F,
-) -> std::io::Result<()>
-where
-    F: Fn(tokio::net::TcpStream, tokio::sync::watch::Receiver<bool>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut tasks = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            r = listener.accept() => match r {
-                Ok((tcp, _)) => {
-                    let _ = tcp.set_nodelay(true);
-                    tasks.spawn(conn(tcp, stop_rx.clone()));
-                }
-                // Out of file descriptors and the like: back off a little.
-                Err(e) => {
-                    tracing::warn!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            },
-            // Reap finished connections so the set stays small.
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+    .await;
     Ok(())
 }
 
+/// How long a shutdown waits for connections in flight.
+pub const DRAIN: std::time::Duration = service_kit::accept::DEFAULT_DRAIN;
+
 /// One HTTP/1.1 connection: headers must arrive within `header_timeout`;
-/// `peer` (mutual TLS) is added to every request; on `stop` the current
-/// request finishes and the connection closes.
+/// `peer_cert` (mutual TLS) is added to every request; on `stop` the
+/// current request finishes and the connection closes.
 pub(crate) async fn serve_connection<I>(
     io: I,
     router: Router,
-    peer: Option<crate::tls::PeerCert>,
+    peer_cert: Option<crate::tls::PeerCert>,
     header_timeout: std::time::Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: service_kit::Stop,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-        if let Some(p) = peer {
+        if let Some(p) = peer_cert {
             req.extensions_mut().insert(p);
         }
         let mut r = router.clone();
         tower_service::Service::call(&mut r, req)
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(io, svc);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
+    let _ = service_kit::serve_http1(io, svc, header_timeout, stop).await;
 }

@@ -17,10 +17,12 @@ pub mod ocsp;
 pub mod refresh;
 pub mod reload;
 pub mod request;
+pub mod server;
 pub mod service;
 pub mod tls;
 pub mod verdict;
 
 pub use config::Config;
 pub use error::ApiError;
+pub use server::{start_from_config, Running, StartError};
 pub use service::Service;

@@ -1,12 +1,11 @@
-//! `validation-api --config FILE`: load the config, start the server, the
-//! reload watchers and the CRL refresher.
+//! `validation-api --config FILE`: load the config, start the service
+//! (server and background tasks), run until SIGINT or SIGTERM.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
-use validation_api::{refresh, reload, Config, Service};
+use validation_api::{Config, StartError};
 
 /// HTTP JSON certificate validation service for the identity broker.
 #[derive(Debug, Parser)]
@@ -44,14 +43,6 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let listen = config.listen;
-    let svc = match Service::new(config) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("validation-api: refusing to start: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,43 +53,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        tracing::info!("listening on {}", listener.local_addr()?);
-        tokio::spawn(reload::watch_file(svc.clone()));
-        tokio::spawn(reload::on_sighup(svc.clone()));
-        tokio::spawn(refresh::Refresher::new(svc.clone()).run());
-        tokio::spawn(validation_api::ocsp::Fetcher::new(svc.clone()).run());
-        let shutdown = async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut term) = signal(SignalKind::terminate()) else {
-                return std::future::pending().await;
-            };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+    rt.block_on(async move {
+        let running = match validation_api::start_from_config(config).await {
+            Ok(r) => r,
+            Err(e @ (StartError::Config(_) | StartError::Tls(_))) => {
+                eprintln!("validation-api: refusing to start: {e}");
+                return ExitCode::from(2);
             }
-            tracing::info!("shutting down");
+            Err(e) => {
+                eprintln!("validation-api: {e}");
+                return ExitCode::FAILURE;
+            }
         };
-        let tls = {
-            let snap = svc.snapshot();
-            snap.config
-                .tls
-                .as_ref()
-                .map(|t| validation_api::tls::server_config(&snap.config, t))
-                .transpose()
-                .map_err(std::io::Error::other)?
-        };
-        match tls {
-            Some(t) => validation_api::tls::serve(listener, svc, t, shutdown).await,
-            None => validation_api::http::serve(listener, svc, shutdown).await,
-        }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("validation-api: {e}");
-            ExitCode::FAILURE
-        }
-    }
+        service_kit::shutdown_signal().await;
+        tracing::info!("shutting down");
+        running.shutdown().await;
+        ExitCode::SUCCESS
+    })
 }

@@ -610,14 +610,16 @@ impl Service {
     pub fn render_metrics(&self) -> String {
         let snap = self.snapshot();
         let now = UnixTime::now();
-        let mut o = self.metrics.render(
+        let mut o = service_kit::Exposition::new();
+        self.metrics.render(
+            &mut o,
             snap.validator.edge_cache().stats(),
             snap.results.len(),
             &self.crl_cache.entries(now),
             now.unsigned_secs(),
         );
         crate::metrics::render_in_flight(&mut o, &snap.access.in_flight());
-        o
+        o.into_string()
     }
 }
 

@@ -86,34 +86,41 @@ pub async fn serve(
     let header_timeout = svc.snapshot().config.header_timeout;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let router = crate::http::router(svc);
-    crate::http::accept_loop(listener, shutdown, move |tcp, stop| {
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        async move {
-            // The handshake shares the header deadline.
-            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!("TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let peer = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| PeerCert(pki_core::cert::sha256(c)));
-            crate::http::serve_connection(
-                hyper_util::rt::TokioIo::new(stream),
-                router,
-                peer,
-                header_timeout,
-                stop,
-            )
-            .await;
-        }
-    })
-    .await
+    service_kit::accept_loop(
+        listener,
+        shutdown,
+        crate::http::DRAIN,
+        move |tcp, _peer, stop| {
+            let acceptor = acceptor.clone();
+            let router = router.clone();
+            async move {
+                // The handshake shares the header deadline.
+                let stream = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await
+                {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!("TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => return,
+                };
+                let peer_cert = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| PeerCert(pki_core::cert::sha256(c)));
+                crate::http::serve_connection(
+                    hyper_util::rt::TokioIo::new(stream),
+                    router,
+                    peer_cert,
+                    header_timeout,
+                    stop,
+                )
+                .await;
+            }
+        },
+    )
+    .await;
+    Ok(())
 }

@@ -140,7 +140,6 @@ async fn hard_fail_tier_uses_fetched_ocsp_responses() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ocsp-root.pem"), ocsp_root.cert_pem()).unwrap();
     let s = Server::start_in(&pki, &text, dir).await;
-    tokio::spawn(validation_api::ocsp::Fetcher::new(s.svc.clone()).run());
 
     let body = |c: &TestCa| json!({"leaf": b64(c.cert_der())});
     // First answer: no response yet, hard-fail.

@@ -146,7 +146,6 @@ async fn refresher_follows_cdps_with_conditional_requests() {
     crls.set("/ca.crl", 200, empty_ca_crl, "\"c1\"");
 
     let s = Server::start(&pki, &config("")).await;
-    tokio::spawn(validation_api::refresh::Refresher::new(s.svc.clone()).run());
 
     // The revoked citizen is not on the first CRL: valid once both CRLs
     // are in (hard-fail until then).
@@ -249,7 +248,6 @@ async fn unreachable_cdp_under_hard_fail() {
     crls.set("/root.crl", 503, Vec::new(), "");
     crls.set("/ca.crl", 503, Vec::new(), "");
     let s = Server::start(&pki, &config("")).await;
-    tokio::spawn(validation_api::refresh::Refresher::new(s.svc.clone()).run());
     let (_, v) = s.validate(&pki.request(&pki.good)).await;
     assert_eq!(code(&v), "revocation_status_unavailable", "{v}");
     eventually("both CDPs tried", || {

@@ -22,6 +22,7 @@ use support::{hex, Pki};
 struct Tls {
     addr: std::net::SocketAddr,
     server_root: TestCa,
+    _running: validation_api::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -45,19 +46,11 @@ async fn start(pki: &Pki, client: &TestCa) -> Tls {
     let path = dir.path().join("api.toml");
     std::fs::write(&path, text).unwrap();
     let cfg = validation_api::Config::load(&path).unwrap();
-    let tls = validation_api::tls::server_config(&cfg, cfg.tls.as_ref().unwrap()).unwrap();
-    let svc = Arc::new(validation_api::Service::new(cfg).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(validation_api::tls::serve(
-        listener,
-        svc,
-        tls,
-        std::future::pending(),
-    ));
+    let running = validation_api::start_from_config(cfg).await.unwrap();
     Tls {
-        addr,
+        addr: running.local_addr(),
         server_root,
+        _running: running,
         _dir: dir,
     }
 }

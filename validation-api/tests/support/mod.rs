@@ -206,14 +206,16 @@ revocation = {{ methods = ["crl"], unavailable = "hard-fail" }}
 pub struct Server {
     pub addr: SocketAddr,
     pub svc: Arc<Service>,
+    pub running: validation_api::Running,
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     pub client: Http,
 }
 
 impl Server {
-    /// Writes `pki`'s files and `config` into a temp dir and serves it on
-    /// 127.0.0.1 (port chosen by the OS), with the file watcher running.
+    /// Writes `pki`'s files and `config` into a temp dir and starts the
+    /// service as the binary does (`start_from_config`: server, file
+    /// watcher, CRL refresher, OCSP fetcher) on the config's `listen`.
     pub async fn start(pki: &Pki, config: &str) -> Self {
         Self::start_in(pki, config, tempfile::tempdir().expect("tempdir")).await
     }
@@ -224,21 +226,15 @@ impl Server {
         let config_path = dir.path().join("api.toml");
         std::fs::write(&config_path, config).expect("write config");
         let cfg = Config::load(&config_path).expect("config loads");
-        let svc = Arc::new(Service::new(cfg).expect("service"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let running = validation_api::start_from_config(cfg)
             .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(validation_api::reload::watch_file(svc.clone()));
-        let s = svc.clone();
-        tokio::spawn(async move {
-            validation_api::http::serve(listener, s, std::future::pending())
-                .await
-                .expect("serve");
-        });
+            .expect("service starts");
+        let addr = running.local_addr();
+        let svc = running.service().clone();
         Self {
             addr,
             svc,
+            running,
             dir,
             config_path,
             client: Http::new(addr),
