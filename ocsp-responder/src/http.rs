@@ -87,14 +87,16 @@ where
         }
     };
     core.metrics.request(method, outcome);
+    let mut response = response;
+    service_kit::ResultCode::set(&mut response, outcome.label());
     response
 }
 
 /// Counts the request a connection ended on when hyper answered it itself:
 /// a request line longer than its 65,534-byte URI limit gets 414 before any
-/// handler runs. hyper tells that apart from a 431 only in its error text.
+/// handler runs.
 pub(crate) fn connection_failed(core: &Core, err: &hyper::Error) {
-    if err.is_parse_too_large() && err.to_string().starts_with("URI too long") {
+    if service_kit::access::refused_status(err) == Some(StatusCode::URI_TOO_LONG) {
         core.metrics.request(Method::Other, Outcome::UriTooLong);
     }
 }

@@ -13,28 +13,25 @@ struct Args {
     /// TOML configuration (see the README).
     #[arg(long)]
     config: PathBuf,
+    #[command(flatten)]
+    log: service_kit::LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let args = Args::parse();
+    args.log.init();
     let config = match ocsp_responder::Config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("ocsp-responder: {e}");
+            tracing::error!("refusing to start: {e}");
             return ExitCode::from(2);
         }
     };
     let running = match ocsp_responder::start_from_config(&config).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("ocsp-responder: {e}");
+            tracing::error!("cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };

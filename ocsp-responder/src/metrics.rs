@@ -48,7 +48,8 @@ impl Outcome {
         Self::MethodNotAllowed,
     ];
 
-    fn label(self) -> &'static str {
+    /// The `result` label, also the result code of the access line.
+    pub fn label(self) -> &'static str {
         match self {
             Self::Cached => "cached",
             Self::Live => "live",

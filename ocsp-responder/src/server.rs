@@ -9,6 +9,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use pki_core::ocsp::{IssuerHashes, ResponderIdentity};
 use pki_core::Signer;
+use service_kit::access::Access;
 use service_kit::{accept_loop, serve_http1, Stop, Tasks};
 use store::Store;
 use tokio::net::TcpListener;
@@ -155,21 +156,22 @@ async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: Stop) {
     let source = Arc::new(source::standard(&core));
     let drain = core.settings.shutdown_grace;
     let shutdown = async move { stop.stopped().await };
-    accept_loop(listener, shutdown, drain, move |tcp, _peer, stop| {
+    accept_loop(listener, shutdown, drain, move |tcp, peer, stop| {
         let core = Arc::clone(&core);
         let source = Arc::clone(&source);
         async move {
             let counted = Arc::clone(&core);
-            let svc = service_fn(move |req| {
+            let svc = service_fn(move |mut req| {
                 let core = Arc::clone(&core);
                 let source = Arc::clone(&source);
                 async move {
-                    Ok::<_, std::convert::Infallible>(
-                        crate::http::handle(&core, source.as_ref(), req).await,
-                    )
+                    let access = Access::begin(&mut req, peer);
+                    let mut response = crate::http::handle(&core, source.as_ref(), req).await;
+                    access.finish(&mut response);
+                    Ok::<_, std::convert::Infallible>(response)
                 }
             });
-            let served = serve_http1(TokioIo::new(tcp), svc, HEADER_TIMEOUT, stop).await;
+            let served = serve_http1(TokioIo::new(tcp), peer, svc, HEADER_TIMEOUT, stop).await;
             if let Err(e) = served {
                 crate::http::connection_failed(&counted, &e);
             }

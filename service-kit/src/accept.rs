@@ -81,12 +81,17 @@ pub async fn accept_loop<F, Fut>(
     }
 }
 
-/// Serves HTTP/1.1 with keep-alive on one connection: request headers
-/// must arrive within `header_timeout`; once `stop` turns on, the request
-/// in progress is answered and the connection closes. The error a
-/// connection ended on is returned for the caller's metrics.
+/// Serves HTTP/1.1 with keep-alive on one connection from `peer`: request
+/// headers must arrive within `header_timeout`; once `stop` turns on, the
+/// request in progress is answered and the connection closes.
+///
+/// A request hyper answers itself (a request line over its 65,534-byte
+/// limit gets 414, oversized headers 431) never reaches `service`: it is
+/// logged here as an access line ([`crate::access::refused`]), and the
+/// error is returned for the caller's metrics.
 pub async fn serve_http1<I, S>(
     io: I,
+    peer: SocketAddr,
     service: S,
     header_timeout: Duration,
     mut stop: Stop,
@@ -104,13 +109,17 @@ where
         .header_read_timeout(header_timeout)
         .serve_connection(io, service);
     tokio::pin!(conn);
-    tokio::select! {
+    let result = tokio::select! {
         r = conn.as_mut() => r,
         () = stop.stopped() => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }
+    };
+    if let Err(e) = &result {
+        crate::access::refused(peer, e);
     }
+    result
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM: what the binaries wait for

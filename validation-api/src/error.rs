@@ -126,6 +126,7 @@ pub struct ErrorBody {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (self.status(), axum::Json(self.body())).into_response();
+        service_kit::ResultCode::set(&mut r, self.code());
         if matches!(self, Self::Unauthorized) {
             r.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
+use service_kit::access::Access;
+use service_kit::ResultCode;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -200,6 +202,7 @@ fn verdict_response(v: &Rendered, cached: bool) -> Response {
         "x-result-cache",
         HeaderValue::from_static(if cached { "hit" } else { "miss" }),
     );
+    ResultCode::set(&mut r, v.outcome());
     r
 }
 
@@ -297,14 +300,16 @@ async fn validate_batch(
     }
     out.extend_from_slice(b"]}");
     svc.metrics.batch_latency.observe(started.elapsed());
-    Ok((
+    let mut r = (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         out,
     )
-        .into_response())
+        .into_response();
+    ResultCode::set(&mut r, "batch");
+    Ok(r)
 }
 
 fn cert_info(c: &pki_core::Cert) -> AnchorInfo {
@@ -464,9 +469,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let header_timeout = svc.snapshot().config.header_timeout;
     let router = router(svc);
-    service_kit::accept_loop(listener, shutdown, DRAIN, move |tcp, _peer, stop| {
+    service_kit::accept_loop(listener, shutdown, DRAIN, move |tcp, peer, stop| {
         serve_connection(
             hyper_util::rt::TokioIo::new(tcp),
+            peer,
             router.clone(),
             None,
             header_timeout,
@@ -480,11 +486,13 @@ pub async fn serve(
 /// How long a shutdown waits for connections in flight.
 pub const DRAIN: std::time::Duration = service_kit::accept::DEFAULT_DRAIN;
 
-/// One HTTP/1.1 connection: headers must arrive within `header_timeout`;
-/// `peer_cert` (mutual TLS) is added to every request; on `stop` the
-/// current request finishes and the connection closes.
+/// One HTTP/1.1 connection from `peer`: headers must arrive within
+/// `header_timeout`; `peer_cert` (mutual TLS) is added to every request;
+/// each request gets its id and access line; on `stop` the current request
+/// finishes and the connection closes.
 pub(crate) async fn serve_connection<I>(
     io: I,
+    peer: std::net::SocketAddr,
     router: Router,
     peer_cert: Option<crate::tls::PeerCert>,
     header_timeout: std::time::Duration,
@@ -496,8 +504,13 @@ pub(crate) async fn serve_connection<I>(
         if let Some(p) = peer_cert {
             req.extensions_mut().insert(p);
         }
+        let access = Access::begin(&mut req, peer);
         let mut r = router.clone();
-        tower_service::Service::call(&mut r, req)
+        async move {
+            let mut response = tower_service::Service::call(&mut r, req).await?;
+            access.finish(&mut response);
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
-    let _ = service_kit::serve_http1(io, svc, header_timeout, stop).await;
+    let _ = service_kit::serve_http1(io, peer, svc, header_timeout, stop).await;
 }

@@ -17,21 +17,17 @@ struct Args {
     /// Check the configuration and exit.
     #[arg(long)]
     check: bool,
+    #[command(flatten)]
+    log: service_kit::LogArgs,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Args::parse();
+    args.log.init();
     let config = match Config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("validation-api: refusing to start: {e}");
+            tracing::error!("refusing to start: {e}");
             return ExitCode::from(2);
         }
     };
@@ -49,7 +45,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("validation-api: cannot start the runtime: {e}");
+            tracing::error!("cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -57,11 +53,11 @@ fn main() -> ExitCode {
         let running = match validation_api::start_from_config(config).await {
             Ok(r) => r,
             Err(e @ (StartError::Config(_) | StartError::Tls(_))) => {
-                eprintln!("validation-api: refusing to start: {e}");
+                tracing::error!("refusing to start: {e}");
                 return ExitCode::from(2);
             }
             Err(e) => {
-                eprintln!("validation-api: {e}");
+                tracing::error!("{e}");
                 return ExitCode::FAILURE;
             }
         };

@@ -90,7 +90,7 @@ pub async fn serve(
         listener,
         shutdown,
         crate::http::DRAIN,
-        move |tcp, _peer, stop| {
+        move |tcp, peer, stop| {
             let acceptor = acceptor.clone();
             let router = router.clone();
             async move {
@@ -112,6 +112,7 @@ pub async fn serve(
                     .map(|c| PeerCert(pki_core::cert::sha256(c)));
                 crate::http::serve_connection(
                     hyper_util::rt::TokioIo::new(stream),
+                    peer,
                     router,
                     peer_cert,
                     header_timeout,

@@ -265,6 +265,10 @@ impl Http {
         }
     }
 
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub async fn raw(
         &self,
         method: Method,
@@ -282,7 +286,17 @@ impl Http {
         if let Some(c) = content_type {
             req = req.header("content-type", c);
         }
-        let req = req.body(Full::new(Bytes::from(body))).expect("request");
+        self.send(req.body(Full::new(Bytes::from(body))).expect("request"))
+            .await
+    }
+
+    /// `req` with `uri` a path on the server.
+    pub async fn send(&self, mut req: Request<Full<Bytes>>) -> (StatusCode, HeaderMap, Bytes) {
+        if req.uri().authority().is_none() {
+            *req.uri_mut() = format!("http://{}{}", self.addr, req.uri())
+                .parse()
+                .expect("URI");
+        }
         let resp = tokio::time::timeout(Duration::from_secs(60), self.client.request(req))
             .await
             .expect("answer within 60 s")
