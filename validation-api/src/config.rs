@@ -405,12 +405,23 @@ pub struct TierConfig {
     pub level: AssuranceLevel,
     pub anchors: Vec<Arc<Cert>>,
     pub intermediates: Vec<Arc<Cert>>,
-    /// CRL files (DER of each CRL), offered to the CRL cache at start and
-    /// on every reload.
-    pub crls: Vec<(PathBuf, Vec<u8>)>,
+    /// CRL files, offered to the CRL cache at start and on every reload.
+    pub crls: Vec<CrlFile>,
     pub policy_levels: Vec<(ObjectIdentifier, AssuranceLevel)>,
     pub revocation: RevocationPolicy,
     pub profile: Option<pki_core::path::Profile>,
+}
+
+/// One CRL of a tier's `crls` files.
+#[derive(Debug, Clone)]
+pub struct CrlFile {
+    pub path: PathBuf,
+    pub der: Vec<u8>,
+    /// The CRL issuer: DER of the name, and RFC 4514 text.
+    pub issuer_der: Vec<u8>,
+    pub issuer: String,
+    pub this_update: pki_core::UnixTime,
+    pub next_update: Option<pki_core::UnixTime>,
 }
 
 /// A client allowed to call `/v1`.
@@ -722,8 +733,15 @@ fn load_tier(t: &TierFile, base: &Path) -> Result<TierConfig, ConfigError> {
         let ders = pki_core::pem::decode_all(&data, "X509 CRL")
             .map_err(|e| bad("CRL", &path, e.to_string()))?;
         for der in ders {
-            Crl::from_der(&der).map_err(|e| bad("CRL", &path, e.to_string()))?;
-            crls.push((path.clone(), der));
+            let crl = Crl::from_der(&der).map_err(|e| bad("CRL", &path, e.to_string()))?;
+            crls.push(CrlFile {
+                path: path.clone(),
+                issuer_der: crl.issuer_der().to_vec(),
+                issuer: crl.issuer().to_string(),
+                this_update: crl.this_update(),
+                next_update: crl.next_update(),
+                der,
+            });
         }
     }
     let mut policy_levels = Vec::new();

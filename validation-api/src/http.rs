@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -105,14 +105,27 @@ pub struct TiersResponse {
     pub tiers: Vec<TierInfo>,
 }
 
-/// `GET /health` answer.
+/// Readiness as `/health` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// HTTP 200.
+    Ok,
+    /// HTTP 503.
+    NotReady,
+}
+
+/// `GET /health` and `GET /health/ready` answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    pub status: &'static str,
+    pub status: HealthStatus,
     pub generation: u64,
     pub tiers: usize,
     /// CRL distribution points followed by the refresher.
     pub crl_feeds: usize,
+    /// Why the service is not ready: a hard-fail tier holds a CRL past its
+    /// nextUpdate or its `max_age_seconds` (empty when ready).
+    pub reasons: Vec<String>,
 }
 
 struct BearerAuth;
@@ -131,8 +144,8 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "validation-api", description = "Certificate path validation for the national identity broker: tier, assurance level, path and revocation status of a chain."),
-    paths(validate, validate_batch, tiers, health, metrics, openapi_json),
-    components(schemas(ValidateRequest, PolicyRequest, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, FindingInfo, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, ErrorBody, ErrorDetail, RevocationPolicy)),
+    paths(validate, validate_batch, tiers, health, health_ready, health_live, metrics, openapi_json),
+    components(schemas(ValidateRequest, PolicyRequest, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, FindingInfo, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, HealthStatus, ErrorBody, ErrorDetail, RevocationPolicy)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -350,17 +363,60 @@ async fn tiers(State(svc): State<Arc<Service>>) -> Json<TiersResponse> {
     })
 }
 
-/// Liveness and the configuration generation in force.
+/// Readiness: 503 while a hard-fail tier holds a CRL past its nextUpdate
+/// or max age (its certificates would all get
+/// `revocation_status_unavailable`), with the reasons.
 #[utoipa::path(get, path = "/health", security(()),
-    responses((status = 200, description = "Serving", body = Health)))]
-async fn health(State(svc): State<Arc<Service>>) -> Json<Health> {
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready; `reasons` says why", body = Health),
+    ))]
+async fn health(State(svc): State<Arc<Service>>) -> Response {
+    readiness(&svc)
+}
+
+/// The same as `/health`.
+#[utoipa::path(get, path = "/health/ready", security(()),
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready; `reasons` says why", body = Health),
+    ))]
+async fn health_ready(State(svc): State<Arc<Service>>) -> Response {
+    readiness(&svc)
+}
+
+fn readiness(svc: &Service) -> Response {
     let snap = svc.snapshot();
-    Json(Health {
-        status: "ok",
-        generation: snap.generation,
-        tiers: snap.config.tiers.len(),
-        crl_feeds: svc.feeds().len(),
-    })
+    let reasons = svc.not_ready_reasons();
+    let (status, code, result) = if reasons.is_empty() {
+        (HealthStatus::Ok, StatusCode::OK, "ok")
+    } else {
+        (
+            HealthStatus::NotReady,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+        )
+    };
+    let mut r = (
+        code,
+        Json(Health {
+            status,
+            generation: snap.generation,
+            tiers: snap.config.tiers.len(),
+            crl_feeds: svc.feeds().len(),
+            reasons,
+        }),
+    )
+        .into_response();
+    ResultCode::set(&mut r, result);
+    r
+}
+
+/// Liveness: 200 while the process answers, whatever the CRLs.
+#[utoipa::path(get, path = "/health/live", security(()),
+    responses((status = 200, description = "Serving", content_type = "text/plain", body = String)))]
+async fn health_live() -> &'static str {
+    "live\n"
 }
 
 /// Prometheus metrics (text exposition format).
@@ -434,6 +490,8 @@ async fn count(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Res
         Some("/v1/validate/batch") => "/v1/validate/batch",
         Some("/v1/tiers") => "/v1/tiers",
         Some("/health") => "/health",
+        Some("/health/ready") => "/health/ready",
+        Some("/health/live") => "/health/live",
         Some("/metrics") => "/metrics",
         Some("/openapi.json") => "/openapi.json",
         _ => "unmatched",
@@ -453,6 +511,8 @@ pub fn router(svc: Arc<Service>) -> Router {
     Router::new()
         .merge(v1)
         .route("/health", get(health))
+        .route("/health/ready", get(health_ready))
+        .route("/health/live", get(health_live))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)

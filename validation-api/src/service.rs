@@ -117,7 +117,7 @@ impl Snapshot {
         })
     }
 
-    fn static_crls(&self) -> impl Iterator<Item = &(std::path::PathBuf, Vec<u8>)> {
+    fn static_crls(&self) -> impl Iterator<Item = &crate::config::CrlFile> {
         self.config.tiers.iter().flat_map(|t| t.crls.iter())
     }
 }
@@ -272,8 +272,8 @@ impl Service {
             let snap = Snapshot::build(c, old.generation + 1)?;
             // Checked before the swap: a CRL file no known CA signed
             // rejects the new config.
-            for (path, der) in snap.static_crls() {
-                self.offer_file_crl(&snap, path, der)?;
+            for file in snap.static_crls() {
+                self.offer_file_crl(&snap, &file.path, &file.der)?;
             }
             Ok(snap)
         });
@@ -302,8 +302,8 @@ impl Service {
 
     fn offer_static_crls(&self) -> Result<(), ConfigError> {
         let snap = self.snapshot();
-        for (path, der) in snap.static_crls() {
-            self.offer_file_crl(&snap, path, der)?;
+        for file in snap.static_crls() {
+            self.offer_file_crl(&snap, &file.path, &file.der)?;
         }
         Ok(())
     }
@@ -606,19 +606,37 @@ impl Service {
             .install(|| items.par_iter().map(|r| self.validate(r)).collect())
     }
 
+    /// Why the service is not ready now; empty when it is
+    /// ([`crate::readiness`]).
+    pub fn not_ready_reasons(&self) -> Vec<String> {
+        let now = UnixTime::now();
+        crate::readiness::reasons(
+            &self.snapshot().config.tiers,
+            &self.crl_cache.entries(now),
+            now,
+        )
+    }
+
     /// Metrics text, with the cache figures of the current snapshot.
     pub fn render_metrics(&self) -> String {
         let snap = self.snapshot();
         let now = UnixTime::now();
         let mut o = service_kit::Exposition::new();
+        let crls = self.crl_cache.entries(now);
         self.metrics.render(
             &mut o,
             snap.validator.edge_cache().stats(),
             snap.results.len(),
-            &self.crl_cache.entries(now),
+            &crls,
             now.unsigned_secs(),
         );
         crate::metrics::render_in_flight(&mut o, &snap.access.in_flight());
+        let ready = crate::readiness::reasons(&snap.config.tiers, &crls, now).is_empty();
+        o.gauge(
+            "validation_api_ready",
+            "1 when ready (no hard-fail tier holds a CRL past its nextUpdate or max age).",
+            u8::from(ready),
+        );
         o.into_string()
     }
 }

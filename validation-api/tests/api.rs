@@ -661,6 +661,8 @@ async fn openapi_describes_every_endpoint() {
         ("/v1/validate/batch", "post"),
         ("/v1/tiers", "get"),
         ("/health", "get"),
+        ("/health/ready", "get"),
+        ("/health/live", "get"),
         ("/metrics", "get"),
         ("/openapi.json", "get"),
     ] {
@@ -690,7 +692,7 @@ async fn openapi_describes_every_endpoint() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        6,
+        8,
         "no undocumented extra"
     );
     for code in ["400", "401", "413", "415"] {

@@ -1,6 +1,7 @@
-//! Logs: `--log-format json|text` on the real binary, one access line per
-//! request (401, 405 and 413 included) carrying the request id echoed in
-//! `x-request-id`.
+//! Logs and readiness: `--log-format json|text` on the real binary, one
+//! access line per request (401, 405 and 413 included) carrying the
+//! request id echoed in `x-request-id`, and `/health` answering 503 while
+//! a hard-fail tier's CRL is past its nextUpdate or max age.
 // Process plumbing outside #[test] fns.
 #![allow(clippy::unwrap_used)]
 
@@ -15,7 +16,7 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::Value;
-use support::{Pki, TOKEN};
+use support::{eventually, Pki, Server, TOKEN};
 
 /// The binary running on a test config, its stderr read line by line.
 struct Binary {
@@ -245,4 +246,135 @@ fn text_logs_carry_no_ansi_codes_off_a_terminal() {
             .any(|l| l.contains("request_id=\"plain-1\"") && l.contains("status=401")),
         "{all}"
     );
+}
+
+/// The support config with the CNIE CRLs read from `ca-test.crl` and
+/// `root-test.crl` (written by the test; `Pki::write` would overwrite
+/// `ca.crl` and `root.crl`).
+fn config_with_ca_crl(extra_revocation: &str) -> String {
+    let text = support::config_text("").replace(
+        "crls = [\"ca.crl\", \"root.crl\"]",
+        "crls = [\"ca-test.crl\", \"root-test.crl\"]",
+    );
+    // The cnie tier is the first hard-fail tier in the file.
+    text.replacen(
+        "revocation = { methods = [\"crl\"], unavailable = \"hard-fail\" }",
+        &format!(
+            "revocation = {{ methods = [\"crl\"], unavailable = \"hard-fail\"{extra_revocation} }}"
+        ),
+        1,
+    )
+}
+
+async fn health(s: &Server) -> (StatusCode, Value) {
+    s.client.get_json("/health", None).await
+}
+
+/// Ready while the CNIE CA's CRL is current, 503 naming the tier and the CA
+/// once its nextUpdate passes (validations fail closed meanwhile), ready
+/// again when a current CRL is loaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_crls_of_hard_fail_tiers() {
+    let pki = Pki::new(None);
+    let now = std::time::SystemTime::now();
+    let short = pki.ca.crl(|t| {
+        t.this_update = now - Duration::from_secs(1);
+        t.next_update = Some(now + Duration::from_secs(3));
+        t.crl_number = Some(5);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca-test.crl"), &short).unwrap();
+    std::fs::write(
+        dir.path().join("root-test.crl"),
+        pki.root.crl(|t| t.this_update = now),
+    )
+    .unwrap();
+    let s = Server::start_in(&pki, &config_with_ca_crl(""), dir).await;
+
+    let (st, v) = health(&s).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["reasons"], serde_json::json!([]));
+    assert_eq!(s.validate(&pki.request(&pki.good)).await.1["valid"], true);
+
+    eventually("503 once nextUpdate passed", || async {
+        health(&s).await.0 == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    let (_, v) = health(&s).await;
+    assert_eq!(v["status"], "not_ready");
+    let reason = v["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.contains("\"cnie\"")
+            && reason.contains("CN=Test CNIE CA")
+            && reason.contains("nextUpdate"),
+        "{reason}"
+    );
+    let (st, ready) = s.client.get_json("/health/ready", None).await;
+    assert_eq!(
+        (st, &ready["reasons"]),
+        (StatusCode::SERVICE_UNAVAILABLE, &v["reasons"])
+    );
+    let (st, _) = s.client.get("/health/live", None).await;
+    assert_eq!(st, StatusCode::OK, "alive all the same");
+    let (_, verdict) = s.validate(&pki.request(&pki.good)).await;
+    assert_eq!(
+        verdict["error"]["code"], "revocation_status_unavailable",
+        "{verdict}"
+    );
+    let (_, metrics) = s.client.get("/metrics", None).await;
+    assert!(String::from_utf8_lossy(&metrics).contains("validation_api_ready 0\n"));
+
+    let fresh = pki.ca.crl(|t| {
+        t.this_update = std::time::SystemTime::now();
+        t.crl_number = Some(6);
+    });
+    std::fs::write(s.dir.path().join("ca-test.crl"), &fresh).unwrap();
+    let svc = s.svc.clone();
+    tokio::task::spawn_blocking(move || svc.reload())
+        .await
+        .unwrap()
+        .unwrap();
+    let (st, v) = health(&s).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(s.validate(&pki.request(&pki.good)).await.1["valid"], true);
+}
+
+/// A CRL file that expired before the start is not loaded, and still makes
+/// its hard-fail tier not ready; a CRL older than the tier's
+/// max_age_seconds does too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_or_too_old_crl_files_are_not_ready() {
+    let pki = Pki::new(None);
+    let now = std::time::SystemTime::now();
+    for (crl, extra, want) in [
+        (
+            pki.ca.crl(|t| {
+                t.this_update = now - Duration::from_secs(7_200);
+                t.next_update = Some(now - Duration::from_secs(3_600));
+            }),
+            "",
+            "nextUpdate",
+        ),
+        (
+            pki.ca
+                .crl(|t| t.this_update = now - Duration::from_secs(7_200)),
+            ", max_age_seconds = 3600",
+            "over max_age_seconds 3600",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca-test.crl"), &crl).unwrap();
+        std::fs::write(
+            dir.path().join("root-test.crl"),
+            pki.root.crl(|t| t.this_update = now),
+        )
+        .unwrap();
+        let s = Server::start_in(&pki, &config_with_ca_crl(extra), dir).await;
+        let (st, v) = health(&s).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        let reasons = v["reasons"].as_array().unwrap();
+        assert_eq!(reasons.len(), 1, "{v}");
+        assert!(reasons[0].as_str().unwrap().contains(want), "{v}");
+    }
 }
