@@ -44,28 +44,113 @@ pub enum ApiError {
     ConcurrencyLimit { client: String, limit: usize },
     #[error("no route for {0}")]
     NotFound(String),
+    /// The path exists, not with this method (the `Allow` header lists
+    /// those it has).
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
-impl ApiError {
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+/// The stable machine-readable code of a refused request (`error.code`),
+/// an enum in the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The body is not JSON, or not the expected document.
+    BadJson,
+    /// A certificate field is neither PEM nor base64.
+    BadEncoding,
+    /// A certificate is not DER.
+    BadDer,
+    /// A PEM certificate field is malformed.
+    BadPem,
+    /// A certificate is over the size limit.
+    TooLarge,
+    /// An intermediate has an extension that does not decode.
+    BadExtension,
+    /// An intermediate's serial number is not a valid INTEGER.
+    InvalidSerial,
+    /// Any other certificate that does not decode.
+    BadCertificate,
+    /// A field has a value outside its domain.
+    BadField,
+    TooManyIntermediates,
+    BatchTooLarge,
+    BodyTooLarge,
+    BodyTimeout,
+    UnsupportedMediaType,
+    Unauthorized,
+    TooManyRequests,
+    NotFound,
+    MethodNotAllowed,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::BadJson(_) => "bad_json",
-            Self::BadEncoding { .. } => "bad_encoding",
-            Self::BadCertificate { error, .. } => error.code(),
-            Self::BadField { .. } => "bad_field",
-            Self::TooManyIntermediates { .. } => "too_many_intermediates",
-            Self::BatchTooLarge { .. } => "batch_too_large",
-            Self::BodyTooLarge { .. } => "body_too_large",
-            Self::BodyTimeout { .. } => "body_timeout",
+            Self::BadJson => "bad_json",
+            Self::BadEncoding => "bad_encoding",
+            Self::BadDer => "bad_der",
+            Self::BadPem => "bad_pem",
+            Self::TooLarge => "too_large",
+            Self::BadExtension => "bad_extension",
+            Self::InvalidSerial => "invalid_serial",
+            Self::BadCertificate => "bad_certificate",
+            Self::BadField => "bad_field",
+            Self::TooManyIntermediates => "too_many_intermediates",
+            Self::BatchTooLarge => "batch_too_large",
+            Self::BodyTooLarge => "body_too_large",
+            Self::BodyTimeout => "body_timeout",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Unauthorized => "unauthorized",
-            Self::ConcurrencyLimit { .. } => "too_many_requests",
-            Self::NotFound(_) => "not_found",
-            Self::Internal(_) => "internal",
+            Self::TooManyRequests => "too_many_requests",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Internal => "internal",
         }
+    }
+
+    /// The code of a certificate that does not decode: pki-core's code
+    /// when it is one of the decoding codes above.
+    fn of_certificate(e: &pki_core::Error) -> Self {
+        match e {
+            pki_core::Error::BadDer { .. } => Self::BadDer,
+            pki_core::Error::BadPem(_) => Self::BadPem,
+            pki_core::Error::TooLarge { .. } => Self::TooLarge,
+            pki_core::Error::BadExtension { .. } => Self::BadExtension,
+            pki_core::Error::InvalidSerial { .. } => Self::InvalidSerial,
+            _ => Self::BadCertificate,
+        }
+    }
+}
+
+impl ApiError {
+    /// The stable machine-readable code.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::BadJson(_) => ErrorCode::BadJson,
+            Self::BadEncoding { .. } => ErrorCode::BadEncoding,
+            Self::BadCertificate { error, .. } => ErrorCode::of_certificate(error),
+            Self::BadField { .. } => ErrorCode::BadField,
+            Self::TooManyIntermediates { .. } => ErrorCode::TooManyIntermediates,
+            Self::BatchTooLarge { .. } => ErrorCode::BatchTooLarge,
+            Self::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
+            Self::BodyTimeout { .. } => ErrorCode::BodyTimeout,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::ConcurrencyLimit { .. } => ErrorCode::TooManyRequests,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// [`ApiError::error_code`] as text.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     pub fn status(&self) -> StatusCode {
@@ -81,6 +166,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::ConcurrencyLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,7 +184,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
-                code: self.code().to_owned(),
+                code: self.error_code(),
                 message: self.to_string(),
                 field: self.field().map(ToOwned::to_owned),
             },
@@ -109,8 +195,7 @@ impl ApiError {
 /// What went wrong, machine-readable and in words.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code, e.g. `bad_json`, `unauthorized`, `body_too_large`.
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// The request field at fault, e.g. `intermediates[1]`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,11 +19,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::config::RevocationPolicy;
-use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::request::{BatchRequest, PolicyRequest, ValidateRequest};
 use crate::service::Service;
 use crate::verdict::{
-    CertRef, CertStatus, FindingInfo, PathCert, Rendered, StatusSourceInfo, Verdict, VerdictError,
+    CertRef, CertStatus, FindingInfo, PathCert, Rendered, StatusSourceInfo, Verdict, VerdictCode,
+    VerdictError,
 };
 
 /// One batch item: a verdict, or why the item could not be validated.
@@ -145,7 +146,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "validation-api", description = "Certificate path validation for the national identity broker: tier, assurance level, path and revocation status of a chain."),
     paths(validate, validate_batch, tiers, health, health_ready, health_live, metrics, openapi_json),
-    components(schemas(ValidateRequest, PolicyRequest, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, FindingInfo, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, HealthStatus, ErrorBody, ErrorDetail, RevocationPolicy)),
+    components(schemas(ValidateRequest, PolicyRequest, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, FindingInfo, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, HealthStatus, ErrorBody, ErrorDetail, ErrorCode, VerdictCode, RevocationPolicy)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -226,6 +227,7 @@ fn verdict_response(v: &Rendered, cached: bool) -> Response {
         (status = 400, description = "Malformed request (bad JSON, encoding or field)", body = ErrorBody),
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 405, description = "Method other than POST (`Allow: POST`)", body = ErrorBody),
         (status = 415, description = "Content type is not application/json", body = ErrorBody),
         (status = 429, description = "Client concurrency limit reached", body = ErrorBody),
     ))]
@@ -262,6 +264,7 @@ async fn validate(
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
         (status = 413, description = "Body or item count over the limit", body = ErrorBody),
+        (status = 405, description = "Method other than POST (`Allow: POST`)", body = ErrorBody),
         (status = 415, description = "Content type is not application/json", body = ErrorBody),
         (status = 429, description = "Client concurrency limit reached", body = ErrorBody),
     ))]
@@ -338,6 +341,7 @@ fn cert_info(c: &pki_core::Cert) -> AnchorInfo {
     responses(
         (status = 200, description = "Tiers in force", body = TiersResponse),
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
+        (status = 405, description = "Method other than GET (`Allow: GET,HEAD`)", body = ErrorBody),
     ))]
 async fn tiers(State(svc): State<Arc<Service>>) -> Json<TiersResponse> {
     let snap = svc.snapshot();
@@ -444,6 +448,12 @@ async fn not_found(req: Request) -> ApiError {
     ApiError::NotFound(format!("{} {}", req.method(), req.uri().path()))
 }
 
+/// A known path with another method: the JSON error body (axum adds the
+/// `Allow` header).
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{} {}", req.method(), req.uri().path()))
+}
+
 /// Bearer-token check and per-client slot for `/v1` routes.
 async fn authenticate(
     State(svc): State<Arc<Service>>,
@@ -516,6 +526,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(svc.clone(), count))
         .with_state(svc)
 }

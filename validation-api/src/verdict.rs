@@ -137,6 +137,64 @@ impl CertStatus {
     }
 }
 
+/// The codes of verdicts and findings: pki-core's `Error::code()`, one per
+/// error variant. `tests/api.rs` checks this list against pki-core's.
+pub const VERDICT_CODES: [&str; 33] = [
+    "bad_der",
+    "too_large",
+    "bad_pem",
+    "invalid_version",
+    "invalid_serial",
+    "duplicate_extension",
+    "unknown_critical_extension",
+    "bad_extension",
+    "signature_algorithm_mismatch",
+    "unsupported_signature_algorithm",
+    "unsupported_public_key",
+    "weak_key",
+    "key_algorithm_mismatch",
+    "signature_invalid",
+    "not_yet_valid",
+    "expired",
+    "invalid_validity",
+    "issuer_not_found",
+    "max_depth_exceeded",
+    "budget_exceeded",
+    "not_ca",
+    "ca_used_as_end_entity",
+    "path_len_exceeded",
+    "key_usage_not_allowed",
+    "extended_key_usage_not_allowed",
+    "peer_name_mismatch",
+    "name_constraints_violated",
+    "policy_invalid",
+    "assurance_level_too_low",
+    "no_assurance_policy",
+    "revoked",
+    "revocation_status_unavailable",
+    "crl_unusable",
+];
+
+/// The OpenAPI schema of a verdict or finding code: a string enum of
+/// [`VERDICT_CODES`].
+#[derive(Debug)]
+pub struct VerdictCode;
+
+impl utoipa::PartialSchema for VerdictCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(VERDICT_CODES))
+            .description(Some(
+                "Why a chain is not valid (pki-core's stable error codes)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for VerdictCode {}
+
 /// The certificate a failure is about.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CertRef {
@@ -151,6 +209,7 @@ pub struct CertRef {
 pub struct VerdictError {
     /// Stable code from pki-core, e.g. `expired`, `revoked`,
     /// `issuer_not_found`, `signature_invalid`, `assurance_level_too_low`.
+    #[schema(value_type = VerdictCode)]
     pub code: &'static str,
     /// Human-readable, naming the certificate at fault.
     pub message: String,
@@ -167,6 +226,7 @@ pub struct FindingInfo {
     /// The rule cited, e.g. `RFC 5280 4.2.1.11` or `CA/B BR 7.1.2.7.10`.
     pub rule: &'static str,
     /// Stable code of the problem (the error code it has under `strict`).
+    #[schema(value_type = VerdictCode)]
     pub code: &'static str,
     pub message: String,
 }

@@ -721,6 +721,112 @@ async fn openapi_describes_every_endpoint() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
+/// Error codes are enums in /openapi.json: the refused-request codes
+/// (`ErrorDetail.code`, every code docs/api.md lists) and the verdict and
+/// finding codes (pki-core's `Error::code()`, read from its source so a
+/// new code there cannot be missed here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_error_codes_are_enums() {
+    let (_pki, s) = server().await;
+    let (_, doc) = s.client.get_json("/openapi.json", None).await;
+    let schemas = &doc["components"]["schemas"];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("an enum: {v}"))
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        schemas["ErrorDetail"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ErrorCode"
+    );
+    let api_codes = strings(&schemas["ErrorCode"]["enum"]);
+    for c in [
+        "bad_json",
+        "bad_encoding",
+        "bad_der",
+        "bad_pem",
+        "too_large",
+        "bad_field",
+        "too_many_intermediates",
+        "unauthorized",
+        "body_too_large",
+        "batch_too_large",
+        "body_timeout",
+        "unsupported_media_type",
+        "too_many_requests",
+        "not_found",
+        "method_not_allowed",
+        "internal",
+    ] {
+        assert!(api_codes.iter().any(|x| x == c), "{c} in {api_codes:?}");
+    }
+    for (schema, field) in [("VerdictError", "code"), ("FindingInfo", "code")] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["$ref"], "#/components/schemas/VerdictCode",
+            "{schema}.{field}"
+        );
+    }
+    let mut verdict_codes = strings(&schemas["VerdictCode"]["enum"]);
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../pki-core/src/error.rs"
+    ))
+    .unwrap();
+    let body = &source[source.find("pub fn code(&self)").unwrap()..];
+    let body = &body[..body.find("\n    }\n").unwrap()];
+    let mut core_codes: Vec<String> = body
+        .split("=> \"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect();
+    assert!(core_codes.len() > 30, "{core_codes:?}");
+    verdict_codes.sort();
+    core_codes.sort();
+    assert_eq!(verdict_codes, core_codes, "VERDICT_CODES against pki-core");
+}
+
+/// A method the path does not have: 405 with the JSON error body and the
+/// methods it has in `Allow`, before authentication.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn method_not_allowed_has_the_json_error_body() {
+    let (_pki, s) = server().await;
+    for (method, path, token, allow) in [
+        (Method::GET, "/v1/validate", Some(TOKEN), "POST"),
+        (Method::GET, "/v1/validate", None, "POST"),
+        (Method::PUT, "/v1/validate/batch", Some(TOKEN), "POST"),
+        (Method::DELETE, "/v1/tiers", Some(TOKEN), "GET"),
+        (Method::POST, "/health", None, "GET"),
+    ] {
+        let (st, h, body) = s
+            .client
+            .raw(method.clone(), path, token, None, Vec::new())
+            .await;
+        assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(h["content-type"], "application/json", "{method} {path}");
+        assert!(
+            h["allow"].to_str().unwrap().contains(allow),
+            "{method} {path}: {:?}",
+            h["allow"]
+        );
+        let v: Value = serde_json::from_slice(&body).expect("JSON error body");
+        assert_eq!(code(&v), "method_not_allowed", "{v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(path), "{message}");
+    }
+    let (_, metrics) = s.client.get("/metrics", None).await;
+    let text = String::from_utf8(metrics.to_vec()).unwrap();
+    assert_eq!(
+        metric(
+            &text,
+            "validation_api_requests_total{route=\"/v1/validate\",status=\"405\"}"
+        ),
+        2,
+        "{text}"
+    );
+}
+
 fn refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {

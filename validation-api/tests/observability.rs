@@ -219,8 +219,12 @@ fn json_logs_have_an_access_line_per_request_with_the_echoed_id() {
     );
     let line = access_line(&lines, &made);
     assert_eq!(
-        (line["status"].as_u64(), line["method"].as_str()),
-        (Some(405), Some("GET"))
+        (
+            line["status"].as_u64(),
+            line["method"].as_str(),
+            line["result"].as_str()
+        ),
+        (Some(405), Some("GET"), Some("method_not_allowed"))
     );
     assert!(lines.iter().any(|l| l["message"] == "shutting down"));
 }
