@@ -391,3 +391,79 @@ async fn revocation_during_an_hsm_hang_stops_the_stale_good_answer() {
     );
     fx.stop().await;
 }
+
+/// Issue 19: the whole SoftHSM token directory goes away for a while under
+/// load (C_Initialize fails meanwhile, C_GetSlotList says "not
+/// initialized") and comes back: cached answers are served throughout,
+/// live signing answers tryLater, and it comes back by itself, without a
+/// restart, as the pool re-initialises the module with backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_token_directory_gone_under_load_recovers_without_restart() {
+    let _serial = one_at_a_time().await;
+    let mut fx = Fixture::new("hsm-whole-dir").await;
+    let addr = fx.start(Fixture::settings()).await;
+    let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let before = get_ocsp(addr, &cached).await;
+    assert!(is_good(&before.single_status(&fx)));
+    let live = fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[5; 32]));
+    assert_eq!(
+        post_ocsp(addr, &live).await.ocsp_status(),
+        ResponseStatus::Successful
+    );
+
+    // Load: cached GETs and live POSTs all along.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, cached, live, body) = (
+            stop.clone(),
+            cached.clone(),
+            live.clone(),
+            before.body.clone(),
+        );
+        tokio::spawn(async move {
+            let (mut served, mut statuses) = (0u32, std::collections::BTreeSet::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = get_ocsp(addr, &cached).await;
+                assert_eq!(
+                    r.body, body,
+                    "a cached answer changed while the HSM was away"
+                );
+                served += 1;
+                statuses.insert(format!("{:?}", post_ocsp(addr, &live).await.ocsp_status()));
+            }
+            (served, statuses)
+        })
+    };
+
+    let parked = fx.unplug_all_tokens();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let during = post_ocsp(addr, &live).await;
+    assert_eq!(during.ocsp_status(), ResponseStatus::TryLater);
+    let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
+    assert_eq!(ready.status, 503);
+    fx.replug_all_tokens(&parked);
+
+    let recovered = eventually(Duration::from_secs(45), || async {
+        post_ocsp(addr, &live).await.ocsp_status() == ResponseStatus::Successful
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (served, statuses) = load.await.unwrap();
+    assert!(
+        recovered,
+        "live signing did not resume after the token directory came back"
+    );
+    assert!(
+        served > 10,
+        "the cached answer was served under load ({served})"
+    );
+    assert!(statuses.contains("TryLater"), "{statuses:?}");
+    let r = post_ocsp(addr, &live).await;
+    assert!(is_good(&r.single_status(&fx)));
+    let ready = eventually(Duration::from_secs(10), || async {
+        http(addr, "GET", "/health/ready", &[], &[]).await.status == 200
+    })
+    .await;
+    assert!(ready, "readiness did not come back");
+    fx.stop().await;
+}
