@@ -435,13 +435,13 @@ async fn whole_token_directory_gone_under_load_recovers_without_restart() {
         })
     };
 
-    let parked = fx.unplug_all_tokens();
+    let parked = Fixture::unplug_all_tokens();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let during = post_ocsp(addr, &live).await;
     assert_eq!(during.ocsp_status(), ResponseStatus::TryLater);
     let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
     assert_eq!(ready.status, 503);
-    fx.replug_all_tokens(&parked);
+    Fixture::replug_all_tokens(&parked);
 
     let recovered = eventually(Duration::from_secs(45), || async {
         post_ocsp(addr, &live).await.ocsp_status() == ResponseStatus::Successful

@@ -299,14 +299,14 @@ impl Fixture {
 
     /// Moves SoftHSM's whole token directory away (every token at once:
     /// C_Initialize then fails until it is back); returns where.
-    pub fn unplug_all_tokens(&self) -> PathBuf {
+    pub fn unplug_all_tokens() -> PathBuf {
         let tokens = softhsm().token_dir().to_owned();
         let parked = tokens.with_file_name("parked-tokens");
         std::fs::rename(&tokens, &parked).unwrap();
         parked
     }
 
-    pub fn replug_all_tokens(&self, parked: &Path) {
+    pub fn replug_all_tokens(parked: &Path) {
         std::fs::rename(parked, softhsm().token_dir()).unwrap();
     }
 }
