@@ -79,9 +79,9 @@ revocation = { methods = ["crl"], unavailable = "hard-fail" }
 TOML
 
 echo "== starting ocsp-responder and validation-api"
-RUST_LOG=info "$BIN/ocsp-responder" --config soak-ocsp.toml > soak-ocsp.out 2> soak-ocsp.log &
+RUST_LOG=info,access=off "$BIN/ocsp-responder" --config soak-ocsp.toml > soak-ocsp.out 2> soak-ocsp.log &
 OCSP_PID=$!
-RUST_LOG=info "$BIN/validation-api" --config soak-api.toml > soak-api.out 2> soak-api.log &
+RUST_LOG=info,access=off "$BIN/validation-api" --config soak-api.toml > soak-api.out 2> soak-api.log &
 API_PID=$!
 trap 'kill $OCSP_PID $API_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 listening() { # stem pid: the address a service prints on stdout or stderr
