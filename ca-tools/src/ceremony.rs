@@ -103,8 +103,9 @@ fn resolve(
     ))
 }
 
-/// The parts of a CA certificate common to roots and intermediates.
-fn ca_template(
+/// The parts of a CA certificate common to roots and intermediates, as
+/// the ceremony (and its dry run) lints them before any key exists.
+pub fn ca_template(
     spec: &CaCertificateSpec,
     subject: Name,
     issuer: Name,
