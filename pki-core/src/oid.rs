@@ -2,6 +2,25 @@
 
 use const_oid::ObjectIdentifier as Oid;
 
+/// Parses a dotted OID (`2.5.29.32.0`) as typed in configs, DNs and
+/// requests. const-oid 0.9 gets large arcs wrong both ways: its parser
+/// builds each arc with unchecked `u32` arithmetic (an arc past `u32::MAX`
+/// panics with overflow checks and wraps to another OID without them), and
+/// its encoder writes arcs its own decoder refuses from 2^28 on, so that
+/// printing the OID panics. Arcs of 2^28 and more are refused here as
+/// `ArcTooBig`, before const-oid sees them.
+pub fn parse_dotted(s: &str) -> Result<Oid, const_oid::Error> {
+    /// Arcs that fit four base-128 octets, which const-oid reads back.
+    const MAX_ARC: u32 = (1 << 28) - 1;
+    let too_big = s
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|digits| !digits.is_empty() && digits.parse::<u32>().map_or(true, |a| a > MAX_ARC));
+    if too_big {
+        return Err(const_oid::Error::ArcTooBig);
+    }
+    Oid::new(s)
+}
+
 // RFC 5280 4.2.1 certificate extensions (id-ce).
 pub const CE_SUBJECT_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.14");
 pub const CE_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
@@ -83,3 +102,41 @@ pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
 pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
 pub const MGF1: Oid = Oid::new_unwrap("1.2.840.113549.1.1.8");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_oids_parse() {
+        assert_eq!(parse_dotted("2.5.29.32.0"), Ok(ANY_POLICY));
+        assert_eq!(
+            parse_dotted("1.2.268435455").map(|o| o.to_string()),
+            Ok("1.2.268435455".to_owned())
+        );
+        assert_eq!(
+            parse_dotted("1.2.3").map(|o| o.to_string()),
+            Ok("1.2.3".to_owned())
+        );
+        assert!(parse_dotted("1.2.").is_err());
+        assert!(parse_dotted("1.2.x").is_err());
+    }
+
+    /// Found by the `ceremony_toml` fuzz target through a DN keyword: an arc
+    /// of 2^32 or more overflowed inside const-oid. Arcs from 2^28 on were
+    /// written but could not be printed.
+    #[test]
+    fn an_arc_too_big_for_const_oid_is_refused() {
+        for s in ["1.2.4294967296", "1.2.4294967295", "2.5.268435456"] {
+            assert_eq!(parse_dotted(s), Err(const_oid::Error::ArcTooBig), "{s}");
+        }
+        assert_eq!(
+            parse_dotted("11111111111111111111111111111111"),
+            Err(const_oid::Error::ArcTooBig)
+        );
+        assert_eq!(
+            parse_dotted("1.2.99999999999x"),
+            Err(const_oid::Error::ArcTooBig)
+        );
+    }
+}

@@ -336,7 +336,7 @@ fn attribute(part: &str) -> Result<AttributeTypeAndValue, DnError> {
     let k = k.trim();
     let (oid, keyword, kind) = match keyword_by_text(k) {
         Some(w) => (ObjectIdentifier::new_unwrap(w.oid), w.name, w.kind),
-        None => match ObjectIdentifier::new(k) {
+        None => match crate::oid::parse_dotted(k) {
             Ok(oid) if k.contains('.') => {
                 let w = keyword_by_oid(&oid);
                 (
@@ -504,6 +504,21 @@ mod tests {
         assert_eq!(format_dn(&n), "CN=x,1.2.3.4=#0C0161");
         let n = parse_dn(r"CN=\ lead and trail\ ,O=\#hash").unwrap();
         assert_eq!(format_dn(&n), r"CN=\ lead and trail\ ,O=\#hash");
+    }
+
+    /// Found by the `ceremony_toml` fuzz target: a keyword of digits past
+    /// `u32::MAX` overflowed in const-oid's OID parser.
+    #[test]
+    fn a_numeric_keyword_too_big_for_an_arc_is_refused() {
+        for s in [
+            "CN=CA,11111111111111111111111111O=Royaume du Maroc,C=MA",
+            "1.2.4294967296=x",
+        ] {
+            assert!(
+                matches!(parse_dn(s), Err(DnError::UnknownAttribute { .. })),
+                "{s}"
+            );
+        }
     }
 
     #[test]
