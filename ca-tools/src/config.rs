@@ -490,8 +490,7 @@ pub struct ProfileConfig {
 
 /// Parses a dotted OID.
 pub fn oid(field: &str, s: &str) -> Result<const_oid::ObjectIdentifier> {
-    const_oid::ObjectIdentifier::new(s)
-        .map_err(|e| invalid(field, format!("{s:?} is not an OID: {e}")))
+    pki_core::oid::parse_dotted(s).map_err(|e| invalid(field, format!("{s:?} is not an OID: {e}")))
 }
 
 /// A distinguished name in RFC 4514 form.

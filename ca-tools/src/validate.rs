@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::ValueEnum;
-use const_oid::ObjectIdentifier;
 use pki_core::cert::hex;
 use pki_core::crl::{Crl, CrlSet};
 use pki_core::name::PeerName;
@@ -244,7 +243,8 @@ pub fn execute(args: &Args) -> Result<Outcome, BadInput> {
         .policies
         .iter()
         .map(|s| {
-            ObjectIdentifier::new(s).map_err(|_| BadInput(format!("--policy {s:?} is not an OID")))
+            pki_core::oid::parse_dotted(s)
+                .map_err(|_| BadInput(format!("--policy {s:?} is not an OID")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let peer_name = args

@@ -746,7 +746,7 @@ fn load_tier(t: &TierFile, base: &Path) -> Result<TierConfig, ConfigError> {
     }
     let mut policy_levels = Vec::new();
     for (oid, lvl) in &t.policy_levels {
-        let o = ObjectIdentifier::new(oid).map_err(|_| ConfigError::BadOid {
+        let o = pki_core::oid::parse_dotted(oid).map_err(|_| ConfigError::BadOid {
             tier: t.name.clone(),
             value: oid.clone(),
         })?;
