@@ -114,7 +114,9 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     } else {
         CrlKind::Full
     };
-    let reservation = store.next_crl_number(ca.id, kind).await?;
+    let reservation = store
+        .next_crl_number(ca.id, kind, &AuditContext::new(g.actor()))
+        .await?;
     let mut query = match reservation.base {
         Some(base) => RevocationQuery::delta(ca.id, base.as_of_change, reservation.as_of_change),
         None => RevocationQuery::full(ca.id, reservation.as_of_change),

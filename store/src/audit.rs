@@ -20,13 +20,42 @@
 //! the newest entries is detected too. Someone able to rewrite the whole
 //! table and that counter can rebuild a consistent chain: anchor the head
 //! hash outside the database (a signed checkpoint) where that matters.
+//!
+//! **Rows.** An entry that writes rows of `cas`, `certificates`,
+//! `revocations` or `crl_numbers` also records each row's canonical image
+//! ([`image`]) in `audit_rows` under its sequence number, and carries in
+//! its details `"bound_rows": {"count": N, "sha256": HEX}`, the SHA-256
+//! over those bindings in (table, CA, key) order:
+//!
+//! ```text
+//! "pki-store audit rows v1\0"
+//! per binding    u8 table code, i64 CA id, u32 length + row_key, i64 row_num,
+//!                u32 length + image
+//! ```
+//!
+//! (`row_key`, `row_num`) is the row's key: (serial, 0) for certificates and
+//! revocations, (empty, CRL number) for CRL numbers, (empty, 0) for a CA.
+//!
+//! so the images are bound into the chain like every other field.
+//! [`Store::verify_audit`] checks each entry's bindings against that
+//! digest; [`Store::verify_state`] replays the last image of every row
+//! against the tables ([`replay`]).
+
+mod image;
+mod replay;
 
 use aws_lc_rs::digest;
 use time::OffsetDateTime;
 
-use crate::backend::{hash_from_db, on_pool, on_tx, read_counter, seq_from_db, seq_to_db};
+use crate::backend::{hash_from_db, on_tx, read_counter_tx, seq_from_db, seq_to_db, Tx};
 use crate::error::{Result, StoreError};
 use crate::{Store, StoreTx};
+
+use image::db_key;
+pub(crate) use image::{crl_number_key, revocation_image, Image};
+pub use image::{FieldDiff, Table};
+pub(crate) use replay::render_findings;
+pub use replay::{RowFinding, RowProblem, StateReport};
 
 const DOMAIN: &[u8] = b"pki-store audit v1\0";
 const GENESIS: [u8; 32] = [0; 32];
@@ -167,6 +196,11 @@ pub enum ChainBreak {
 
     #[error("malformed column {column}")]
     Malformed { column: &'static str },
+
+    /// The row images bound to the entry (`audit_rows`) are not the ones
+    /// its `bound_rows` digest vouches for: added, removed or edited.
+    #[error("the rows bound to it do not match its digest ({claimed} claimed, {found} found)")]
+    RowsMismatch { claimed: u64, found: u64 },
 }
 
 struct EntryFields<'a> {
@@ -307,10 +341,172 @@ impl RawEntry {
 const INSERT: &str = "INSERT INTO audit_log (seq, at_us, actor, action, inputs_sha256, \
      outputs_sha256, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
+/// The details key under which an entry vouches for the rows it wrote.
+pub(crate) const BOUND_ROWS: &str = "bound_rows";
+const ROWS_DOMAIN: &[u8] = b"pki-store audit rows v1\0";
+/// Bindings per INSERT (6 parameters each, within SQLite's 32,766).
+const BINDINGS_PER_INSERT: usize = 5_000;
+
+/// The digest an entry carries over the row images bound to it.
+pub(crate) struct RowsDigest {
+    ctx: digest::Context,
+    count: u64,
+}
+
+impl Default for RowsDigest {
+    fn default() -> Self {
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.update(ROWS_DOMAIN);
+        Self { ctx, count: 0 }
+    }
+}
+
+impl RowsDigest {
+    /// Adds one binding; bindings must come in (table, CA, row_key,
+    /// row_num) order.
+    pub(crate) fn add(&mut self, table: i16, ca: i64, key: &[u8], num: i64, image: &[u8]) {
+        // Keys and images are bounded far below 4 GiB.
+        self.ctx.update(&[table as u8]);
+        self.ctx.update(&ca.to_be_bytes());
+        self.ctx.update(&(key.len() as u32).to_be_bytes());
+        self.ctx.update(key);
+        self.ctx.update(&num.to_be_bytes());
+        self.ctx.update(&(image.len() as u32).to_be_bytes());
+        self.ctx.update(image);
+        self.count += 1;
+    }
+
+    pub(crate) fn finish(self) -> (u64, [u8; 32]) {
+        let mut out = [0; 32];
+        out.copy_from_slice(self.ctx.finish().as_ref());
+        (self.count, out)
+    }
+}
+
+/// What an entry's details say about the rows it wrote: `None` when it
+/// wrote none (or predates row bindings), `Err` when the claim is malformed.
+pub(crate) fn rows_claim(details: &str) -> Result<Option<(u64, [u8; 32])>, ChainBreak> {
+    let malformed = ChainBreak::Malformed { column: "details" };
+    let value: serde_json::Value = serde_json::from_str(details).map_err(|_| malformed.clone())?;
+    let Some(claim) = value.get(BOUND_ROWS) else {
+        return Ok(None);
+    };
+    let count = claim.get("count").and_then(serde_json::Value::as_u64);
+    let digest = claim
+        .get("sha256")
+        .and_then(serde_json::Value::as_str)
+        .and_then(unhex32);
+    match (count, digest) {
+        (Some(count), Some(digest)) => Ok(Some((count, digest))),
+        _ => Err(malformed),
+    }
+}
+
+fn unhex32(text: &str) -> Option<[u8; 32]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0; 32];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let s = std::str::from_utf8(pair).ok()?;
+        *o = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Where the next entry goes: its sequence number and the hash it links to.
+pub(crate) struct Link {
+    pub(crate) seq: u64,
+    prev_hash: [u8; 32],
+}
+
+/// One stored binding, as `audit_rows` holds it: seq, tbl, ca_id, row_key,
+/// row_num, image.
+pub(crate) type BindingRow = (i64, i16, i64, Vec<u8>, i64, Vec<u8>);
+
+/// Where a walk over bindings stands: (seq, tbl, ca_id, row_key, row_num).
+type BindingPos = (i64, i16, i64, Vec<u8>, i64);
+
+const BINDING_START: BindingPos = (i64::MIN, i16::MIN, i64::MIN, Vec::new(), i64::MIN);
+
+/// Up to `limit` bindings after `after` in (seq, table, CA, row_key,
+/// row_num) order; with `only_seq`, those of entry `after.0`.
+pub(crate) async fn bindings_after(
+    tx: &mut Tx,
+    after: &BindingPos,
+    only_seq: bool,
+    limit: u32,
+) -> Result<Vec<BindingRow>> {
+    const ALL: &str = "SELECT seq, tbl, ca_id, row_key, row_num, image FROM audit_rows \
+         WHERE (seq, tbl, ca_id, row_key, row_num) > ($1, $2, $3, $4, $5) \
+         ORDER BY seq, tbl, ca_id, row_key, row_num LIMIT $6";
+    const ONE: &str = "SELECT seq, tbl, ca_id, row_key, row_num, image FROM audit_rows \
+         WHERE seq = $1 AND (tbl, ca_id, row_key, row_num) > ($2, $3, $4, $5) \
+         ORDER BY tbl, ca_id, row_key, row_num LIMIT $6";
+    let rows: Vec<BindingRow> = on_tx!(tx, c => sqlx::query_as(if only_seq { ONE } else { ALL })
+        .bind(after.0)
+        .bind(after.1)
+        .bind(after.2)
+        .bind(after.3.as_slice())
+        .bind(after.4)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await?);
+    Ok(rows)
+}
+
+/// The number of bindings of entry `seq` and their digest.
+pub(crate) async fn digest_of_entry(tx: &mut Tx, seq: u64) -> Result<(u64, [u8; 32])> {
+    const PAGE: u32 = 5000;
+    let mut digest = RowsDigest::default();
+    let mut after: BindingPos = (seq_to_db(seq), i16::MIN, i64::MIN, Vec::new(), i64::MIN);
+    loop {
+        let page = bindings_after(tx, &after, true, PAGE).await?;
+        let full = page.len() == PAGE as usize;
+        for (_, table, ca, key, num, image) in &page {
+            digest.add(*table, *ca, key, *num, image);
+        }
+        match page.into_iter().last() {
+            Some((seq, table, ca, key, num, _)) if full => after = (seq, table, ca, key, num),
+            _ => return Ok(digest.finish()),
+        }
+    }
+}
+
 impl StoreTx {
+    /// Reads the row back as stored and binds its image to the next audit
+    /// entry of this transaction.
+    pub(crate) async fn bind_row(&mut self, table: Table, ca: i64, key: &[u8]) -> Result<()> {
+        let read =
+            image::read(&mut self.tx, table, ca, image::Rows::One(key), false, false).await?;
+        self.bound.extend(read.into_iter().map(|r| r.image));
+        Ok(())
+    }
+
     /// Appends an entry to the audit log in this transaction.
     pub async fn append_audit(&mut self, record: &AuditRecord) -> Result<AuditEntry> {
-        let details = serde_json::to_string(&record.details)?;
+        let mut images = std::mem::take(&mut self.bound);
+        // The last image of a row written twice wins.
+        images.reverse();
+        images.sort_by(|a, b| a.order().cmp(&b.order()));
+        images.dedup_by(|later, first| {
+            (later.table, later.ca, &later.key) == (first.table, first.ca, &first.key)
+        });
+        let link = self.next_audit_link().await?;
+        let rows = if images.is_empty() {
+            None
+        } else {
+            let mut digest = RowsDigest::default();
+            self.write_bindings(link.seq, &images, &mut digest).await?;
+            Some(digest.finish())
+        };
+        self.write_audit_entry(link, record, rows).await
+    }
+
+    /// Takes the next sequence number (under the write lock) and the hash
+    /// of the entry before it.
+    pub(crate) async fn next_audit_link(&mut self) -> Result<Link> {
         let seq = self.bump_counter("audit", 1).await?;
         let prev_hash = if seq == 1 {
             GENESIS
@@ -325,9 +521,99 @@ impl StoreTx {
             })?;
             hash_from_db(TABLE, "hash", &prev)?
         };
+        Ok(Link {
+            seq: seq_from_db(TABLE, "seq", seq)?,
+            prev_hash,
+        })
+    }
+
+    /// Stores row images under entry `seq`, adding them to `digest`; they
+    /// must come in (table, CA, key) order.
+    pub(crate) async fn write_bindings(
+        &mut self,
+        seq: u64,
+        images: &[Image],
+        digest: &mut RowsDigest,
+    ) -> Result<()> {
+        let seq = seq_to_db(seq);
+        let sqlite = matches!(self.tx, Tx::Sqlite(_));
+        for chunk in images.chunks(BINDINGS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit_rows (seq, tbl, ca_id, row_key, row_num, image) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                use std::fmt::Write as _;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                if sqlite {
+                    // Anonymous parameters bind in O(1) each on SQLite (see
+                    // the revocation import).
+                    sql.push_str("(?, ?, ?, ?, ?, ?)");
+                } else {
+                    let p = i * 6;
+                    // Writing to a String cannot fail.
+                    let _ = write!(
+                        sql,
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6
+                    );
+                }
+            }
+            for image in chunk {
+                let (key, num) = db_key(image.table, &image.key);
+                digest.add(image.table.code(), image.ca, key, num, &image.bytes);
+            }
+            on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query(&sql);
+                for image in chunk {
+                    let (key, num) = db_key(image.table, &image.key);
+                    q = q
+                        .bind(seq)
+                        .bind(image.table.code())
+                        .bind(image.ca)
+                        .bind(key)
+                        .bind(num)
+                        .bind(&image.bytes);
+                }
+                q.execute(&mut *c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the entry at `link`; with `rows` (count, digest), its details
+    /// vouch for the bindings written under its number.
+    pub(crate) async fn write_audit_entry(
+        &mut self,
+        link: Link,
+        record: &AuditRecord,
+        rows: Option<(u64, [u8; 32])>,
+    ) -> Result<AuditEntry> {
+        let mut details = record.details.clone();
+        if details.get(BOUND_ROWS).is_some() {
+            return Err(StoreError::ReservedDetailsKey { key: BOUND_ROWS });
+        }
+        if let Some((count, digest)) = rows {
+            let claim = serde_json::json!({ "count": count, "sha256": image::hex(&digest) });
+            match details.as_object_mut() {
+                Some(map) => {
+                    map.insert(BOUND_ROWS.into(), claim);
+                }
+                None => {
+                    details = serde_json::json!({ "details": details, BOUND_ROWS: claim });
+                }
+            }
+        }
+        let details = serde_json::to_string(&details)?;
+        let Link { seq, prev_hash } = link;
         let now = OffsetDateTime::now_utc();
         let time_us = unix_micros(now);
-        let seq = seq_from_db(TABLE, "seq", seq)?;
         let hash = entry_hash(&EntryFields {
             seq,
             time_us,
@@ -366,6 +652,52 @@ impl StoreTx {
     }
 }
 
+async fn raw_entries(tx: &mut Tx, after: u64, limit: u32) -> Result<Vec<RawEntry>> {
+    let sql = format!("{SELECT} WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let rows: Vec<Row> = on_tx!(tx, c => sqlx::query_as(&sql)
+        .bind(seq_to_db(after))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await?);
+    Ok(rows.into_iter().map(RawEntry::from).collect())
+}
+
+/// The bindings of the whole log in (seq, table, CA, key) order, a page at
+/// a time, walked alongside the entries.
+struct BindingCursor {
+    page: std::collections::VecDeque<BindingRow>,
+    after: BindingPos,
+    done: bool,
+}
+
+impl BindingCursor {
+    const PAGE: u32 = 5000;
+
+    fn new() -> Self {
+        Self {
+            page: std::collections::VecDeque::new(),
+            after: BINDING_START,
+            done: false,
+        }
+    }
+
+    async fn peek_seq(&mut self, tx: &mut Tx) -> Result<Option<i64>> {
+        if self.page.is_empty() && !self.done {
+            let page = bindings_after(tx, &self.after, false, Self::PAGE).await?;
+            self.done = page.len() < Self::PAGE as usize;
+            if let Some(last) = page.last() {
+                self.after = (last.0, last.1, last.2, last.3.clone(), last.4);
+            }
+            self.page = page.into();
+        }
+        Ok(self.page.front().map(|b| b.0))
+    }
+
+    fn pop(&mut self) -> Option<BindingRow> {
+        self.page.pop_front()
+    }
+}
+
 impl Store {
     /// Appends one entry in its own transaction.
     pub async fn append_audit(&self, record: &AuditRecord) -> Result<AuditEntry> {
@@ -377,74 +709,104 @@ impl Store {
 
     /// Up to `limit` entries with `seq > after`, in order.
     pub async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.raw_entries(after, limit)
-            .await?
-            .into_iter()
-            .map(RawEntry::into_entry)
-            .collect()
+        let mut tx = self.begin_read().await?;
+        let raw = raw_entries(&mut tx, after, limit).await?;
+        tx.rollback().await?;
+        raw.into_iter().map(RawEntry::into_entry).collect()
     }
 
-    async fn raw_entries(&self, after: u64, limit: u32) -> Result<Vec<RawEntry>> {
-        let sql = format!("{SELECT} WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let rows: Vec<Row> = on_pool!(&self.pool, p => sqlx::query_as(&sql)
-            .bind(seq_to_db(after))
-            .bind(i64::from(limit))
-            .fetch_all(p)
-            .await?);
-        Ok(rows.into_iter().map(RawEntry::from).collect())
-    }
-
-    /// Walks the whole chain from entry 1 and returns the number of entries,
-    /// or the first broken entry: an edited row (hash mismatch), a deleted
-    /// row (gap, or missing tail up to the recorded head), a reordered or
-    /// re-linked row (prev_hash mismatch).
+    /// Walks the whole chain from entry 1, in one consistent snapshot, and
+    /// returns the number of entries, or the first broken entry: an edited
+    /// row (hash mismatch), a deleted row (gap, or missing tail up to the
+    /// recorded head), a reordered or re-linked row (prev_hash mismatch),
+    /// row images added to, removed from or edited in `audit_rows` (rows
+    /// mismatch). Whether the tables still hold those rows is
+    /// [`Store::verify_state`]'s question.
     pub async fn verify_audit(&self) -> Result<u64, AuditError> {
-        const PAGE: u32 = 5000;
-        let mut expected: u64 = 1;
-        let mut prev_hash = GENESIS;
-        loop {
-            let page = self.raw_entries(expected - 1, PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            for raw in page {
-                let seq = u64::try_from(raw.seq).unwrap_or(0);
-                if seq != expected {
-                    return Err(broken(
-                        expected,
-                        ChainBreak::Missing {
-                            next_found: Some(seq),
-                        },
-                    ));
-                }
-                let Ok(entry) = raw.into_entry() else {
-                    return Err(broken(seq, ChainBreak::Malformed { column: "hashes" }));
-                };
-                if entry.prev_hash != prev_hash {
-                    return Err(broken(seq, ChainBreak::PrevHashMismatch));
-                }
-                if entry.compute_hash() != entry.hash {
-                    return Err(broken(seq, ChainBreak::HashMismatch));
-                }
-                prev_hash = entry.hash;
-                expected += 1;
-            }
-            if !full {
-                break;
-            }
-        }
-        let count = expected - 1;
-        let head = seq_from_db(
-            "counters",
-            "value",
-            read_counter(&self.pool, "audit").await?,
-        )?;
-        if count < head {
-            return Err(broken(expected, ChainBreak::Missing { next_found: None }));
-        }
-        if count > head {
-            return Err(broken(head + 1, ChainBreak::BeyondHead { head }));
-        }
-        Ok(count)
+        let mut tx = self.begin_read().await?;
+        let verdict = walk(&mut tx).await;
+        tx.rollback().await?;
+        verdict
     }
+}
+
+async fn walk(tx: &mut Tx) -> Result<u64, AuditError> {
+    const PAGE: u32 = 5000;
+    let head = seq_from_db("counters", "value", read_counter_tx(tx, "audit").await?)?;
+    let mut bindings = BindingCursor::new();
+    let mut expected: u64 = 1;
+    let mut prev_hash = GENESIS;
+    loop {
+        let page = raw_entries(tx, expected - 1, PAGE).await?;
+        let full = page.len() == PAGE as usize;
+        for raw in page {
+            let seq = u64::try_from(raw.seq).unwrap_or(0);
+            if seq != expected {
+                return Err(broken(
+                    expected,
+                    ChainBreak::Missing {
+                        next_found: Some(seq),
+                    },
+                ));
+            }
+            let Ok(entry) = raw.into_entry() else {
+                return Err(broken(seq, ChainBreak::Malformed { column: "hashes" }));
+            };
+            if entry.prev_hash != prev_hash {
+                return Err(broken(seq, ChainBreak::PrevHashMismatch));
+            }
+            if entry.compute_hash() != entry.hash {
+                return Err(broken(seq, ChainBreak::HashMismatch));
+            }
+            // Bindings of no entry before this one are orphans.
+            let db_seq = seq_to_db(seq);
+            if let Some(orphan) = bindings.peek_seq(tx).await?.filter(|s| *s < db_seq) {
+                let orphan = u64::try_from(orphan).unwrap_or(0);
+                return Err(broken(
+                    orphan,
+                    ChainBreak::RowsMismatch {
+                        claimed: 0,
+                        found: 1,
+                    },
+                ));
+            }
+            let claim = rows_claim(&entry.details).map_err(|reason| broken(seq, reason))?;
+            let mut digest = RowsDigest::default();
+            while bindings.peek_seq(tx).await? == Some(db_seq) {
+                if let Some((_, table, ca, key, num, image)) = bindings.pop() {
+                    digest.add(table, ca, &key, num, &image);
+                }
+            }
+            let (found, got) = digest.finish();
+            let (claimed, want) = claim.unwrap_or((0, RowsDigest::default().finish().1));
+            if (claimed, want) != (found, got) {
+                return Err(broken(seq, ChainBreak::RowsMismatch { claimed, found }));
+            }
+            prev_hash = entry.hash;
+            expected += 1;
+        }
+        if !full {
+            break;
+        }
+    }
+    if let Some(orphan) = bindings.peek_seq(tx).await? {
+        let orphan = u64::try_from(orphan).unwrap_or(0);
+        return Err(broken(
+            orphan,
+            ChainBreak::RowsMismatch {
+                claimed: 0,
+                found: 1,
+            },
+        ));
+    }
+    let count = expected - 1;
+    if count < head {
+        return Err(broken(expected, ChainBreak::Missing { next_found: None }));
+    }
+    if count > head {
+        return Err(broken(head + 1, ChainBreak::BeyondHead { head }));
+    }
+    Ok(count)
 }
 
 fn broken(seq: u64, reason: ChainBreak) -> AuditError {

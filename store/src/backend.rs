@@ -106,7 +106,9 @@ impl Store {
             return Err(StoreError::UnsupportedUrl { url: redact(url) });
         };
         on_pool!(&pool, p => MIGRATOR.run(p).await?);
-        Ok(Self { pool })
+        let store = Self { pool };
+        store.bind_baseline().await?;
+        Ok(store)
     }
 
     /// Which engine this store runs on.
@@ -148,7 +150,34 @@ impl Store {
                 Tx::Postgres(t)
             }
         };
-        Ok(StoreTx { tx })
+        Ok(StoreTx {
+            tx,
+            bound: Vec::new(),
+        })
+    }
+
+    /// Starts a read-only transaction that sees one consistent snapshot
+    /// (SQLite: a deferred transaction, fixed at its first read in WAL
+    /// mode; PostgreSQL: REPEATABLE READ). Writers are not blocked.
+    pub(crate) async fn begin_read(&self) -> Result<Tx> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(
+                p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+        })
+    }
+}
+
+impl Tx {
+    /// Ends a read transaction.
+    pub(crate) async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
     }
 }
 
@@ -157,6 +186,8 @@ impl Store {
 #[derive(Debug)]
 pub struct StoreTx {
     pub(crate) tx: Tx,
+    /// Row images read back after writing, for the next audit entry.
+    pub(crate) bound: Vec<crate::audit::Image>,
 }
 
 impl StoreTx {
@@ -171,11 +202,7 @@ impl StoreTx {
 
     /// Rolls back explicitly (dropping does the same).
     pub async fn rollback(self) -> Result<()> {
-        match self.tx {
-            Tx::Sqlite(t) => t.rollback().await?,
-            Tx::Postgres(t) => t.rollback().await?,
-        }
-        Ok(())
+        self.tx.rollback().await
     }
 
     /// Adds `n` to a row of `counters` and returns the new value.
@@ -193,6 +220,12 @@ impl StoreTx {
 pub(crate) async fn read_counter(pool: &Pool, name: &str) -> Result<i64> {
     const SQL: &str = "SELECT value FROM counters WHERE name = $1";
     let value: i64 = on_pool!(pool, p => sqlx::query_scalar(SQL).bind(name).fetch_one(p).await?);
+    Ok(value)
+}
+
+pub(crate) async fn read_counter_tx(tx: &mut Tx, name: &str) -> Result<i64> {
+    const SQL: &str = "SELECT value FROM counters WHERE name = $1";
+    let value: i64 = on_tx!(tx, c => sqlx::query_scalar(SQL).bind(name).fetch_one(&mut *c).await?);
     Ok(value)
 }
 

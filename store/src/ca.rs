@@ -5,7 +5,7 @@ use std::fmt;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::audit::{sha256, AuditContext};
+use crate::audit::{sha256, AuditContext, Table};
 use crate::backend::{from_unix, hash_from_db, on_pool, on_tx, unix};
 use crate::error::{Result, StoreError};
 use crate::{Recorded, Store, StoreTx};
@@ -120,6 +120,7 @@ impl StoreTx {
             .execute(&mut *c)
             .await?
             .rows_affected());
+        self.bind_row(Table::Cas, id.0, &[]).await?;
         let entry = self
             .append_audit(&audit.record(
                 "ca.create",

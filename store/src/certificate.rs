@@ -3,7 +3,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::audit::{sha256, AuditContext};
+use crate::audit::{sha256, AuditContext, Table};
 use crate::backend::{from_unix, hash_from_db, on_pool, on_tx, unix};
 use crate::ca::CaId;
 use crate::change::ChangeKind;
@@ -139,6 +139,8 @@ impl StoreTx {
                 .await?;
         });
         self.record_change(new.ca, Some(&new.serial), ChangeKind::Issued, now)
+            .await?;
+        self.bind_row(Table::Certificates, new.ca.0, new.serial.as_bytes())
             .await?;
         let entry = self
             .append_audit(&audit.record(

@@ -3,7 +3,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::audit::{sha256, AuditContext};
+use crate::audit::{crl_number_key, sha256, AuditContext, Table};
 use crate::backend::{
     from_unix, from_unix_opt, hash_from_db, on_pool, on_tx, seq_from_db, seq_to_db, unix,
 };
@@ -96,12 +96,19 @@ const UPDATE: &str = "UPDATE crl_numbers SET this_update = $3, next_update = $4,
      RETURNING kind, base_number, as_of_change";
 
 impl StoreTx {
-    /// Reserves the next CRL number of `ca`. Atomic and monotonic: the
-    /// number comes from a per-CA counter bumped under the write lock, so
-    /// concurrent callers get distinct, increasing numbers. A delta CRL
-    /// needs a published full CRL (`NoBaseCrl` otherwise).
-    pub async fn next_crl_number(&mut self, ca: CaId, kind: CrlKind) -> Result<CrlReservation> {
-        self.ca_name(ca).await?;
+    /// Reserves the next CRL number of `ca` and appends `crl.reserve` to
+    /// the audit log (it binds the new `crl_numbers` row and the CA's
+    /// bumped counter). Atomic and monotonic: the number comes from a
+    /// per-CA counter bumped under the write lock, so concurrent callers
+    /// get distinct, increasing numbers. A delta CRL needs a published full
+    /// CRL (`NoBaseCrl` otherwise).
+    pub async fn next_crl_number(
+        &mut self,
+        ca: CaId,
+        kind: CrlKind,
+        audit: &AuditContext,
+    ) -> Result<CrlReservation> {
+        let ca_name = self.ca_name(ca).await?;
         let base = match kind {
             CrlKind::Full => None,
             CrlKind::Delta => {
@@ -133,6 +140,21 @@ impl StoreTx {
                 .await?;
             (number, as_of)
         });
+        self.bind_row(Table::Cas, ca.0, &[]).await?;
+        self.bind_row(Table::CrlNumbers, ca.0, &crl_number_key(number))
+            .await?;
+        self.append_audit(&audit.record(
+            "crl.reserve",
+            Vec::new(),
+            json!({
+                "ca": ca_name,
+                "number": number,
+                "kind": kind.as_str(),
+                "base_number": base.map(|b| b.number),
+                "as_of_change": as_of,
+            }),
+        ))
+        .await?;
         Ok(CrlReservation {
             ca,
             number: seq_from_db("cas", "crl_counter", number)?,
@@ -180,6 +202,12 @@ impl StoreTx {
             });
         };
         let kind = CrlKind::from_db(&kind)?;
+        self.bind_row(
+            Table::CrlNumbers,
+            crl.ca.0,
+            &crl_number_key(seq_to_db(crl.number)),
+        )
+        .await?;
         let entry = self
             .append_audit(&audit.record(
                 "crl.publish",
@@ -231,9 +259,14 @@ type Row = (
 impl Store {
     /// Reserves a CRL number in its own transaction (see
     /// [`StoreTx::next_crl_number`]).
-    pub async fn next_crl_number(&self, ca: CaId, kind: CrlKind) -> Result<CrlReservation> {
+    pub async fn next_crl_number(
+        &self,
+        ca: CaId,
+        kind: CrlKind,
+        audit: &AuditContext,
+    ) -> Result<CrlReservation> {
         let mut tx = self.begin().await?;
-        let r = tx.next_crl_number(ca, kind).await?;
+        let r = tx.next_crl_number(ca, kind, audit).await?;
         tx.commit().await?;
         Ok(r)
     }

@@ -94,6 +94,19 @@ pub enum StoreError {
 
     #[error("cannot encode audit details as JSON: {0}")]
     Details(#[from] serde_json::Error),
+
+    #[error("audit details may not use the key {key:?}: the store writes it")]
+    ReservedDetailsKey { key: &'static str },
+
+    /// Rows the audit log does not vouch for; nothing may be published from
+    /// them. Lists the first few.
+    #[error("the audit log does not vouch for the state of {scope}: {}", crate::audit::render_findings(findings, *more))]
+    Unvouched {
+        scope: String,
+        findings: Vec<crate::audit::RowFinding>,
+        /// Findings beyond those listed.
+        more: u64,
+    },
 }
 
 pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -29,7 +29,10 @@ mod error;
 pub mod revocation;
 pub mod serial;
 
-pub use audit::{sha256, AuditContext, AuditEntry, AuditError, AuditRecord, ChainBreak};
+pub use audit::{
+    sha256, AuditContext, AuditEntry, AuditError, AuditRecord, ChainBreak, FieldDiff, RowFinding,
+    RowProblem, StateReport,
+};
 pub use backend::{Backend, Store, StoreTx};
 pub use ca::{Ca, CaId, NewCa};
 pub use certificate::{CertificateRecord, NewCertificate};

@@ -8,7 +8,7 @@ use aws_lc_rs::digest;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::audit::AuditContext;
+use crate::audit::{revocation_image, AuditContext, RowsDigest, Table};
 use crate::backend::{from_unix, from_unix_opt, on_pool, on_tx, seq_from_db, seq_to_db, unix, Tx};
 use crate::ca::CaId;
 use crate::change::ChangeKind;
@@ -355,6 +355,8 @@ impl StoreTx {
             .execute(&mut *c)
             .await?
             .rows_affected());
+        self.bind_row(Table::Revocations, req.ca.0, req.serial.as_bytes())
+            .await?;
         let entry = self
             .append_audit(&audit.record(
                 "certificate.revoke",
@@ -423,6 +425,8 @@ impl StoreTx {
             .execute(&mut *c)
             .await?
             .rows_affected());
+        self.bind_row(Table::Revocations, ca.0, serial.as_bytes())
+            .await?;
         let audit = self
             .append_audit(&audit.record(
                 "certificate.unhold",
@@ -474,10 +478,10 @@ impl StoreTx {
         };
         let (ca_id, change) = (ca.0, seq_to_db(seq));
         let mut inserted = 0u64;
-        let rows = style.rows_per_insert();
+        let rows_per_insert = style.rows_per_insert();
         let mut sql = String::new();
-        for chunk in sorted.chunks(rows) {
-            if sql.is_empty() || chunk.len() != rows {
+        for chunk in sorted.chunks(rows_per_insert) {
+            if sql.is_empty() || chunk.len() != rows_per_insert {
                 sql = import_sql(chunk.len(), style);
             }
             inserted += on_tx!(&mut self.tx, c => {
@@ -512,12 +516,37 @@ impl StoreTx {
         digest.copy_from_slice(list_hash.finish().as_ref());
         let mut audit = audit.clone();
         audit.inputs_sha256.push(digest);
+        // Every imported row is bound to the entry. Too many to read back:
+        // their images come from the values just inserted, in serial order
+        // (the bindings' order), a statement's worth at a time.
+        let link = self.next_audit_link().await?;
+        let mut rows = RowsDigest::default();
+        for chunk in sorted.chunks(rows_per_insert) {
+            let images: Vec<_> = chunk
+                .iter()
+                .map(|e| {
+                    revocation_image(
+                        ca_id,
+                        e.serial.as_bytes(),
+                        i16::from(e.reason.code()),
+                        unix(e.revoked_at),
+                        e.invalidity_date.map(unix),
+                        change,
+                    )
+                })
+                .collect();
+            self.write_bindings(link.seq, &images, &mut rows).await?;
+        }
         let entry = self
-            .append_audit(&audit.record(
-                "revocations.import",
-                Vec::new(),
-                json!({ "ca": ca_name, "count": total, "change": seq }),
-            ))
+            .write_audit_entry(
+                link,
+                &audit.record(
+                    "revocations.import",
+                    Vec::new(),
+                    json!({ "ca": ca_name, "count": total, "change": seq }),
+                ),
+                Some(rows.finish()),
+            )
             .await?;
         Ok(Recorded {
             record: inserted,

@@ -364,7 +364,7 @@ pub async fn crl_numbers_monotonic_under_concurrency(ctx: Ctx) {
             for _ in 0..EACH {
                 got.push(
                     store
-                        .next_crl_number(ca, CrlKind::Full)
+                        .next_crl_number(ca, CrlKind::Full, &officer())
                         .await
                         .unwrap()
                         .number,
@@ -391,7 +391,7 @@ pub async fn crl_reservation_and_recording(ctx: Ctx) {
     let s = &ctx.store;
     let ca = make_ca(s, "ca", None).await.id;
     assert!(matches!(
-        s.next_crl_number(ca, CrlKind::Delta).await,
+        s.next_crl_number(ca, CrlKind::Delta, &officer()).await,
         Err(StoreError::NoBaseCrl { .. })
     ));
     let serial = issue(s, ca).await;
@@ -401,7 +401,10 @@ pub async fn crl_reservation_and_recording(ctx: Ctx) {
     )
     .await
     .unwrap();
-    let full = s.next_crl_number(ca, CrlKind::Full).await.unwrap();
+    let full = s
+        .next_crl_number(ca, CrlKind::Full, &officer())
+        .await
+        .unwrap();
     assert_eq!(full.number, 1);
     assert_eq!(full.as_of_change, s.latest_change().await.unwrap());
     let now = OffsetDateTime::now_utc();
@@ -434,7 +437,10 @@ pub async fn crl_reservation_and_recording(ctx: Ctx) {
         Some(recorded)
     );
 
-    let delta = s.next_crl_number(ca, CrlKind::Delta).await.unwrap();
+    let delta = s
+        .next_crl_number(ca, CrlKind::Delta, &officer())
+        .await
+        .unwrap();
     assert_eq!(delta.number, 2);
     let base = delta.base.unwrap();
     assert_eq!((base.number, base.as_of_change), (1, full.as_of_change));
@@ -450,7 +456,9 @@ pub async fn crl_reservation_and_recording(ctx: Ctx) {
     .unwrap();
     let latest_delta = s.latest_crl(ca, CrlKind::Delta).await.unwrap().unwrap();
     assert_eq!(latest_delta.base_number, Some(1));
-    assert_eq!(s.verify_audit().await.unwrap(), 5);
+    // ca.create, certificate.issue, certificate.revoke, then crl.reserve and
+    // crl.publish twice (the refused delta reservation wrote nothing).
+    assert_eq!(s.verify_audit().await.unwrap(), 7);
 }
 
 pub async fn changes_since_lists_in_order(ctx: Ctx) {
@@ -780,8 +788,434 @@ async fn bulk_import_and_list(ctx: Ctx, n: u32) {
     }
     let list = t.elapsed();
     assert_eq!(count, u64::from(n));
+
+    // Every imported row is bound to the import's entry.
+    let t = Instant::now();
+    let report = s.verify_ca_state(ca).await.unwrap();
+    let check = t.elapsed();
+    assert!(report.is_intact(), "{:?}", report.findings.first());
+    assert_eq!(report.rows, u64::from(n) + 1, "the revocations and the CA");
     eprintln!(
-        "{:?}: {n} revocations imported in {insert:.2?}, listed in {list:.2?}",
+        "{:?}: {n} revocations imported in {insert:.2?}, listed in {list:.2?}, \
+         checked against the audit log in {check:.2?}",
         ctx.backend
     );
+}
+
+// ---- the audit log vouches for the rows (issue 19 item 3) ----------------
+
+/// A CA with one revoked certificate (keyCompromise, invalidity date), one
+/// good certificate and a published full CRL; returns the CA and the
+/// revoked serial.
+async fn revoked_state(s: &Store) -> (CaId, Serial) {
+    let ca = make_ca(s, "cnie-citizen-ca", None).await.id;
+    let revoked = issue(s, ca).await;
+    issue(s, ca).await;
+    let mut req = revocation(ca, &revoked, RevocationReason::KeyCompromise);
+    req.invalidity_date = Some(req.revoked_at - time::Duration::days(1));
+    s.revoke(&req, &officer()).await.unwrap();
+    let r = s
+        .next_crl_number(ca, CrlKind::Full, &officer())
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    s.record_crl(
+        &NewCrl {
+            ca,
+            number: r.number,
+            this_update: now,
+            next_update: Some(now + time::Duration::days(1)),
+            der: b"crl".to_vec(),
+        },
+        &officer(),
+    )
+    .await
+    .unwrap();
+    (ca, revoked)
+}
+
+/// Both the whole-store replay and the one-CA check name exactly one row,
+/// the same one; the chain itself still verifies.
+async fn the_one_finding(s: &Store, ca: CaId) -> store::RowFinding {
+    let all = s.verify_state().await.unwrap();
+    assert_eq!(all.findings.len(), 1, "{:#?}", all.findings);
+    let one = s.verify_ca_state(ca).await.unwrap();
+    assert_eq!(one.findings, all.findings);
+    let err = one.clone().require_intact("CA").unwrap_err();
+    assert!(matches!(err, StoreError::Unvouched { .. }));
+    assert!(
+        err.to_string().contains(&all.findings[0].to_string()),
+        "{err}"
+    );
+    assert!(s.verify_audit().await.is_ok(), "the chain is untouched");
+    all.findings.into_iter().next().unwrap()
+}
+
+/// SQL for a byte string literal on this backend.
+fn blob(backend: Backend, hex: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("X'{hex}'"),
+        Backend::Postgres => format!("'\\x{hex}'::bytea"),
+    }
+}
+
+pub async fn state_intact_after_every_kind_of_write(ctx: Ctx) {
+    let s = &ctx.store;
+    let root = make_ca(s, "root", None).await.id;
+    let (ca, _) = revoked_state(s).await;
+    // A hold released, a hold turned into a revocation, an import, a
+    // delta CRL, a reservation never published, a grouped transaction.
+    let held = issue(s, ca).await;
+    s.revoke(
+        &revocation(ca, &held, RevocationReason::CertificateHold),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    s.unhold(ca, &held, &officer()).await.unwrap();
+    let held_then_revoked = issue(s, ca).await;
+    for reason in [
+        RevocationReason::CertificateHold,
+        RevocationReason::Superseded,
+    ] {
+        s.revoke(&revocation(ca, &held_then_revoked, reason), &officer())
+            .await
+            .unwrap();
+    }
+    let imported: Vec<_> = ["7A01", "7A02", "7A03"]
+        .iter()
+        .map(|hex| ImportedRevocation {
+            serial: Serial::from_hex(hex).unwrap(),
+            reason: RevocationReason::AffiliationChanged,
+            revoked_at: OffsetDateTime::now_utc(),
+            invalidity_date: None,
+        })
+        .collect();
+    s.import_revocations(ca, &imported, &officer())
+        .await
+        .unwrap();
+    s.next_crl_number(ca, CrlKind::Delta, &officer())
+        .await
+        .unwrap();
+    let mut tx = s.begin().await.unwrap();
+    let serial = tx.allocate_serial(root).await.unwrap();
+    tx.record_certificate(&new_cert(root, &serial), &officer())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    s.verify_audit().await.unwrap();
+    let all = s.verify_state().await.unwrap();
+    assert!(all.is_intact(), "{:#?}", all.findings);
+    // 2 CAs, 5 certificates, 6 revocations (the unheld one stays, 3
+    // imported), 2 CRL numbers.
+    assert_eq!(all.rows, 2 + 5 + 6 + 2);
+    let one = s.verify_ca_state(ca).await.unwrap();
+    assert!(one.is_intact(), "{:#?}", one.findings);
+    assert_eq!(one.rows, 1 + 4 + 6 + 2);
+    assert!(s
+        .verify_serial_state(ca, &held_then_revoked)
+        .await
+        .unwrap()
+        .is_intact());
+}
+
+pub async fn state_edited_reason_is_named(ctx: Ctx) {
+    let (ca, serial) = revoked_state(&ctx.store).await;
+    assert_eq!(ctx.tamper("UPDATE revocations SET reason = 0").await, 1);
+    let f = the_one_finding(&ctx.store, ca).await;
+    assert_eq!(
+        (f.table, f.ca, f.key.as_slice()),
+        (store::audit::Table::Revocations, ca, serial.as_bytes())
+    );
+    let store::RowProblem::Differs { fields, .. } = &f.problem else {
+        panic!("{f}");
+    };
+    assert_eq!(fields.len(), 1, "{f}");
+    assert_eq!(
+        (
+            fields[0].field,
+            fields[0].found.as_str(),
+            fields[0].logged.as_str()
+        ),
+        ("reason", "unspecified", "keyCompromise")
+    );
+    let text = f.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "revocations row of CA \"cnie-citizen-ca\" ({ca}), serial {serial}: \
+             reason is unspecified, the log says keyCompromise (audit entry "
+        )),
+        "{text}"
+    );
+    // The serial's own check sees it too (the responder's change feed).
+    assert!(ctx
+        .store
+        .verify_serial_state(ca, &serial)
+        .await
+        .unwrap()
+        .names(store::audit::Table::Revocations, serial.as_bytes()));
+}
+
+pub async fn state_edited_date_is_named(ctx: Ctx) {
+    let (ca, serial) = revoked_state(&ctx.store).await;
+    assert_eq!(
+        ctx.tamper(
+            "UPDATE revocations SET revoked_at = revoked_at + 86400, \
+             invalidity_date = NULL"
+        )
+        .await,
+        1
+    );
+    let f = the_one_finding(&ctx.store, ca).await;
+    assert_eq!(f.key, serial.as_bytes());
+    let store::RowProblem::Differs { fields, .. } = &f.problem else {
+        panic!("{f}");
+    };
+    let names: Vec<_> = fields.iter().map(|d| d.field).collect();
+    assert_eq!(names, ["revoked_at", "invalidity_date"], "{f}");
+    assert_eq!(fields[1].found, "absent");
+    assert!(fields[0].found.ends_with('Z') && fields[0].logged.ends_with('Z'));
+}
+
+pub async fn state_deleted_revocation_is_named(ctx: Ctx) {
+    let (ca, serial) = revoked_state(&ctx.store).await;
+    let entries = ctx.store.audit_entries(0, 100).await.unwrap();
+    let revoke_seq = entries
+        .iter()
+        .find(|e| e.action == "certificate.revoke")
+        .unwrap()
+        .seq;
+    assert_eq!(ctx.tamper("DELETE FROM revocations").await, 1);
+    // The certificate now reads as good: exactly what must not be published.
+    assert_eq!(
+        ctx.store.status(ca, &serial).await.unwrap(),
+        CertStatus::Good
+    );
+    let f = the_one_finding(&ctx.store, ca).await;
+    assert_eq!(f.table, store::audit::Table::Revocations);
+    assert_eq!(f.key, serial.as_bytes());
+    assert_eq!(f.problem, store::RowProblem::Gone { seq: revoke_seq });
+    assert!(
+        f.to_string().ends_with(&format!(
+            "serial {serial}: audit entry {revoke_seq} wrote this row; it is gone from the table"
+        )),
+        "{f}"
+    );
+}
+
+pub async fn state_inserted_certificate_is_named(ctx: Ctx) {
+    let (ca, _) = revoked_state(&ctx.store).await;
+    let sql = format!(
+        "INSERT INTO certificates (ca_id, serial, subject_der, not_before, not_after, der, \
+         profile, sha256, issued_at) SELECT ca_id, {}, subject_der, not_before, not_after, \
+         {}, profile, {}, issued_at FROM certificates WHERE ca_id = {} LIMIT 1",
+        blob(ctx.backend, "7F0102"),
+        blob(ctx.backend, "3000"),
+        blob(ctx.backend, &store_hex(&store::sha256(&[0x30, 0]))),
+        ca.0
+    );
+    assert_eq!(ctx.tamper(&sql).await, 1);
+    let f = the_one_finding(&ctx.store, ca).await;
+    assert_eq!(f.table, store::audit::Table::Certificates);
+    assert_eq!(f.key, [0x7f, 0x01, 0x02]);
+    assert_eq!(f.problem, store::RowProblem::NoEntry);
+    assert!(
+        f.to_string()
+            .ends_with("serial 7F0102: no audit entry wrote this row"),
+        "{f}"
+    );
+    // The whole-store replay also reads the DER: a certificate's DER
+    // edited without its sha256 (the per-CA check leaves DER alone).
+    let edit = format!(
+        "UPDATE certificates SET der = {} WHERE serial <> {}",
+        blob(ctx.backend, "3000"),
+        blob(ctx.backend, "7F0102")
+    );
+    assert_eq!(ctx.tamper(&edit).await, 2);
+    let all = ctx.store.verify_state().await.unwrap();
+    let content = store::RowProblem::Content {
+        column: "der",
+        digest_column: "sha256",
+    };
+    assert_eq!(
+        all.findings.iter().filter(|f| f.problem == content).count(),
+        2,
+        "{:#?}",
+        all.findings
+    );
+    assert_eq!(
+        ctx.store.verify_ca_state(ca).await.unwrap().findings.len(),
+        1
+    );
+}
+
+/// Rows edited together with their recorded images (`audit_rows`): the
+/// rows then match the images, not the entries that vouch for them.
+pub async fn state_rewritten_image_breaks_the_entry(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "cnie-citizen-ca", None).await.id;
+    let serial = issue(s, ca).await;
+    let hold = revocation(ca, &serial, RevocationReason::CertificateHold);
+    let held = s.revoke(&hold, &officer()).await.unwrap();
+    let revoked = s
+        .revoke(
+            &revocation(ca, &serial, RevocationReason::KeyCompromise),
+            &officer(),
+        )
+        .await
+        .unwrap();
+    // Back to the held state, as the log recorded it at the hold...
+    let back = format!(
+        "UPDATE revocations SET reason = 6, revoked_at = {}, invalidity_date = NULL, \
+         change_seq = {}",
+        hold.revoked_at.unix_timestamp(),
+        held.record.change_seq
+    );
+    assert_eq!(ctx.tamper(&back).await, 1);
+    let f = the_one_finding(s, ca).await;
+    assert!(
+        matches!(&f.problem, store::RowProblem::Differs { seq, .. } if *seq == revoked.audit_seq),
+        "{f}"
+    );
+    // ...and the revocation's recorded image made to match.
+    let copy = format!(
+        "UPDATE audit_rows SET image = (SELECT image FROM audit_rows WHERE seq = {}) \
+         WHERE seq = {}",
+        held.audit_seq, revoked.audit_seq
+    );
+    assert_eq!(ctx.tamper(&copy).await, 1);
+    let report = s.verify_ca_state(ca).await.unwrap();
+    assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+    assert_eq!(report.findings[0].key, serial.as_bytes());
+    let mismatch = ChainBreak::RowsMismatch {
+        claimed: 1,
+        found: 1,
+    };
+    assert_eq!(
+        report.findings[0].problem,
+        store::RowProblem::EntryBroken {
+            seq: revoked.audit_seq,
+            reason: mismatch.clone()
+        }
+    );
+    assert_eq!(
+        expect_broken(s.verify_audit().await, revoked.audit_seq),
+        mismatch
+    );
+    // Deleting that image instead rolls the row back to the hold's image,
+    // which its own entry vouches for: only the walk of the whole chain
+    // sees the revocation's entry lose its row.
+    ctx.tamper(&format!(
+        "DELETE FROM audit_rows WHERE seq = {}",
+        revoked.audit_seq
+    ))
+    .await;
+    assert!(s.verify_ca_state(ca).await.unwrap().is_intact());
+    assert_eq!(
+        expect_broken(s.verify_audit().await, revoked.audit_seq),
+        ChainBreak::RowsMismatch {
+            claimed: 1,
+            found: 0
+        }
+    );
+}
+
+/// A bulk import binds each imported row: one deleted among many is named.
+pub async fn state_imported_rows_are_named(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let imported: Vec<_> = (1..=300u16)
+        .map(|i| ImportedRevocation {
+            serial: Serial::from_der_content(&[0x10, (i >> 8) as u8, i as u8]).unwrap(),
+            reason: RevocationReason::Superseded,
+            revoked_at: OffsetDateTime::now_utc(),
+            invalidity_date: None,
+        })
+        .collect();
+    let done = s
+        .import_revocations(ca, &imported, &officer())
+        .await
+        .unwrap();
+    assert!(s.verify_ca_state(ca).await.unwrap().is_intact());
+    let victim = &imported[150].serial;
+    let sql = format!(
+        "DELETE FROM revocations WHERE serial = {}",
+        blob(ctx.backend, &victim.to_hex())
+    );
+    assert_eq!(ctx.tamper(&sql).await, 1);
+    let f = the_one_finding(s, ca).await;
+    assert_eq!(f.key, victim.as_bytes());
+    assert_eq!(
+        f.problem,
+        store::RowProblem::Gone {
+            seq: done.audit_seq
+        }
+    );
+}
+
+/// A database written before row bindings existed (schema 1): opening it
+/// with this version binds every row to one `store.baseline` entry, once.
+pub async fn state_baseline_binds_rows_of_an_older_schema(ctx: Ctx) {
+    // An entry from before, then back to schema 1 with rows no entry wrote.
+    ctx.store.append_audit(&audit_record(0)).await.unwrap();
+    ctx.tamper("DROP TABLE audit_rows").await;
+    ctx.tamper("DELETE FROM _sqlx_migrations WHERE version = 2")
+        .await;
+    ctx.tamper(
+        "INSERT INTO cas (id, name, subject_der, cert_der, cert_sha256, key_label, \
+         created_at) VALUES (1, 'old-ca', X'30', X'30', X'00', 'old-key', 0)"
+            .replace("X'30'", &blob(ctx.backend, "30"))
+            .replace(
+                "X'00'",
+                &blob(ctx.backend, &store_hex(&store::sha256(&[0x30]))),
+            )
+            .as_str(),
+    )
+    .await;
+    let cert = format!(
+        "INSERT INTO certificates (ca_id, serial, subject_der, not_before, not_after, der, \
+         profile, sha256, issued_at) VALUES (1, {s}, {d}, 0, 1, {d}, 'old', {h}, 0)",
+        s = blob(ctx.backend, "0A"),
+        d = blob(ctx.backend, "30"),
+        h = blob(ctx.backend, &store_hex(&store::sha256(&[0x30]))),
+    );
+    ctx.tamper(&cert).await;
+    let revoked = format!(
+        "INSERT INTO revocations (ca_id, serial, reason, revoked_at, removed_from_hold, \
+         change_seq) VALUES (1, {}, 1, 100, FALSE, 0)",
+        blob(ctx.backend, "0A")
+    );
+    ctx.tamper(&revoked).await;
+
+    let upgraded = ctx.reopen().await;
+    assert_eq!(upgraded.verify_audit().await.unwrap(), 2);
+    let baseline = &upgraded.audit_entries(1, 1).await.unwrap()[0];
+    assert_eq!(baseline.action, "store.baseline");
+    assert!(
+        baseline.details.contains(r#""bound_rows":{"count":3"#),
+        "{}",
+        baseline.details
+    );
+    let report = upgraded.verify_state().await.unwrap();
+    assert!(report.is_intact(), "{:#?}", report.findings);
+    assert_eq!(report.rows, 3);
+    // Once only.
+    assert_eq!(ctx.reopen().await.verify_audit().await.unwrap(), 2);
+    // From now on those rows are vouched for like any other.
+    ctx.tamper("UPDATE revocations SET reason = 4").await;
+    let f = the_one_finding(&upgraded, CaId(1)).await;
+    assert!(
+        f.to_string()
+            .contains("reason is superseded, the log says keyCompromise (audit entry 2)"),
+        "{f}"
+    );
+}
+
+fn store_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        write!(s, "{b:02X}").unwrap();
+        s
+    })
 }
