@@ -1,6 +1,7 @@
 //! The officer commands on the PostgreSQL backend: the same ceremonies,
-//! issuance, revocation, CRL and OpenSSL check as on SQLite, and an audit
-//! row edited directly in PostgreSQL named by `pki audit verify`.
+//! issuance, revocation, CRL and OpenSSL check as on SQLite, a revocation
+//! edited directly in PostgreSQL named by `pki audit verify` and refused by
+//! `pki crl generate`, and an audit row edited directly named too.
 //!
 //! The throwaway PostgreSQL 15 server is the store suite's own
 //! (`store/tests/backends/pg.rs`: initdb + pg_ctl on 127.0.0.1, a free
@@ -62,16 +63,37 @@ fn hierarchy_revocation_and_audit_on_postgres() {
     // crl.reserve + crl.publish per CRL.
     let out = bed.ok(&["audit", "verify"]);
     assert!(out.contains("audit log intact: 10 entries"), "{out}");
+    assert!(out.contains("rows intact: 8 rows"), "{out}");
 
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::query("UPDATE audit_log SET details = '{}' WHERE seq = 6")
-            .execute(&mut c)
-            .await
-            .unwrap();
-        c.close().await.unwrap();
-    });
+    let exec = |sql: &str| {
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+            c.close().await.unwrap();
+        });
+    };
+    // The revocation edited behind the store's back (issue 19 item 3).
+    exec("UPDATE revocations SET reason = 4");
+    let named = format!(
+        "revocations row of CA \"cnie-citizen-ca\" (#2), serial {serial}: reason is \
+         superseded, the log says keyCompromise (audit entry 8)"
+    );
+    let out = bed.fails(&["audit", "verify"]);
+    assert!(out.contains(&named), "{out}");
+    let err = bed.fails(&[
+        "crl",
+        "generate",
+        "--ca",
+        "cnie-citizen-ca",
+        "--out",
+        crl_arg,
+    ]);
+    assert!(err.contains(&named), "{err}");
+    exec("UPDATE revocations SET reason = 1");
+    bed.ok(&["audit", "verify"]);
+
+    exec("UPDATE audit_log SET details = '{}' WHERE seq = 6");
     let out = bed.fails(&["audit", "verify"]);
     assert!(out.contains("audit log BROKEN at entry 6"), "{out}");
 }
