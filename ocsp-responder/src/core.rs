@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use pki_core::ocsp::HashAlgorithm;
 use pki_core::SignError;
-use store::{ChangeKind, RevocationQuery, Serial, Store};
+use store::audit::Table;
+use store::{ChangeKind, RevocationQuery, Serial, StateReport, Store};
 use tokio::sync::Semaphore;
 
 use crate::cache::ResponseCache;
@@ -189,6 +190,19 @@ impl Core {
         let Some(known) = Known::from_store(&status) else {
             return (None, 0);
         };
+        // Rows the audit log does not vouch for are answered like an
+        // unissued serial, never from the rows.
+        match self
+            .db(self.store.verify_serial_state(issuer.ca, &parsed))
+            .await
+        {
+            Ok(report) if report.is_intact() => {}
+            Ok(report) => {
+                self.refuse(issuer, &report);
+                return (None, 0);
+            }
+            Err(_) => return (None, 0),
+        }
         {
             let _publishing = self.publish_lock();
             self.statuses.set_if_absent(issuer.index, serial, known, 0);
@@ -232,7 +246,20 @@ impl Core {
     /// Loads every issued and revoked serial of every issuer from the store
     /// into the status table. Returns the change sequence the load is
     /// consistent with (changes after it are applied by the feed).
+    ///
+    /// First each issuer's rows are replayed against the audit log
+    /// ([`Store::verify_ca_state`], one pass over the rows this load reads
+    /// anyway): a row the log does not vouch for stops the load, named, so
+    /// neither the responder nor `pki presign` publishes from it.
     pub async fn load_statuses(&self) -> Result<u64, ResponderError> {
+        for issuer in &self.issuers {
+            // Not under `db_timeout`: it reads every row of the CA.
+            let report = self.store.verify_ca_state(issuer.ca).await?;
+            if !report.is_intact() {
+                self.metrics.unvouched.fetch_add(1, Ordering::Relaxed);
+            }
+            report.require_intact(format!("CA {:?}", issuer.name))?;
+        }
         let seq = self.db(self.store.latest_change()).await?;
         for issuer in &self.issuers {
             let mut after: Option<Serial> = None;
@@ -380,7 +407,28 @@ impl Core {
             }
             (None, _) => Vec::new(),
         };
+        // The rows behind the new statuses must be as the audit log wrote
+        // them: the serial's own rows, or the whole CA after an import.
+        let report = match (&change.serial, change.kind) {
+            (Some(s), _) => {
+                self.db(self.store.verify_serial_state(issuer.ca, s))
+                    .await?
+            }
+            (None, ChangeKind::Imported) => self.store.verify_ca_state(issuer.ca).await?,
+            (None, _) => StateReport::default(),
+        };
+        self.refuse(&issuer, &report);
         for serial in serials {
+            if report.more > 0
+                || report.names(Table::Revocations, serial.as_bytes())
+                || report.names(Table::Certificates, serial.as_bytes())
+            {
+                // Answered like an unissued serial (never `good`) until the
+                // rows are put right and change again.
+                self.set_status(issuer.index, serial.as_bytes(), None, change.seq);
+                self.drop_stale(&issuer, serial.as_bytes());
+                continue;
+            }
             let status = self.db(self.store.status(issuer.ca, &serial)).await?;
             self.set_status(
                 issuer.index,
@@ -391,6 +439,20 @@ impl Core {
             self.resign_now(&issuer, serial.as_bytes().into()).await;
         }
         Ok(())
+    }
+
+    /// Logs and counts the rows of `report` whose statuses are not
+    /// published.
+    fn refuse(&self, issuer: &Issuer, report: &StateReport) {
+        for finding in &report.findings {
+            tracing::error!(
+                issuer = %issuer.name,
+                %finding,
+                "not publishing a status the audit log does not vouch for"
+            );
+        }
+        let count = report.findings.len() as u64 + report.more;
+        self.metrics.unvouched.fetch_add(count, Ordering::Relaxed);
     }
 
     /// Replaces the cached responses of one serial at once. The stale

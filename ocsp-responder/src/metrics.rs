@@ -104,6 +104,9 @@ pub struct Metrics {
     pub resigned: AtomicU64,
     pub changes_applied: AtomicU64,
     pub db_errors: AtomicU64,
+    /// Statuses not published because the audit log does not vouch for
+    /// their rows.
+    pub unvouched: AtomicU64,
     /// Unix seconds of the oldest cached thisUpdate (0 when unknown).
     pub oldest_response: AtomicU64,
 }
@@ -181,6 +184,11 @@ impl Metrics {
                 "ocsp_db_errors_total",
                 "Failed or timed-out database calls.",
                 &self.db_errors,
+            ),
+            (
+                "ocsp_unvouched_statuses_total",
+                "Statuses not published: their store rows differ from the audit log.",
+                &self.unvouched,
             ),
         ] {
             out.counter(name, help, v.load(Ordering::Relaxed));
