@@ -80,17 +80,20 @@ soak: deps
 fuzz/fixtures/root.der: pki-core/examples/fuzz_seeds.rs examples/ceremony/*.toml
 	$(CARGO) run -q -p pki-core --features test-ca --example fuzz_seeds -- fuzz
 
-## Each target for FUZZ_SECS seconds; new inputs go to fuzz/corpus/<target>,
-## crashes to fuzz/artifacts/<target>, libFuzzer's output to fuzz/logs.
+## Builds every target once, then runs each for FUZZ_SECS seconds (the
+## binaries themselves, as `cargo fuzz run` would, without rebuilding in
+## between); new inputs go to fuzz/corpus/<target>, crashes to
+## fuzz/artifacts/<target>, libFuzzer's output to fuzz/logs.
+FUZZ_BIN := fuzz/target/x86_64-unknown-linux-gnu/release
 fuzz: fuzz/fixtures/root.der
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
 	$(FUZZ_CARGO) build $(FUZZ_FLAGS)
 	@mkdir -p fuzz/logs; failed=0; \
 	for t in $(FUZZ_TARGETS); do \
-	  mkdir -p fuzz/corpus/$$t; \
-	  if $(FUZZ_CARGO) run $(FUZZ_FLAGS) $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	  mkdir -p fuzz/corpus/$$t fuzz/artifacts/$$t; \
+	  if RUST_BACKTRACE=1 $(FUZZ_BIN)/$$t -artifact_prefix=fuzz/artifacts/$$t/ \
 	       -max_total_time=$(FUZZ_SECS) -timeout=10 -print_final_stats=1 \
-	       >fuzz/logs/$$t.log 2>&1; then \
+	       fuzz/corpus/$$t fuzz/seeds/$$t >fuzz/logs/$$t.log 2>&1; then \
 	    result="no crash"; \
 	  else \
 	    result="CRASH: fuzz/logs/$$t.log, input in fuzz/artifacts/$$t/"; failed=1; \
