@@ -743,7 +743,8 @@ responder_cert = "ocsp-cnie-ca.pem"
     ];
     let err = bed.fails(&args);
     assert!(
-        err.contains("PIN file pin has mode 644, open to group or others; run `chmod 600 pin`"),
+        // (The path as resolved against the responder config's directory.)
+        err.contains("PIN file ./pin has mode 644, open to group or others; run `chmod 600 ./pin`"),
         "{err}"
     );
     std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
