@@ -35,6 +35,7 @@ pub struct PolicyRequest {
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
     /// End-entity certificate: base64 of the DER, or one PEM block.
+    #[schema(min_length = 1)]
     pub leaf: String,
     /// Untrusted intermediates in any order (base64 DER or PEM, a PEM
     /// string may hold several blocks).
@@ -56,9 +57,30 @@ pub struct ValidateRequest {
     pub required_level: Option<String>,
     #[serde(default)]
     pub policy: PolicyRequest,
-    /// Most intermediates allowed in the path (default 8).
-    #[serde(default)]
+    /// Most intermediates allowed in the path (default 8, at most 16). An
+    /// integral JSON number is accepted in any spelling (`2` or `2.0`), as
+    /// JSON Schema's `integer` allows.
+    #[serde(default, deserialize_with = "integral")]
+    #[schema(minimum = 0, maximum = 16, value_type = Option<u64>)]
     pub max_intermediates: Option<usize>,
+}
+
+/// An optional non-negative integer written as any JSON number with no
+/// fractional part (JSON Schema: `2.0` is an integer).
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    use serde::de::Error as _;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(u) = n.as_u64() {
+        return usize::try_from(u).map(Some).map_err(D::Error::custom);
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= 1e15 => Ok(Some(f as usize)),
+        _ => Err(D::Error::custom(format!(
+            "{n} is not a non-negative integer"
+        ))),
+    }
 }
 
 /// `POST /v1/validate/batch` body.

@@ -1032,3 +1032,27 @@ async fn tier_profile_turns_findings_into_errors() {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["profile"], "strict");
 }
+
+/// The OpenAPI schema says what the server accepts: `leaf` is non-empty,
+/// `max_intermediates` an integer from 0 to 16 (`2.0` is one, as JSON
+/// Schema reads it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_and_server_agree_on_leaf_and_max_intermediates() {
+    let (pki, s) = server().await;
+    let (_, doc) = s.client.get_json("/openapi.json", None).await;
+    let props = &doc["components"]["schemas"]["ValidateRequest"]["properties"];
+    assert_eq!(props["leaf"]["minLength"], 1, "{props}");
+    assert_eq!(props["max_intermediates"]["maximum"], 16, "{props}");
+    assert_eq!(props["max_intermediates"]["minimum"], 0, "{props}");
+    let mut body = pki.request(&pki.good);
+    body["max_intermediates"] = json!(2.0);
+    let (st, v) = s.validate(&body).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    body["max_intermediates"] = json!(2.5);
+    assert_eq!(s.validate(&body).await.0, StatusCode::BAD_REQUEST);
+    body["max_intermediates"] = json!(17);
+    assert_eq!(s.validate(&body).await.0, StatusCode::BAD_REQUEST);
+    let (st, _) = s.validate(&json!({"leaf": ""})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
