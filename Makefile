@@ -6,8 +6,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VAR   ?= $(CURDIR)/var
 
-# System packages the tests and the demo need (Debian names).
-APT_PACKAGES := softhsm2 openssl zstd postgresql
+# System packages (Debian names). The demo runs on SoftHSM2 and SQLite, so
+# it needs no database server; the tests also start PostgreSQL, unpack
+# zstd fixtures and check the alert rules with promtool (package prometheus).
+DEMO_APT_PACKAGES := softhsm2 openssl curl bc
+TEST_APT_PACKAGES := $(DEMO_APT_PACKAGES) zstd postgresql prometheus
 
 # Fuzzing: seconds per target, and the targets (fuzz/fuzz_targets/).
 FUZZ_SECS    ?= 60
@@ -18,7 +21,7 @@ FUZZ_TARGETS := cert_validate crl ocsp_request ocsp_response api_request ceremon
 FUZZ_CARGO   := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
 FUZZ_FLAGS   := --sanitizer none
 
-.PHONY: help deps build test lint demo bench soak fuzz fmt clean-var
+.PHONY: help deps deps-demo deps-test build test lint demo bench soak fuzz fmt clean-var
 
 help:
 	@echo "make demo   - generate a sample hierarchy under ./var/demo and validate it"
@@ -28,18 +31,15 @@ help:
 	@echo "make soak   - OCSP + validation soak with revocations (SOAK_SECS, default 600)"
 
 ## Install missing system packages (apt, as root); say what to do otherwise.
-deps:
-	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "missing system packages:$$missing"; \
-	    echo "install them with: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+## deps-demo: what `make demo` needs; deps-test (and deps): everything.
+deps: deps-test
+
+deps-demo:
+	@./scripts/apt-deps.sh $(DEMO_APT_PACKAGES)
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
+
+deps-test:
+	@./scripts/apt-deps.sh $(TEST_APT_PACKAGES)
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
 
 build: deps
@@ -49,7 +49,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps
+test: deps-test
+	./scripts/deploy-check.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast && \
 	  $(CARGO) test --doc --workspace; \
@@ -60,7 +61,7 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --all -- --check
 
-demo: deps
+demo: deps-demo
 	$(CARGO) build --release -p ca-tools
 	VAR=$(VAR) ./scripts/demo.sh
 	$(CARGO) build --release -p validation-api
