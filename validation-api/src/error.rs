@@ -204,6 +204,11 @@ pub struct ErrorDetail {
 
 /// Body of every 4xx/5xx answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(examples(
+    crate::openapi_examples::error_unauthorized,
+    crate::openapi_examples::error_bad_der,
+    crate::openapi_examples::error_bad_json
+))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }

@@ -71,6 +71,7 @@ pub struct RefusedItem {
 
 /// `POST /v1/validate/batch` answer: one result per item, in order.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(crate::openapi_examples::batch_response))]
 pub struct BatchResponse {
     pub results: Vec<BatchItem>,
 }
@@ -100,6 +101,7 @@ pub struct TierInfo {
 
 /// `GET /v1/tiers` answer.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(crate::openapi_examples::tiers_response))]
 pub struct TiersResponse {
     /// Configuration generation (1 at start, +1 per reload).
     pub generation: u64,
@@ -118,6 +120,10 @@ pub enum HealthStatus {
 
 /// `GET /health` and `GET /health/ready` answer.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(
+    crate::openapi_examples::health_ok,
+    crate::openapi_examples::health_not_ready
+))]
 pub struct Health {
     pub status: HealthStatus,
     pub generation: u64,
@@ -221,11 +227,20 @@ fn verdict_response(v: &Rendered, cached: bool) -> Response {
 }
 
 /// Validate one chain.
-#[utoipa::path(post, path = "/v1/validate", request_body = ValidateRequest,
+#[utoipa::path(post, path = "/v1/validate",
+    request_body(content = ValidateRequest, examples(
+        ("amina" = (summary = "A citizen's authentication certificate with its CA", value = json!(crate::openapi_examples::validate_request()))),
+    )),
     responses(
-        (status = 200, description = "Verdict, valid or not", body = Verdict),
-        (status = 400, description = "Malformed request (bad JSON, encoding or field)", body = ErrorBody),
-        (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
+        (status = 200, description = "Verdict, valid or not", body = Verdict, examples(
+            ("valid" = (summary = "Valid: tier, level, path, CRL status", value = json!(crate::openapi_examples::verdict_valid()))),
+            ("revoked" = (summary = "Revoked: code and the certificate at fault", value = json!(crate::openapi_examples::verdict_revoked()))),
+        )),
+        (status = 400, description = "Malformed request (bad JSON, encoding or field)", body = ErrorBody, examples(
+            ("bad_der" = (summary = "A leaf that is not DER", value = json!(crate::openapi_examples::error_bad_der()))),
+            ("bad_json" = (summary = "A misspelt field", value = json!(crate::openapi_examples::error_bad_json()))),
+        )),
+        (status = 401, description = "Missing or unknown bearer token", body = ErrorBody, example = json!(crate::openapi_examples::error_unauthorized())),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 405, description = "Method other than POST (`Allow: POST`)", body = ErrorBody),
         (status = 415, description = "Content type is not application/json", body = ErrorBody),
@@ -258,9 +273,10 @@ async fn validate(
 }
 
 /// Validate up to `batch_max` chains in parallel; results in request order.
-#[utoipa::path(post, path = "/v1/validate/batch", request_body = BatchRequest,
+#[utoipa::path(post, path = "/v1/validate/batch",
+    request_body(content = BatchRequest, example = json!(crate::openapi_examples::batch_request())),
     responses(
-        (status = 200, description = "One result per item, in order", body = BatchResponse),
+        (status = 200, description = "One result per item, in order", body = BatchResponse, example = json!(crate::openapi_examples::batch_response())),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
         (status = 413, description = "Body or item count over the limit", body = ErrorBody),
@@ -339,7 +355,7 @@ fn cert_info(c: &pki_core::Cert) -> AnchorInfo {
 /// Configured trust tiers, their anchors and levels.
 #[utoipa::path(get, path = "/v1/tiers",
     responses(
-        (status = 200, description = "Tiers in force", body = TiersResponse),
+        (status = 200, description = "Tiers in force", body = TiersResponse, example = json!(crate::openapi_examples::tiers_response())),
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
         (status = 405, description = "Method other than GET (`Allow: GET,HEAD`)", body = ErrorBody),
     ))]
@@ -372,8 +388,8 @@ async fn tiers(State(svc): State<Arc<Service>>) -> Json<TiersResponse> {
 /// `revocation_status_unavailable`), with the reasons.
 #[utoipa::path(get, path = "/health", security(()),
     responses(
-        (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Not ready; `reasons` says why", body = Health),
+        (status = 200, description = "Ready", body = Health, example = json!(crate::openapi_examples::health_ok())),
+        (status = 503, description = "Not ready; `reasons` says why", body = Health, example = json!(crate::openapi_examples::health_not_ready())),
     ))]
 async fn health(State(svc): State<Arc<Service>>) -> Response {
     readiness(&svc)
@@ -382,8 +398,8 @@ async fn health(State(svc): State<Arc<Service>>) -> Response {
 /// The same as `/health`.
 #[utoipa::path(get, path = "/health/ready", security(()),
     responses(
-        (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Not ready; `reasons` says why", body = Health),
+        (status = 200, description = "Ready", body = Health, example = json!(crate::openapi_examples::health_ok())),
+        (status = 503, description = "Not ready; `reasons` says why", body = Health, example = json!(crate::openapi_examples::health_not_ready())),
     ))]
 async fn health_ready(State(svc): State<Arc<Service>>) -> Response {
     readiness(&svc)

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod ocsp;
+pub mod openapi_examples;
 pub mod readiness;
 pub mod refresh;
 pub mod reload;

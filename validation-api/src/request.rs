@@ -32,6 +32,7 @@ pub struct PolicyRequest {
 
 /// `POST /v1/validate` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(examples(crate::openapi_examples::validate_request))]
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
     /// End-entity certificate: base64 of the DER, or one PEM block.
@@ -85,6 +86,7 @@ fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::
 
 /// `POST /v1/validate/batch` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(examples(crate::openapi_examples::batch_request))]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     pub items: Vec<ValidateRequest>,

@@ -233,6 +233,10 @@ pub struct FindingInfo {
 
 /// `POST /v1/validate` answer (HTTP 200, valid or not).
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(examples(
+    crate::openapi_examples::verdict_valid,
+    crate::openapi_examples::verdict_revoked
+))]
 pub struct Verdict {
     pub valid: bool,
     /// Trust tier reached.

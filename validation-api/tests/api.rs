@@ -1056,3 +1056,110 @@ async fn schema_and_server_agree_on_leaf_and_max_intermediates() {
     let (st, _) = s.validate(&json!({"leaf": ""})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
+
+/// The shape of a JSON value: object keys (recursively) and value types,
+/// arrays by their first element.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(a) => json!([a.first().map_or(Value::Null, shape)]),
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => Value::Null,
+    }
+}
+
+/// /openapi.json carries the examples captured from the demo (request and
+/// answers of every JSON endpoint), and each example has the shape of
+/// the answer this server really gives to the same kind of request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_examples_are_real_answers() {
+    use validation_api::openapi_examples as ex;
+    let (pki, s) = server().await;
+    let (_, doc) = s.client.get_json("/openapi.json", None).await;
+    let schemas = &doc["components"]["schemas"];
+    for (schema, first) in [
+        ("ValidateRequest", ex::validate_request()),
+        ("BatchRequest", ex::batch_request()),
+        ("Verdict", ex::verdict_valid()),
+        ("BatchResponse", ex::batch_response()),
+        ("TiersResponse", ex::tiers_response()),
+        ("Health", ex::health_ok()),
+        ("ErrorBody", ex::error_unauthorized()),
+    ] {
+        assert_eq!(schemas[schema]["examples"][0], first, "{schema} example");
+    }
+    let validate = &doc["paths"]["/v1/validate"]["post"];
+    let json = |v: &Value| v["content"]["application/json"].clone();
+    assert_eq!(
+        json(&validate["requestBody"])["examples"]["amina"]["value"],
+        ex::validate_request()
+    );
+    let ok = json(&validate["responses"]["200"]);
+    assert_eq!(ok["examples"]["valid"]["value"], ex::verdict_valid());
+    assert_eq!(ok["examples"]["revoked"]["value"], ex::verdict_revoked());
+    assert_eq!(
+        json(&validate["responses"]["400"])["examples"]["bad_der"]["value"],
+        ex::error_bad_der()
+    );
+    assert_eq!(
+        json(&validate["responses"]["401"])["example"],
+        ex::error_unauthorized()
+    );
+    let batch = &doc["paths"]["/v1/validate/batch"]["post"];
+    assert_eq!(json(&batch["requestBody"])["example"], ex::batch_request());
+    assert_eq!(
+        json(&batch["responses"]["200"])["example"],
+        ex::batch_response()
+    );
+    let tiers = &doc["paths"]["/v1/tiers"]["get"]["responses"]["200"];
+    assert_eq!(json(tiers)["example"], ex::tiers_response());
+    for path in ["/health", "/health/ready"] {
+        let r = &doc["paths"][path]["get"]["responses"];
+        assert_eq!(json(&r["200"])["example"], ex::health_ok(), "{path}");
+        assert_eq!(json(&r["503"])["example"], ex::health_not_ready(), "{path}");
+    }
+
+    // The same exchanges on this server have the examples' shapes.
+    let (_, good) = s.validate(&pki.request(&pki.good)).await;
+    assert_eq!(shape(&good), shape(&ex::verdict_valid()));
+    let (_, revoked) = s.validate(&pki.request(&pki.revoked)).await;
+    assert_eq!(shape(&revoked), shape(&ex::verdict_revoked()));
+    let (_, _, batch) = s
+        .client
+        .post_json(
+            "/v1/validate/batch",
+            Some(TOKEN),
+            &json!({"items": [pki.request(&pki.good), pki.request(&pki.revoked)]}),
+        )
+        .await;
+    assert_eq!(shape(&batch), shape(&ex::batch_response()));
+    // policy_levels is a map keyed by OIDs: its keys are data, not fields.
+    let (_, mut tiers) = s.client.get_json("/v1/tiers", Some(TOKEN)).await;
+    let mut tiers_ex = ex::tiers_response();
+    for t in [&mut tiers, &mut tiers_ex] {
+        t["tiers"] = json!([t["tiers"][0]]);
+        t["tiers"][0]["policy_levels"] = json!({});
+    }
+    assert_eq!(shape(&tiers), shape(&tiers_ex));
+    let (_, mut health) = s.client.get_json("/health", None).await;
+    health["reasons"] = json!([]);
+    assert_eq!(shape(&health), shape(&ex::health_ok()));
+    let (st, _, unauthorized) = s
+        .client
+        .post_json("/v1/validate", None, &pki.request(&pki.good))
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(unauthorized, ex::error_unauthorized());
+    let (st, bad_der) = s
+        .validate(&json!({"leaf": "bm90IGEgY2VydGlmaWNhdGU="}))
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_der, ex::error_bad_der());
+    let (st, bad_json) = s
+        .validate(&json!({"leaf": "x", "purpos": "clientAuth"}))
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_json, ex::error_bad_json());
+}
