@@ -4,8 +4,19 @@
 # cnie-ca.crl, citizen-good.pem, citizen-revoked.pem), then validate with
 # curl a good citizen, a revoked citizen and a citizen of a foreign
 # hierarchy (made here with throwaway openssl keys), print the JSON
-# answers, and stop the server. Everything stays on 127.0.0.1; the CRL
-# refresher is off because the demo's CDP URLs are example hosts.
+# answers, stop the server, and print what to try next. Everything stays
+# on 127.0.0.1; the CRL refresher is off because the demo's CDP URLs are
+# example hosts.
+#
+# Kept in $VAR/demo/api for repeating the calls by hand:
+#   api.toml     the server's config (listen address: the first free port
+#                from 8480 on, or $API_PORT)
+#   token        the demo client's bearer token (mode 600; the config
+#                holds only its SHA-256)
+#   good.json revoked.json foreign.json batch.json   request bodies
+# Every curl command is printed as it is run, from the directory make was
+# started in; the token goes to curl through a file descriptor, never in
+# its argv.
 set -euo pipefail
 VAR=${VAR:-$(pwd)/var}
 VAR=$(cd "$VAR" && pwd)
@@ -22,6 +33,10 @@ command -v curl >/dev/null || { echo "demo-api: curl is needed (apt-get install 
 
 say() { printf '\n== %s\n' "$*"; }
 pretty() { if command -v python3 >/dev/null; then python3 -m json.tool; else cat; echo; fi; }
+START_DIR=$(pwd)
+# $OUT as the caller writes it (var/demo/api under make demo).
+REL=$(realpath --relative-to="$START_DIR" "$OUT")
+case "$REL" in ../../*) REL=$OUT ;; esac
 rm -rf "$OUT" && mkdir -p "$OUT" && cd "$OUT"
 
 # A foreign hierarchy: valid certificates that chain to nothing we trust.
@@ -45,12 +60,21 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 openssl x509 -req -in foreign-citizen.csr -CA foreign-root.pem -CAkey foreign-root.key -days 365 \
   -sha256 -extfile foreign.ext -extensions leaf -set_serial 0x1001 -out foreign-citizen.pem 2>/dev/null
 
-# A bearer token for the demo client; the config keeps only its SHA-256.
-TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-HASH=$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)
+# A bearer token for the demo client, kept in the file `token` (mode 600);
+# the config keeps only its SHA-256.
+(umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > token)
+chmod 600 token
+HASH=$(tr -d '\n' < token | sha256sum | cut -d' ' -f1)
+# A fixed port, so that the printed commands work again after the demo.
+port_free() { ! (: < "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT=${API_PORT:-}
+if [ -z "$PORT" ]; then
+  for p in $(seq 8480 8499); do port_free "$p" && { PORT=$p; break; }; done
+  [ -n "$PORT" ] || { echo "demo-api: no free port in 8480-8499: set API_PORT" >&2; exit 1; }
+fi
 cat > api.toml <<TOML
 # validation-api config for the demo hierarchy (see docs/api.md).
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:$PORT"
 watch_seconds = 0
 
 [auth]
@@ -76,7 +100,7 @@ revocation = { methods = ["crl"], unavailable = "hard-fail" }
 profile = "strict"
 TOML
 
-say "Starting validation-api --config $OUT/api.toml"
+say "Starting validation-api --config $REL/api.toml"
 "$API" --config api.toml 2> server.log &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
@@ -91,34 +115,60 @@ done
 echo "listening on $ADDR"
 
 b64() { openssl x509 -in "$1" -outform DER | base64 -w0; }
-validate() { # title leaf.pem [intermediate.pem]
-  local title=$1 leaf=$2 inter=${3:-}
-  local body
-  if [ -n "$inter" ]; then
-    body=$(printf '{"leaf":"%s","intermediates":["%s"],"purpose":"clientAuth","required_level":"high"}' "$(b64 "$leaf")" "$(b64 "$inter")")
+body() { # leaf.pem [intermediate.pem]: a request body
+  if [ -n "${2:-}" ]; then
+    printf '{"leaf":"%s","intermediates":["%s"],"purpose":"clientAuth","required_level":"high"}' "$(b64 "$1")" "$(b64 "$2")"
   else
-    body=$(printf '{"leaf":"%s","purpose":"clientAuth"}' "$(b64 "$leaf")")
+    printf '{"leaf":"%s","purpose":"clientAuth"}' "$(b64 "$1")"
   fi
-  say "$title"
-  echo "\$ curl -s -H 'Authorization: Bearer ...' -H 'Content-Type: application/json' http://$ADDR/v1/validate -d '{\"leaf\": ...}'"
-  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    "http://$ADDR/v1/validate" -d "$body" | pretty
+}
+body "$DIR/citizen-good.pem" "$DIR/cnie-ca.pem" > good.json
+body "$DIR/citizen-revoked.pem" "$DIR/cnie-ca.pem" > revoked.json
+body foreign-citizen.pem > foreign.json
+printf '{"items":[%s,%s]}' "$(cat good.json)" "$(cat revoked.json)" > batch.json
+
+URL="http://$ADDR"
+# The bearer header, read from the token file through a file descriptor
+# (curl -H @file): the token never shows in a process list.
+AUTH="-H @<(echo \"Authorization: Bearer \$(cat $REL/token)\")"
+JSON="-H 'Content-Type: application/json'"
+run() { # command-line [filter]: printed, then run as printed from the caller's directory
+  echo "\$ $1"
+  (cd "$START_DIR" && bash -c "$1") | "${2:-cat}"
 }
 
-validate "Good citizen (Amina): valid, tier and level, path, CRL status" "$DIR/citizen-good.pem" "$DIR/cnie-ca.pem"
-validate "Revoked citizen (Youssef): revoked, reason and date from the CNIE CA's CRL" "$DIR/citizen-revoked.pem" "$DIR/cnie-ca.pem"
-validate "Foreign citizen: chains to no trusted anchor" foreign-citizen.pem
+say "Good citizen (Amina): valid, tier and level, path, CRL status"
+run "curl -s $AUTH $JSON -d @$REL/good.json $URL/v1/validate" pretty
+say "Revoked citizen (Youssef): revoked, reason and date from the CNIE CA's CRL"
+run "curl -s $AUTH $JSON -d @$REL/revoked.json $URL/v1/validate" pretty
+say "Foreign citizen: chains to no trusted anchor"
+run "curl -s $AUTH $JSON -d @$REL/foreign.json $URL/v1/validate" pretty
 
 say "Without a token: 401"
-curl -s -o /dev/null -w 'HTTP %{http_code}\n' -H 'Content-Type: application/json' "http://$ADDR/v1/validate" -d '{}'
+run "curl -s -o /dev/null -w 'HTTP %{http_code}\n' $JSON -d '{}' $URL/v1/validate"
 
 say "GET /v1/tiers"
-curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/tiers" | pretty | sed -n 1,30p
+run "curl -s $AUTH $URL/v1/tiers" pretty
+
+say "Readiness"
+run "curl -s $URL/health"; echo
 
 say "Metrics (excerpt)"
-curl -s "http://$ADDR/metrics" | grep -E '^validation_api_(verdicts|unauthorized|result_cache)' || true
+curl -s "$URL/metrics" | grep -E '^validation_api_(verdicts|unauthorized|result_cache)' || true
 
 kill $PID
 wait $PID 2>/dev/null || true
 trap - EXIT
 say "Server stopped"
+
+say "What to try next (from $START_DIR)"
+cat <<NEXT
+  $(realpath --relative-to="$START_DIR" "$API") --config $REL/api.toml &
+  curl -s $AUTH $JSON -d @$REL/good.json $URL/v1/validate
+  curl -s $AUTH $JSON -d @$REL/batch.json $URL/v1/validate/batch
+  curl -s $AUTH $URL/v1/tiers
+  curl -s $URL/health
+  curl -s $URL/openapi.json
+  kill %1
+The token is in $REL/token (mode 600); request bodies are beside it; the API is described in docs/api.md.
+NEXT
