@@ -1,19 +1,23 @@
-//! `pki presign`: sign every OCSP response the responder would pre-sign,
-//! offline, with a progress bar, into a directory
-//! (`OUT/<ca>/<sha1|sha256>/<SERIAL>.der`).
+//! `pki presign`: sign every OCSP response the responders serve in table
+//! mode, offline, with a progress display, into the store's response table
+//! (`ocsp_responses`), where every responder reads them.
 //!
 //! It reads the responder's own configuration (store, HSM token and PIN
-//! source, issuers and their signing keys, validity), so the files are
-//! exactly what `ocsp-responder` would serve.
+//! source, issuers and their signing keys, validity, CertID hashes), so the
+//! responses are exactly what the updater (`ocsp-responder --updater`)
+//! would sign; it runs that updater until nothing is left to sign. While an
+//! updater is running it refuses: that updater does this work already.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use ocsp_responder::offline::{PresignError, PresignSummary, Presigner};
+use ocsp_responder::offline::{PresignSummary, Presigner};
 use ocsp_responder::{Config, ResponderError};
 
-use crate::publish;
 use crate::report::say;
 
 /// Arguments of `pki presign`.
@@ -22,10 +26,7 @@ pub struct Args {
     /// The OCSP responder's TOML configuration.
     #[arg(long, value_name = "FILE")]
     pub responder_config: PathBuf,
-    /// Directory the responses are written into (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// No progress bar.
+    /// No progress display.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -36,39 +37,49 @@ pub struct Args {
 pub enum Error {
     #[error(transparent)]
     Responder(#[from] ResponderError),
-    #[error(transparent)]
-    Presign(#[from] PresignError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-    #[error(transparent)]
-    Output(#[from] crate::CliError),
 }
 
-/// Loads the statuses, then signs and writes every response, each file
-/// replaced atomically; a second run into the same directory waits for
-/// this one (lock file `.OUT.lock` beside the directory), so the newer
-/// statuses are written last.
+/// Checks the audit log vouches for the rows, then signs until every
+/// response is in the table and current.
 pub fn presign(args: &Args) -> Result<PresignSummary, Error> {
     let config = Config::load(&args.responder_config)?;
-    let _lock = publish::lock(&args.out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let presigner = runtime.block_on(Presigner::open(&config))?;
+    let mut presigner = runtime.block_on(Presigner::open(&config))?;
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(presigner.len() as u64)
+        ProgressBar::new_spinner()
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} responses ({per_sec}, {eta} left)",
+            "{spinner} [{elapsed_precise}] {pos} responses signed ({per_sec})",
         )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let summary = presigner.write_all(&args.out, &publish::replace, &|n| bar.inc(n));
+    // The updater counts as it goes; show its count while it works.
+    let stats = presigner.stats();
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (bar, done) = (bar.clone(), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_position(stats.signed());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let summary = runtime.block_on(presigner.run(&|_| {}));
+    done.store(true, Ordering::Relaxed);
+    let _ = ticker.join();
+    if let Ok(s) = &summary {
+        bar.set_position(s.written);
+    }
     bar.finish();
     Ok(summary?)
 }
@@ -77,7 +88,10 @@ pub fn presign(args: &Args) -> Result<PresignSummary, Error> {
 pub fn run(args: &Args) -> ExitCode {
     match presign(args) {
         Ok(s) if s.failed == 0 => {
-            say!("wrote {} responses under {}", s.written, args.out.display());
+            say!(
+                "signed {} responses into the store's response table",
+                s.written
+            );
             ExitCode::SUCCESS
         }
         Ok(s) => {

@@ -698,17 +698,18 @@ fn issue_waits_for_the_lock_on_its_output_then_refuses_the_file_written_meanwhil
 }
 
 /// `pki presign` from the responder's own config: a PIN file open to
-/// others is refused with the chmod to run; a second run into the same
-/// directory waits for the first (lock `.presigned.lock` beside it); the
-/// responses are replaced whole, with no temporary file left behind.
+/// others is refused with the chmod to run; the responses go into the
+/// store's response table, one per serial and CertID hash, each a signed
+/// OCSP response for its serial; a second run finds nothing left to sign;
+/// while another updater holds the lease it refuses.
 #[test]
-fn presign_checks_its_pin_file_waits_for_its_lock_and_leaves_whole_files() {
+fn presign_checks_its_pin_file_and_fills_the_response_table() {
     use std::os::unix::fs::PermissionsExt as _;
 
     let bed = Bed::new();
     bed.root_and_cnie();
     bed.ceremony("ocsp-signer", "05-ocsp-cnie-citizen-ca.toml");
-    bed.citizen("amina", "Amina Citizen");
+    let (_, amina) = bed.citizen("amina", "Amina Citizen");
     let config = bed.path("ocsp.toml");
     std::fs::write(
         &config,
@@ -733,14 +734,7 @@ responder_cert = "ocsp-cnie-ca.pem"
     let pin = bed.path("pin");
     std::fs::write(&pin, officer::PIN).unwrap();
     std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let args = [
-        "presign",
-        "--responder-config",
-        "ocsp.toml",
-        "--out",
-        "presigned",
-        "--quiet",
-    ];
+    let args = ["presign", "--responder-config", "ocsp.toml", "--quiet"];
     let err = bed.fails(&args);
     assert!(
         // (The path as resolved against the responder config's directory.)
@@ -749,36 +743,46 @@ responder_cert = "ocsp-cnie-ca.pem"
     );
     std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    let held = ca_tools::publish::lock(&bed.path("presigned")).unwrap();
-    let mut run = bed
-        .command(&args)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    assert!(run.try_wait().unwrap().is_none(), "finished under the lock");
-    drop(held);
-    let done = run.wait_with_output().unwrap();
-    assert!(done.status.success());
-    let stdout = String::from_utf8_lossy(&done.stdout);
+    let out = bed.ok(&args);
     // The OCSP signer and Amina's certificate, two hashes each.
     assert!(
-        stdout.contains("wrote 4 responses under presigned"),
-        "{stdout}"
+        out.contains("signed 4 responses into the store's response table"),
+        "{out}"
     );
-    bed.ok(&args);
-    for hash in ["sha1", "sha256"] {
-        let dir = bed.path("presigned/cnie-citizen-ca").join(hash);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
+    let rt = Bed::runtime();
+    let store = rt.block_on(store::Store::open(&bed.store_url)).unwrap();
+    let ca = rt.block_on(store.require_ca("cnie-citizen-ca")).unwrap();
+    let serial = store::Serial::from_hex(&amina).unwrap();
+    for hash in store::CertIdHash::ALL {
+        let read = rt
+            .block_on(store.ocsp_response(ca.id, hash, &serial))
             .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names.len(), 2, "{names:?}");
-        let der = |n: &String| std::path::Path::new(n).extension() == Some("der".as_ref());
-        assert!(names.iter().all(der), "{names:?}");
+            .expect("a stored response");
+        assert!(read.current());
+        assert_eq!(read.response.status, store::ResponseStatus::Good);
+        // A whole OCSPResponse naming the serial.
+        let der = &read.response.der;
+        assert_eq!(der[0], 0x30);
+        assert!(der
+            .windows(serial.as_bytes().len())
+            .any(|w| w == serial.as_bytes()));
     }
-    assert!(bed.path(".presigned.lock").exists());
+    let again = bed.ok(&args);
+    assert!(again.contains("signed 0 responses"), "{again}");
+    // Another updater holds the lease: presign leaves the work to it.
+    assert!(rt
+        .block_on(store.try_lease(
+            "ocsp-updater",
+            "elsewhere",
+            time::OffsetDateTime::now_utc(),
+            std::time::Duration::from_secs(60),
+        ))
+        .unwrap());
+    let err = bed.fails(&args);
+    assert!(
+        err.contains("an OCSP updater holds the \"ocsp-updater\" lease"),
+        "{err}"
+    );
 }
 
 #[test]

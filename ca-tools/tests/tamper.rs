@@ -170,20 +170,22 @@ responder_cert = "ocsp-cnie-ca.pem"
         ),
     )
     .unwrap();
-    let err = bed.fails(&[
-        "presign",
-        "--responder-config",
-        "ocsp.toml",
-        "--out",
-        "presigned",
-        "--quiet",
-    ]);
+    let err = bed.fails(&["presign", "--responder-config", "ocsp.toml", "--quiet"]);
     assert!(
         err.contains("the audit log does not vouch for the state of CA \"cnie-citizen-ca\"")
             && err.contains(&gone),
         "{err}"
     );
-    assert!(!bed.path("presigned/cnie-citizen-ca").exists());
+    let rt = Bed::runtime();
+    let store = rt.block_on(store::Store::open(&bed.store_url)).unwrap();
+    let ca = rt.block_on(store.require_ca("cnie-citizen-ca")).unwrap();
+    let serial = store::Serial::from_hex(&amina).unwrap();
+    assert_eq!(
+        rt.block_on(store.ocsp_response(ca.id, store::CertIdHash::Sha1, &serial))
+            .unwrap(),
+        None,
+        "no response signed"
+    );
 }
 
 #[test]

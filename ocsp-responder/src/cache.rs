@@ -48,6 +48,11 @@ fn with_key<T>(issuer: u32, hash: HashAlgorithm, serial: &[u8], f: impl FnOnce(&
     }
 }
 
+/// The packed key, owned.
+pub fn pack(issuer: u32, hash: HashAlgorithm, serial: &[u8]) -> Box<[u8]> {
+    with_key(issuer, hash, serial, |k| Box::from(k))
+}
+
 fn unpack(key: &[u8]) -> Option<CacheKey> {
     let issuer = u32::from_be_bytes(key.get(..4)?.try_into().ok()?);
     let hash = match key.get(4)? {

@@ -7,10 +7,16 @@
 //! unissued = "unknown"            # or "revoked" (RFC 6960 2.2)
 //!
 //! [responses]
+//! source = "memory"               # or "table": the store's response table,
+//!                                 # signed once by the updater
 //! validity_secs = 345600          # 4 days
 //! refresh_after_secs = 172800     # re-sign after half the validity
 //! presign_hashes = ["sha1"]       # CertID hashes pre-signed at start
 //! cache_capacity = 1000000
+//!
+//! [updater]                       # table mode: sign into the table here too
+//! run = true                      # (or run `ocsp-responder --updater`)
+//! batch = 1000
 //!
 //! [live]
 //! max_concurrent = 8              # HSM signatures in flight
@@ -45,8 +51,15 @@ use crate::status::UnissuedPolicy;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// `sqlite://PATH` or `postgres://...`.
+    /// `sqlite://PATH` or `postgres://...`: the primary (the updater and
+    /// `pki` write there).
     pub database: String,
+    /// Table mode: a PostgreSQL streaming replica to read from instead of
+    /// `database` (opened read-only, never migrated).
+    #[serde(default)]
+    pub database_read: Option<String>,
+    #[serde(default)]
+    pub updater: UpdaterConfig,
     #[serde(default)]
     pub unissued: UnissuedPolicy,
     #[serde(default)]
@@ -74,9 +87,59 @@ fn default_grace() -> u64 {
     10
 }
 
+/// Where responses come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseSource {
+    /// Every status loaded and every response pre-signed in this process
+    /// (a single box with few certificates).
+    #[default]
+    Memory,
+    /// The store's response table, signed once by the updater and shared
+    /// by every responder; a bounded memory cache in front.
+    Table,
+}
+
+/// The updater role (table mode).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdaterConfig {
+    /// Run the updater inside this responder as well.
+    pub run: bool,
+    /// Serials per batch.
+    pub batch: u32,
+    /// Seconds the updater lease lasts (renewed every third).
+    pub lease_secs: u64,
+    /// Pause between idle rounds, in milliseconds.
+    pub idle_ms: u64,
+}
+
+impl Default for UpdaterConfig {
+    fn default() -> Self {
+        Self {
+            run: false,
+            batch: 1_000,
+            lease_secs: 30,
+            idle_ms: 1_000,
+        }
+    }
+}
+
+impl UpdaterConfig {
+    pub fn settings(&self) -> crate::updater::UpdaterSettings {
+        crate::updater::UpdaterSettings {
+            batch: self.batch.max(1),
+            lease: Duration::from_secs(self.lease_secs.max(3)),
+            idle: Duration::from_millis(self.idle_ms.max(10)),
+            ..crate::updater::UpdaterSettings::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResponsesConfig {
+    pub source: ResponseSource,
     pub validity_secs: u64,
     /// Default: half of `validity_secs`.
     pub refresh_after_secs: Option<u64>,
@@ -89,6 +152,7 @@ pub struct ResponsesConfig {
 impl Default for ResponsesConfig {
     fn default() -> Self {
         Self {
+            source: ResponseSource::Memory,
             validity_secs: 4 * 86_400,
             refresh_after_secs: None,
             presign_hashes: vec!["sha1".into()],
@@ -149,6 +213,8 @@ pub struct ChangesConfig {
     pub poll_ms: u64,
     /// Timeout of one database call.
     pub db_timeout_ms: u64,
+    /// Not ready while the read replica is further behind than this.
+    pub max_replica_lag_ms: u64,
 }
 
 impl Default for ChangesConfig {
@@ -156,6 +222,7 @@ impl Default for ChangesConfig {
         Self {
             poll_ms: 1000,
             db_timeout_ms: 2000,
+            max_replica_lag_ms: 5_000,
         }
     }
 }
@@ -208,6 +275,12 @@ pub struct IssuerConfig {
 /// Everything derived from [`Config`] that the core needs, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub source: ResponseSource,
+    /// Memory mode: pre-sign after becoming ready, in the background (the
+    /// service), rather than before [`crate::start`] returns (tests, tools).
+    pub presign_in_background: bool,
+    /// Not ready while the read replica lags more.
+    pub max_replica_lag: Duration,
     pub validity: Duration,
     pub refresh_after: Duration,
     pub presign_hashes: Vec<HashAlgorithm>,
@@ -239,6 +312,9 @@ impl Default for Settings {
     fn default() -> Self {
         let validity = Duration::from_secs(4 * 86_400);
         Self {
+            source: ResponseSource::Memory,
+            presign_in_background: false,
+            max_replica_lag: Duration::from_secs(5),
             validity,
             refresh_after: validity / 2,
             presign_hashes: vec![HashAlgorithm::Sha1],
@@ -332,7 +408,14 @@ impl Config {
             }
         };
         let validity = Duration::from_secs(r.validity_secs);
+        if r.source == ResponseSource::Memory && (self.database_read.is_some() || self.updater.run)
+        {
+            return Err("database_read and [updater] need [responses] source = \"table\"".into());
+        }
         Ok(Settings {
+            source: r.source,
+            presign_in_background: true,
+            max_replica_lag: Duration::from_millis(self.changes.max_replica_lag_ms),
             validity,
             refresh_after: Duration::from_secs(refresh_after),
             presign_hashes,

@@ -13,12 +13,13 @@ use store::{ChangeKind, RevocationQuery, Serial, StateReport, Store};
 use tokio::sync::Semaphore;
 
 use crate::cache::ResponseCache;
-use crate::config::Settings;
+use crate::config::{ResponseSource, Settings};
 use crate::error::ResponderError;
 use crate::issuer::{Issuer, Signing};
 use crate::metrics::{Gauges, Metrics};
 use crate::signing::SignerThreads;
 use crate::status::{Known, StatusTable};
+use crate::table::TableCache;
 
 /// Serials read from the store per page.
 const PAGE: u32 = 10_000;
@@ -31,6 +32,8 @@ pub struct Health {
     pub cache_loaded: AtomicBool,
     pub hsm_ok: AtomicBool,
     pub db_ok: AtomicBool,
+    /// The read replica is within `max_replica_lag` (true without one).
+    pub replica_ok: AtomicBool,
 }
 
 /// Everything the sources, the HTTP handler and the background tasks share.
@@ -39,6 +42,12 @@ pub struct Core {
     pub issuers: Vec<Arc<Issuer>>,
     pub statuses: StatusTable,
     pub cache: ResponseCache,
+    /// Table mode (`[responses] source = "table"`): responses come from the
+    /// store's response table through this cache; `statuses` and `cache`
+    /// stay empty.
+    pub table: Option<TableCache>,
+    /// Table mode: unissued serials sign one at a time.
+    pub unissued_permits: Arc<Semaphore>,
     pub settings: Settings,
     pub metrics: Metrics,
     pub health: Health,
@@ -69,7 +78,14 @@ impl Core {
         Self {
             issuers,
             statuses: StatusTable::default(),
-            cache: ResponseCache::new(settings.cache_capacity),
+            cache: ResponseCache::new(if settings.source == ResponseSource::Table {
+                0
+            } else {
+                settings.cache_capacity
+            }),
+            table: (settings.source == ResponseSource::Table)
+                .then(|| TableCache::new(settings.cache_capacity, settings.refresh_after)),
+            unissued_permits: Arc::new(Semaphore::new(1)),
             live_permits: Arc::new(Semaphore::new(settings.live_concurrency)),
             signers: SignerThreads::start(
                 settings.live_threads.min(settings.live_concurrency),
@@ -77,7 +93,10 @@ impl Core {
             ),
             settings,
             metrics: Metrics::default(),
-            health: Health::default(),
+            health: Health {
+                replica_ok: AtomicBool::new(true),
+                ..Health::default()
+            },
             store,
             change_seq: AtomicU64::new(0),
             presign_pending: AtomicBool::new(false),
@@ -124,11 +143,41 @@ impl Core {
         self.health.cache_loaded.load(Ordering::Acquire)
             && self.health.hsm_ok.load(Ordering::Relaxed)
             && self.health.db_ok.load(Ordering::Relaxed)
+            && self.health.replica_ok.load(Ordering::Relaxed)
+    }
+
+    /// Measures the read replica's lag and updates readiness.
+    pub async fn check_replica(&self) {
+        if self.store.backend() != store::Backend::Postgres {
+            // SQLite has no replicas (and asking it nothing would count as
+            // a working database).
+            return;
+        }
+        if let Ok(lag) = self.db(self.store.replica_lag()).await {
+            {
+                let lag = lag.unwrap_or_default();
+                self.metrics.replica_lag_ms.store(
+                    u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                let ok = lag <= self.settings.max_replica_lag;
+                if !ok && self.health.replica_ok.load(Ordering::Relaxed) {
+                    tracing::warn!(
+                        lag_secs = lag.as_secs_f64(),
+                        bound_secs = self.settings.max_replica_lag.as_secs_f64(),
+                        "read replica lags behind: not ready"
+                    );
+                }
+                self.health.replica_ok.store(ok, Ordering::Relaxed);
+            }
+        }
     }
 
     pub fn gauges(&self) -> Gauges {
         Gauges {
-            cache_entries: self.cache.len(),
+            cache_entries: self.table.as_ref().map_or(self.cache.len(), |t| {
+                usize::try_from(t.len()).unwrap_or(usize::MAX)
+            }),
             known_serials: self.statuses.len(),
             change_seq: self.change_seq.load(Ordering::Relaxed),
             ready: self.ready(),
@@ -174,6 +223,9 @@ impl Core {
     /// the table; the store is asked only about serials the table does not
     /// know (newly issued), and only while it answers.
     pub async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+        if self.table.is_some() {
+            return self.status_from_store(issuer, serial).await;
+        }
         let (known, version) = self.statuses.versioned(issuer.index, serial);
         if known.is_some() || version != 0 {
             return (known, version);
@@ -208,6 +260,36 @@ impl Core {
             self.statuses.set_if_absent(issuer.index, serial, known, 0);
         }
         self.statuses.versioned(issuer.index, serial)
+    }
+
+    /// Table mode: the status of `serial` from the store and the change
+    /// sequence number read before it (its version); `(None, 0)` when it
+    /// is not issued, when the store does not answer, or when the audit
+    /// log does not vouch for its rows. Nothing is kept in memory.
+    async fn status_from_store(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+        let Ok(parsed) = Serial::from_der_content(serial) else {
+            return (None, 0);
+        };
+        let Ok(version) = self.db(self.store.latest_change()).await else {
+            return (None, 0);
+        };
+        let Ok(status) = self.db(self.store.status(issuer.ca, &parsed)).await else {
+            return (None, 0);
+        };
+        let Some(known) = Known::from_store(&status) else {
+            return (None, version);
+        };
+        match self
+            .db(self.store.verify_serial_state(issuer.ca, &parsed))
+            .await
+        {
+            Ok(report) if report.is_intact() => (Some(known), version),
+            Ok(report) => {
+                self.refuse(issuer, &report);
+                (None, 0)
+            }
+            Err(_) => (None, 0),
+        }
     }
 
     /// Signs the response for one (issuer, hash, serial) from the table and
@@ -390,12 +472,19 @@ impl Core {
         let Some(issuer) = self.issuer_of_ca(change.ca).cloned() else {
             return Ok(());
         };
+        let table_mode = self.table.is_some();
         let serials: Vec<Serial> = match (&change.serial, change.kind) {
             (Some(s), _) => vec![s.clone()],
             (None, ChangeKind::Imported) => {
-                // A bulk import: re-read this CA's revocations.
+                // A bulk import: re-read this CA's revocations (those of
+                // this import only, in table mode).
                 let mut out = Vec::new();
-                let mut query = RevocationQuery::full(issuer.ca, change.seq).with_limit(PAGE);
+                let mut query = if table_mode {
+                    RevocationQuery::delta(issuer.ca, change.seq - 1, change.seq)
+                } else {
+                    RevocationQuery::full(issuer.ca, change.seq)
+                }
+                .with_limit(PAGE);
                 loop {
                     let page = self.db(self.store.revocations(&query)).await?;
                     out.extend(page.iter().map(|r| r.serial.clone()));
@@ -407,6 +496,16 @@ impl Core {
             }
             (None, _) => Vec::new(),
         };
+        if let Some(table) = &self.table {
+            // Forget what this responder holds; the table read joins the
+            // revocation row, and the updater signs the new status.
+            for serial in serials {
+                table
+                    .changed(issuer.index, serial.as_bytes(), change.seq)
+                    .await;
+            }
+            return Ok(());
+        }
         // The rows behind the new statuses must be as the audit log wrote
         // them: the serial's own rows, or the whole CA after an import.
         let report = match (&change.serial, change.kind) {
@@ -632,8 +731,19 @@ enum SignOutcome {
     Failed(pki_core::ocsp::ResponseError),
 }
 
+/// Pre-signs every known response in the background (one bulk job, as
+/// re-signing is), after the responder is ready.
+pub fn spawn_presign(core: &Arc<Core>) {
+    spawn_bulk(core, |c| async move {
+        let report = c.presign_all().await;
+        if report.total > 0 && report.failed == report.total {
+            tracing::warn!("no response could be pre-signed: the HSM is unavailable; live requests get tryLater until it is back");
+        }
+    });
+}
+
 /// How pre-signing went.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PresignReport {
     pub total: usize,
     pub failed: usize,
@@ -680,9 +790,10 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: service_kit::Stop) {
                 if let Err(e) = core.apply_changes().await {
                     tracing::warn!(error = %e, "change feed unavailable; serving the last loaded state");
                 }
+                core.check_replica().await;
             }
             _ = refresh.tick() => {
-                if core.health.hsm_ok.load(Ordering::Relaxed) {
+                if core.table.is_none() && core.health.hsm_ok.load(Ordering::Relaxed) {
                     spawn_bulk(&core, |c| async move {
                         c.refresh_due().await;
                     });
@@ -692,7 +803,8 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: service_kit::Stop) {
                 if !core.health.hsm_ok.load(Ordering::Relaxed) {
                     core.probe_hsm().await;
                 }
-                if core.health.hsm_ok.load(Ordering::Relaxed)
+                if core.table.is_none()
+                    && core.health.hsm_ok.load(Ordering::Relaxed)
                     && core.presign_pending.load(Ordering::Relaxed)
                 {
                     spawn_bulk(&core, |c| async move {

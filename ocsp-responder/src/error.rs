@@ -44,6 +44,10 @@ pub enum ResponderError {
         #[source]
         source: pki_core::ocsp::ResponseError,
     },
+    #[error("an OCSP updater holds the {lease:?} lease and is signing these responses; wait for it or stop it")]
+    UpdaterRunning { lease: &'static str },
+    #[error("background task failed: {0}")]
+    Background(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,

@@ -316,6 +316,9 @@ fn readiness(core: &Core) -> Response<Full<Bytes>> {
     if !core.health.db_ok.load(Relaxed) {
         why.push("database unavailable");
     }
+    if !core.health.replica_ok.load(Relaxed) {
+        why.push("read replica lags behind");
+    }
     text(
         StatusCode::SERVICE_UNAVAILABLE,
         &format!("not ready: {}\n", why.join(", ")),

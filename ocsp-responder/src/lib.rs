@@ -30,10 +30,14 @@ pub mod server;
 pub mod signing;
 pub mod source;
 pub mod status;
+pub mod table;
+pub mod updater;
 mod wiring;
 
-pub use config::{Config, Settings};
+pub use config::{Config, ResponseSource, Settings};
 pub use error::ResponderError;
-pub use server::{resolve_issuers, start, IssuerSetup, Running};
+pub use server::{resolve_issuers, start, start_with, InProcessUpdater, IssuerSetup, Running};
 pub use status::UnissuedPolicy;
-pub use wiring::{issuer_setups, open_hsm_pool, read_certificate, start_from_config};
+pub use wiring::{
+    issuer_setups, open_hsm_pool, read_certificate, run_updater_from_config, start_from_config,
+};

@@ -6,6 +6,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// jemalloc returns memory freed after a burst (its pages decay back to the
+/// system within seconds); glibc's malloc kept most of what waves of idle
+/// connections had used, so RSS only grew (`make soak`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// RFC 6960 / RFC 5019 OCSP responder.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -13,6 +19,11 @@ struct Args {
     /// TOML configuration (see the README).
     #[arg(long)]
     config: PathBuf,
+    /// Run only the updater (table mode): sign responses into the store's
+    /// response table, no HTTP. One per deployment signs; more wait as
+    /// standbys.
+    #[arg(long)]
+    updater: bool,
     #[command(flatten)]
     log: service_kit::LogArgs,
 }
@@ -28,6 +39,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.updater {
+        let tasks = service_kit::Tasks::new(std::time::Duration::from_secs(10));
+        let run = ocsp_responder::run_updater_from_config(&config, tasks.stop_signal());
+        tokio::pin!(run);
+        let result = tokio::select! {
+            r = &mut run => r,
+            () = service_kit::shutdown_signal() => {
+                tokio::spawn(tasks.shutdown());
+                run.await
+            }
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("updater cannot run: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let running = match ocsp_responder::start_from_config(&config).await {
         Ok(r) => r,
         Err(e) => {

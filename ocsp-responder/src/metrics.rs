@@ -109,6 +109,15 @@ pub struct Metrics {
     pub unvouched: AtomicU64,
     /// Unix seconds of the oldest cached thisUpdate (0 when unknown).
     pub oldest_response: AtomicU64,
+    /// Table mode: reads of the response table (memory misses).
+    pub table_reads: AtomicU64,
+    /// Table mode: rows not served (signed before the serial's last
+    /// change, or past nextUpdate).
+    pub table_stale: AtomicU64,
+    /// Milliseconds the read replica is behind (0 on a primary).
+    pub replica_lag_ms: AtomicU64,
+    /// The updater running in this process, if any.
+    pub updater: std::sync::OnceLock<std::sync::Arc<crate::updater::UpdaterStats>>,
 }
 
 impl Metrics {
@@ -190,8 +199,64 @@ impl Metrics {
                 "Statuses not published: their store rows differ from the audit log.",
                 &self.unvouched,
             ),
+            (
+                "ocsp_table_reads_total",
+                "Reads of the store's response table (memory cache misses).",
+                &self.table_reads,
+            ),
+            (
+                "ocsp_table_stale_total",
+                "Stored responses not served: signed before the serial's last change, or expired.",
+                &self.table_stale,
+            ),
         ] {
             out.counter(name, help, v.load(Ordering::Relaxed));
+        }
+        out.gauge(
+            "ocsp_replica_lag_seconds",
+            "How far the read replica's replay is behind (0 on a primary or SQLite).",
+            self.replica_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+        );
+        if let Some(u) = self.updater.get() {
+            for (name, help, v) in [
+                (
+                    "ocsp_updater_signed_changed_total",
+                    "Responses the updater signed for changed statuses.",
+                    &u.signed_changed,
+                ),
+                (
+                    "ocsp_updater_signed_missing_total",
+                    "Responses the updater signed for serials without one.",
+                    &u.signed_missing,
+                ),
+                (
+                    "ocsp_updater_signed_due_total",
+                    "Responses the updater re-signed past refresh_after.",
+                    &u.signed_due,
+                ),
+                (
+                    "ocsp_updater_sign_failures_total",
+                    "Signatures the updater could not make.",
+                    &u.sign_failures,
+                ),
+                (
+                    "ocsp_updater_unvouched_rows_total",
+                    "Rows the updater did not sign from: the audit log does not vouch for them.",
+                    &u.unvouched,
+                ),
+            ] {
+                out.counter(name, help, v.load(Ordering::Relaxed));
+            }
+            out.gauge(
+                "ocsp_updater_lease_held",
+                "1 while this updater holds the lease and signs.",
+                u8::from(u.holds_lease.load(Ordering::Relaxed)),
+            );
+            out.gauge(
+                "ocsp_updater_change_seq",
+                "Store change the updater has signed up to.",
+                u.change_seq.load(Ordering::Relaxed),
+            );
         }
         let oldest = self.oldest_response.load(Ordering::Relaxed);
         let now = SystemTime::now()

@@ -19,6 +19,7 @@ use crate::core::{run_background, Core, PresignReport};
 use crate::error::ResponderError;
 use crate::issuer::Issuer;
 use crate::source;
+use crate::updater::{Updater, UpdaterSettings};
 
 /// One CA to answer for, before it is resolved against the store.
 pub struct IssuerSetup {
@@ -97,28 +98,77 @@ pub async fn start(
     settings: Settings,
     listener: TcpListener,
 ) -> Result<Running, ResponderError> {
+    start_with(store, issuers, settings, listener, None).await
+}
+
+/// The updater to run inside a responder: the primary it writes to and
+/// how it works.
+#[derive(Debug)]
+pub struct InProcessUpdater {
+    pub primary: Store,
+    pub settings: UpdaterSettings,
+}
+
+/// [`start`], with the updater running in the same process when given
+/// (table mode). In table mode nothing is loaded: the responder is ready
+/// as soon as the store answers and the HSM has signed once.
+pub async fn start_with(
+    store: Store,
+    issuers: Vec<IssuerSetup>,
+    settings: Settings,
+    listener: TcpListener,
+    updater: Option<InProcessUpdater>,
+) -> Result<Running, ResponderError> {
     let resolved = resolve_issuers(&store, issuers).await?;
     let core = Arc::new(Core::new(store, resolved, settings));
-    core.load_statuses().await?;
-    let presign = core.presign_all().await;
-    if presign.total > 0 && presign.failed == presign.total {
-        tracing::warn!("no response could be pre-signed: the HSM is unavailable; live requests get tryLater until it is back");
-    }
-    core.health.cache_loaded.store(true, Ordering::Release);
-    if presign.total == 0 {
-        // Nothing signed yet: check the signer once.
-        core.probe_hsm().await;
-    }
     let addr = listener
         .local_addr()
         .map_err(|source| ResponderError::Listen {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
+    // Listening first: `/health/live` answers, `/health/ready` says what
+    // is still loading.
     let mut tasks = Tasks::new(core.settings.shutdown_grace);
-    tasks.spawn(run_background(Arc::clone(&core), tasks.stop_signal()));
     tasks.spawn(serve(Arc::clone(&core), listener, tasks.stop_signal()));
-    tracing::info!(%addr, "OCSP responder listening");
+    let presign = if core.table.is_some() {
+        // Follow the feed from here; the table read checks each row
+        // against the serial's revocation, whatever happened before.
+        let seq = core.db(core.store.latest_change()).await?;
+        core.change_seq.store(seq, Ordering::Relaxed);
+        core.check_replica().await;
+        core.probe_hsm().await;
+        core.health.cache_loaded.store(true, Ordering::Release);
+        PresignReport::default()
+    } else {
+        // Ready once the statuses are in memory: a response not signed yet
+        // is signed live (and cached) when asked for.
+        core.load_statuses().await?;
+        core.probe_hsm().await;
+        core.health.cache_loaded.store(true, Ordering::Release);
+        if core.settings.presign_in_background {
+            crate::core::spawn_presign(&core);
+            PresignReport::default()
+        } else {
+            let presign = core.presign_all().await;
+            if presign.total > 0 && presign.failed == presign.total {
+                tracing::warn!("no response could be pre-signed: the HSM is unavailable; live requests get tryLater until it is back");
+            }
+            presign
+        }
+    };
+    if let Some(u) = updater {
+        let updater = Updater::new(
+            u.primary,
+            core.issuers.clone(),
+            core.settings.clone(),
+            u.settings,
+        );
+        let _ = core.metrics.updater.set(Arc::clone(&updater.stats));
+        tasks.spawn(updater.run(tasks.stop_signal()));
+    }
+    tasks.spawn(run_background(Arc::clone(&core), tasks.stop_signal()));
+    tracing::info!(%addr, source = ?core.settings.source, "OCSP responder listening");
     Ok(Running {
         addr,
         core,
@@ -153,7 +203,7 @@ impl Running {
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: Stop) {
-    let source = Arc::new(source::standard(&core));
+    let source = Arc::new(source::Stack::for_core(&core));
     let drain = core.settings.shutdown_grace;
     let shutdown = async move { stop.stopped().await };
     accept_loop(listener, shutdown, drain, move |tcp, peer, stop| {

@@ -39,11 +39,13 @@ pub enum Answer {
     /// A signed response from the cache.
     Cached(Arc<Ready>),
     /// A response signed for this request (`cacheable`: no nonce, one
-    /// CertID, signed from the status at `version`).
+    /// CertID, signed from the status at `version`; `issued`: the serial
+    /// was issued or revoked, not answered as unissued).
     Live {
         ready: Arc<Ready>,
         cacheable: bool,
         version: u64,
+        issued: bool,
     },
     /// An unsigned error status.
     Status(ResponseStatus),
@@ -138,13 +140,14 @@ impl<S: Source> Source for Cached<S> {
                 ready,
                 cacheable: true,
                 version,
+                issued,
             },
         ) = (&key, &answer)
         {
             // Only issued serials take a cache slot: a flood of made-up
             // serials must not fill the cache and push out real answers
             // (theirs are signed each time, behind the live semaphore).
-            if self.core.statuses.get(*issuer, serial).is_none() {
+            if !*issued {
                 return answer;
             }
             self.core
@@ -187,6 +190,7 @@ impl Source for Live {
         let mut entries = Vec::with_capacity(query.request.certs.len());
         let mut extended_revoke = false;
         let mut version = 0;
+        let mut issued = true;
         for cert in &query.request.certs {
             let (known, v) = core
                 .status_for(&issuer, cert.cert_id.serial_number.as_bytes())
@@ -195,6 +199,7 @@ impl Source for Live {
             let status = if let Some(k) = known {
                 k.cert_status()
             } else {
+                issued = false;
                 let (status, ext) = core.settings.unissued.status();
                 extended_revoke |= ext;
                 status
@@ -202,6 +207,21 @@ impl Source for Live {
             entries.push((cert.cert_id.clone(), status));
         }
         let cacheable = entries.len() == 1 && query.request.nonce.is_none();
+        // Unissued serials (made up, in a flood) sign one at a time in
+        // table mode, where their answers are cached only briefly.
+        let _unissued_turn = if !issued && core.table.is_some() {
+            match tokio::time::timeout(
+                core.settings.live_wait,
+                Arc::clone(&core.unissued_permits).acquire_owned(),
+            )
+            .await
+            {
+                Ok(Ok(p)) => Some(p),
+                _ => return Answer::Status(ResponseStatus::TryLater),
+            }
+        } else {
+            None
+        };
         let nonce = query.request.nonce;
         let validity = core.settings.validity;
         let (reply, signed) = tokio::sync::oneshot::channel();
@@ -247,6 +267,7 @@ impl Source for Live {
                     ready: Arc::new(ready),
                     cacheable,
                     version,
+                    issued,
                 }
             }
             Err(ResponseError::Signing(e)) => {
@@ -269,4 +290,40 @@ pub fn standard(core: &Arc<Core>) -> Standard {
         Arc::clone(core),
         Cached::new(Arc::clone(core), Live::new(Arc::clone(core))),
     )
+}
+
+/// The table stack: filter -> memory cache and response table -> live.
+pub type FromTable = IssuerFilter<crate::table::Table<Live>>;
+
+pub fn from_table(core: &Arc<Core>) -> FromTable {
+    IssuerFilter::new(
+        Arc::clone(core),
+        crate::table::Table::new(Arc::clone(core), Live::new(Arc::clone(core))),
+    )
+}
+
+/// The stack a responder runs, by `[responses] source`.
+#[derive(Debug)]
+pub enum Stack {
+    Memory(Standard),
+    Table(FromTable),
+}
+
+impl Stack {
+    pub fn for_core(core: &Arc<Core>) -> Self {
+        if core.table.is_some() {
+            Self::Table(from_table(core))
+        } else {
+            Self::Memory(standard(core))
+        }
+    }
+}
+
+impl Source for Stack {
+    async fn answer(&self, query: Query) -> Answer {
+        match self {
+            Self::Memory(s) => s.answer(query).await,
+            Self::Table(s) => s.answer(query).await,
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! from the store and kept current by the change feed, so answers never
 //! wait on the database and survive it going away.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use dashmap::DashMap;
@@ -80,6 +81,9 @@ impl Known {
 #[derive(Debug, Default)]
 pub struct StatusTable {
     map: DashMap<StatusKey, (Option<Known>, u64)>,
+    /// Entries with a status, kept as they change (so `/metrics` never
+    /// walks the map).
+    known: AtomicUsize,
 }
 
 /// (issuer index, serial content octets).
@@ -99,21 +103,32 @@ impl StatusTable {
 
     /// Sets a status (`None`: not issued) as of change `version`.
     pub fn set(&self, issuer: u32, serial: &[u8], known: Option<Known>, version: u64) {
-        self.map
+        let old = self
+            .map
             .insert((issuer, Box::from(serial)), (known, version));
+        match (old.is_some_and(|(k, _)| k.is_some()), known.is_some()) {
+            (false, true) => {
+                self.known.fetch_add(1, Ordering::Relaxed);
+            }
+            (true, false) => {
+                self.known.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
     }
 
     /// Sets a status learnt outside the change feed, unless the feed has
     /// already said something about this serial.
     pub fn set_if_absent(&self, issuer: u32, serial: &[u8], known: Known, version: u64) {
-        self.map
-            .entry((issuer, Box::from(serial)))
-            .or_insert((Some(known), version));
+        if let dashmap::Entry::Vacant(v) = self.map.entry((issuer, Box::from(serial))) {
+            v.insert((Some(known), version));
+            self.known.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Serials with a status.
     pub fn len(&self) -> usize {
-        self.map.iter().filter(|e| e.value().0.is_some()).count()
+        self.known.load(Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {

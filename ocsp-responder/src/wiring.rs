@@ -8,7 +8,8 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::error::ResponderError;
-use crate::server::{start, IssuerSetup, Running};
+use crate::server::{start_with, InProcessUpdater, IssuerSetup, Running};
+use crate::updater::Updater;
 
 /// Largest certificate file read.
 const MAX_CERT_FILE: u64 = 1 << 20;
@@ -114,8 +115,16 @@ pub async fn start_from_config(config: &Config) -> Result<Running, ResponderErro
             path: "(config)".into(),
             reason,
         })?;
-    let store = store::Store::open(&config.database).await?;
+    let primary = store::Store::open(&config.database).await?;
+    let store = match &config.database_read {
+        Some(url) => store::Store::open_read(url).await?,
+        None => primary.clone(),
+    };
     let issuers = issuer_setups(config, &store).await?;
+    let updater = config.updater.run.then(|| InProcessUpdater {
+        primary: primary.clone(),
+        settings: config.updater.settings(),
+    });
     let listener =
         TcpListener::bind(config.listen)
             .await
@@ -123,5 +132,25 @@ pub async fn start_from_config(config: &Config) -> Result<Running, ResponderErro
                 addr: config.listen,
                 source,
             })?;
-    start(store, issuers, settings, listener).await
+    start_with(store, issuers, settings, listener, updater).await
+}
+
+/// `ocsp-responder --updater`: only the updater, on the primary, until
+/// `stop` (no HTTP).
+pub async fn run_updater_from_config(
+    config: &Config,
+    stop: service_kit::Stop,
+) -> Result<(), ResponderError> {
+    let settings = config
+        .settings()
+        .map_err(|reason| ResponderError::ConfigInvalid {
+            path: "(config)".into(),
+            reason,
+        })?;
+    let primary = store::Store::open(&config.database).await?;
+    let setups = issuer_setups(config, &primary).await?;
+    let issuers = crate::server::resolve_issuers(&primary, setups).await?;
+    let updater = Updater::new(primary, issuers, settings, config.updater.settings());
+    updater.run(stop).await;
+    Ok(())
 }

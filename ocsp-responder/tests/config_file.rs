@@ -62,8 +62,16 @@ async fn responder_starts_from_a_config_file() {
     let config = Config::load(&write_config(&fx, "")).unwrap();
     let running = ocsp_responder::start_from_config(&config).await.unwrap();
     let addr = running.local_addr();
-    // Both configured hashes were pre-signed for both certificates.
-    assert_eq!(running.presign_report().total, 4);
+    // Both configured hashes are pre-signed for both certificates, after
+    // readiness (in the background).
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body)
+                .unwrap()
+                .contains("ocsp_presigned_total 4")
+        })
+        .await
+    );
     for hash in HashAlgorithm::ALL {
         let r = get_ocsp(addr, &fx.request(&fx.good, hash, None)).await;
         assert!(is_good(&r.single_status(&fx)));
@@ -74,47 +82,51 @@ async fn responder_starts_from_a_config_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_presign_writes_every_response() {
+async fn offline_presign_fills_the_response_table() {
     let fx = Fixture::new("offline").await;
     let config = Config::load(&write_config(&fx, "")).unwrap();
-    let presigner = Presigner::open(&config).await.unwrap();
-    assert_eq!(presigner.len(), 4);
-    let out = fx.dir.join("out");
+    let mut presigner = Presigner::open(&config).await.unwrap();
     let count = std::sync::atomic::AtomicU64::new(0);
-    let summary = tokio::task::block_in_place(|| {
-        presigner.write_all(&out, &|path, der| std::fs::write(path, der), &|n| {
+    let summary = presigner
+        .run(&|n| {
             count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         })
-    })
-    .unwrap();
+        .await
+        .unwrap();
+    // Two certificates, two configured hashes.
     assert_eq!((summary.written, summary.failed), (4, 0));
     assert_eq!(count.into_inner(), 4);
-    let file = |leaf: &pki_core::testing::TestCa, hash: &str| -> Vec<u8> {
-        let hex = store::Serial::from_der_content(leaf.serial())
-            .unwrap()
-            .to_hex();
-        std::fs::read(out.join(&fx.ca_name).join(hash).join(format!("{hex}.der"))).unwrap()
+    let stored = |leaf: &pki_core::testing::TestCa, hash: store::CertIdHash| {
+        let serial = store::Serial::from_der_content(leaf.serial()).unwrap();
+        let store = fx.store.clone();
+        let ca = fx.ca_id;
+        async move {
+            store
+                .ocsp_response(ca, hash, &serial)
+                .await
+                .unwrap()
+                .unwrap()
+                .response
+                .der
+        }
     };
-    let good = decode_response(&file(&fx.good, "sha256")).unwrap();
+    let good = decode_response(&stored(&fx.good, store::CertIdHash::Sha256).await).unwrap();
     assert_eq!(good.status, ResponseStatus::Successful);
     let basic = good.basic.unwrap();
     verify_signature(&basic, &fx);
     let single = &basic.tbs_response_data.responses[0];
     assert_eq!(single.cert_id, fx.cert_id(&fx.good, HashAlgorithm::Sha256));
     assert!(is_good(&single.cert_status));
-    let revoked = decode_response(&file(&fx.revoked, "sha1"))
+    let revoked = decode_response(&stored(&fx.revoked, store::CertIdHash::Sha1).await)
         .unwrap()
         .basic
         .unwrap();
     assert!(is_revoked(
         &revoked.tbs_response_data.responses[0].cert_status
     ));
-    assert_eq!(
-        std::fs::read_dir(out.join(&fx.ca_name).join("sha1"))
-            .unwrap()
-            .count(),
-        2
-    );
+    // A second run has nothing left to sign.
+    let again = presigner.run(&|_| {}).await.unwrap();
+    assert_eq!(again.written, 0);
 }
 
 fn run_binary(config: &Path) -> (Option<i32>, String) {

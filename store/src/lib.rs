@@ -26,6 +26,7 @@ pub mod certificate;
 pub mod change;
 pub mod crl;
 mod error;
+pub mod response;
 pub mod revocation;
 pub mod serial;
 
@@ -43,6 +44,7 @@ pub use revocation::{
     CertStatus, ImportedRevocation, RevocationQuery, RevocationReason, RevocationRequest,
     RevokedEntry, UnknownReason,
 };
+pub use response::{CertIdHash, MissingCursor, ResponseStatus, StoredRead, StoredResponse};
 pub use serial::Serial;
 
 /// A stored row together with the sequence number of the audit entry that

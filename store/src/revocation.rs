@@ -80,7 +80,7 @@ impl RevocationReason {
         }
     }
 
-    fn from_db(code: i16) -> Result<Self> {
+    pub(crate) fn from_db(code: i16) -> Result<Self> {
         u8::try_from(code)
             .ok()
             .and_then(Self::from_code)

@@ -1219,3 +1219,284 @@ fn store_hex(bytes: &[u8]) -> String {
         s
     })
 }
+
+fn stored(
+    ca: CaId,
+    hash: store::CertIdHash,
+    serial: &Serial,
+    seq: u64,
+    at: i64,
+    der: &[u8],
+) -> store::StoredResponse {
+    store::StoredResponse {
+        ca,
+        hash,
+        serial: serial.clone(),
+        status: store::ResponseStatus::Good,
+        status_seq: seq,
+        this_update: OffsetDateTime::from_unix_timestamp(at).unwrap(),
+        next_update: OffsetDateTime::from_unix_timestamp(at + 100).unwrap(),
+        der: der.to_vec(),
+    }
+}
+
+pub async fn ocsp_responses_upsert_keeps_the_newest_status(ctx: Ctx) {
+    use store::CertIdHash::{Sha1, Sha256};
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let other = make_ca(s, "other", None).await.id;
+    let serial = issue(s, ca).await;
+    assert_eq!(
+        s.ocsp_response(ca, Sha1, &serial)
+            .await
+            .unwrap()
+            .map(|r| r.response),
+        None
+    );
+    let first = stored(ca, Sha1, &serial, 5, 1_000, b"first");
+    let sha256 = stored(ca, Sha256, &serial, 5, 1_000, b"sha256");
+    let elsewhere = stored(other, Sha1, &serial, 5, 1_000, b"other CA");
+    s.put_ocsp_responses(&[first.clone(), sha256.clone(), elsewhere.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.ocsp_response(ca, Sha1, &serial)
+            .await
+            .unwrap()
+            .map(|r| r.response),
+        Some(first)
+    );
+    assert_eq!(
+        s.ocsp_response(ca, Sha256, &serial)
+            .await
+            .unwrap()
+            .map(|r| r.response),
+        Some(sha256)
+    );
+    assert_eq!(
+        s.ocsp_response(other, Sha1, &serial)
+            .await
+            .unwrap()
+            .map(|r| r.response),
+        Some(elsewhere)
+    );
+    // Re-signed later from the same status: replaces.
+    let later = stored(ca, Sha1, &serial, 5, 2_000, b"later");
+    s.put_ocsp_responses(std::slice::from_ref(&later))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.ocsp_response(ca, Sha1, &serial)
+            .await
+            .unwrap()
+            .map(|r| r.response),
+        Some(later.clone())
+    );
+    // Signed later but from an older status (a slow updater): kept out.
+    let stale = stored(ca, Sha1, &serial, 4, 3_000, b"stale status");
+    s.put_ocsp_responses(&[stale]).await.unwrap();
+    assert_eq!(
+        s.ocsp_response(ca, Sha1, &serial)
+            .await
+            .unwrap()
+            .map(|r| r.response),
+        Some(later)
+    );
+    // A newer status wins even with an earlier thisUpdate.
+    let mut revoked = stored(ca, Sha1, &serial, 6, 1_500, b"revoked");
+    revoked.status = store::ResponseStatus::Revoked;
+    s.put_ocsp_responses(std::slice::from_ref(&revoked))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.ocsp_response(ca, Sha1, &serial)
+            .await
+            .unwrap()
+            .map(|r| r.response),
+        Some(revoked)
+    );
+    // A response is current until the serial's revocation comes after its
+    // status; statuses_of reads many serials at once.
+    let read = s.ocsp_response(ca, Sha1, &serial).await.unwrap().unwrap();
+    assert!(read.current() && read.revocation_seq.is_none());
+    let good = issue(s, ca).await;
+    let victim = issue(s, ca).await;
+    let before = s.latest_change().await.unwrap();
+    s.put_ocsp_responses(&[stored(ca, Sha1, &victim, before, 1_000, b"good")])
+        .await
+        .unwrap();
+    assert!(s
+        .ocsp_response(ca, Sha1, &victim)
+        .await
+        .unwrap()
+        .unwrap()
+        .current());
+    s.revoke(
+        &revocation(ca, &victim, RevocationReason::KeyCompromise),
+        &officer(),
+    )
+    .await
+    .unwrap();
+    let read = s.ocsp_response(ca, Sha1, &victim).await.unwrap().unwrap();
+    assert!(
+        read.revocation_seq.unwrap() > before && !read.current(),
+        "{read:?}"
+    );
+    let serial = victim;
+    let never = Serial::from_hex("7777").unwrap();
+    let statuses = s
+        .statuses_of(ca, &[good.clone(), serial.clone(), never])
+        .await
+        .unwrap();
+    assert_eq!(statuses[0], CertStatus::Good);
+    assert!(matches!(
+        statuses[1],
+        CertStatus::Revoked {
+            reason: RevocationReason::KeyCompromise,
+            ..
+        }
+    ));
+    assert_eq!(statuses[2], CertStatus::Unknown);
+}
+
+pub async fn ocsp_responses_missing_and_due(ctx: Ctx) {
+    use store::CertIdHash::Sha1;
+    use store::MissingCursor;
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let mut issued = Vec::new();
+    for _ in 0..5 {
+        issued.push(issue(s, ca).await);
+    }
+    issued.sort();
+    // Two revocations imported without a certificate.
+    let imported: Vec<Serial> = ["7F01", "7F02"]
+        .iter()
+        .map(|h| Serial::from_hex(h).unwrap())
+        .collect();
+    let entries: Vec<ImportedRevocation> = imported
+        .iter()
+        .map(|serial| ImportedRevocation {
+            serial: serial.clone(),
+            reason: RevocationReason::KeyCompromise,
+            revoked_at: OffsetDateTime::now_utc(),
+            invalidity_date: None,
+        })
+        .collect();
+    s.import_revocations(ca, &entries, &officer())
+        .await
+        .unwrap();
+    // One of the issued already has a response.
+    s.put_ocsp_responses(&[stored(ca, Sha1, &issued[1], 1, 1_000, b"r")])
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = Some(MissingCursor::start());
+    let mut pages = 0;
+    while let Some(from) = cursor {
+        let (page, next) = s.serials_without_response(ca, Sha1, from, 2).await.unwrap();
+        seen.extend(page);
+        cursor = next;
+        pages += 1;
+        assert!(pages < 20, "the cursor must end");
+    }
+    let mut want: Vec<Serial> = issued
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, s)| s.clone())
+        .collect();
+    want.extend(imported.iter().cloned());
+    seen.sort();
+    want.sort();
+    assert_eq!(
+        seen, want,
+        "certificates and certificate-less revocations without a response"
+    );
+
+    // Due: the oldest first, only those before the cutoff.
+    let rows: Vec<_> = issued
+        .iter()
+        .enumerate()
+        .map(|(i, serial)| stored(ca, Sha1, serial, 1, 1_000 + i as i64 * 10, b"r"))
+        .collect();
+    s.put_ocsp_responses(&rows).await.unwrap();
+    let cutoff = OffsetDateTime::from_unix_timestamp(1_025).unwrap();
+    let due = s.responses_due(ca, Sha1, cutoff, 10).await.unwrap();
+    assert_eq!(due, issued[..3].to_vec());
+    assert_eq!(
+        s.responses_due(ca, Sha1, cutoff, 2).await.unwrap(),
+        issued[..2].to_vec()
+    );
+    assert_eq!(
+        s.oldest_response(ca).await.unwrap(),
+        Some(OffsetDateTime::from_unix_timestamp(1_000).unwrap())
+    );
+}
+
+pub async fn leases_have_one_holder(ctx: Ctx) {
+    let s = &ctx.store;
+    let now = OffsetDateTime::from_unix_timestamp(10_000).unwrap();
+    let ttl = std::time::Duration::from_secs(30);
+    assert!(s.try_lease("ocsp-updater", "a", now, ttl).await.unwrap());
+    assert!(
+        !s.try_lease("ocsp-updater", "b", now, ttl).await.unwrap(),
+        "held by a"
+    );
+    assert!(
+        s.try_lease("other", "b", now, ttl).await.unwrap(),
+        "leases are by name"
+    );
+    let later = now + time::Duration::seconds(20);
+    assert!(
+        s.try_lease("ocsp-updater", "a", later, ttl).await.unwrap(),
+        "renewed"
+    );
+    let expired = later + time::Duration::seconds(31);
+    assert!(
+        s.try_lease("ocsp-updater", "b", expired, ttl)
+            .await
+            .unwrap(),
+        "taken over"
+    );
+    assert!(!s
+        .try_lease("ocsp-updater", "a", expired, ttl)
+        .await
+        .unwrap());
+    s.release_lease("ocsp-updater", "b").await.unwrap();
+    assert!(s
+        .try_lease("ocsp-updater", "a", expired, ttl)
+        .await
+        .unwrap());
+}
+
+pub async fn open_read_does_not_migrate(ctx: Ctx) {
+    let reader = Store::open_read(&ctx.url).await.unwrap();
+    let ca = make_ca(&ctx.store, "root", None).await;
+    assert_eq!(reader.ca("root").await.unwrap(), Some(ca));
+    assert_eq!(
+        reader.replica_lag().await.unwrap(),
+        None,
+        "a primary has no lag"
+    );
+    if ctx.backend == Backend::Sqlite {
+        let missing = ctx.url.replace(".db", "-missing.db");
+        assert!(Store::open_read(&missing).await.is_err());
+        let path = missing.trim_start_matches("sqlite://");
+        assert!(
+            !std::path::Path::new(path).exists(),
+            "open_read created {path}"
+        );
+    }
+    // A schema older than the binary is refused, naming the migrations.
+    assert_eq!(
+        ctx.tamper("DELETE FROM _sqlx_migrations WHERE version = 3")
+            .await,
+        1
+    );
+    let err = Store::open_read(&ctx.url).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaBehind { have: 2, need: 3 }),
+        "{err}"
+    );
+}

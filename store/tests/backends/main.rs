@@ -60,6 +60,10 @@ const SUITE: &[(&str, Case)] = suite![
     state_baseline_binds_rows_of_an_older_schema,
     bulk_revocations_import_and_list,
     million_revocations_import_and_list,
+    ocsp_responses_upsert_keeps_the_newest_status,
+    ocsp_responses_missing_and_due,
+    leases_have_one_holder,
+    open_read_does_not_migrate,
 ];
 
 /// Cases ignored in unoptimised builds, and why. `cargo test --release`

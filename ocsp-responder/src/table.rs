@@ -1,0 +1,350 @@
+//! Answers from the store's response table (`[responses] source =
+//! "table"`): the bytes the updater signed once, shared by every
+//! responder, read through a bounded in-memory cache.
+//!
+//! ```text
+//! IssuerFilter  unknown issuer            -> unauthorized
+//!  -> Table     single CertID, no nonce   -> memory cache, else one table read
+//!   -> Live     HSM, bounded concurrency  -> signed now, or tryLater
+//! ```
+//!
+//! - The memory cache (`moka`) holds at most `cache_capacity` responses;
+//!   an entry lives until its response is due for re-signing
+//!   (`refresh_after` after thisUpdate) or its nextUpdate, whichever is
+//!   first, so every responder moves to the updater's new bytes together.
+//! - Concurrent misses for one key are one table read (`try_get_with`).
+//! - A row is served only if no revocation or release from hold came after
+//!   the status it was signed from (the read joins the revocation row):
+//!   a revoked certificate's old `good` response is never served, even
+//!   with the updater down.
+//! - The change feed marks changed serials and evicts them at once; a
+//!   cached entry older than its serial's last change is not served.
+//! - What the table cannot answer is signed live; issued serials' live
+//!   answers are cached for a minute, unissued serials' in a separate small
+//!   cache for a minute, so made-up serials cannot push real answers out.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use moka::future::Cache;
+use pki_core::ocsp::HashAlgorithm;
+use store::Serial;
+
+use crate::cache::pack;
+use crate::core::Core;
+use crate::issuer::{Issuer, Ready};
+use crate::source::{Answer, Query, Source};
+use crate::updater::stored_hash;
+
+/// How long a live-signed answer is served from memory (then the table,
+/// where the updater has put the shared bytes by then).
+const LIVE_TTL: Duration = Duration::from_secs(60);
+/// Unissued serials' answers held in memory, and for how long.
+const UNISSUED_CAPACITY: u64 = 10_000;
+const UNISSUED_TTL: Duration = Duration::from_secs(60);
+/// Changed serials remembered (their cached answers checked against).
+const CHANGED_CAPACITY: u64 = 1_000_000;
+
+/// A cached response and the status version it was signed from.
+#[derive(Debug)]
+pub struct Entry {
+    pub ready: Arc<Ready>,
+    pub seq: u64,
+    /// Signed by this responder, not read from the table.
+    pub live: bool,
+}
+
+/// Why the table did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    NotStored,
+    /// Signed before the serial's last revocation or release from hold.
+    Stale,
+    /// Past its nextUpdate (the updater is behind).
+    Expired,
+    /// The database did not answer.
+    Unavailable,
+}
+
+struct UntilRefresh {
+    refresh_after: Duration,
+}
+
+impl moka::Expiry<Box<[u8]>, Arc<Entry>> for UntilRefresh {
+    fn expire_after_create(
+        &self,
+        _key: &Box<[u8]>,
+        value: &Arc<Entry>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        let ready = &value.ready;
+        let until = ready
+            .next_update
+            .min(ready.this_update + self.refresh_after);
+        let left = until
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        Some(if value.live { left.min(LIVE_TTL) } else { left })
+    }
+}
+
+/// The memory side of table mode.
+pub struct TableCache {
+    ready: Cache<Box<[u8]>, Arc<Entry>>,
+    unissued: Cache<Box<[u8]>, Arc<Ready>>,
+    /// (issuer, serial) -> sequence number of its last change seen.
+    changed: moka::sync::Cache<Box<[u8]>, u64>,
+    any_change: AtomicBool,
+}
+
+impl std::fmt::Debug for TableCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableCache")
+            .field("entries", &self.ready.entry_count())
+            .field("unissued", &self.unissued.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Key of a serial regardless of hash (hash code 0).
+fn serial_key(issuer: u32, serial: &[u8]) -> Box<[u8]> {
+    let mut key = Vec::with_capacity(5 + serial.len());
+    key.extend_from_slice(&issuer.to_be_bytes());
+    key.push(0);
+    key.extend_from_slice(serial);
+    key.into_boxed_slice()
+}
+
+impl TableCache {
+    pub fn new(capacity: usize, refresh_after: Duration) -> Self {
+        Self {
+            ready: Cache::builder()
+                .max_capacity(capacity as u64)
+                .expire_after(UntilRefresh { refresh_after })
+                .build(),
+            unissued: Cache::builder()
+                .max_capacity(UNISSUED_CAPACITY)
+                .time_to_live(UNISSUED_TTL)
+                .build(),
+            changed: moka::sync::Cache::builder()
+                .max_capacity(CHANGED_CAPACITY)
+                .time_to_live(refresh_after)
+                .build(),
+            any_change: AtomicBool::new(false),
+        }
+    }
+
+    /// Responses held in memory (approximate, as moka counts).
+    pub fn len(&self) -> u64 {
+        self.ready.entry_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn changed_seq(&self, issuer: u32, serial: &[u8]) -> Option<u64> {
+        if !self.any_change.load(Ordering::Acquire) {
+            // Nothing changed since start: no lookup on the hot path.
+            return None;
+        }
+        self.changed.get(&serial_key(issuer, serial))
+    }
+
+    /// The change feed saw `serial` change at `seq`: forget its answers.
+    pub async fn changed(&self, issuer: u32, serial: &[u8], seq: u64) {
+        self.changed.insert(serial_key(issuer, serial), seq);
+        self.any_change.store(true, Ordering::Release);
+        for hash in HashAlgorithm::ALL {
+            let key = pack(issuer, hash, serial);
+            self.ready.invalidate(&key).await;
+            self.unissued.invalidate(&key).await;
+        }
+    }
+
+    /// Keeps a live-signed answer: issued serials' in the main cache
+    /// unless their status changed after `version`, unissued serials' in
+    /// their own.
+    pub async fn publish(
+        &self,
+        issuer: u32,
+        hash: HashAlgorithm,
+        serial: &[u8],
+        ready: Arc<Ready>,
+        version: u64,
+        issued: bool,
+    ) {
+        let key = pack(issuer, hash, serial);
+        if !issued {
+            self.unissued.insert(key, ready).await;
+            return;
+        }
+        if self
+            .changed_seq(issuer, serial)
+            .is_some_and(|seq| seq > version)
+        {
+            return;
+        }
+        self.ready
+            .insert(
+                key,
+                Arc::new(Entry {
+                    ready,
+                    seq: version,
+                    live: true,
+                }),
+            )
+            .await;
+    }
+}
+
+/// Serves single-CertID requests without a nonce from memory or the
+/// table; passes the rest (and what the table cannot answer) on.
+#[derive(Debug)]
+pub struct Table<S> {
+    core: Arc<Core>,
+    inner: S,
+}
+
+impl<S: Source> Table<S> {
+    pub fn new(core: Arc<Core>, inner: S) -> Self {
+        Self { core, inner }
+    }
+
+    fn cache(&self) -> &TableCache {
+        // Invariant: this layer is only built when the core has a table.
+        self.core
+            .table
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("Table source without a table cache"))
+    }
+
+    async fn lookup(
+        &self,
+        issuer: &Issuer,
+        hash: HashAlgorithm,
+        serial: &[u8],
+    ) -> Result<Arc<Ready>, Miss> {
+        let cache = self.cache();
+        let key = pack(issuer.index, hash, serial);
+        if let Some(ready) = cache.unissued.get(&key).await {
+            if ready.fresh_at(SystemTime::now()) {
+                return Ok(ready);
+            }
+        }
+        let changed = cache.changed_seq(issuer.index, serial);
+        let usable =
+            |e: &Entry| changed.is_none_or(|c| e.seq >= c) && e.ready.fresh_at(SystemTime::now());
+        if let Some(e) = cache.ready.get(&key).await {
+            if usable(&e) {
+                self.core.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Arc::clone(&e.ready));
+            }
+            cache.ready.invalidate(&key).await;
+        }
+        let entry = cache
+            .ready
+            .try_get_with(key.clone(), self.read(issuer, hash, serial))
+            .await
+            .map_err(|miss| *miss)?;
+        // The feed may have marked the serial while the row was read.
+        if !usable(&entry)
+            || cache
+                .changed_seq(issuer.index, serial)
+                .is_some_and(|c| entry.seq < c)
+        {
+            cache.ready.invalidate(&key).await;
+            return Err(Miss::Stale);
+        }
+        Ok(Arc::clone(&entry.ready))
+    }
+
+    /// One read of the table (coalesced per key by the cache).
+    async fn read(
+        &self,
+        issuer: &Issuer,
+        hash: HashAlgorithm,
+        serial: &[u8],
+    ) -> Result<Arc<Entry>, Miss> {
+        let core = &self.core;
+        let Ok(parsed) = Serial::from_der_content(serial) else {
+            return Err(Miss::NotStored);
+        };
+        core.metrics.table_reads.fetch_add(1, Ordering::Relaxed);
+        let read = core
+            .db(core
+                .store
+                .ocsp_response(issuer.ca, stored_hash(hash), &parsed))
+            .await;
+        let row = match read {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(Miss::NotStored),
+            Err(_) => return Err(Miss::Unavailable),
+        };
+        if !row.current() {
+            core.metrics.table_stale.fetch_add(1, Ordering::Relaxed);
+            return Err(Miss::Stale);
+        }
+        let this_update = SystemTime::from(row.response.this_update);
+        let next_update = SystemTime::from(row.response.next_update);
+        if next_update <= SystemTime::now() {
+            core.metrics.table_stale.fetch_add(1, Ordering::Relaxed);
+            return Err(Miss::Expired);
+        }
+        Ok(Arc::new(Entry {
+            ready: Arc::new(Ready::new(row.response.der, this_update, next_update)),
+            seq: row.response.status_seq,
+            live: false,
+        }))
+    }
+}
+
+impl<S: Source> Source for Table<S> {
+    async fn answer(&self, query: Query) -> Answer {
+        let key = match (
+            &query.issuer,
+            query.request.certs.as_slice(),
+            &query.request.nonce,
+        ) {
+            (Some(issuer), [one], None) => Some((
+                Arc::clone(issuer),
+                one.hash,
+                one.cert_id.serial_number.as_bytes().to_vec(),
+            )),
+            _ => None,
+        };
+        if let Some((issuer, hash, serial)) = &key {
+            if let Ok(ready) = self.lookup(issuer, *hash, serial).await {
+                return Answer::Cached(ready);
+            }
+        }
+        self.core
+            .metrics
+            .cache_misses
+            .fetch_add(1, Ordering::Relaxed);
+        let answer = self.inner.answer(query).await;
+        if let (
+            Some((issuer, hash, serial)),
+            Answer::Live {
+                ready,
+                cacheable: true,
+                version,
+                issued,
+            },
+        ) = (&key, &answer)
+        {
+            self.cache()
+                .publish(
+                    issuer.index,
+                    *hash,
+                    serial,
+                    Arc::clone(ready),
+                    *version,
+                    *issued,
+                )
+                .await;
+        }
+        answer
+    }
+}

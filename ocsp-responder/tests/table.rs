@@ -1,0 +1,262 @@
+//! Table mode: the updater signs each response once into the store's
+//! response table; responders read it through their memory cache, serve
+//! the same bytes, and never serve a response signed before the serial's
+//! last revocation.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{eventually, get_ocsp, http, is_good, is_revoked, Fixture};
+use ocsp_responder::updater::{Updater, UpdaterSettings};
+use ocsp_responder::{InProcessUpdater, IssuerSetup, ResponseSource, Running, Settings};
+use pki_core::ocsp::x509_ocsp::CertStatus as OcspStatus;
+use pki_core::ocsp::{HashAlgorithm, ResponseStatus};
+use store::{CertIdHash, RevocationReason, Serial};
+use tokio::net::TcpListener;
+
+fn table_settings() -> Settings {
+    Settings {
+        source: ResponseSource::Table,
+        ..Fixture::settings()
+    }
+}
+
+fn setup(fx: &Fixture) -> Vec<IssuerSetup> {
+    vec![IssuerSetup {
+        ca_name: fx.ca_name.clone(),
+        signer: Arc::new(fx.signer.clone()),
+        responder_cert_der: Some(fx.responder_cert.clone()),
+    }]
+}
+
+fn updater_settings() -> UpdaterSettings {
+    UpdaterSettings {
+        idle: Duration::from_millis(100),
+        ..UpdaterSettings::default()
+    }
+}
+
+async fn updater(fx: &Fixture) -> Updater {
+    let issuers = ocsp_responder::resolve_issuers(&fx.store, setup(fx))
+        .await
+        .unwrap();
+    Updater::new(
+        fx.store.clone(),
+        issuers,
+        table_settings(),
+        updater_settings(),
+    )
+}
+
+async fn responder(fx: &Fixture, with_updater: bool) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ocsp_responder::start_with(
+        fx.store.clone(),
+        setup(fx),
+        table_settings(),
+        listener,
+        with_updater.then(|| InProcessUpdater {
+            primary: fx.store.clone(),
+            settings: updater_settings(),
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+async fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let text = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+async fn status_at(fx: &Fixture, addr: SocketAddr, leaf: &pki_core::testing::TestCa) -> OcspStatus {
+    let r = get_ocsp(addr, &fx.request(leaf, HashAlgorithm::Sha1, None)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.ocsp_status(), ResponseStatus::Successful);
+    r.single_status(fx)
+}
+
+#[tokio::test]
+async fn signed_once_and_every_responder_serves_the_same_bytes() {
+    let fx = Fixture::new("table-same-bytes").await;
+    let mut up = updater(&fx).await;
+    assert!(up.hold_lease().await.unwrap());
+    let round = up.round().await.unwrap();
+    // Two recorded certificates, one configured hash (SHA-1).
+    assert_eq!((round.missing, round.failed), (2, 0), "{round:?}");
+    assert_eq!(up.round().await.unwrap().total(), 0, "nothing left to sign");
+    let good = Serial::from_der_content(fx.good.serial()).unwrap();
+    let stored = fx
+        .store
+        .ocsp_response(fx.ca_id, CertIdHash::Sha1, &good)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let a = responder(&fx, false).await;
+    let b = responder(&fx, false).await;
+    let request = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let from_a = get_ocsp(a.local_addr(), &request).await;
+    let from_b = get_ocsp(b.local_addr(), &request).await;
+    assert_eq!(from_a.status, 200);
+    assert!(is_good(&from_a.single_status(&fx)));
+    assert_eq!(from_a.body, stored.response.der, "the stored bytes");
+    assert_eq!(from_a.body, from_b.body, "one set of bytes");
+    let etag = from_a.header("etag").unwrap().to_owned();
+    assert_eq!(from_b.header("etag"), Some(etag.as_str()));
+    let path = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&request);
+        format!(
+            "/{}",
+            b64.replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D")
+        )
+    };
+    let again = http(
+        b.local_addr(),
+        "GET",
+        &path,
+        &[("If-None-Match", &etag)],
+        &[],
+    )
+    .await;
+    assert_eq!(again.status, 304, "A's ETag holds at B");
+    assert!(is_revoked(
+        &status_at(&fx, a.local_addr(), &fx.revoked).await
+    ));
+    // One table read per responder and key; then memory.
+    for _ in 0..5 {
+        get_ocsp(a.local_addr(), &request).await;
+    }
+    assert_eq!(metric(a.local_addr(), "ocsp_table_reads_total").await, 2);
+    assert_eq!(metric(a.local_addr(), "ocsp_live_signs_total").await, 0);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn ready_at_once_and_what_the_table_lacks_is_signed_live() {
+    let fx = Fixture::new("table-ready").await;
+    // Nothing signed yet, no updater: ready, answers live.
+    let r = responder(&fx, false).await;
+    let addr = r.local_addr();
+    let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
+    assert_eq!(
+        ready.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&ready.body)
+    );
+    assert!(is_good(&status_at(&fx, addr, &fx.good).await));
+    assert!(is_revoked(&status_at(&fx, addr, &fx.revoked).await));
+    // A serial never issued is never good, and its answer is cached
+    // briefly apart from the real ones.
+    let unknown = |s: &OcspStatus| matches!(s, OcspStatus::Unknown(_));
+    assert!(unknown(&status_at(&fx, addr, &fx.unissued).await));
+    assert!(unknown(&status_at(&fx, addr, &fx.unissued).await));
+    assert_eq!(metric(addr, "ocsp_live_signs_total").await, 3);
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_revocation_is_never_hidden_by_an_older_stored_response() {
+    let fx = Fixture::new("table-revoke").await;
+    let mut up = updater(&fx).await;
+    assert!(up.hold_lease().await.unwrap());
+    up.round().await.unwrap();
+    let r = responder(&fx, false).await;
+    let addr = r.local_addr();
+    assert!(is_good(&status_at(&fx, addr, &fx.good).await));
+    // Revoked while no updater runs: the stored "good" is older than the
+    // revocation; the feed evicts it and the responder signs live.
+    fx.revoke(&fx.good, RevocationReason::KeyCompromise).await;
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            is_revoked(&status_at(&fx, addr, &fx.good).await)
+        })
+        .await,
+        "revoked within 2 s"
+    );
+    r.shutdown().await;
+    // A new responder (nothing in memory, the feed starting after the
+    // revocation) still never serves the stored "good".
+    let fresh = responder(&fx, false).await;
+    assert!(is_revoked(
+        &status_at(&fx, fresh.local_addr(), &fx.good).await
+    ));
+    assert!(metric(fresh.local_addr(), "ocsp_table_stale_total").await >= 1);
+    // The updater re-signs it from the feed.
+    let round = up.round().await.unwrap();
+    assert_eq!(round.changed, 1, "{round:?}");
+    let good = Serial::from_der_content(fx.good.serial()).unwrap();
+    let stored = fx
+        .store
+        .ocsp_response(fx.ca_id, CertIdHash::Sha1, &good)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.current());
+    assert_eq!(stored.response.status, store::ResponseStatus::Revoked);
+    fresh.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_in_process_updater_fills_the_table_and_follows_revocations() {
+    let fx = Fixture::new("table-updater").await;
+    let r = responder(&fx, true).await;
+    let addr = r.local_addr();
+    let good = Serial::from_der_content(fx.good.serial()).unwrap();
+    let store = fx.store.clone();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let (store, good) = (store.clone(), good.clone());
+            async move {
+                store
+                    .ocsp_response(fx.ca_id, CertIdHash::Sha1, &good)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        })
+        .await,
+        "the updater signs what is missing"
+    );
+    assert_eq!(metric(addr, "ocsp_updater_lease_held").await, 1);
+    // A second updater waits: the lease is taken.
+    let mut standby = updater(&fx).await;
+    assert!(!standby.hold_lease().await.unwrap());
+    fx.revoke(&fx.good, RevocationReason::Superseded).await;
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            is_revoked(&status_at(&fx, addr, &fx.good).await)
+        })
+        .await
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let (store, good) = (store.clone(), good.clone());
+            async move {
+                store
+                    .ocsp_response(fx.ca_id, CertIdHash::Sha1, &good)
+                    .await
+                    .unwrap()
+                    .is_some_and(|r| {
+                        r.current() && r.response.status == store::ResponseStatus::Revoked
+                    })
+            }
+        })
+        .await,
+        "the updater re-signs the revoked status"
+    );
+    // Shutdown gives the lease up: the standby takes over at once.
+    r.shutdown().await;
+    assert!(standby.hold_lease().await.unwrap());
+}
