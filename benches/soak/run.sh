@@ -7,7 +7,8 @@
 # within 5 s of the CRL being republished, and 500 idle connections per
 # service opened and dropped every minute. It prints RSS at start, after
 # warm-up and at the end, and exits 1 on any error, missed revocation, or
-# RSS growth above 5% after warm-up.
+# RSS growth above 5% after warm-up (lows and highs of the first and last
+# whole idle-wave cycle).
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 SOAK_SECS=${SOAK_SECS:-600}

@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use validation_api::{Config, StartError};
 
+/// jemalloc returns memory freed after a burst (its pages decay back to the
+/// system within seconds); glibc's malloc kept most of what waves of idle
+/// connections had used, so RSS only grew (`make soak`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// HTTP JSON certificate validation service for the identity broker.
 #[derive(Debug, Parser)]
 #[command(version)]
