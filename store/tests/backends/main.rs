@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cases;
+#[allow(dead_code)] // The streaming-replica half serves ocsp-responder's topology test.
 mod pg;
 
 use std::future::Future;

@@ -64,23 +64,79 @@ impl PgServer {
             "--locale=C",
             "--no-sync",
         ]))?;
+        server.launch()?;
+        Ok(server)
+    }
+
+    /// A streaming replica of `primary` (`pg_basebackup -R`): read-only,
+    /// replaying the primary's WAL as it comes.
+    pub fn replica_of(primary: &PgServer) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("store-pg-replica-")
+            .tempdir()
+            .map_err(|e| format!("cannot create temp dir: {e}"))?;
+        if primary.as_postgres {
+            run(Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path()))?;
+        }
+        let mut server = Self {
+            dir,
+            bin: primary.bin.clone(),
+            as_postgres: primary.as_postgres,
+            port: free_port()?,
+            watchdog: None,
+        };
+        let data = server.data_dir();
+        run(server
+            .pg_command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args([
+                "-U",
+                "postgres",
+                "-X",
+                "stream",
+                "-R",
+                "--no-sync",
+                "--checkpoint=fast",
+                "-D",
+            ])
+            .arg(&data))?;
+        server.launch()?;
+        Ok(server)
+    }
+
+    /// Starts the server on its data directory (again, after
+    /// [`PgServer::stop`]).
+    pub fn launch(&mut self) -> Result<(), String> {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off \
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
              -c shared_buffers=256MB",
-            server.dir.path().display()
+            self.port,
+            self.dir.path().display()
         );
-        let started = run(server
+        let started = run(self
             .pg_command("pg_ctl")
             .arg("-D")
-            .arg(&data)
+            .arg(self.data_dir())
             .arg("-l")
-            .arg(server.log_file())
+            .arg(self.log_file())
             .args(["-w", "-t", "60", "-o", &options, "start"]));
         // From here on Drop stops the server, also when start half-failed.
-        server.watchdog = server.spawn_watchdog();
-        started.map_err(|e| format!("{e}\nserver log:\n{}", server.log()))?;
-        Ok(server)
+        if self.watchdog.is_none() {
+            self.watchdog = self.spawn_watchdog();
+        }
+        started.map_err(|e| format!("{e}\nserver log:\n{}", self.log()))
+    }
+
+    /// Stops the server (fast shutdown), keeping its data directory.
+    pub fn stop(&self) -> Result<(), String> {
+        run(self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-w", "-t", "60", "stop", "-m", "fast"]))
     }
 
     pub fn port(&self) -> u16 {
@@ -162,13 +218,16 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         let data = self.data_dir();
+        let running = data.join("postmaster.pid").exists();
         if let Err(e) = run(self
             .pg_command("pg_ctl")
             .arg("-D")
             .arg(&data)
             .args(["-w", "-t", "60", "stop", "-m", "fast"]))
         {
-            eprintln!("stopping the test PostgreSQL server failed: {e}");
+            if running {
+                eprintln!("stopping the test PostgreSQL server failed: {e}");
+            }
         }
         if let Some(mut watchdog) = self.watchdog.take() {
             // Our own child, by handle.
@@ -196,7 +255,11 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_tools = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    let has_tools = |d: &Path| {
+        d.join("initdb").is_file()
+            && d.join("pg_ctl").is_file()
+            && d.join("pg_basebackup").is_file()
+    };
     if let Some(dir) = std::env::var_os("PG_BIN") {
         // An explicit choice is final: a wrong PG_BIN must fail, not fall back.
         let dir = PathBuf::from(dir);
