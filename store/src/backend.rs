@@ -92,23 +92,109 @@ impl Store {
     ///   revocation survives a power cut.
     /// - `postgres://...` or `postgresql://...`: the database must exist.
     pub async fn open(url: &str) -> Result<Self> {
-        let pool = if let Some(path) = sqlite_path(url) {
-            Pool::Sqlite(open_sqlite(url, path).await?)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect(url)
-                    .await?,
-            )
-        } else {
-            return Err(StoreError::UnsupportedUrl { url: redact(url) });
-        };
+        let pool = connect(url, true).await?;
         on_pool!(&pool, p => MIGRATOR.run(p).await?);
         let store = Self { pool };
         store.bind_baseline().await?;
         Ok(store)
+    }
+
+    /// Creates a new store (`pki store init`): a SQLite file and its
+    /// directory are created, a PostgreSQL database must exist; then the
+    /// whole schema is applied. Refuses a database that already has the
+    /// schema ([`StoreError::AlreadyInitialized`]).
+    pub async fn create(url: &str) -> Result<Self> {
+        let store = Self {
+            pool: connect(url, true).await?,
+        };
+        if let Some(applied) = applied_migrations(&store.pool).await? {
+            store.close().await;
+            return Err(StoreError::AlreadyInitialized {
+                url: redact(url),
+                version: applied.last().copied().unwrap_or(0),
+            });
+        }
+        on_pool!(&store.pool, p => MIGRATOR.run(p).await?);
+        Ok(store)
+    }
+
+    /// Opens an existing store without creating or migrating anything, for
+    /// the officer commands: a URL naming no database is
+    /// [`StoreError::DatabaseMissing`], a database without the schema
+    /// [`StoreError::NotInitialized`], and one missing any migration this
+    /// binary embeds [`StoreError::SchemaBehind`].
+    pub async fn open_existing(url: &str) -> Result<Self> {
+        let store = Self {
+            pool: connect(url, false).await?,
+        };
+        let schema = match store.schema().await {
+            Ok(Some(schema)) => schema,
+            Ok(None) => {
+                store.close().await;
+                return Err(StoreError::NotInitialized { url: redact(url) });
+            }
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
+        if !schema.is_current() {
+            store.close().await;
+            return Err(StoreError::SchemaBehind {
+                have: schema.applied,
+                need: schema.embedded,
+            });
+        }
+        Ok(store)
+    }
+
+    /// Applies the migrations an existing store lacks (`pki store
+    /// migrate`), then binds rows written before the audit log vouched for
+    /// rows, as [`Store::open`] does. Creates nothing: see
+    /// [`Store::open_existing`] for the errors.
+    pub async fn migrate(url: &str) -> Result<(Self, Migrated)> {
+        let store = Self {
+            pool: connect(url, false).await?,
+        };
+        let Some(before) = store.schema().await? else {
+            store.close().await;
+            return Err(StoreError::NotInitialized { url: redact(url) });
+        };
+        on_pool!(&store.pool, p => MIGRATOR.run(p).await?);
+        store.bind_baseline().await?;
+        let after = store
+            .schema()
+            .await?
+            .ok_or_else(|| StoreError::NotInitialized { url: redact(url) })?;
+        Ok((
+            store,
+            Migrated {
+                from: before.applied,
+                to: after.applied,
+                applied: before.missing.len(),
+            },
+        ))
+    }
+
+    /// The schema version of this database against the one this binary
+    /// embeds; `None` when the database has no schema at all.
+    pub async fn schema(&self) -> Result<Option<Schema>> {
+        let Some(applied) = applied_migrations(&self.pool).await? else {
+            return Ok(None);
+        };
+        let embedded: Vec<i64> = MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect();
+        Ok(Some(Schema {
+            applied: applied.last().copied().unwrap_or(0),
+            embedded: embedded.iter().copied().max().unwrap_or(0),
+            missing: embedded
+                .into_iter()
+                .filter(|v| !applied.contains(v))
+                .collect(),
+        }))
     }
 
     /// Opens an existing database for reading only, without migrating:
@@ -214,6 +300,82 @@ impl Tx {
     }
 }
 
+/// A database's schema against the migrations this binary embeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    /// Highest migration applied to the database.
+    pub applied: i64,
+    /// Highest migration this binary embeds.
+    pub embedded: i64,
+    /// Embedded migrations the database lacks, in order.
+    pub missing: Vec<i64>,
+}
+
+impl Schema {
+    /// Every migration this binary embeds is applied.
+    pub fn is_current(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// What [`Store::migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    /// Highest migration applied before.
+    pub from: i64,
+    /// Highest migration applied now.
+    pub to: i64,
+    /// How many migrations ran.
+    pub applied: usize,
+}
+
+/// The successful migrations recorded in the database, in order; `None`
+/// when it has no migrations table (not a store, or a new empty one). The
+/// catalog query is the one statement that differs between the engines.
+async fn applied_migrations(pool: &Pool) -> Result<Option<Vec<i64>>> {
+    const SQLITE: &str =
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+    const POSTGRES: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+    const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+    let exists: bool = match pool {
+        Pool::Sqlite(p) => sqlx::query_scalar(SQLITE).fetch_one(p).await?,
+        Pool::Postgres(p) => sqlx::query_scalar(POSTGRES).fetch_one(p).await?,
+    };
+    if !exists {
+        return Ok(None);
+    }
+    let applied: Vec<i64> = on_pool!(pool, p => sqlx::query_scalar(APPLIED).fetch_all(p).await?);
+    Ok(Some(applied))
+}
+
+/// A pool on the database at `url`. With `create`, a missing SQLite file
+/// (and its directory) is created; without, a URL that names no database
+/// is [`StoreError::DatabaseMissing`].
+async fn connect(url: &str, create: bool) -> Result<Pool> {
+    if let Some(path) = sqlite_path(url) {
+        if !create && !path.is_empty() && !path.contains(":memory:") && !Path::new(path).exists() {
+            return Err(StoreError::DatabaseMissing { url: redact(url) });
+        }
+        return Ok(Pool::Sqlite(open_sqlite_with(url, path, create).await?));
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(StoreError::UnsupportedUrl { url: redact(url) });
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(url)
+        .await
+        .map_err(|e| match &e {
+            // invalid_catalog_name: the database does not exist.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => {
+                StoreError::DatabaseMissing { url: redact(url) }
+            }
+            _ => StoreError::Database(e),
+        })?;
+    Ok(Pool::Postgres(pool))
+}
+
 /// A write transaction (see [`Store::begin`]). Every mutating method
 /// appends its audit entry inside the same transaction.
 #[derive(Debug)]
@@ -270,17 +432,25 @@ fn sqlite_path(url: &str) -> Option<&str> {
 }
 
 async fn open_sqlite(url: &str, path: &str) -> Result<SqlitePool> {
+    open_sqlite_with(url, path, true).await
+}
+
+/// Opens the SQLite file at `path`; with `create`, makes it and its
+/// directory if missing.
+async fn open_sqlite_with(url: &str, path: &str, create: bool) -> Result<SqlitePool> {
     if path.is_empty() || path.contains(":memory:") {
         // An in-memory database would be one per pooled connection.
         return Err(StoreError::UnsupportedUrl { url: url.into() });
     }
     let path = PathBuf::from(path);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_dir(dir)?;
+    if create {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_dir(dir)?;
+        }
     }
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(&path)
-        .create_if_missing(true)
+        .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)

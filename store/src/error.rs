@@ -28,6 +28,15 @@ pub enum StoreError {
     #[error("the database schema is at migration {have}, this binary needs {need}: run the migrations on the primary (any `pki` command against it does), then start again")]
     SchemaBehind { have: i64, need: i64 },
 
+    #[error("no database at {url}")]
+    DatabaseMissing { url: String },
+
+    #[error("the database at {url} has no PKI store schema")]
+    NotInitialized { url: String },
+
+    #[error("the database at {url} already has the PKI store schema (migration {version})")]
+    AlreadyInitialized { url: String, version: i64 },
+
     #[error("no CA named {name:?}")]
     UnknownCaName { name: String },
 
