@@ -267,7 +267,7 @@ fn split(bytes: &[u8]) -> Option<Vec<[u8; 32]>> {
     )
 }
 
-type Row = (
+pub(crate) type Row = (
     i64,
     i64,
     String,
@@ -279,11 +279,12 @@ type Row = (
     Vec<u8>,
 );
 
-const SELECT: &str = "SELECT seq, at_us, actor, action, inputs_sha256, outputs_sha256, details, \
+pub(crate) const SELECT: &str =
+    "SELECT seq, at_us, actor, action, inputs_sha256, outputs_sha256, details, \
      prev_hash, hash FROM audit_log";
 
 /// A row as stored, before any checks.
-struct RawEntry {
+pub(crate) struct RawEntry {
     seq: i64,
     at_us: i64,
     actor: String,
@@ -312,7 +313,7 @@ impl From<Row> for RawEntry {
 }
 
 impl RawEntry {
-    fn into_entry(self) -> Result<AuditEntry> {
+    pub(crate) fn into_entry(self) -> Result<AuditEntry> {
         let malformed = |column| StoreError::MalformedValue {
             table: TABLE,
             column,

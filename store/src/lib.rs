@@ -26,6 +26,7 @@ pub mod certificate;
 pub mod change;
 pub mod crl;
 mod error;
+pub mod inventory;
 pub mod response;
 pub mod revocation;
 pub mod serial;
@@ -34,17 +35,20 @@ pub use audit::{
     sha256, AuditContext, AuditEntry, AuditError, AuditRecord, ChainBreak, FieldDiff, RowFinding,
     RowProblem, StateReport,
 };
-pub use backend::{Backend, Store, StoreTx};
+pub use backend::{Backend, Migrated, Schema, Store, StoreTx};
 pub use ca::{Ca, CaId, NewCa};
 pub use certificate::{CertificateRecord, NewCertificate};
 pub use change::{Change, ChangeKind, ChangeListener, CHANGES_CHANNEL};
 pub use crl::{CrlBase, CrlKind, CrlRecord, CrlReservation, NewCrl};
 pub use error::StoreError;
+pub use inventory::{
+    AuditQuery, BoundRow, CertificateQuery, CertificateSummary, StatusCounts, StatusFilter,
+};
+pub use response::{CertIdHash, MissingCursor, ResponseStatus, StoredRead, StoredResponse};
 pub use revocation::{
     CertStatus, ImportedRevocation, RevocationQuery, RevocationReason, RevocationRequest,
     RevokedEntry, UnknownReason,
 };
-pub use response::{CertIdHash, MissingCursor, ResponseStatus, StoredRead, StoredResponse};
 pub use serial::Serial;
 
 /// A stored row together with the sequence number of the audit entry that
