@@ -32,6 +32,7 @@ use crate::config::{
     self, CaCertificateSpec, GlobalArgs, HsmSection, IntermediateCeremony, KeySpec, Loaded,
     OcspSignerCeremony, RootCeremony,
 };
+use crate::database::{self, redact};
 use crate::error::{invalid, CliError, Result};
 use crate::keystore;
 use crate::lint::{self, CertKind, Expect};
@@ -83,11 +84,17 @@ struct Resolved {
     hsm: config::HsmSettings,
 }
 
+/// The settings; a ceremony that records something (not a dry run) needs
+/// its actor, checked before anything is generated.
 fn resolve(
     g: &GlobalArgs,
     store: &config::StoreSection,
     hsm: &HsmSection,
+    dry_run: bool,
 ) -> Result<(Resolved, Option<Loaded<config::OpsConfig>>)> {
+    if !dry_run {
+        g.actor()?;
+    }
     let ops = g.ops_config()?;
     let default_store = config::StoreSection::default();
     let default_hsm = HsmSection::default();
@@ -185,7 +192,7 @@ async fn preflight(
     key: &KeySpec,
 ) -> Result<(Store, SessionPool, KeyLabel)> {
     publish::ensure_absent(output, "certificate file")?;
-    let store = Store::open(&resolved.store_url).await?;
+    let store = database::open(&resolved.store_url).await?;
     if let Some(name) = new_ca {
         ca_name_free(&store, name).await?;
     }
@@ -289,13 +296,6 @@ fn general_name_text(name: &GeneralNameSpec) -> String {
         GeneralNameSpec::IpSubnet(ip, prefix) => format!("ip:{ip}/{prefix}"),
         GeneralNameSpec::Directory(dn) => format!("dn:{dn}"),
         GeneralNameSpec::Raw(raw) => format!("{raw:?}"),
-    }
-}
-
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
-        _ => url.to_owned(),
     }
 }
 
@@ -449,7 +449,7 @@ impl Plan<'_> {
             self.output,
             pki_core::pem::encode("CERTIFICATE", &der).as_bytes(),
         )?;
-        let audit = AuditContext::new(self.g.actor())
+        let audit = AuditContext::new(self.g.actor()?)
             .with_input(self.input)
             .with_details(details(self.kind, self.file, &key, self.details));
         Ok(Some(Signed {
@@ -496,7 +496,7 @@ impl Outcome {
 pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let file: Loaded<RootCeremony> = config::load(&args.file)?;
     let c = &file.value;
-    let (resolved, _) = resolve(g, &c.store, &c.hsm)?;
+    let (resolved, _) = resolve(g, &c.store, &c.hsm, args.dry_run)?;
     let subject = config::name("certificate.subject", &c.certificate.subject)?;
     let kind = CertKind::Root {
         path_len: c.certificate.path_len,
@@ -570,7 +570,7 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
 pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let file: Loaded<IntermediateCeremony> = config::load(&args.file)?;
     let c = &file.value;
-    let (resolved, ops) = resolve(g, &c.store, &c.hsm)?;
+    let (resolved, ops) = resolve(g, &c.store, &c.hsm, args.dry_run)?;
     let subject = config::name("certificate.subject", &c.certificate.subject)?;
     let kind = CertKind::Intermediate {
         path_len: c.certificate.path_len,
@@ -689,7 +689,7 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
 pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let file: Loaded<OcspSignerCeremony> = config::load(&args.file)?;
     let c = &file.value;
-    let (resolved, _) = resolve(g, &c.store, &c.hsm)?;
+    let (resolved, _) = resolve(g, &c.store, &c.hsm, args.dry_run)?;
     let subject = config::name("certificate.subject", &c.certificate.subject)?;
     if c.certificate.validity_days == 0 {
         return Err(invalid("certificate.validity_days", "must be at least 1"));

@@ -47,19 +47,30 @@ pub struct GlobalArgs {
     /// default PKI_HSM_PIN). The PIN itself is never an argument.
     #[arg(long, global = true, env = "PKI_HSM_PIN_FILE", value_name = "FILE")]
     pub pin_file: Option<PathBuf>,
-    /// Who is acting, for the audit log [default: $USER].
-    #[arg(long, global = true, env = "PKI_ACTOR", value_name = "NAME")]
+    /// Who is acting, recorded in the audit log; required (or PKI_ACTOR)
+    /// by every command that changes the store. With `pki audit list`:
+    /// only the entries of this actor (PKI_ACTOR does not filter).
+    #[arg(long, global = true, value_name = "NAME")]
     pub actor: Option<String>,
 }
 
+/// Environment variable naming the acting officer when `--actor` is not
+/// given. Read here rather than by clap, so that it never becomes the
+/// `pki audit list --actor` filter.
+pub const ACTOR_ENV: &str = "PKI_ACTOR";
+
 impl GlobalArgs {
-    /// The audit actor.
-    pub fn actor(&self) -> String {
-        self.actor
-            .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "unknown-officer".into())
+    /// The audit actor: `--actor`, else `PKI_ACTOR`; never a guess.
+    /// Commands that change state call this before they change anything.
+    pub fn actor(&self) -> Result<String> {
+        let named = match &self.actor {
+            Some(actor) => Some(actor.clone()),
+            None => std::env::var(ACTOR_ENV).ok(),
+        };
+        match named.as_deref().map(str::trim) {
+            Some(actor) if !actor.is_empty() => Ok(actor.to_owned()),
+            _ => Err(CliError::NoActor),
+        }
     }
 
     /// The operations config, if one is named.

@@ -23,9 +23,7 @@ use pki_core::crl::Crl;
 use pki_core::revocation::RevocationReason as CrlReason;
 use pki_core::AlgorithmPolicy;
 use serde_json::json;
-use store::{
-    AuditContext, CrlKind, NewCrl, RevocationQuery, RevocationReason, RevokedEntry, Store,
-};
+use store::{AuditContext, CrlKind, NewCrl, RevocationQuery, RevocationReason, RevokedEntry};
 use time::OffsetDateTime;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
@@ -87,6 +85,7 @@ fn whole_seconds(t: SystemTime) -> SystemTime {
 
 /// `pki crl generate`
 pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> {
+    let actor = g.actor()?;
     let (policy, _) = ca_policy(g, &args.ca)?;
     let path = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(if args.delta {
@@ -103,7 +102,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     let (store_section, hsm_section) = ops
         .map(|o| (o.value.store, o.value.hsm))
         .unwrap_or_default();
-    let store = Store::open(&g.store_url(&[&store_section])).await?;
+    let store = crate::database::open(&g.store_url(&[&store_section])).await?;
     let pool = keystore::open(&g.hsm(&[&hsm_section])?)?;
     let ca = store.require_ca(&args.ca).await?;
     let ca_cert = keystore::ca_certificate(&ca)?;
@@ -127,7 +126,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
         .await?
         .require_intact(format!("CA {:?}", ca.name))?;
     let reservation = store
-        .next_crl_number(ca.id, kind, &AuditContext::new(g.actor()))
+        .next_crl_number(ca.id, kind, &AuditContext::new(actor.clone()))
         .await?;
     let mut query = match reservation.base {
         Some(base) => RevocationQuery::delta(ca.id, base.as_of_change, reservation.as_of_change),
@@ -219,7 +218,7 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     };
     let checked = phase.elapsed();
     let staged = publish::stage(&path, &bytes)?;
-    let audit = AuditContext::new(g.actor()).with_details(json!({
+    let audit = AuditContext::new(actor).with_details(json!({
         "entries": count,
         "file": path.display().to_string(),
     }));

@@ -71,6 +71,32 @@ pub enum CliError {
         #[source]
         source: pki_core::Error,
     },
+    #[error("who is acting? pass --actor NAME or set PKI_ACTOR: this command changes the store and its audit entry names the officer")]
+    NoActor,
+    #[error("no store at {url}: check the URL (--store, PKI_STORE_URL or [store] url), or create a new store with `pki store init {url}`")]
+    StoreMissing { url: String },
+    #[error("{url} is not a PKI store (it has no schema): create one with `pki store init {url}`")]
+    StoreNotInitialized { url: String },
+    #[error("refusing to initialise {url}: it is already a PKI store (schema migration {version}); `pki store migrate {url}` brings an older one up to date")]
+    StoreAlreadyInitialized { url: String, version: i64 },
+    #[error("the store at {url} has schema migration {have}, this pki needs {need}: back the database up, then run `pki store migrate {url}`")]
+    SchemaBehind { url: String, have: i64, need: i64 },
+    #[error("serial {serial} of CA {ca:?} is already revoked ({reason}) since {revoked_at}")]
+    AlreadyRevoked {
+        ca: String,
+        serial: store::Serial,
+        reason: store::RevocationReason,
+        /// RFC 3339.
+        revoked_at: String,
+    },
+    #[error("serial {serial} was never issued by CA {ca:?}")]
+    NeverIssued { ca: String, serial: store::Serial },
+    #[error("serial {serial} of CA {ca:?} is not on hold")]
+    NotOnHold { ca: String, serial: store::Serial },
+    #[error("no certificate {what} is recorded in the store")]
+    CertificateNotRecorded { what: String },
+    #[error("the audit log has no entry {seq} (it has {head} entries)")]
+    NoAuditEntry { seq: u64, head: u64 },
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]

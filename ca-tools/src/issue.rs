@@ -143,10 +143,11 @@ impl Issuer {
     /// Opens the store and the token and checks the CA may issue under
     /// `profile` (from the operations config).
     pub async fn open(g: &GlobalArgs, ca: &str, profile: &str) -> Result<Self> {
+        let actor = g.actor()?;
         let ops = g.require_ops_config()?;
         let (policy, config) = policy_and_profile(&ops, ca, profile)?;
         let policies = oids("profile policies", &config.policies)?;
-        let store = Store::open(&g.store_url(&[&ops.value.store])).await?;
+        let store = crate::database::open(&g.store_url(&[&ops.value.store])).await?;
         let pool = keystore::open(&g.hsm(&[&ops.value.hsm])?)?;
         let record = store.require_ca(ca).await?;
         let ca_cert = keystore::ca_certificate(&record)?;
@@ -161,7 +162,7 @@ impl Issuer {
             profile: config.clone(),
             policy: policy.clone(),
             policies,
-            actor: g.actor(),
+            actor,
         })
     }
 

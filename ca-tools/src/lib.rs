@@ -7,7 +7,10 @@
 //! - [`issue`]: certificates under the configured [`profile`]s;
 //! - [`revoke`]: revocation and release from hold;
 //! - [`crl`]: full and delta CRLs;
-//! - [`audit`]: verification of the hash-chained audit log;
+//! - [`audit`]: the hash-chained audit log: verify, list, show;
+//! - [`ca`], [`cert`]: the inventory: CAs, certificates, their status;
+//! - [`database`]: `pki store init` and `migrate`, and how every command
+//!   opens the store (never creating or migrating it);
 //! - [`token`]: SoftHSM2 tokens for the demo and development;
 //! - [`validate`]: the offline path validator.
 //!
@@ -16,10 +19,13 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod ca;
 pub mod ceremony;
+pub mod cert;
 pub mod config;
 pub mod crl;
 pub mod csr;
+pub mod database;
 pub mod error;
 pub mod issue;
 pub mod keystore;

@@ -4,14 +4,15 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use ca_tools::config::GlobalArgs;
-use ca_tools::{audit, ceremony, crl, issue, revoke, token};
+use ca_tools::{audit, ca, ceremony, cert, crl, database, issue, revoke, token};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
     name = "pki",
     version,
-    about = "National PKI command line: validate certificates, run CA ceremonies, issue, revoke, publish CRLs, audit"
+    about = "National PKI command line: validate certificates, run CA ceremonies, issue, revoke, publish CRLs, audit",
+    after_help = "Commands that change the store need --actor NAME or PKI_ACTOR. The store must exist: `pki store init` creates it, `pki store migrate` updates its schema."
 )]
 struct Cli {
     #[command(flatten)]
@@ -48,6 +49,44 @@ enum Command {
     /// HSM tokens (development and demo).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The database: create it, migrate its schema.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// The CAs in the store.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Issued certificates: find them, see their status and history.
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Create a new store (a SQLite file, or the schema in an existing
+    /// empty PostgreSQL database); refuses an existing store.
+    Init(database::Args),
+    /// Apply the schema migrations this pki embeds and the store lacks.
+    /// Other commands refuse a store whose schema is older.
+    Migrate(database::Args),
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Every CA: parent, tier, key label, expiry, certificates issued.
+    List(ca::ListArgs),
+    /// One CA: chain, key label, CRL number, certificates by status.
+    Show(ca::ShowArgs),
+    /// A CA's certificate (with --chain, its issuers too) as PEM.
+    Export(ca::ExportArgs),
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// A CA's certificates, by serial, with filters; streamed page by page.
+    List(cert::ListArgs),
+    /// One certificate: subject, validity, profile, status, revocation and
+    /// the audit entries that touched it.
+    Show(cert::ShowArgs),
 }
 
 #[derive(Subcommand)]
@@ -74,9 +113,14 @@ enum CrlCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
+    /// Entries, oldest first, with filters; streamed page by page.
+    List(audit::ListArgs),
+    /// One entry whole: hashes, details, the rows it wrote.
+    Show(audit::ShowArgs),
     /// Check the whole chain and replay it against the tables; exit 1
     /// naming the first broken entry and every row the log does not vouch
-    /// for (edited, deleted, or written behind its back).
+    /// for (edited, deleted, or written behind its back). An empty log
+    /// exits 1 too.
     Verify,
 }
 
@@ -129,6 +173,15 @@ fn dispatch(cli: &Cli) -> ExitCode {
         Command::Token(TokenCommand::InitSofthsm(args)) => {
             run(async { token::init_softhsm(args, g) })
         }
+        Command::Store(StoreCommand::Init(args)) => run(database::init(args, g)),
+        Command::Store(StoreCommand::Migrate(args)) => run(database::migrate(args, g)),
+        Command::Ca(CaCommand::List(args)) => run(ca::list(args, g)),
+        Command::Ca(CaCommand::Show(args)) => run(ca::show(args, g)),
+        Command::Ca(CaCommand::Export(args)) => run(ca::export(args, g)),
+        Command::Cert(CertCommand::List(args)) => run(cert::list(args, g)),
+        Command::Cert(CertCommand::Show(args)) => run(cert::show(args, g)),
+        Command::Audit(AuditCommand::List(args)) => run(audit::list(args, g)),
+        Command::Audit(AuditCommand::Show(args)) => run(audit::show(args, g)),
         Command::Audit(AuditCommand::Verify) => {
             let mut broken = false;
             let code = run(async {

@@ -1,7 +1,9 @@
 //! `pki revoke` and `pki unhold`: revocation committed to the store (with
 //! its audit entry) before success is reported.
 
-use store::{AuditContext, RevocationReason, RevocationRequest, RevokedEntry, Serial, Store};
+use store::{
+    AuditContext, Ca, RevocationReason, RevocationRequest, RevokedEntry, Serial, StoreError,
+};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -54,12 +56,42 @@ pub fn ca_policy(
     })
 }
 
-fn serial(text: &str) -> Result<Serial> {
-    Serial::from_hex(text).map_err(|e| invalid("--serial", e.to_string()))
+/// A serial as officers copy it: hex, with or without colons
+/// (`openssl x509 -serial` or `-text`).
+pub fn serial(text: &str) -> Result<Serial> {
+    Serial::from_hex(text).map_err(|e| invalid("--serial", format!("{text:?}: {e}")))
+}
+
+/// A store refusal about one certificate, with the CA by name and times
+/// in RFC 3339.
+fn named(e: StoreError, ca: &Ca) -> CliError {
+    match e {
+        StoreError::AlreadyRevoked {
+            serial,
+            reason,
+            revoked_at,
+            ..
+        } => CliError::AlreadyRevoked {
+            ca: ca.name.clone(),
+            serial,
+            reason,
+            revoked_at: crate::report::rfc3339(revoked_at),
+        },
+        StoreError::UnknownSerial { serial, .. } => CliError::NeverIssued {
+            ca: ca.name.clone(),
+            serial,
+        },
+        StoreError::NotOnHold { serial, .. } => CliError::NotOnHold {
+            ca: ca.name.clone(),
+            serial,
+        },
+        other => other.into(),
+    }
 }
 
 /// `pki revoke`
 pub async fn revoke(args: &RevokeArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
+    let actor = g.actor()?;
     let reason: RevocationReason = args
         .reason
         .parse()
@@ -79,15 +111,19 @@ pub async fn revoke(args: &RevokeArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
         })
         .transpose()?;
     let serial = serial(&args.serial)?;
-    let store = Store::open(&g.store_url(&store_section.iter().collect::<Vec<_>>())).await?;
+    let store =
+        crate::database::open(&g.store_url(&store_section.iter().collect::<Vec<_>>())).await?;
     let ca = store.require_ca(&args.ca).await?;
     let mut req = RevocationRequest::new(ca.id, serial.clone(), reason);
     req.invalidity_date = invalidity_date;
-    let done = store.revoke(&req, &AuditContext::new(g.actor())).await?;
+    let done = store
+        .revoke(&req, &AuditContext::new(actor))
+        .await
+        .map_err(|e| named(e, &ca))?;
     say!(
         "revoked serial {serial} of {:?}: {reason} at {}; committed (audit entry {})",
         ca.name,
-        done.record.revoked_at.format(&Rfc3339).unwrap_or_default(),
+        crate::report::rfc3339(done.record.revoked_at),
         done.audit_seq
     );
     store.close().await;
@@ -96,6 +132,7 @@ pub async fn revoke(args: &RevokeArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
 
 /// `pki unhold`
 pub async fn unhold(args: &UnholdArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
+    let actor = g.actor()?;
     let (policy, store_section) = ca_policy(g, &args.ca)?;
     if !policy.allow_hold {
         return Err(CliError::HoldNotAllowed {
@@ -103,11 +140,13 @@ pub async fn unhold(args: &UnholdArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
         });
     }
     let serial = serial(&args.serial)?;
-    let store = Store::open(&g.store_url(&store_section.iter().collect::<Vec<_>>())).await?;
+    let store =
+        crate::database::open(&g.store_url(&store_section.iter().collect::<Vec<_>>())).await?;
     let ca = store.require_ca(&args.ca).await?;
     let done = store
-        .unhold(ca.id, &serial, &AuditContext::new(g.actor()))
-        .await?;
+        .unhold(ca.id, &serial, &AuditContext::new(actor))
+        .await
+        .map_err(|e| named(e, &ca))?;
     say!(
         "released serial {serial} of {:?} from hold; committed (audit entry {})",
         ca.name,

@@ -61,6 +61,10 @@ fn issuance_vs_raw_hsm_signing() {
         actor: Some("bench".into()),
     };
     let rt = Bed::runtime();
+    rt.block_on(async {
+        let url = g.store.as_deref().unwrap();
+        store::Store::create(url).await.unwrap().close().await;
+    });
     std::env::set_current_dir(bed.dir.path()).unwrap();
     let t = Instant::now();
     for (kind, file) in [

@@ -399,8 +399,9 @@ fn dry_run_changes_nothing_and_nothing_is_overwritten() {
         "{out}"
     );
     assert!(!bed.path("root.pem").exists());
-    let out = bed.ok(&["audit", "verify"]);
-    assert!(out.contains("0 entries"), "{out}");
+    // Nothing recorded: an empty log is said so, and is not a pass.
+    let out = bed.fails(&["audit", "verify"]);
+    assert!(out.contains("audit log EMPTY"), "{out}");
 
     bed.ok(&["ceremony", "root", root_file]);
     let first = std::fs::read(bed.path("root.pem")).unwrap();
@@ -459,6 +460,7 @@ fn dry_run_changes_nothing_and_nothing_is_overwritten() {
         .env("PKI_HSM_TOKEN", &bed.token)
         .env("PKI_STORE_URL", &bed.store_url)
         .env("PKI_HSM_PIN", "wrong-pin-9999")
+        .env("PKI_ACTOR", "test-officer")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -514,6 +516,7 @@ fn audit_verify_into_a_closed_pipe_exits_quietly() {
     use std::process::Stdio;
 
     let bed = Bed::new();
+    bed.ceremony("root", "01-national-root.toml");
     bed.ok(&["audit", "verify"]);
     // The reader is gone before the first line: every write fails (EPIPE).
     let mut child = bed
@@ -1179,6 +1182,7 @@ fn parent_key_on_another_token() {
             .env("PKI_CONFIG", example("pki.toml"))
             .env("PKI_STORE_URL", &bed.store_url)
             .env("PKI_HSM_PIN", officer::PIN)
+            .env("PKI_ACTOR", "test-officer")
             .env_remove("PKI_HSM_TOKEN")
             .output()
             .unwrap();

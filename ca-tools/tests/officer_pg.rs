@@ -24,6 +24,7 @@ fn hierarchy_revocation_and_audit_on_postgres() {
     let url = rt.block_on(server.create_database("pki_officer"));
     let mut bed = Bed::new();
     bed.store_url.clone_from(&url);
+    bed.init_store();
 
     bed.root_and_cnie();
     let (amina, serial) = bed.citizen("amina", "Amina Citizen");
@@ -64,6 +65,61 @@ fn hierarchy_revocation_and_audit_on_postgres() {
     let out = bed.ok(&["audit", "verify"]);
     assert!(out.contains("audit log intact: 10 entries"), "{out}");
     assert!(out.contains("rows intact: 8 rows"), "{out}");
+
+    // The inventory queries on PostgreSQL (issue 18): counts, filters,
+    // the audit entries of one certificate, the action prefix.
+    let shown: serde_json::Value =
+        serde_json::from_str(&bed.ok(&["ca", "show", "cnie-citizen-ca", "--json"])).unwrap();
+    assert_eq!(shown["certificates"]["issued"], 1);
+    assert_eq!(shown["certificates"]["revoked"], 1);
+    assert_eq!(shown["crl_number"], 2);
+    let revoked = bed.ok(&[
+        "cert",
+        "list",
+        "--ca",
+        "cnie-citizen-ca",
+        "--status",
+        "revoked",
+        "--json",
+    ]);
+    assert!(
+        revoked.contains(&serial) && revoked.contains("keyCompromise"),
+        "{revoked}"
+    );
+    assert!(!bed
+        .ok(&[
+            "cert",
+            "list",
+            "--ca",
+            "cnie-citizen-ca",
+            "--status",
+            "good",
+            "--json"
+        ])
+        .contains(&serial));
+    let out = bed.ok(&["cert", "show", amina.to_str().unwrap()]);
+    assert!(
+        out.contains("certificate.issue") && out.contains("certificate.revoke"),
+        "{out}"
+    );
+    let certs = bed.ok(&["audit", "list", "--action", "certificate", "--json"]);
+    assert_eq!(certs.lines().count(), 4, "{certs}");
+    let since = bed.ok(&["audit", "list", "--since", "2000-01-01T00:00:00Z", "--json"]);
+    assert_eq!(since.lines().count(), 10, "{since}");
+    assert!(bed.ok(&["audit", "show", "1"]).contains("ca.create"));
+    let missing = url
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/no_such_db"))
+        .unwrap();
+    let out = bed
+        .command(&["--store", &missing, "ca", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no store at") && err.contains("pki store init"),
+        "{err}"
+    );
 
     let exec = |sql: &str| {
         rt.block_on(async {

@@ -79,11 +79,25 @@ impl Bed {
         let dir = tempfile::tempdir().unwrap();
         let token = new_token("pki-test");
         let store_url = format!("sqlite://{}/var/pki.db", dir.path().display());
-        Self {
+        let bed = Self {
             dir,
             token,
             store_url,
-        }
+        };
+        bed.init_store();
+        bed
+    }
+
+    /// Creates the (empty) store at `store_url`, as `pki store init` does
+    /// but without its audit entry, so the tests' entry counts start at 0.
+    pub fn init_store(&self) {
+        Self::runtime().block_on(async {
+            store::Store::create(&self.store_url)
+                .await
+                .unwrap()
+                .close()
+                .await;
+        });
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
