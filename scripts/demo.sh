@@ -8,7 +8,7 @@
 # Files the later demo steps (scripts/demo-ocsp.sh, scripts/demo-api.sh)
 # rely on, at stable paths under $VAR/demo:
 #
-#   demo.env                 `source` it: SOFTHSM2_CONF, PKI_HSM_TOKEN,
+#   demo.env                 `source` it: SOFTHSM2_CONF, PKI_HSM_TOKEN, PKI_ACTOR,
 #                            PKI_HSM_PIN_FILE, PKI_STORE_URL, PKI_CONFIG
 #   softhsm/softhsm2.conf    SoftHSM2 config (SOFTHSM2_CONF) of the token
 #   token label              pki-demo  (every CA and OCSP signer key is on it)
@@ -58,11 +58,13 @@ export PKI_HSM_TOKEN=$TOKEN
 export PKI_HSM_PIN_FILE=$DIR/hsm-pin
 export PKI_STORE_URL=sqlite://$DIR/pki.db
 export PKI_CONFIG=$EX/pki.toml
+export PKI_ACTOR=demo-officer
 ENV
 # shellcheck source=/dev/null
 source demo.env
 export PKI_ACTOR=demo-officer
 show token init-softhsm --dir "$DIR/softhsm" --label "$TOKEN" --so-pin-file "$DIR/so-pin"
+show store init
 
 say "Key ceremonies (keys generated inside the HSM, certificates linted before and after signing)"
 t0=$(now)
