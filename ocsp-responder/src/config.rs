@@ -70,7 +70,10 @@ pub struct Config {
     pub requests: RequestsConfig,
     #[serde(default)]
     pub changes: ChangesConfig,
-    pub hsm: HsmConfig,
+    /// The signing token. Optional for table-mode responders: without it,
+    /// what the table cannot answer gets `tryLater`.
+    #[serde(default)]
+    pub hsm: Option<HsmConfig>,
     #[serde(rename = "issuer")]
     pub issuers: Vec<IssuerConfig>,
     /// Seconds to let open connections finish on shutdown.
@@ -276,6 +279,9 @@ pub struct IssuerConfig {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub source: ResponseSource,
+    /// An HSM is configured; without one (table mode only) nothing is
+    /// signed here and readiness does not wait for it.
+    pub signing: bool,
     /// Memory mode: pre-sign after becoming ready, in the background (the
     /// service), rather than before [`crate::start`] returns (tests, tools).
     pub presign_in_background: bool,
@@ -313,6 +319,7 @@ impl Default for Settings {
         let validity = Duration::from_secs(4 * 86_400);
         Self {
             source: ResponseSource::Memory,
+            signing: true,
             presign_in_background: false,
             max_replica_lag: Duration::from_secs(5),
             validity,
@@ -346,11 +353,13 @@ impl Config {
                 *p = base.join(&*p);
             }
         }
-        if let Some(p) = &mut config.hsm.pin_file {
-            *p = base.join(&*p);
-        }
-        if let Some(p) = &mut config.hsm.softhsm_dir {
-            *p = base.join(&*p);
+        if let Some(hsm) = &mut config.hsm {
+            if let Some(p) = &mut hsm.pin_file {
+                *p = base.join(&*p);
+            }
+            if let Some(p) = &mut hsm.softhsm_dir {
+                *p = base.join(&*p);
+            }
         }
         config
             .settings()
@@ -388,7 +397,18 @@ impl Config {
         if self.issuers.is_empty() {
             return Err("at least one [[issuer]] is required".into());
         }
-        self.hsm.pin_source()?;
+        match &self.hsm {
+            Some(hsm) => {
+                hsm.pin_source()?;
+            }
+            None if r.source == ResponseSource::Memory || self.updater.run => {
+                return Err(
+                    "[hsm] is required unless [responses] source = \"table\" without [updater] run"
+                        .into(),
+                );
+            }
+            None => {}
+        }
         for i in &self.issuers {
             if i.responder_cert.is_some() && i.key_label.is_none() {
                 return Err(format!(
@@ -397,7 +417,7 @@ impl Config {
                 ));
             }
         }
-        let sessions = self.hsm.session_count();
+        let sessions = self.hsm.as_ref().map_or(1, HsmConfig::session_count);
         let base_path = match self.base_path.as_deref() {
             None | Some("" | "/") => String::new(),
             Some(p) if p.starts_with('/') && !p.ends_with('/') && !p.contains("//") => p.to_owned(),
@@ -414,6 +434,7 @@ impl Config {
         }
         Ok(Settings {
             source: r.source,
+            signing: self.hsm.is_some(),
             presign_in_background: true,
             max_replica_lag: Duration::from_millis(self.changes.max_replica_lag_ms),
             validity,
@@ -493,6 +514,22 @@ ca = "ca"
             8.min(2 * cpus),
             "capped at the session count"
         );
+    }
+
+    #[test]
+    fn only_table_mode_runs_without_an_hsm() {
+        let no_hsm = MINIMAL.replace("[hsm]\ntoken = \"ocsp\"\npin_env = \"PIN\"\n", "");
+        let c: Config = toml::from_str(&no_hsm).unwrap();
+        assert!(c.settings().unwrap_err().contains("[hsm] is required"));
+        let table = no_hsm.replace("[[issuer]]", "[responses]\nsource = \"table\"\n[[issuer]]");
+        let c: Config = toml::from_str(&table).unwrap();
+        assert!(!c.settings().unwrap().signing);
+        let updater = format!("{table}[updater]\nrun = true\n");
+        let c: Config = toml::from_str(&updater).unwrap();
+        assert!(c.settings().unwrap_err().contains("[hsm] is required"));
+        let replica = format!("database_read = \"postgres://r/pki\"\n{MINIMAL}");
+        let c: Config = toml::from_str(&replica).unwrap();
+        assert!(c.settings().unwrap_err().contains("source = \"table\""));
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl Core {
 
     pub fn ready(&self) -> bool {
         self.health.cache_loaded.load(Ordering::Acquire)
-            && self.health.hsm_ok.load(Ordering::Relaxed)
+            && (!self.settings.signing || self.health.hsm_ok.load(Ordering::Relaxed))
             && self.health.db_ok.load(Ordering::Relaxed)
             && self.health.replica_ok.load(Ordering::Relaxed)
     }
@@ -192,6 +192,9 @@ impl Core {
 
     /// Records the outcome of a signature for health and metrics.
     pub fn note_sign<T>(&self, result: &Result<T, pki_core::ocsp::ResponseError>) {
+        if !self.settings.signing {
+            return;
+        }
         match result {
             Ok(_) => self.health.hsm_ok.store(true, Ordering::Relaxed),
             Err(pki_core::ocsp::ResponseError::Signing(_)) => {
@@ -666,6 +669,9 @@ impl Core {
         let Some(issuer) = self.issuers.first().cloned() else {
             return;
         };
+        if !self.settings.signing {
+            return;
+        }
         if self.probing.swap(true, Ordering::AcqRel) {
             return;
         }

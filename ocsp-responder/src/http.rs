@@ -310,7 +310,7 @@ fn readiness(core: &Core) -> Response<Full<Bytes>> {
     if !core.health.cache_loaded.load(Relaxed) {
         why.push("cache loading");
     }
-    if !core.health.hsm_ok.load(Relaxed) {
+    if core.settings.signing && !core.health.hsm_ok.load(Relaxed) {
         why.push("HSM unavailable");
     }
     if !core.health.db_ok.load(Relaxed) {

@@ -36,6 +36,44 @@ impl fmt::Debug for Issuer {
     }
 }
 
+/// The signer of a responder configured without an HSM (table mode): the
+/// public key of its responder certificate, so that its identity is known,
+/// and no private key: every signature fails as unavailable, which the
+/// responder answers with `tryLater`.
+#[derive(Debug, Clone)]
+pub struct NoHsm {
+    spki: spki::SubjectPublicKeyInfoOwned,
+    algorithm: spki::AlgorithmIdentifierOwned,
+}
+
+impl NoHsm {
+    /// From the certificate whose key would sign.
+    pub fn for_certificate(der: &[u8]) -> Result<Self, der::Error> {
+        let cert = <x509_cert::Certificate as der::Decode>::from_der(der)?;
+        Ok(Self {
+            spki: cert.tbs_certificate.subject_public_key_info,
+            // Never used: nothing is signed.
+            algorithm: cert.signature_algorithm,
+        })
+    }
+}
+
+impl pki_core::Signer for NoHsm {
+    fn algorithm(&self) -> spki::AlgorithmIdentifierOwned {
+        self.algorithm.clone()
+    }
+
+    fn public_key(&self) -> spki::SubjectPublicKeyInfoOwned {
+        self.spki.clone()
+    }
+
+    fn sign(&self, _tbs: &[u8]) -> Result<Vec<u8>, pki_core::SignError> {
+        Err(pki_core::SignError::Unavailable(
+            "this responder has no HSM configured".into(),
+        ))
+    }
+}
+
 /// What goes into one signed response.
 #[derive(Debug, Clone)]
 pub struct Signing<'a> {

@@ -177,6 +177,10 @@ impl Source for Live {
             return Answer::Status(ResponseStatus::Unauthorized);
         };
         let core = &self.core;
+        if !core.settings.signing {
+            // No HSM here: the updater has not signed this one yet.
+            return Answer::Status(ResponseStatus::TryLater);
+        }
         // No timer when a permit is free at once (the common case).
         let permit = if let Ok(p) = Arc::clone(&core.live_permits).try_acquire_owned() {
             p

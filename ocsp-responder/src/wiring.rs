@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::error::ResponderError;
+use crate::issuer::NoHsm;
 use crate::server::{start_with, InProcessUpdater, IssuerSetup, Running};
 use crate::updater::Updater;
 
@@ -48,7 +49,13 @@ pub fn read_certificate(path: &Path) -> Result<Vec<u8>, ResponderError> {
 
 /// Opens the HSM module and a session pool on the configured token.
 pub fn open_hsm_pool(config: &Config) -> Result<SessionPool, ResponderError> {
-    let hsm = match (&config.hsm.softhsm_dir, &config.hsm.module) {
+    let Some(hsm_config) = &config.hsm else {
+        return Err(ResponderError::ConfigInvalid {
+            path: "(config)".into(),
+            reason: "no [hsm] section: nothing can be signed".into(),
+        });
+    };
+    let hsm = match (&hsm_config.softhsm_dir, &hsm_config.module) {
         (Some(dir), module) => {
             let module = module.clone().unwrap_or_else(hsm::module_path_from_env);
             hsm::softhsm::SoftHsm::open_with_module(dir, module)?
@@ -58,8 +65,7 @@ pub fn open_hsm_pool(config: &Config) -> Result<SessionPool, ResponderError> {
         (None, Some(module)) => Hsm::open(module)?,
         (None, None) => Hsm::from_env()?,
     };
-    let pin = config
-        .hsm
+    let pin = hsm_config
         .pin_source()
         .map_err(|reason| ResponderError::ConfigInvalid {
             path: "(config)".into(),
@@ -67,12 +73,12 @@ pub fn open_hsm_pool(config: &Config) -> Result<SessionPool, ResponderError> {
         })?
         .read()?;
     let pool_config = PoolConfig {
-        size: config.hsm.session_count(),
+        size: hsm_config.session_count(),
         ..PoolConfig::default()
     };
     Ok(SessionPool::new(
         &hsm,
-        TokenLabel::new(config.hsm.token.clone())?,
+        TokenLabel::new(hsm_config.token.clone())?,
         pin,
         pool_config,
     )?)
@@ -84,6 +90,9 @@ pub async fn issuer_setups(
     config: &Config,
     store: &store::Store,
 ) -> Result<Vec<IssuerSetup>, ResponderError> {
+    if config.hsm.is_none() {
+        return unsigned_setups(config, store).await;
+    }
     let pool = open_hsm_pool(config)?;
     let mut issuers = Vec::with_capacity(config.issuers.len());
     for i in &config.issuers {
@@ -98,6 +107,38 @@ pub async fn issuer_setups(
             .as_deref()
             .map(read_certificate)
             .transpose()?;
+        issuers.push(IssuerSetup {
+            ca_name: i.ca.clone(),
+            signer: Arc::new(signer),
+            responder_cert_der,
+        });
+    }
+    Ok(issuers)
+}
+
+/// Issuers of a responder without an HSM: each identity comes from its
+/// responder certificate (or the CA certificate), and signing fails.
+async fn unsigned_setups(
+    config: &Config,
+    store: &store::Store,
+) -> Result<Vec<IssuerSetup>, ResponderError> {
+    let mut issuers = Vec::with_capacity(config.issuers.len());
+    for i in &config.issuers {
+        let responder_cert_der = i
+            .responder_cert
+            .as_deref()
+            .map(read_certificate)
+            .transpose()?;
+        let identity_cert = match &responder_cert_der {
+            Some(der) => der.clone(),
+            None => store.require_ca(&i.ca).await?.cert_der,
+        };
+        let signer = NoHsm::for_certificate(&identity_cert).map_err(|e| {
+            ResponderError::CertificateInvalid {
+                path: i.responder_cert.clone().unwrap_or_default(),
+                reason: e.to_string(),
+            }
+        })?;
         issuers.push(IssuerSetup {
             ca_name: i.ca.clone(),
             signer: Arc::new(signer),
@@ -147,6 +188,12 @@ pub async fn run_updater_from_config(
             path: "(config)".into(),
             reason,
         })?;
+    if config.hsm.is_none() {
+        return Err(ResponderError::ConfigInvalid {
+            path: "(config)".into(),
+            reason: "the updater signs: it needs an [hsm] section".into(),
+        });
+    }
     let primary = store::Store::open(&config.database).await?;
     let setups = issuer_setups(config, &primary).await?;
     let issuers = crate::server::resolve_issuers(&primary, setups).await?;

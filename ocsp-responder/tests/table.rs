@@ -260,3 +260,47 @@ async fn the_in_process_updater_fills_the_table_and_follows_revocations() {
     r.shutdown().await;
     assert!(standby.hold_lease().await.unwrap());
 }
+
+#[tokio::test]
+async fn a_responder_without_an_hsm_serves_the_table_and_says_try_later_otherwise() {
+    let fx = Fixture::new("table-no-hsm").await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let no_hsm = ocsp_responder::issuer::NoHsm::for_certificate(&fx.responder_cert).unwrap();
+    let running = ocsp_responder::start_with(
+        fx.store.clone(),
+        vec![IssuerSetup {
+            ca_name: fx.ca_name.clone(),
+            signer: Arc::new(no_hsm),
+            responder_cert_der: Some(fx.responder_cert.clone()),
+        }],
+        Settings {
+            signing: false,
+            ..table_settings()
+        },
+        listener,
+        None,
+    )
+    .await
+    .unwrap();
+    let addr = running.local_addr();
+    let ready = http(addr, "GET", "/health/ready", &[], &[]).await;
+    assert_eq!(ready.status, 200, "ready without an HSM");
+    // Nothing signed yet: tryLater, never a made-up answer.
+    let r = get_ocsp(addr, &fx.request(&fx.good, HashAlgorithm::Sha1, None)).await;
+    assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
+    // The updater (elsewhere, with the HSM) signs; now served.
+    let mut up = updater(&fx).await;
+    assert!(up.hold_lease().await.unwrap());
+    up.round().await.unwrap();
+    assert!(is_good(&status_at(&fx, addr, &fx.good).await));
+    // A nonce request needs a live signature: tryLater.
+    let nonce = fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[7; 32]));
+    let r = common::post_ocsp(addr, &nonce).await;
+    assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
+    assert_eq!(
+        http(addr, "GET", "/health/ready", &[], &[]).await.status,
+        200,
+        "failed signatures do not make it unready"
+    );
+    running.shutdown().await;
+}

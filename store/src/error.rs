@@ -25,7 +25,7 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 
-    #[error("the database schema is at migration {have}, this binary needs {need}: run the migrations on the primary (any `pki` command against it does), then start again")]
+    #[error("the database schema is at migration {have}, this binary needs {need}: run `pki store migrate URL` against the primary, then start again")]
     SchemaBehind { have: i64, need: i64 },
 
     #[error("no database at {url}")]
