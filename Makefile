@@ -8,9 +8,10 @@ VAR   ?= $(CURDIR)/var
 
 # System packages (Debian names). The demo runs on SoftHSM2 and SQLite, so
 # it needs no database server; the tests also start PostgreSQL, unpack
-# zstd fixtures and check the alert rules with promtool (package prometheus).
+# zstd fixtures, check the alert rules with promtool (package prometheus)
+# and run the documented nginx cache in front of two responders.
 DEMO_APT_PACKAGES := softhsm2 openssl curl bc
-TEST_APT_PACKAGES := $(DEMO_APT_PACKAGES) zstd postgresql prometheus
+TEST_APT_PACKAGES := $(DEMO_APT_PACKAGES) zstd postgresql prometheus nginx
 
 # Fuzzing: seconds per target, and the targets (fuzz/fuzz_targets/).
 FUZZ_SECS    ?= 60

@@ -3,8 +3,9 @@
 # scripts/demo.sh (same SoftHSM token, same store), ask it with
 # `openssl ocsp` about the good and the revoked citizen certificates, revoke
 # a third one with `pki revoke` and watch the answer change, show the RFC
-# 5019 headers, health and metrics, stop it, then pre-sign offline with
-# `pki presign`.
+# 5019 headers, health and metrics, stop it, then sign every response
+# into the store's response table with `pki presign` and serve them from a
+# table-mode responder that has no HSM.
 #
 # Needs: $VAR/demo from scripts/demo.sh, target/release/ocsp-responder and
 # target/release/pki (make demo builds them).
@@ -120,8 +121,31 @@ stop
 trap - EXIT
 sed 's/\x1b\[[0-9;]*m//g' responder.log | tail -1 | sed 's/^/  /'
 
-say "pki presign: the same responses signed offline, for a CDN or a cache"
-echo "\$ pki presign --responder-config ocsp.toml --out presigned"
-"$PKI" presign --responder-config ocsp.toml --out presigned --quiet | sed 's/^/  /'
-find presigned -name '*.der' | sed "s#^#  #" | sed -n 1,4p
-echo "  ..."
+say "pki presign: every response signed once into the store's response table"
+echo "\$ pki presign --responder-config ocsp.toml"
+"$PKI" presign --responder-config ocsp.toml --quiet | sed 's/^/  /'
+
+say "A table-mode responder without an HSM serves those stored bytes"
+sed -e 's/^\[responses\]$/[responses]\nsource = "table"/' \
+    -e '/^\[hsm\]$/,/^$/d' ocsp.toml > ocsp-table.toml
+grep -E '^(source|\[hsm\])' ocsp-table.toml | sed 's/^/  /'
+echo "  (no [hsm] section)"
+"$RESPONDER" --config ocsp-table.toml > responder-table.out 2> responder-table.log &
+pid=$!
+trap stop EXIT
+addr=
+for _ in $(seq 1 100); do
+  addr=$(sed -n 's#^listening on http://##p' responder-table.out)
+  [ -n "$addr" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat responder-table.log >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$addr" ] || { echo "table responder did not start" >&2; cat responder-table.log >&2; exit 1; }
+URL="http://$addr"
+echo "  health: $(curl -sS "$URL/health/ready")"
+echo "\$ openssl ocsp -issuer cnie-ca.pem -cert citizen-good.pem -url $URL -no_nonce -CAfile root.pem"
+openssl ocsp -issuer cnie-ca.pem -cert citizen-good.pem -url "$URL" -no_nonce -CAfile root.pem \
+  -verify_other cnie-ca.pem 2>&1 | sed 's/^/  /'
+curl -sS "$URL/metrics" | grep -E '^ocsp_(table_reads_total|live_signs_total|ready)' | sed 's/^/  /'
+stop
+trap - EXIT
