@@ -52,6 +52,21 @@ pub struct Args {
     pub dry_run: bool,
 }
 
+/// Arguments of `pki ceremony ocsp-signer`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OcspSignerArgs {
+    #[command(flatten)]
+    pub ceremony: Args,
+    /// Issue the successor of the certificate at the ceremony's `output`
+    /// and put it in its place (the old one is kept beside it, named by
+    /// its serial). `[key] label` names the key: the current
+    /// certificate's key (same key), or a label not on the token yet (a
+    /// new key, generated). A responder following the file reloads it; for
+    /// a new key, set its `key_label` too.
+    #[arg(long)]
+    pub renew: bool,
+}
+
 /// What a finished ceremony produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -376,6 +391,9 @@ struct Plan<'a> {
     signed_by: SignedBy<'a>,
     key: &'a KeySpec,
     label: KeyLabel,
+    /// Sign for this key already on the token instead of generating one
+    /// (`ocsp-signer --renew` on the same key).
+    existing_key: Option<KeyInfo>,
     output: &'a Path,
     g: &'a GlobalArgs,
     /// The ceremony file and its SHA-256, for the audit entry.
@@ -429,8 +447,21 @@ impl Plan<'_> {
         if let SignedBy::Issuer(ca, _) = self.signed_by {
             tpl.serial = store.allocate_serial(ca).await?.as_bytes().to_vec();
         }
-        let key = pool.generate_key(&self.label, self.key.key_type.0)?;
-        generated(&key);
+        let key = match self.existing_key {
+            Some(key) => {
+                say!(
+                    "  key       {:?} already on the token, CKA_ID {}: kept",
+                    key.label.as_str(),
+                    key.id
+                );
+                key
+            }
+            None => {
+                let key = pool.generate_key(&self.label, self.key.key_type.0)?;
+                generated(&key);
+                key
+            }
+        };
         let own;
         let signer: &dyn Signer = match self.signed_by {
             SignedBy::Itself => {
@@ -470,6 +501,22 @@ impl Signed {
         self.staged.publish_new()?;
         say!("  recorded  {recorded}");
         say!("  wrote     {}", self.output.display());
+        store.close().await;
+        Ok(Outcome {
+            certificate: self.output,
+            der: self.der,
+            key_label: self.key_label,
+            audit_seq: Some(audit_seq),
+        })
+    }
+}
+
+impl Signed {
+    /// [`Signed::publish`] in place of the file there (a renewal).
+    async fn replace(self, store: Store, recorded: &str, audit_seq: u64) -> Result<Outcome> {
+        self.staged.publish_replace()?;
+        say!("  recorded  {recorded}");
+        say!("  replaced  {}", self.output.display());
         store.close().await;
         Ok(Outcome {
             certificate: self.output,
@@ -527,6 +574,7 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         signed_by: SignedBy::Itself,
         key: &c.key,
         label,
+        existing_key: None,
         output: &c.output,
         g,
         file: &file.path,
@@ -643,6 +691,7 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         signed_by: SignedBy::Issuer(parent.id, &parent_signer),
         key: &c.key,
         label,
+        existing_key: None,
         output: &c.output,
         g,
         file: &file.path,
@@ -687,6 +736,85 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
 
 /// `pki ceremony ocsp-signer`
 pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
+    ocsp_signer_with(
+        &OcspSignerArgs {
+            ceremony: args.clone(),
+            renew: false,
+        },
+        g,
+    )
+    .await
+}
+
+/// The certificate an `ocsp-signer --renew` replaces.
+struct Predecessor {
+    cert: Cert,
+    /// Where it is kept once replaced.
+    kept_as: PathBuf,
+}
+
+/// Checks the certificate at `output` is an OCSP signer certificate of
+/// `issuer_cert`, and that `[key] label` is its key or a free label;
+/// returns it and the key to keep (`None`: generate one).
+fn predecessor(
+    output: &Path,
+    issuer_cert: &Cert,
+    pool: &SessionPool,
+    key: &KeySpec,
+) -> Result<(Predecessor, KeyLabel, Option<KeyInfo>)> {
+    let refuse = |reason: String| CliError::RenewRefused {
+        output: output.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(output).map_err(|e| refuse(format!("cannot read it: {e}")))?;
+    let der = if bytes.starts_with(b"-----BEGIN") {
+        pki_core::pem::decode_all(&bytes, "CERTIFICATE")
+            .ok()
+            .and_then(|mut v| (v.len() == 1).then(|| v.remove(0)))
+            .ok_or_else(|| refuse("not one PEM CERTIFICATE".into()))?
+    } else {
+        bytes
+    };
+    let cert = Cert::from_der(&der).map_err(|e| refuse(format!("not a certificate: {e}")))?;
+    if cert.issuer_der() != issuer_cert.subject_der()
+        || cert
+            .verify_signed_by(issuer_cert, pki_core::AlgorithmPolicy::Default)
+            .is_err()
+    {
+        return Err(refuse("it was not issued by this ceremony's issuer".into()));
+    }
+    let ocsp_signing = cert
+        .extensions()
+        .ext_key_usage
+        .as_ref()
+        .is_some_and(|e| e.value.contains(&pki_core::oid::KP_OCSP_SIGNING));
+    if !ocsp_signing {
+        return Err(refuse("it is not an OCSP signer certificate".into()));
+    }
+    let label = KeyLabel::new(key.label.clone())?;
+    let existing = if keystore::key_exists(pool, &label)? {
+        let found = pool.find_key(&label)?;
+        if found.spki.to_der()? != cert.spki_der() {
+            return Err(refuse(format!(
+                "key {:?} is on the token but is not this certificate's key; name the certificate's key to renew on the same key, or a new label for a new key",
+                key.label
+            )));
+        }
+        Some(found)
+    } else {
+        None
+    };
+    let mut kept_as = output.as_os_str().to_owned();
+    kept_as.push(format!(".{}", hex(cert.serial())));
+    let kept_as = PathBuf::from(kept_as);
+    publish::ensure_absent(&kept_as, "copy of the renewed certificate")?;
+    Ok((Predecessor { cert, kept_as }, label, existing))
+}
+
+/// `pki ceremony ocsp-signer [--renew]`
+pub async fn ocsp_signer_with(args: &OcspSignerArgs, g: &GlobalArgs) -> Result<Outcome> {
+    let renew = args.renew;
+    let args = &args.ceremony;
     let file: Loaded<OcspSignerCeremony> = config::load(&args.file)?;
     let c = &file.value;
     let (resolved, _) = resolve(g, &c.store, &c.hsm, args.dry_run)?;
@@ -696,9 +824,35 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     }
 
     let _lock = lock_output(&c.output, args.dry_run).await?;
-    let (store, pool, label) = preflight(&resolved, &c.output, None, &c.key).await?;
+    let (store, pool, label, renewing) = if renew {
+        let store = database::open(&resolved.store_url).await?;
+        let pool = keystore::open(&resolved.hsm)?;
+        let issuer_cert = keystore::ca_certificate(&store.require_ca(&c.issuer).await?)?;
+        let (old, label, existing) = predecessor(&c.output, &issuer_cert, &pool, &c.key)?;
+        (store, pool, label, Some((old, existing)))
+    } else {
+        let (store, pool, label) = preflight(&resolved, &c.output, None, &c.key).await?;
+        (store, pool, label, None)
+    };
     let (issuer, issuer_cert, issuer_signer) = issuer_parts(&store, &pool, &c.issuer).await?;
     print_plan("ocsp-signer", &c.issuer, &resolved, &c.key, args.dry_run);
+    let (renews, existing_key) = match renewing {
+        Some((old, existing)) => {
+            say!(
+                "  renews    serial {} (until {}), on {}; kept as {}",
+                hex(old.cert.serial()),
+                old.cert.not_after().0,
+                if existing.is_some() {
+                    "the same key"
+                } else {
+                    "a new key"
+                },
+                old.kept_as.display()
+            );
+            (Some(old), existing)
+        }
+        None => (None, None),
+    };
 
     // A random serial stands in until the checks pass: neither a dry run
     // nor a refused ceremony uses one up.
@@ -727,11 +881,17 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         signed_by: SignedBy::Issuer(issuer.id, &issuer_signer),
         key: &c.key,
         label,
+        existing_key: existing_key.clone(),
         output: &c.output,
         g,
         file: &file.path,
         input: file.sha256,
-        details: json!({ "issuer": c.issuer, "output": c.output.display().to_string() }),
+        details: json!({
+            "issuer": c.issuer,
+            "output": c.output.display().to_string(),
+            "renews": renews.as_ref().map(|o| hex(o.cert.serial())),
+            "same_key": renews.as_ref().map(|_| existing_key.is_some()),
+        }),
     };
     let Some(s) = plan.sign(tpl, args.dry_run, &store, &pool).await? else {
         return Ok(Outcome::planned(&c.output, &c.key));
@@ -747,5 +907,14 @@ pub async fn ocsp_signer(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         "OCSP signer certificate under {:?}, audit entry {}",
         issuer.name, recorded.audit_seq
     );
+    if let Some(old) = renews {
+        // The old certificate is kept first: the output is never missing,
+        // and a crash between the two steps leaves both files.
+        std::fs::copy(&c.output, &old.kept_as).map_err(|source| CliError::Write {
+            path: old.kept_as.clone(),
+            source,
+        })?;
+        return s.replace(store, &line, recorded.audit_seq).await;
+    }
     s.publish(store, &line, recorded.audit_seq).await
 }

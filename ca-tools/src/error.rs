@@ -59,6 +59,8 @@ pub enum CliError {
     },
     #[error("CA {ca:?} cannot issue: {reason}")]
     IssuerUnfit { ca: String, reason: String },
+    #[error("cannot renew {}: {reason}", output.display())]
+    RenewRefused { output: PathBuf, reason: String },
     #[error("{what} failed {} lint check(s) {stage} signing:\n{}", findings.len(), crate::lint::render(findings))]
     Lint {
         what: String,

@@ -102,7 +102,7 @@ enum CeremonyCommand {
     /// A CA certified by a parent CA.
     Intermediate(ceremony::Args),
     /// A delegated OCSP responder certificate for an issuing CA.
-    OcspSigner(ceremony::Args),
+    OcspSigner(ceremony::OcspSignerArgs),
 }
 
 #[derive(Subcommand)]
@@ -165,7 +165,9 @@ fn dispatch(cli: &Cli) -> ExitCode {
         Command::Ceremony(CeremonyCommand::Intermediate(args)) => {
             run(ceremony::intermediate(args, g))
         }
-        Command::Ceremony(CeremonyCommand::OcspSigner(args)) => run(ceremony::ocsp_signer(args, g)),
+        Command::Ceremony(CeremonyCommand::OcspSigner(args)) => {
+            run(ceremony::ocsp_signer_with(args, g))
+        }
         Command::Issue(args) => run(issue::run(args, g)),
         Command::Revoke(args) => run(revoke::revoke(args, g)),
         Command::Unhold(args) => run(revoke::unhold(args, g)),

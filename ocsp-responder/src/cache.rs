@@ -96,6 +96,12 @@ impl ResponseCache {
         with_key(issuer, hash, serial, |k| self.map.remove(k));
     }
 
+    /// Drops every response of `issuer` (its signing identity changed).
+    pub fn clear_issuer(&self, issuer: u32) {
+        let prefix = issuer.to_be_bytes();
+        self.map.retain(|k, _| !k.starts_with(&prefix));
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

@@ -29,6 +29,9 @@
 //! token = "ocsp"
 //! pin_env = "OCSP_HSM_PIN"        # or pin_file = "..."
 //!
+//! watch_secs = 5                  # reload [[issuer]]s when this file or a
+//!                                 # responder_cert changes (also on SIGHUP)
+//!
 //! [[issuer]]
 //! ca = "cnie-citizen-ca"          # CA name in the store
 //! key_label = "ocsp-cnie-2026"    # signing key in the HSM
@@ -84,6 +87,15 @@ pub struct Config {
     /// `/cnie/{base64}`. POST is accepted on any path.
     #[serde(default)]
     pub base_path: Option<String>,
+    /// Seconds between looks at this file and the responder certificates
+    /// it names: a change reloads the issuers (as SIGHUP does). 0: SIGHUP
+    /// only.
+    #[serde(default = "default_watch")]
+    pub watch_secs: u64,
+}
+
+fn default_watch() -> u64 {
+    5
 }
 
 fn default_grace() -> u64 {
@@ -273,6 +285,10 @@ pub struct IssuerConfig {
     pub key_label: Option<String>,
     /// PEM or DER certificate of the delegated OCSP signer.
     pub responder_cert: Option<PathBuf>,
+    /// Path of this CA's OCSP URL as its certificates write it (the AIA
+    /// URL `http://ocsp.pki.example.ma/cnie-citizen-ca` gives
+    /// `/cnie-citizen-ca`): GET requests are answered under it too.
+    pub path: Option<String>,
 }
 
 /// Everything derived from [`Config`] that the core needs, validated.
@@ -310,6 +326,8 @@ pub struct Settings {
     pub hsm_probe: Duration,
     /// Prefix of GET request paths, `""` or `/name` (no trailing slash).
     pub base_path: String,
+    /// More GET prefixes (each issuer's OCSP URL path), as `base_path`.
+    pub issuer_paths: Vec<String>,
     /// How long open connections get to finish on shutdown.
     pub shutdown_grace: Duration,
 }
@@ -338,6 +356,7 @@ impl Default for Settings {
             refresh_check: Duration::from_secs(60),
             hsm_probe: Duration::from_secs(2),
             base_path: String::new(),
+            issuer_paths: Vec::new(),
             shutdown_grace: service_kit::accept::DEFAULT_DRAIN,
         }
     }
@@ -418,15 +437,15 @@ impl Config {
             }
         }
         let sessions = self.hsm.as_ref().map_or(1, HsmConfig::session_count);
-        let base_path = match self.base_path.as_deref() {
-            None | Some("" | "/") => String::new(),
-            Some(p) if p.starts_with('/') && !p.ends_with('/') && !p.contains("//") => p.to_owned(),
-            Some(p) => {
-                return Err(format!(
-                    "base_path {p:?} must start with '/' and not end with one"
-                ))
+        let base_path = get_prefix("base_path", self.base_path.as_deref())?;
+        let mut issuer_paths = Vec::new();
+        for i in &self.issuers {
+            let what = format!("issuer {:?}: path", i.ca);
+            let p = get_prefix(&what, i.path.as_deref())?;
+            if !p.is_empty() && p != base_path && !issuer_paths.contains(&p) {
+                issuer_paths.push(p);
             }
-        };
+        }
         let validity = Duration::from_secs(r.validity_secs);
         if r.source == ResponseSource::Memory && (self.database_read.is_some() || self.updater.run)
         {
@@ -464,8 +483,20 @@ impl Config {
             refresh_check: Duration::from_secs(refresh_after.clamp(1, 600) / 10 + 1),
             hsm_probe: Duration::from_secs(2),
             base_path,
+            issuer_paths,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         })
+    }
+}
+
+/// A GET path prefix: `""` or `/name` (no trailing slash).
+fn get_prefix(what: &str, path: Option<&str>) -> Result<String, String> {
+    match path {
+        None | Some("" | "/") => Ok(String::new()),
+        Some(p) if p.starts_with('/') && !p.ends_with('/') && !p.contains("//") => Ok(p.to_owned()),
+        Some(p) => Err(format!(
+            "{what} {p:?} must start with '/' and not end with one"
+        )),
     }
 }
 

@@ -15,8 +15,8 @@ use tokio::sync::Semaphore;
 use crate::cache::ResponseCache;
 use crate::config::{ResponseSource, Settings};
 use crate::error::ResponderError;
-use crate::issuer::{Issuer, Signing};
-use crate::metrics::{Gauges, Metrics};
+use crate::issuer::{Issuer, Issuers, Signing};
+use crate::metrics::{CertificateExpiry, Gauges, Metrics};
 use crate::signing::SignerThreads;
 use crate::status::{Known, StatusTable};
 use crate::table::TableCache;
@@ -39,7 +39,8 @@ pub struct Health {
 /// Everything the sources, the HTTP handler and the background tasks share.
 #[derive(Debug)]
 pub struct Core {
-    pub issuers: Vec<Arc<Issuer>>,
+    /// Swapped whole on reload ([`Core::issuers`] for the list now).
+    pub issuer_list: Arc<Issuers>,
     pub statuses: StatusTable,
     pub cache: ResponseCache,
     /// Table mode (`[responses] source = "table"`): responses come from the
@@ -76,7 +77,7 @@ pub struct Core {
 impl Core {
     pub fn new(store: Store, issuers: Vec<Arc<Issuer>>, settings: Settings) -> Self {
         Self {
-            issuers,
+            issuer_list: Arc::new(Issuers::new(issuers)),
             statuses: StatusTable::default(),
             cache: ResponseCache::new(if settings.source == ResponseSource::Table {
                 0
@@ -183,11 +184,40 @@ impl Core {
             ready: self.ready(),
             hsm_up: self.health.hsm_ok.load(Ordering::Relaxed),
             db_up: self.health.db_ok.load(Ordering::Relaxed),
+            certificates: self.certificate_expiry(pki_core::UnixTime::now()),
         }
     }
 
-    fn issuer_of_ca(&self, ca: store::CaId) -> Option<&Arc<Issuer>> {
-        self.issuers.iter().find(|i| i.ca == ca)
+    /// Seconds to expiry of each issuer's CA and responder certificates.
+    pub fn certificate_expiry(&self, now: pki_core::UnixTime) -> Vec<CertificateExpiry> {
+        self.issuers()
+            .iter()
+            .map(|i| CertificateExpiry {
+                issuer: i.name.clone(),
+                ca_secs: i.expiry.ca_not_after.0.saturating_sub(now.0),
+                responder_secs: i
+                    .expiry
+                    .responder_not_after
+                    .unwrap_or(i.expiry.ca_not_after)
+                    .0
+                    .saturating_sub(now.0),
+            })
+            .collect()
+    }
+
+    /// The issuers answered for now; a reload swaps the list, the caller
+    /// keeps the one it took.
+    pub fn issuers(&self) -> Arc<Vec<Arc<Issuer>>> {
+        self.issuer_list.current()
+    }
+
+    fn issuer_of_ca(&self, ca: store::CaId) -> Option<Arc<Issuer>> {
+        self.issuers().iter().find(|i| i.ca == ca).cloned()
+    }
+
+    /// The issuer at `index` (statuses and caches are keyed by index).
+    fn issuer_at(issuers: &[Arc<Issuer>], index: u32) -> Option<&Arc<Issuer>> {
+        issuers.iter().find(|i| i.index == index)
     }
 
     /// Records the outcome of a signature for health and metrics.
@@ -337,7 +367,8 @@ impl Core {
     /// anyway): a row the log does not vouch for stops the load, named, so
     /// neither the responder nor `pki presign` publishes from it.
     pub async fn load_statuses(&self) -> Result<u64, ResponderError> {
-        for issuer in &self.issuers {
+        let issuers = self.issuers();
+        for issuer in issuers.iter() {
             // Not under `db_timeout`: it reads every row of the CA.
             let report = self.store.verify_ca_state(issuer.ca).await?;
             if !report.is_intact() {
@@ -346,7 +377,7 @@ impl Core {
             report.require_intact(format!("CA {:?}", issuer.name))?;
         }
         let seq = self.db(self.store.latest_change()).await?;
-        for issuer in &self.issuers {
+        for issuer in issuers.iter() {
             let mut after: Option<Serial> = None;
             loop {
                 let page = self
@@ -406,8 +437,9 @@ impl Core {
             tasks.push(tokio::task::spawn_blocking(move || {
                 let from = (t * chunk).min(entries.len());
                 let to = ((t + 1) * chunk).min(entries.len());
+                let issuers = core.issuers();
                 for (idx, serial, _) in &entries[from..to] {
-                    let Some(issuer) = core.issuers.get(*idx as usize) else {
+                    let Some(issuer) = Self::issuer_at(&issuers, *idx) else {
                         continue;
                     };
                     for hash in &hashes {
@@ -472,7 +504,7 @@ impl Core {
     }
 
     async fn apply_change(self: &Arc<Self>, change: &store::Change) -> Result<(), ResponderError> {
-        let Some(issuer) = self.issuer_of_ca(change.ca).cloned() else {
+        let Some(issuer) = self.issuer_of_ca(change.ca) else {
             return Ok(());
         };
         let table_mode = self.table.is_some();
@@ -633,8 +665,9 @@ impl Core {
         let core = Arc::clone(self);
         let done = tokio::task::spawn_blocking(move || {
             let mut done = 0;
+            let issuers = core.issuers();
             for (n, (idx, hash, serial)) in keys.iter().enumerate() {
-                let Some(issuer) = core.issuers.get(*idx as usize) else {
+                let Some(issuer) = Self::issuer_at(&issuers, *idx) else {
                     continue;
                 };
                 match core.sign_cached(issuer, *hash, serial) {
@@ -666,7 +699,7 @@ impl Core {
     /// most `live_sign_timeout`; while a probe hangs in the HSM no other
     /// is started, so a hung HSM holds at most one blocking thread here.
     pub async fn probe_hsm(self: &Arc<Self>) {
-        let Some(issuer) = self.issuers.first().cloned() else {
+        let Some(issuer) = self.issuers().first().cloned() else {
             return;
         };
         if !self.settings.signing {

@@ -36,6 +36,13 @@ pub enum ResponderError {
         #[source]
         source: pki_core::ocsp::ResponseError,
     },
+    #[error("issuer {ca:?}: responder certificate refused: {check}")]
+    ResponderRefused {
+        ca: String,
+        check: crate::delegation::ResponderCheck,
+    },
+    #[error("issuer {ca:?} cannot be added by a reload: {reason}; restart the responder")]
+    ReloadNeedsRestart { ca: String, reason: &'static str },
     #[error("issuer {ca:?} is configured twice")]
     DuplicateIssuer { ca: String },
     #[error("pre-signing for issuer {ca:?} failed: {source}")]

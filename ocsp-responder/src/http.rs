@@ -1,7 +1,8 @@
 //! The HTTP transport (RFC 6960 appendix A, RFC 5019 5 and 6): knows
 //! requests, bodies and headers, nothing about stores or HSMs.
 //!
-//! - `GET {base_path}/{base64 DER}`: URL-decoded (`%2B`, `%2F`, `%3D`), then standard
+//! - `GET {base_path}/{base64 DER}`, and `GET {path}/{base64 DER}` under each
+//!   issuer's `path` (its AIA OCSP URL's): URL-decoded (`%2B`, `%2F`, `%3D`), then standard
 //!   base64 with or without padding; `+` and `/` stay as they are.
 //! - `POST /` with `Content-Type: application/ocsp-request`; bodies over the
 //!   configured cap (10,000 bytes) get 413, other content types 415.
@@ -107,11 +108,7 @@ async fn get<S: Source>(
     path: &str,
     if_none_match: Option<&HeaderValue>,
 ) -> (Response<Full<Bytes>>, Outcome) {
-    let base = core.settings.base_path.as_str();
-    let Some(encoded) = path
-        .strip_prefix(base)
-        .and_then(|rest| rest.strip_prefix('/'))
-    else {
+    let Some(encoded) = strip_get_prefix(&core.settings, path) else {
         return (
             text(StatusCode::NOT_FOUND, "not an OCSP path\n"),
             Outcome::NotFound,
@@ -147,6 +144,29 @@ async fn get<S: Source>(
         );
     }
     answer(core, source, &der, if_none_match).await
+}
+
+/// The part of a GET path after its OCSP prefix: an issuer's own path
+/// (its AIA OCSP URL's) or `base_path`, the longest that matches first (a
+/// request under `/ca` is not base64 `ca/...` under an empty base path).
+fn strip_get_prefix<'p>(settings: &crate::config::Settings, path: &'p str) -> Option<&'p str> {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+    };
+    let mut best: Option<(usize, &'p str)> = None;
+    for prefix in settings
+        .issuer_paths
+        .iter()
+        .chain(std::iter::once(&settings.base_path))
+    {
+        if let Some(rest) = under(prefix) {
+            if best.is_none_or(|(len, _)| prefix.len() > len) {
+                best = Some((prefix.len(), rest));
+            }
+        }
+    }
+    best.map(|(_, rest)| rest)
 }
 
 async fn post<S: Source, B>(

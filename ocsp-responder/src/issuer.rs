@@ -23,6 +23,49 @@ pub struct Issuer {
     pub hashes: IssuerHashes,
     pub identity: ResponderIdentity,
     pub signer: Arc<dyn Signer>,
+    /// notAfter of the CA and responder certificates (`/metrics`).
+    pub expiry: crate::delegation::Expiry,
+    /// DER of the delegated responder certificate (`None`: the CA key).
+    pub responder_cert_der: Option<Vec<u8>>,
+}
+
+/// The issuers answered for, replaced whole on reload: a request or a
+/// background round takes the list once ([`Issuers::current`]) and keeps
+/// it to the end, whatever a reload swaps in meanwhile.
+///
+/// An issuer keeps its index across reloads (the same CA, the same index),
+/// so the caches keyed by index stay right.
+pub struct Issuers(std::sync::RwLock<Arc<Vec<Arc<Issuer>>>>);
+
+impl Issuers {
+    pub fn new(issuers: Vec<Arc<Issuer>>) -> Self {
+        Self(std::sync::RwLock::new(Arc::new(issuers)))
+    }
+
+    /// The list now.
+    pub fn current(&self) -> Arc<Vec<Arc<Issuer>>> {
+        Arc::clone(
+            &self
+                .0
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Puts `issuers` in place of the current list; returns the old one.
+    pub fn replace(&self, issuers: Vec<Arc<Issuer>>) -> Arc<Vec<Arc<Issuer>>> {
+        let mut guard = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *guard, Arc::new(issuers))
+    }
+}
+
+impl fmt::Debug for Issuers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.current().iter()).finish()
+    }
 }
 
 impl fmt::Debug for Issuer {

@@ -21,6 +21,7 @@
 pub mod cache;
 pub mod config;
 pub mod core;
+pub mod delegation;
 mod error;
 pub mod http;
 pub mod issuer;
@@ -36,8 +37,12 @@ mod wiring;
 
 pub use config::{Config, ResponseSource, Settings};
 pub use error::ResponderError;
-pub use server::{resolve_issuers, start, start_with, InProcessUpdater, IssuerSetup, Running};
+pub use server::{
+    reload, resolve_issuers, resolve_issuers_after, start, start_with, InProcessUpdater,
+    IssuerSetup, ReloadReport, Running,
+};
 pub use status::UnissuedPolicy;
 pub use wiring::{
-    issuer_setups, open_hsm_pool, read_certificate, run_updater_from_config, start_from_config,
+    issuer_setups, open_hsm_pool, read_certificate, reload_from_file, run_updater_from_config,
+    start_from_config,
 };

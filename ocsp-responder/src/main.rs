@@ -58,13 +58,19 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let running = match ocsp_responder::start_from_config(&config).await {
+    let mut running = match ocsp_responder::start_from_config(&config).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let poll = (config.watch_secs > 0).then(|| std::time::Duration::from_secs(config.watch_secs));
+    if let Err(e) = running.follow_config(args.config.clone(), poll) {
+        tracing::error!("cannot start: {e}");
+        running.shutdown().await;
+        return ExitCode::FAILURE;
+    }
     println!("listening on http://{}", running.local_addr());
     service_kit::shutdown_signal().await;
     running.shutdown().await;

@@ -99,6 +99,9 @@ pub struct Metrics {
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub live_signs: AtomicU64,
+    /// Issuer reloads done, and refused (a check failed).
+    pub reloads: AtomicU64,
+    pub reloads_refused: AtomicU64,
     pub hsm_errors: AtomicU64,
     pub presigned: AtomicU64,
     pub resigned: AtomicU64,
@@ -168,6 +171,16 @@ impl Metrics {
                 "ocsp_live_signs_total",
                 "Responses signed for a request.",
                 &self.live_signs,
+            ),
+            (
+                "ocsp_reloads_total",
+                "Issuer reloads (SIGHUP or a changed file) that took effect.",
+                &self.reloads,
+            ),
+            (
+                "ocsp_reloads_refused_total",
+                "Issuer reloads refused: a check failed, the running issuers stayed.",
+                &self.reloads_refused,
             ),
             (
                 "ocsp_hsm_errors_total",
@@ -264,10 +277,47 @@ impl Metrics {
             .map_or(0, |d| d.as_secs());
         let age = if oldest == 0 {
             0
+        out.family(
+            "ocsp_ca_certificate_expiry_seconds",
+            Kind::Gauge,
+            "Seconds until the CA certificate's notAfter, per issuer answered for (negative: expired).",
+        );
+        for c in &gauges.certificates {
+            out.sample(
+                "ocsp_ca_certificate_expiry_seconds",
+                &[("issuer", &c.issuer)],
+                c.ca_secs,
+            );
+        }
+        out.family(
+            "ocsp_responder_certificate_expiry_seconds",
+            Kind::Gauge,
+            "Seconds until the notAfter of the certificate responses are signed under (the delegated responder certificate, or the CA's), per issuer.",
+        );
+        for c in &gauges.certificates {
+            out.sample(
+                "ocsp_responder_certificate_expiry_seconds",
+                &[("issuer", &c.issuer)],
+                c.responder_secs,
+            );
+        }
         } else {
             now.saturating_sub(oldest)
         };
         out.gauge(
+/// Seconds left before one issuer's certificates expire (negative once
+/// expired).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertificateExpiry {
+    /// The CA's name (the `issuer` label).
+    pub issuer: String,
+    /// The CA certificate.
+    pub ca_secs: i64,
+    /// The certificate responses are signed under: the delegated responder
+    /// certificate, or the CA certificate when the CA key signs.
+    pub responder_secs: i64,
+}
+
             "ocsp_response_age_max_seconds",
             "Age of the oldest cached response.",
             age,
@@ -277,6 +327,8 @@ impl Metrics {
             "Responses in the cache.",
             gauges.cache_entries,
         );
+    /// Per issuer, in the order answered for.
+    pub certificates: Vec<CertificateExpiry>,
         out.gauge(
             "ocsp_known_serials",
             "Serials with a known status.",
@@ -307,7 +359,7 @@ impl Metrics {
 }
 
 /// Point-in-time values rendered with the counters.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Gauges {
     pub cache_entries: usize,
     pub known_serials: usize,

@@ -50,13 +50,33 @@ pub struct Running {
     presign: PresignReport,
 }
 
-/// Finds each issuer's CA in the store and checks its signing identity.
+/// Finds each issuer's CA in the store and checks its signing identity
+/// ([`crate::delegation::check_identity`]): a responder certificate not
+/// issued by the CA, without id-kp-OCSPSigning, outside its validity or
+/// not matching the key refuses the start, naming the issuer and the check.
 pub async fn resolve_issuers(
     store: &Store,
     issuers: Vec<IssuerSetup>,
 ) -> Result<Vec<Arc<Issuer>>, ResponderError> {
+    resolve_issuers_after(store, issuers, &[]).await
+}
+
+/// [`resolve_issuers`] for a reload: a CA already in `previous` keeps its
+/// index (caches and statuses are keyed by it), a new one gets the next
+/// free index.
+pub async fn resolve_issuers_after(
+    store: &Store,
+    issuers: Vec<IssuerSetup>,
+    previous: &[Arc<Issuer>],
+) -> Result<Vec<Arc<Issuer>>, ResponderError> {
+    let mut next_index = previous
+        .iter()
+        .map(|i| i.index.saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    let now = pki_core::UnixTime::now();
     let mut resolved = Vec::with_capacity(issuers.len());
-    for (index, setup) in issuers.into_iter().enumerate() {
+    for setup in issuers {
         let ca = store.require_ca(&setup.ca_name).await?;
         if resolved.iter().any(|i: &Arc<Issuer>| i.ca == ca.id) {
             return Err(ResponderError::DuplicateIssuer { ca: ca.name });
@@ -67,6 +87,23 @@ pub async fn resolve_issuers(
                 source,
             }
         })?;
+        let (expiry, probe) = crate::delegation::check_identity(
+            &ca.cert_der,
+            setup.responder_cert_der.as_deref(),
+            setup.signer.as_ref(),
+            now,
+        )
+        .map_err(|check| ResponderError::ResponderRefused {
+            ca: ca.name.clone(),
+            check,
+        })?;
+        if let crate::delegation::Probe::Skipped(reason) = &probe {
+            tracing::warn!(
+                issuer = %ca.name,
+                %reason,
+                "signing identity checked without a probe signature: the key cannot sign now (no HSM configured, or the HSM is unavailable); its public key matches the certificate"
+            );
+        }
         let identity = match &setup.responder_cert_der {
             Some(der) => {
                 ResponderIdentity::delegated(der, setup.signer.as_ref()).map_err(|source| {
@@ -78,16 +115,99 @@ pub async fn resolve_issuers(
             }
             None => ResponderIdentity::issuer_key(setup.signer.as_ref()),
         };
+        let index = if let Some(old) = previous.iter().find(|i| i.ca == ca.id) {
+            old.index
+        } else {
+            let index = next_index;
+            next_index = next_index.saturating_add(1);
+            index
+        };
         resolved.push(Arc::new(Issuer {
-            index: u32::try_from(index).unwrap_or(u32::MAX),
+            index,
             name: ca.name,
             ca: ca.id,
             hashes,
             identity,
             signer: setup.signer,
+            expiry,
+            responder_cert_der: setup.responder_cert_der,
         }));
     }
     Ok(resolved)
+}
+
+/// What a reload changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Issuers whose responder certificate or key changed.
+    pub rotated: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Checks `issuers` like a start does and, when every check passes, puts
+/// them in place of the running ones. Requests in flight finish with the
+/// list they started with; nothing is dropped. On any failure nothing
+/// changes and the error names the issuer and the check.
+///
+/// Memory mode loads statuses at start only: adding a CA there needs a
+/// restart (refused here, named). Cached responses of a rotated or removed
+/// issuer are dropped (new ones are signed on demand).
+pub async fn reload(
+    core: &Arc<Core>,
+    issuers: Vec<IssuerSetup>,
+) -> Result<ReloadReport, ResponderError> {
+    let previous = core.issuers();
+    let resolved = resolve_issuers_after(&core.store, issuers, &previous).await?;
+    let mut report = ReloadReport::default();
+    for new in &resolved {
+        match previous.iter().find(|old| old.ca == new.ca) {
+            None => report.added.push(new.name.clone()),
+            Some(old) => {
+                if old.responder_cert_der != new.responder_cert_der
+                    || old.signer.public_key() != new.signer.public_key()
+                {
+                    report.rotated.push(new.name.clone());
+                }
+            }
+        }
+    }
+    for old in previous.iter() {
+        if !resolved.iter().any(|new| new.ca == old.ca) {
+            report.removed.push(old.name.clone());
+        }
+    }
+    if core.table.is_none() {
+        if let Some(ca) = report.added.first() {
+            return Err(ResponderError::ReloadNeedsRestart {
+                ca: ca.clone(),
+                reason:
+                    "a responder holding statuses in memory loads a CA's statuses at start only",
+            });
+        }
+    }
+    core.issuer_list.replace(resolved);
+    // After the swap: a response signed with the old identity meanwhile
+    // may still land in the cache; it is valid (the old certificate passed
+    // the same checks) and is replaced at the next refresh.
+    let dropped = report.rotated.iter().chain(&report.removed);
+    for name in dropped {
+        if let Some(i) = previous.iter().find(|i| &i.name == name) {
+            core.cache.clear_issuer(i.index);
+        }
+    }
+    if let Some(table) = &core.table {
+        if !report.rotated.is_empty() || !report.removed.is_empty() {
+            table.clear();
+        }
+    }
+    tracing::info!(
+        rotated = ?report.rotated,
+        added = ?report.added,
+        removed = ?report.removed,
+        "issuers reloaded"
+    );
+    Ok(report)
 }
 
 /// Resolves the issuers in the store, loads every status, pre-signs, then
@@ -158,9 +278,9 @@ pub async fn start_with(
         }
     };
     if let Some(u) = updater {
-        let updater = Updater::new(
+        let updater = Updater::following(
             u.primary,
-            core.issuers.clone(),
+            Arc::clone(&core.issuer_list),
             core.settings.clone(),
             u.settings,
         );
@@ -189,6 +309,26 @@ impl Running {
 
     pub fn presign_report(&self) -> PresignReport {
         self.presign
+    }
+
+    /// Reloads the issuers from the configuration at `path` on SIGHUP and
+    /// whenever it, or a responder certificate it names, changes (looked
+    /// at every `poll`; `None`: SIGHUP only). Call it before reporting that the responder runs:
+    /// the SIGHUP handler is in place when it returns.
+    pub fn follow_config(
+        &mut self,
+        path: std::path::PathBuf,
+        poll: Option<Duration>,
+    ) -> Result<(), ResponderError> {
+        let follow = crate::wiring::follow_config(
+            Arc::clone(&self.core),
+            path,
+            poll,
+            self.tasks.stop_signal(),
+        )
+        .map_err(|e| ResponderError::Background(format!("cannot handle SIGHUP: {e}")))?;
+        self.tasks.spawn(follow);
+        Ok(())
     }
 
     /// Stops accepting, lets open connections finish their current request

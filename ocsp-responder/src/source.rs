@@ -73,11 +73,12 @@ impl<S: Source> IssuerFilter<S> {
 
 impl<S: Source> Source for IssuerFilter<S> {
     async fn answer(&self, mut query: Query) -> Answer {
+        // This request keeps the list it started with, whatever a reload
+        // swaps in meanwhile.
+        let issuers = self.core.issuers();
         let mut found: Option<&Arc<Issuer>> = None;
         for cert in &query.request.certs {
-            let issuer = self
-                .core
-                .issuers
+            let issuer = issuers
                 .iter()
                 .find(|i| i.hashes.matches(&cert.cert_id).is_some());
             match (issuer, found) {

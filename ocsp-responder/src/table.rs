@@ -135,6 +135,12 @@ impl TableCache {
         }
     }
 
+    /// Forgets what was read or signed (a signing identity changed).
+    pub fn clear(&self) {
+        self.ready.invalidate_all();
+        self.unissued.invalidate_all();
+    }
+
     /// Responses held in memory (approximate, as moka counts).
     pub fn len(&self) -> u64 {
         self.ready.entry_count()

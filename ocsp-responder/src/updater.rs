@@ -38,7 +38,7 @@ use time::OffsetDateTime;
 
 use crate::config::Settings;
 use crate::error::ResponderError;
-use crate::issuer::{Issuer, Signing};
+use crate::issuer::{Issuer, Issuers, Signing};
 use crate::status::Known;
 
 /// The lease one updater holds while it signs.
@@ -129,7 +129,7 @@ impl Round {
 #[derive(Debug)]
 pub struct Updater {
     store: Store,
-    issuers: Vec<Arc<Issuer>>,
+    issuers: Arc<Issuers>,
     settings: Settings,
     config: UpdaterSettings,
     pub stats: Arc<UpdaterStats>,
@@ -201,9 +201,20 @@ impl Updater {
     }
 
     /// Checks that the audit log vouches for every CA's rows, failing with
+    ) -> Self {
+        Self::following(store, Arc::new(Issuers::new(issuers)), settings, config)
+    }
+
+    /// An updater signing for `issuers` as they are at each round (a
+    /// responder's reload swaps them).
+    pub fn following(
+        store: Store,
+        issuers: Arc<Issuers>,
+        settings: Settings,
+        config: UpdaterSettings,
     /// the first CA whose rows do not hold, named (`pki presign`).
     pub async fn require_vouched(&mut self) -> Result<(), ResponderError> {
-        for issuer in &self.issuers {
+        for issuer in self.issuers.current().iter() {
             let report = self.store.verify_ca_state(issuer.ca).await?;
             if !report.is_intact() {
                 self.stats.unvouched.fetch_add(
@@ -221,7 +232,7 @@ impl Updater {
     /// rows; returns the CAs to sign for.
     async fn vouched_issuers(&mut self) -> Result<Vec<Arc<Issuer>>, ResponderError> {
         let mut out = Vec::new();
-        for issuer in &self.issuers {
+        for issuer in self.issuers.current().iter() {
             let check = match self.vouched.get(&issuer.ca) {
                 Some(Ok(())) => false,
                 Some(Err(again)) => Instant::now() >= *again,

@@ -201,3 +201,87 @@ pub async fn run_updater_from_config(
     updater.run(stop).await;
     Ok(())
 }
+
+/// Reads the configuration at `path` again and puts its issuers and
+/// responder certificates in place of the running ones
+/// ([`crate::server::reload`]): every check of a start runs first, and a
+/// refusal leaves the running issuers as they were. Other settings are
+/// read at start only.
+pub async fn reload_from_file(
+    core: &Arc<crate::core::Core>,
+    path: &Path,
+) -> Result<crate::server::ReloadReport, ResponderError> {
+    let config = Config::load(path)?;
+    let setups = issuer_setups(&config, &core.store).await?;
+    crate::server::reload(core, setups).await
+}
+
+/// What the configuration at `path` and the responder certificates it
+/// names hold now (SHA-256 of each file, or of its absence), to notice
+/// a change.
+fn config_state(path: &Path) -> Vec<[u8; 32]> {
+    let digest = |p: &Path| {
+        let bytes = std::fs::read(p).unwrap_or_default();
+        pki_core::cert::sha256(&bytes)
+    };
+    let mut state = vec![digest(path)];
+    if let Ok(config) = Config::load(path) {
+        for i in &config.issuers {
+            if let Some(cert) = &i.responder_cert {
+                state.push(digest(cert));
+            }
+        }
+    }
+    state
+}
+
+/// Reloads the issuers from `path` on SIGHUP and when the file, or a
+/// responder certificate it names, changes (checked every `poll`), until
+/// `stop`. A refused reload is logged with its reason; the running
+/// issuers stay.
+pub(crate) fn follow_config(
+    core: Arc<crate::core::Core>,
+    path: std::path::PathBuf,
+    poll: Option<std::time::Duration>,
+    mut stop: service_kit::Stop,
+) -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    // Installed now, before the caller reports that it runs: from here a
+    // SIGHUP reloads instead of ending the process.
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    Ok(async move {
+        let mut seen = config_state(&path);
+        // Without polling, a tick that never comes.
+        let mut tick =
+            tokio::time::interval(poll.unwrap_or(std::time::Duration::from_secs(86_400 * 365)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let why = tokio::select! {
+                () = stop.stopped() => return,
+                _ = hangup.recv() => "SIGHUP",
+                _ = tick.tick() => {
+                    let now = config_state(&path);
+                    if now == seen {
+                        continue;
+                    }
+                    "a changed file"
+                }
+            };
+            // Seen before reloading: a file that changes again during the
+            // reload is reloaded at the next tick.
+            seen = config_state(&path);
+            tracing::info!(config = %path.display(), trigger = why, "reloading issuers");
+            match reload_from_file(&core, &path).await {
+                Ok(_) => core
+                    .metrics
+                    .reloads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                Err(e) => {
+                    tracing::error!(config = %path.display(), "reload refused, the running issuers stay: {e}");
+                    core.metrics
+                        .reloads_refused
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                }
+            };
+        }
+    })
+}
