@@ -33,6 +33,7 @@ pub mod source;
 pub mod status;
 pub mod table;
 pub mod updater;
+pub mod updater_http;
 mod wiring;
 
 pub use config::{Config, ResponseSource, Settings};

@@ -231,45 +231,7 @@ impl Metrics {
             self.replica_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
         );
         if let Some(u) = self.updater.get() {
-            for (name, help, v) in [
-                (
-                    "ocsp_updater_signed_changed_total",
-                    "Responses the updater signed for changed statuses.",
-                    &u.signed_changed,
-                ),
-                (
-                    "ocsp_updater_signed_missing_total",
-                    "Responses the updater signed for serials without one.",
-                    &u.signed_missing,
-                ),
-                (
-                    "ocsp_updater_signed_due_total",
-                    "Responses the updater re-signed past refresh_after.",
-                    &u.signed_due,
-                ),
-                (
-                    "ocsp_updater_sign_failures_total",
-                    "Signatures the updater could not make.",
-                    &u.sign_failures,
-                ),
-                (
-                    "ocsp_updater_unvouched_rows_total",
-                    "Rows the updater did not sign from: the audit log does not vouch for them.",
-                    &u.unvouched,
-                ),
-            ] {
-                out.counter(name, help, v.load(Ordering::Relaxed));
-            }
-            out.gauge(
-                "ocsp_updater_lease_held",
-                "1 while this updater holds the lease and signs.",
-                u8::from(u.holds_lease.load(Ordering::Relaxed)),
-            );
-            out.gauge(
-                "ocsp_updater_change_seq",
-                "Store change the updater has signed up to.",
-                u.change_seq.load(Ordering::Relaxed),
-            );
+            u.render(&mut out);
         }
         let oldest = self.oldest_response.load(Ordering::Relaxed);
         let now = SystemTime::now()
@@ -277,47 +239,10 @@ impl Metrics {
             .map_or(0, |d| d.as_secs());
         let age = if oldest == 0 {
             0
-        out.family(
-            "ocsp_ca_certificate_expiry_seconds",
-            Kind::Gauge,
-            "Seconds until the CA certificate's notAfter, per issuer answered for (negative: expired).",
-        );
-        for c in &gauges.certificates {
-            out.sample(
-                "ocsp_ca_certificate_expiry_seconds",
-                &[("issuer", &c.issuer)],
-                c.ca_secs,
-            );
-        }
-        out.family(
-            "ocsp_responder_certificate_expiry_seconds",
-            Kind::Gauge,
-            "Seconds until the notAfter of the certificate responses are signed under (the delegated responder certificate, or the CA's), per issuer.",
-        );
-        for c in &gauges.certificates {
-            out.sample(
-                "ocsp_responder_certificate_expiry_seconds",
-                &[("issuer", &c.issuer)],
-                c.responder_secs,
-            );
-        }
         } else {
             now.saturating_sub(oldest)
         };
         out.gauge(
-/// Seconds left before one issuer's certificates expire (negative once
-/// expired).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CertificateExpiry {
-    /// The CA's name (the `issuer` label).
-    pub issuer: String,
-    /// The CA certificate.
-    pub ca_secs: i64,
-    /// The certificate responses are signed under: the delegated responder
-    /// certificate, or the CA certificate when the CA key signs.
-    pub responder_secs: i64,
-}
-
             "ocsp_response_age_max_seconds",
             "Age of the oldest cached response.",
             age,
@@ -327,8 +252,6 @@ pub struct CertificateExpiry {
             "Responses in the cache.",
             gauges.cache_entries,
         );
-    /// Per issuer, in the order answered for.
-    pub certificates: Vec<CertificateExpiry>,
         out.gauge(
             "ocsp_known_serials",
             "Serials with a known status.",
@@ -354,8 +277,45 @@ pub struct CertificateExpiry {
             "1 when the last database call worked.",
             u8::from(gauges.db_up),
         );
+        out.family(
+            "ocsp_ca_certificate_expiry_seconds",
+            Kind::Gauge,
+            "Seconds until the CA certificate's notAfter, per issuer answered for (negative: expired).",
+        );
+        for c in &gauges.certificates {
+            out.sample(
+                "ocsp_ca_certificate_expiry_seconds",
+                &[("issuer", &c.issuer)],
+                c.ca_secs,
+            );
+        }
+        out.family(
+            "ocsp_responder_certificate_expiry_seconds",
+            Kind::Gauge,
+            "Seconds until the notAfter of the certificate responses are signed under (the delegated responder certificate, or the CA's), per issuer.",
+        );
+        for c in &gauges.certificates {
+            out.sample(
+                "ocsp_responder_certificate_expiry_seconds",
+                &[("issuer", &c.issuer)],
+                c.responder_secs,
+            );
+        }
         out.into_string()
     }
+}
+
+/// Seconds left before one issuer's certificates expire (negative once
+/// expired).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertificateExpiry {
+    /// The CA's name (the `issuer` label).
+    pub issuer: String,
+    /// The CA certificate.
+    pub ca_secs: i64,
+    /// The certificate responses are signed under: the delegated responder
+    /// certificate, or the CA certificate when the CA key signs.
+    pub responder_secs: i64,
 }
 
 /// Point-in-time values rendered with the counters.
@@ -367,4 +327,6 @@ pub struct Gauges {
     pub ready: bool,
     pub hsm_up: bool,
     pub db_up: bool,
+    /// Per issuer, in the order answered for.
+    pub certificates: Vec<CertificateExpiry>,
 }

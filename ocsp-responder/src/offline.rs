@@ -41,7 +41,7 @@ impl Presigner {
                 path: "(config)".into(),
                 reason,
             })?;
-        let store = store::Store::open(&config.database).await?;
+        let store = store::Store::open_existing(&config.database).await?;
         let setups = issuer_setups(config, &store).await?;
         let issuers = resolve_issuers(&store, setups).await?;
         let mut updater = Updater::new(store, issuers, settings, config.updater.settings());

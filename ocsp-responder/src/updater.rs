@@ -103,6 +103,55 @@ pub struct UpdaterStats {
 }
 
 impl UpdaterStats {
+    /// The `ocsp_updater_*` series (in a responder's `/metrics`, or the
+    /// standalone updater's).
+    pub fn render(&self, out: &mut service_kit::exposition::Exposition) {
+        for (name, help, v) in [
+            (
+                "ocsp_updater_signed_changed_total",
+                "Responses the updater signed for changed statuses.",
+                &self.signed_changed,
+            ),
+            (
+                "ocsp_updater_signed_missing_total",
+                "Responses the updater signed for serials without one.",
+                &self.signed_missing,
+            ),
+            (
+                "ocsp_updater_signed_due_total",
+                "Responses the updater re-signed past refresh_after.",
+                &self.signed_due,
+            ),
+            (
+                "ocsp_updater_sign_failures_total",
+                "Signatures the updater could not make.",
+                &self.sign_failures,
+            ),
+            (
+                "ocsp_updater_unvouched_rows_total",
+                "Rows the updater did not sign from: the audit log does not vouch for them.",
+                &self.unvouched,
+            ),
+            (
+                "ocsp_updater_rounds_total",
+                "Updater rounds completed.",
+                &self.rounds,
+            ),
+        ] {
+            out.counter(name, help, v.load(Ordering::Relaxed));
+        }
+        out.gauge(
+            "ocsp_updater_lease_held",
+            "1 while this updater holds the lease and signs.",
+            u8::from(self.holds_lease.load(Ordering::Relaxed)),
+        );
+        out.gauge(
+            "ocsp_updater_change_seq",
+            "Store change the updater has signed up to.",
+            self.change_seq.load(Ordering::Relaxed),
+        );
+    }
+
     pub fn signed(&self) -> u64 {
         self.signed_changed.load(Ordering::Relaxed)
             + self.signed_missing.load(Ordering::Relaxed)
@@ -150,6 +199,17 @@ impl Updater {
     pub fn new(
         store: Store,
         issuers: Vec<Arc<Issuer>>,
+        settings: Settings,
+        config: UpdaterSettings,
+    ) -> Self {
+        Self::following(store, Arc::new(Issuers::new(issuers)), settings, config)
+    }
+
+    /// An updater signing for `issuers` as they are at each round (a
+    /// responder's reload swaps them).
+    pub fn following(
+        store: Store,
+        issuers: Arc<Issuers>,
         settings: Settings,
         config: UpdaterSettings,
     ) -> Self {
@@ -201,17 +261,6 @@ impl Updater {
     }
 
     /// Checks that the audit log vouches for every CA's rows, failing with
-    ) -> Self {
-        Self::following(store, Arc::new(Issuers::new(issuers)), settings, config)
-    }
-
-    /// An updater signing for `issuers` as they are at each round (a
-    /// responder's reload swaps them).
-    pub fn following(
-        store: Store,
-        issuers: Arc<Issuers>,
-        settings: Settings,
-        config: UpdaterSettings,
     /// the first CA whose rows do not hold, named (`pki presign`).
     pub async fn require_vouched(&mut self) -> Result<(), ResponderError> {
         for issuer in self.issuers.current().iter() {

@@ -156,7 +156,7 @@ pub async fn start_from_config(config: &Config) -> Result<Running, ResponderErro
             path: "(config)".into(),
             reason,
         })?;
-    let primary = store::Store::open(&config.database).await?;
+    let primary = store::Store::open_existing(&config.database).await?;
     let store = match &config.database_read {
         Some(url) => store::Store::open_read(url).await?,
         None => primary.clone(),
@@ -194,11 +194,28 @@ pub async fn run_updater_from_config(
             reason: "the updater signs: it needs an [hsm] section".into(),
         });
     }
-    let primary = store::Store::open(&config.database).await?;
+    let primary = store::Store::open_existing(&config.database).await?;
     let setups = issuer_setups(config, &primary).await?;
     let issuers = crate::server::resolve_issuers(&primary, setups).await?;
     let updater = Updater::new(primary, issuers, settings, config.updater.settings());
+    // /metrics and /health/live on `listen`.
+    let listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ResponderError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+    if let Ok(addr) = listener.local_addr() {
+        println!("updater metrics on http://{addr}/metrics");
+    }
+    let http = tokio::spawn(crate::updater_http::serve(
+        listener,
+        Arc::clone(&updater.stats),
+        stop.clone(),
+    ));
     updater.run(stop).await;
+    let _ = http.await;
     Ok(())
 }
 

@@ -152,3 +152,93 @@ async fn binary_rejects_unknown_keys_and_missing_files() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cannot read configuration"), "{stderr}");
 }
+
+/// `ocsp-responder --updater`: signs every response into the table, serves
+/// its metrics on `listen`, stops on SIGTERM (exit 0) giving the lease up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_updater_binary_fills_the_table_and_serves_its_metrics() {
+    use std::io::BufRead as _;
+    let fx = Fixture::new("updater-bin").await;
+    let path = write_config(&fx, "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[responses]\n", "[responses]\nsource = \"table\"\n");
+    std::fs::write(&path, text).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocsp-responder"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--updater")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("updater metrics on http://")
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .parse()
+        .unwrap();
+    // Two certificates, two hashes.
+    let signed = eventually(std::time::Duration::from_secs(20), || async {
+        String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body)
+            .unwrap()
+            .contains("ocsp_updater_signed_missing_total 4")
+    })
+    .await;
+    assert!(signed, "the updater signed what was missing");
+    let metrics = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
+    assert!(metrics.contains("ocsp_updater_lease_held 1"), "{metrics}");
+    assert_eq!(
+        http(addr, "GET", "/health/live", &[], &[]).await.status,
+        200
+    );
+    assert_eq!(http(addr, "GET", "/other", &[], &[]).await.status, 404);
+    let good = store::Serial::from_der_content(fx.good.serial()).unwrap();
+    assert!(fx
+        .store
+        .ocsp_response(fx.ca_id, store::CertIdHash::Sha256, &good)
+        .await
+        .unwrap()
+        .is_some());
+    // SIGTERM: clean exit, lease given up.
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::block_in_place(|| child.wait()).unwrap();
+    assert!(status.success(), "{status}");
+    assert!(fx
+        .store
+        .try_lease(
+            "ocsp-updater",
+            "next",
+            time::OffsetDateTime::now_utc(),
+            std::time::Duration::from_secs(30)
+        )
+        .await
+        .unwrap());
+}
+
+/// A responder never creates or migrates a store: a mistyped path is an
+/// error that says how to create one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_store_is_refused_not_created() {
+    let fx = Fixture::new("no-store").await;
+    let path = write_config(&fx, "");
+    let missing = fx.dir.join("typo/pki.db");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(&fx.db_url, &format!("sqlite://{}", missing.display()));
+    std::fs::write(&path, text).unwrap();
+    let (code, stderr) = run_binary(&path);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("pki store init"), "{stderr}");
+    assert!(!missing.exists() && !missing.parent().unwrap().exists());
+}

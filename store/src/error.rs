@@ -28,7 +28,7 @@ pub enum StoreError {
     #[error("the database schema is at migration {have}, this binary needs {need}: run `pki store migrate URL` against the primary, then start again")]
     SchemaBehind { have: i64, need: i64 },
 
-    #[error("no database at {url}")]
+    #[error("no database at {url}: create the store with `pki store init URL`")]
     DatabaseMissing { url: String },
 
     #[error("the database at {url} has no PKI store schema")]
