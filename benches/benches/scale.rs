@@ -637,7 +637,8 @@ responder_cert = "{cert}"
     let fill = drive(
         a.addr,
         all,
-        Duration::from_secs(env_u64("SCALE_FILL_SECS", 1800).min((fill_to / 2_000).max(30))),
+        Duration::from_secs(env_u64("SCALE_FILL_SECS", 1800)),
+        fill_to,
     )
     .await;
     let metrics = String::from_utf8(get(a.addr, "/metrics").await.unwrap().1.to_vec()).unwrap();
