@@ -10,7 +10,7 @@
 //!    then the updater signing every response into the table: its rate
 //!    against the raw loop (goal >= 80%);
 //! 3. `ocsp-responder` (the release binary, table mode, a cache of
-//!    `SCALE_CACHE` entries, default N) from spawn to `/health/ready`
+//!    `SCALE_CACHE` entries, default min(N, 1M)) from spawn to `/health/ready`
 //!    (goal <= 5 s at 10M);
 //! 4. requests per second, 16 keep-alive connections: cached-only (1,000
 //!    hot serials, warmed), Zipf over N (s = 1.1; the hot set fits the
@@ -434,7 +434,7 @@ async fn load_statuses(url: &str, ca: i64, n: u64) {
 
 async fn run() {
     let n = env_u64("SCALE_N", 1_000_000);
-    let cache = env_u64("SCALE_CACHE", n);
+    let cache = env_u64("SCALE_CACHE", n.min(1_000_000));
     let Ok(url) = std::env::var("SCALE_PG_URL") else {
         // `cargo bench -p benches` runs every bench: this one needs the
         // server its script starts.

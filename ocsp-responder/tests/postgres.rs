@@ -23,7 +23,7 @@ async fn revocation_arrives_by_notify_on_postgres() {
         .unwrap()
         .unwrap_or_else(|e| panic!("{e}"));
     let url = server.create_database("ocsp_notify").await;
-    let mut fx = Fixture::with_database("postgres", Some(url)).await;
+    let mut fx = Fixture::with_database("postgres", Some(url.clone())).await;
     let settings = ocsp_responder::Settings {
         poll_interval: Duration::from_secs(60),
         ..Fixture::settings()
@@ -31,8 +31,26 @@ async fn revocation_arrives_by_notify_on_postgres() {
     let addr = fx.start(settings).await;
     let der = fx.request(&fx.good, HashAlgorithm::Sha1, None);
     assert!(is_good(&get_ocsp(addr, &der).await.single_status(&fx)));
-    // The first poll tick ran at start; the next is a minute away.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The first poll tick ran at start; the next is a minute away. Wait
+    // until the responder's LISTEN is in place (its session shows it), so
+    // the revocation can only arrive by NOTIFY.
+    let listening = eventually(Duration::from_secs(10), || {
+        let url = url.clone();
+        async move {
+            use sqlx::Connection as _;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+            )
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            n > 0
+        }
+    })
+    .await;
+    assert!(listening, "the responder never issued LISTEN");
 
     fx.revoke(&fx.good, store::RevocationReason::CessationOfOperation)
         .await;
