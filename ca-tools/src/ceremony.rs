@@ -447,20 +447,17 @@ impl Plan<'_> {
         if let SignedBy::Issuer(ca, _) = self.signed_by {
             tpl.serial = store.allocate_serial(ca).await?.as_bytes().to_vec();
         }
-        let key = match self.existing_key {
-            Some(key) => {
-                say!(
-                    "  key       {:?} already on the token, CKA_ID {}: kept",
-                    key.label.as_str(),
-                    key.id
-                );
-                key
-            }
-            None => {
-                let key = pool.generate_key(&self.label, self.key.key_type.0)?;
-                generated(&key);
-                key
-            }
+        let key = if let Some(key) = self.existing_key {
+            say!(
+                "  key       {:?} already on the token, CKA_ID {}: kept",
+                key.label.as_str(),
+                key.id
+            );
+            key
+        } else {
+            let key = pool.generate_key(&self.label, self.key.key_type.0)?;
+            generated(&key);
+            key
         };
         let own;
         let signer: &dyn Signer = match self.signed_by {

@@ -314,7 +314,7 @@ async fn reload_swaps_the_responder_certificate_under_load_with_no_failed_reques
     for c in clients {
         c.await.unwrap();
     }
-    let failures = failures.lock().unwrap();
+    let failures = failures.lock().unwrap().clone();
     let served = served.load(Ordering::Relaxed);
     assert!(served >= 20, "only {served} requests ran");
     assert!(
