@@ -611,4 +611,20 @@ ca = "ca"
         let c: Config = toml::from_str(&hashes).unwrap();
         assert!(c.settings().unwrap_err().contains("md5"));
     }
+
+    #[test]
+    fn issuer_paths_are_get_prefixes() {
+        let two = format!(
+            "{MINIMAL}path = \"/cnie-citizen-ca\"\n[[issuer]]\nca = \"org\"\npath = \"/organisations-ca\"\n"
+        );
+        let c: Config = toml::from_str(&two).unwrap();
+        assert_eq!(
+            c.settings().unwrap().issuer_paths,
+            ["/cnie-citizen-ca", "/organisations-ca"]
+        );
+        let bad = format!("{MINIMAL}path = \"cnie/\"\n");
+        let c: Config = toml::from_str(&bad).unwrap();
+        let err = c.settings().unwrap_err();
+        assert!(err.contains("issuer \"ca\": path"), "{err}");
+    }
 }

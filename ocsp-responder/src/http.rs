@@ -398,6 +398,35 @@ mod tests {
     }
 
     #[test]
+    fn get_prefixes_longest_first() {
+        let settings = crate::config::Settings {
+            issuer_paths: vec!["/cnie-citizen-ca".into(), "/cnie".into()],
+            ..crate::config::Settings::default()
+        };
+        assert_eq!(
+            strip_get_prefix(&settings, "/cnie-citizen-ca/MEow"),
+            Some("MEow")
+        );
+        assert_eq!(strip_get_prefix(&settings, "/cnie/MEow"), Some("MEow"));
+        // The empty base path still takes a request at the root (and a
+        // path no issuer has, as base64 that will not decode).
+        assert_eq!(strip_get_prefix(&settings, "/MEow"), Some("MEow"));
+        assert_eq!(
+            strip_get_prefix(&settings, "/other/MEow"),
+            Some("other/MEow")
+        );
+        let based = crate::config::Settings {
+            base_path: "/ocsp".into(),
+            issuer_paths: vec!["/cnie".into()],
+            ..crate::config::Settings::default()
+        };
+        assert_eq!(strip_get_prefix(&based, "/ocsp/MEow"), Some("MEow"));
+        assert_eq!(strip_get_prefix(&based, "/cnie/MEow"), Some("MEow"));
+        assert_eq!(strip_get_prefix(&based, "/MEow"), None);
+        assert_eq!(strip_get_prefix(&based, "/cnie-x/MEow"), None);
+    }
+
+    #[test]
     fn etags() {
         let etag = HeaderValue::from_static("\"abc\"");
         assert!(etag_matches(&HeaderValue::from_static("\"abc\""), &etag));
