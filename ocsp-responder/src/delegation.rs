@@ -97,31 +97,52 @@ pub enum Probe {
 
 /// Checks the identity that signs for the CA `ca_der`: the delegated
 /// `responder_der` when given, else the CA certificate itself, against the
-/// key `signer` holds, at `now`.
+/// key `signer` holds, at `now`: [`check_certificate`], then
+/// [`probe_key`].
 pub fn check_identity(
     ca_der: &[u8],
     responder_der: Option<&[u8]>,
     signer: &dyn Signer,
     now: UnixTime,
 ) -> Result<(Expiry, Probe), ResponderCheck> {
-    let ca = Cert::from_der(ca_der).map_err(|e| ResponderCheck::Decode {
-        what: "the CA certificate",
+    let expiry = check_certificate(ca_der, responder_der, signer, now)?;
+    let probe = probe_key(ca_der, responder_der, signer)?;
+    Ok((expiry, probe))
+}
+
+fn decode<'a>(what: &'static str) -> impl FnOnce(pki_core::Error) -> ResponderCheck + 'a {
+    move |e| ResponderCheck::Decode {
+        what,
         reason: e.to_string(),
-    })?;
+    }
+}
+
+/// The certificate responses are signed under: the delegate, or the CA's.
+fn signing_cert(ca_der: &[u8], responder_der: Option<&[u8]>) -> Result<Cert, ResponderCheck> {
+    match responder_der {
+        Some(der) => Cert::from_der(der).map_err(decode("the responder certificate")),
+        None => Cert::from_der(ca_der).map_err(decode("the CA certificate")),
+    }
+}
+
+/// Every check that needs no signature: issuer, extended key usage,
+/// validity of the delegate, and the signer's public key against the
+/// certificate's.
+pub fn check_certificate(
+    ca_der: &[u8],
+    responder_der: Option<&[u8]>,
+    signer: &dyn Signer,
+    now: UnixTime,
+) -> Result<Expiry, ResponderCheck> {
+    let ca = Cert::from_der(ca_der).map_err(decode("the CA certificate"))?;
     let Some(der) = responder_der else {
-        let probe = check_key(&ca, signer)?;
-        return Ok((
-            Expiry {
-                ca_not_after: ca.not_after(),
-                responder_not_after: None,
-            },
-            probe,
-        ));
+        same_key(&ca, signer)?;
+        return Ok(Expiry {
+            ca_not_after: ca.not_after(),
+            responder_not_after: None,
+        });
     };
-    let delegate = Cert::from_der(der).map_err(|e| ResponderCheck::Decode {
-        what: "the responder certificate",
-        reason: e.to_string(),
-    })?;
+    let delegate = Cert::from_der(der).map_err(decode("the responder certificate"))?;
     if delegate.issuer_der() != ca.subject_der() {
         return Err(ResponderCheck::IssuerName {
             issuer: delegate.issuer_string(),
@@ -149,28 +170,36 @@ pub fn check_identity(
             not_after: delegate.not_after(),
         });
     }
-    let probe = check_key(&delegate, signer)?;
-    Ok((
-        Expiry {
-            ca_not_after: ca.not_after(),
-            responder_not_after: Some(delegate.not_after()),
-        },
-        probe,
-    ))
+    same_key(&delegate, signer)?;
+    Ok(Expiry {
+        ca_not_after: ca.not_after(),
+        responder_not_after: Some(delegate.not_after()),
+    })
 }
 
-/// The signer's key is `cert`'s: same public key, and a probe it signs
-/// verifies under the certificate's key.
-fn check_key(cert: &Cert, signer: &dyn Signer) -> Result<Probe, ResponderCheck> {
+/// The signer's public key is `cert`'s.
+fn same_key(cert: &Cert, signer: &dyn Signer) -> Result<(), ResponderCheck> {
     let spki = signer
         .public_key()
         .to_der()
         .map_err(|e| ResponderCheck::ProbeFailed {
             reason: format!("the signer's public key does not encode: {e}"),
         })?;
-    if spki != cert.spki_der() {
-        return Err(ResponderCheck::KeyMismatch);
+    if spki == cert.spki_der() {
+        Ok(())
+    } else {
+        Err(ResponderCheck::KeyMismatch)
     }
+}
+
+/// Signs a probe with `signer` (through the HSM: blocking) and verifies it
+/// under the key of the certificate responses are signed under.
+pub fn probe_key(
+    ca_der: &[u8],
+    responder_der: Option<&[u8]>,
+    signer: &dyn Signer,
+) -> Result<Probe, ResponderCheck> {
+    let cert = signing_cert(ca_der, responder_der)?;
     let signed = match signer.sign(PROBE) {
         Ok(s) => s,
         Err(SignError::Unavailable(reason)) => return Ok(Probe::Skipped(reason)),

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::core::{run_background, Core, PresignReport};
+use crate::delegation::{self, Expiry, Probe, ResponderCheck};
 use crate::error::ResponderError;
 use crate::issuer::Issuer;
 use crate::source;
@@ -87,17 +88,14 @@ pub async fn resolve_issuers_after(
                 source,
             }
         })?;
-        let (expiry, probe) = crate::delegation::check_identity(
-            &ca.cert_der,
-            setup.responder_cert_der.as_deref(),
-            setup.signer.as_ref(),
-            now,
-        )
-        .map_err(|check| ResponderError::ResponderRefused {
-            ca: ca.name.clone(),
-            check,
-        })?;
-        if let crate::delegation::Probe::Skipped(reason) = &probe {
+        let (expiry, probe) =
+            check_off_thread(&ca.cert_der, &setup, now)
+                .await
+                .map_err(|check| ResponderError::ResponderRefused {
+                    ca: ca.name.clone(),
+                    check,
+                })?;
+        if let Probe::Skipped(reason) = &probe {
             tracing::warn!(
                 issuer = %ca.name,
                 %reason,
@@ -134,6 +132,46 @@ pub async fn resolve_issuers_after(
         }));
     }
     Ok(resolved)
+}
+
+/// Longest wait for the probe signature of a start or a reload: a hung
+/// HSM must not hold either for ever.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// [`crate::delegation::check_identity`], the probe signature on a
+/// blocking thread (it goes through the HSM) bounded by
+/// [`PROBE_TIMEOUT`]: a probe that does not come back in time counts as one
+/// the HSM cannot make now.
+async fn check_off_thread(
+    ca_der: &[u8],
+    setup: &IssuerSetup,
+    now: pki_core::UnixTime,
+) -> Result<(Expiry, Probe), ResponderCheck> {
+    let expiry = delegation::check_certificate(
+        ca_der,
+        setup.responder_cert_der.as_deref(),
+        setup.signer.as_ref(),
+        now,
+    )?;
+    let ca_der = ca_der.to_vec();
+    let responder = setup.responder_cert_der.clone();
+    let signer = Arc::clone(&setup.signer);
+    let probe = tokio::task::spawn_blocking(move || {
+        delegation::probe_key(&ca_der, responder.as_deref(), signer.as_ref())
+    });
+    let probe = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(join)) => {
+            return Err(ResponderCheck::ProbeFailed {
+                reason: format!("the probe stopped: {join}"),
+            })
+        }
+        Err(_) => Probe::Skipped(format!(
+            "the HSM did not sign within {} s",
+            PROBE_TIMEOUT.as_secs()
+        )),
+    };
+    Ok((expiry, probe))
 }
 
 /// What a reload changed.
@@ -200,6 +238,10 @@ pub async fn reload(
         if !report.rotated.is_empty() || !report.removed.is_empty() {
             table.clear();
         }
+    } else if !report.rotated.is_empty() {
+        // Sign again in the background what the cache held, rather than
+        // live on every request.
+        crate::core::spawn_presign(core);
     }
     tracing::info!(
         rotated = ?report.rotated,
