@@ -128,6 +128,22 @@ impl ErrorCode {
 }
 
 impl ApiError {
+    /// The same refusal for item `i` of a batch (`items[i].field`).
+    #[must_use]
+    pub fn in_item(self, i: usize) -> Self {
+        match self {
+            Self::BadField { field, reason } => Self::BadField {
+                field: format!("items[{i}].{field}"),
+                reason,
+            },
+            Self::BadEncoding { field, reason } => Self::BadEncoding {
+                field: format!("items[{i}].{field}"),
+                reason,
+            },
+            other => other,
+        }
+    }
+
     /// The stable machine-readable code.
     pub fn error_code(&self) -> ErrorCode {
         match self {

@@ -12,12 +12,78 @@ use crate::error::ApiError;
 /// Most intermediates one request may carry.
 pub const MAX_INTERMEDIATES: usize = 32;
 
+/// Every spelling of `purpose` the API accepts, the issue's (`clientAuth`)
+/// and the CLI's (`client-auth`): the `enum` of the OpenAPI schema.
+pub const PURPOSES: [&str; 14] = [
+    "any",
+    "serverAuth",
+    "clientAuth",
+    "emailProtection",
+    "email",
+    "codeSigning",
+    "OCSPSigning",
+    "ocspSigning",
+    "documentSigning",
+    "server-auth",
+    "client-auth",
+    "code-signing",
+    "ocsp-signing",
+    "document-signing",
+];
+
+/// A policy OID in `policy.initial_policy_set`, as the schema states it:
+/// dotted decimal, no leading zeros, first arc 0-2, second 0-39, at least
+/// three arcs of at most 8 digits, at most [`OID_MAX_LEN`] characters.
+/// Every such string fits const-oid (arcs under 2^28, at most 31 octets
+/// encoded), so the schema's pattern is exactly what the server takes.
+pub const OID_PATTERN: &str = r"^[0-2]\.([0-9]|[1-3][0-9])(\.(0|[1-9][0-9]{0,7}))+$";
+
+/// Longest dotted OID accepted (see [`OID_PATTERN`]).
+pub const OID_MAX_LEN: usize = 64;
+
+/// [`OID_PATTERN`] and [`OID_MAX_LEN`], checked.
+fn is_policy_oid(s: &str) -> bool {
+    let arc = |a: &str, digits: usize| {
+        !a.is_empty()
+            && a.len() <= digits
+            && a.bytes().all(|b| b.is_ascii_digit())
+            && (a == "0" || !a.starts_with('0'))
+    };
+    let arcs: Vec<&str> = s.split('.').collect();
+    s.len() <= OID_MAX_LEN
+        && arcs.len() >= 3
+        && matches!(arcs[0], "0" | "1" | "2")
+        && arc(arcs[1], 2)
+        && arcs[1].parse::<u8>().is_ok_and(|n| n <= 39)
+        && arcs[2..].iter().all(|a| arc(a, 8))
+}
+
+/// The schema of one policy OID (a string with [`OID_PATTERN`]).
+#[derive(Debug)]
+pub struct DottedOid;
+
+impl utoipa::PartialSchema for DottedOid {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(OID_PATTERN))
+            .max_length(Some(OID_MAX_LEN))
+            .description(Some("A certificate policy OID, dotted decimal"))
+            .examples([serde_json::json!("2.16.504.99.1.1")])
+            .into()
+    }
+}
+
+impl ToSchema for DottedOid {}
+
 /// RFC 5280 6.1.1 policy inputs.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRequest {
     /// user-initial-policy-set (dotted OIDs); empty means anyPolicy.
     #[serde(default)]
+    #[schema(value_type = Vec<DottedOid>)]
     pub initial_policy_set: Vec<String>,
     /// initial-explicit-policy.
     #[serde(default)]
@@ -49,12 +115,14 @@ pub struct ValidateRequest {
     /// OCSPSigning, documentSigning, any; the CLI spellings
     /// (client-auth, ...) are accepted too.
     #[serde(default)]
+    #[schema(value_type = Option<Purposes>)]
     pub purpose: Option<String>,
     /// DNS name, IP address or email address the leaf must be valid for.
     #[serde(default)]
     pub peer_name: Option<String>,
     /// Minimum assurance level: low, substantial or high.
     #[serde(default)]
+    #[schema(value_type = Option<Level>)]
     pub required_level: Option<String>,
     #[serde(default)]
     pub policy: PolicyRequest,
@@ -65,6 +133,38 @@ pub struct ValidateRequest {
     #[schema(minimum = 0, maximum = 16, value_type = Option<u64>)]
     pub max_intermediates: Option<usize>,
 }
+
+/// The schema of `purpose`: one of [`PURPOSES`].
+#[derive(Debug)]
+pub struct Purposes;
+
+impl utoipa::PartialSchema for Purposes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(PURPOSES))
+            .into()
+    }
+}
+
+impl ToSchema for Purposes {}
+
+/// The schema of `required_level`.
+#[derive(Debug)]
+pub struct Level;
+
+impl utoipa::PartialSchema for Level {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["low", "substantial", "high"]))
+            .into()
+    }
+}
+
+impl ToSchema for Level {}
 
 /// An optional non-negative integer written as any JSON number with no
 /// fractional part (JSON Schema: `2.0` is an integer).
@@ -157,10 +257,79 @@ fn decode_certs(field: &str, s: &str) -> Result<Vec<Vec<u8>>, ApiError> {
     Ok(vec![der])
 }
 
+/// The fields the OpenAPI schema constrains, checked.
+#[derive(Debug)]
+struct Fields {
+    purpose: Purpose,
+    required_level: Option<AssuranceLevel>,
+    initial_policy_set: Vec<const_oid::ObjectIdentifier>,
+    max_intermediates: usize,
+}
+
 impl ValidateRequest {
+    /// What the OpenAPI schema says of the fields (non-empty leaf, purpose
+    /// and level enums, OID pattern, `max_intermediates` range), before
+    /// anything is decoded. A batch with an item that fails here is refused
+    /// whole, as a schema validator would refuse it; certificate contents,
+    /// `at` and `peer_name` are judged per item.
+    pub fn check_schema(&self) -> Result<(), ApiError> {
+        self.fields().map(|_| ())
+    }
+
+    fn fields(&self) -> Result<Fields, ApiError> {
+        if self.leaf.is_empty() {
+            return Err(ApiError::BadEncoding {
+                field: "leaf".to_owned(),
+                reason: "empty".into(),
+            });
+        }
+        let purpose = match &self.purpose {
+            Some(p) => parse_purpose(p)?,
+            None => Purpose::ClientAuth,
+        };
+        let required_level = self
+            .required_level
+            .as_deref()
+            .map(str::parse::<AssuranceLevel>)
+            .transpose()
+            .map_err(|e| bad_field("required_level", e))?;
+        let initial_policy_set = self
+            .policy
+            .initial_policy_set
+            .iter()
+            .map(|s| {
+                is_policy_oid(s)
+                    .then(|| pki_core::oid::parse_dotted(s).ok())
+                    .flatten()
+                    .ok_or_else(|| {
+                        bad_field("policy.initial_policy_set", format!("{s:?} is not an OID"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_intermediates = self.max_intermediates.unwrap_or(8);
+        if max_intermediates > pki_core::path::MAX_PATH_LEN {
+            return Err(bad_field(
+                "max_intermediates",
+                format!("at most {}", pki_core::path::MAX_PATH_LEN),
+            ));
+        }
+        Ok(Fields {
+            purpose,
+            required_level,
+            initial_policy_set,
+            max_intermediates,
+        })
+    }
+
     /// Checks every field; certificates are base64/PEM-decoded but not
     /// parsed yet.
     pub fn decode(&self) -> Result<Decoded, ApiError> {
+        let Fields {
+            purpose,
+            required_level,
+            initial_policy_set,
+            max_intermediates,
+        } = self.fields()?;
         let mut leaf = decode_certs("leaf", &self.leaf)?;
         if leaf.len() != 1 {
             return Err(bad_field(
@@ -184,10 +353,6 @@ impl ValidateRequest {
             .map(UnixTime::parse_rfc3339)
             .transpose()
             .map_err(|e| bad_field("at", e.to_string()))?;
-        let purpose = match &self.purpose {
-            Some(p) => parse_purpose(p)?,
-            None => Purpose::ClientAuth,
-        };
         let peer_name = match &self.peer_name {
             Some(n) => Some((
                 n.clone(),
@@ -195,29 +360,6 @@ impl ValidateRequest {
             )),
             None => None,
         };
-        let required_level = self
-            .required_level
-            .as_deref()
-            .map(str::parse::<AssuranceLevel>)
-            .transpose()
-            .map_err(|e| bad_field("required_level", e))?;
-        let initial_policy_set = self
-            .policy
-            .initial_policy_set
-            .iter()
-            .map(|s| {
-                pki_core::oid::parse_dotted(s).map_err(|_| {
-                    bad_field("policy.initial_policy_set", format!("{s:?} is not an OID"))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let max_intermediates = self.max_intermediates.unwrap_or(8);
-        if max_intermediates > pki_core::path::MAX_PATH_LEN {
-            return Err(bad_field(
-                "max_intermediates",
-                format!("at most {}", pki_core::path::MAX_PATH_LEN),
-            ));
-        }
         Ok(Decoded {
             key: self.cache_key(),
             leaf,

@@ -1163,3 +1163,43 @@ async fn openapi_examples_are_real_answers() {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(bad_json, ex::error_bad_json());
 }
+
+/// What the schema refuses in a batch item (a level outside the enum, an
+/// OID off the pattern, `max_intermediates` over 16) refuses the batch
+/// whole, naming the item, as a schema validator would; a certificate that
+/// does not decode is still refused per item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_items_off_the_schema_refuse_the_batch() {
+    let (pki, s) = server().await;
+    let off_schema = [
+        ("required_level", json!("medium"), "items[1].required_level"),
+        ("max_intermediates", json!(17), "items[1].max_intermediates"),
+        ("purpose", json!("clientauth"), "items[1].purpose"),
+    ];
+    for (field, value, named) in off_schema {
+        let mut bad = pki.request(&pki.good);
+        bad[field] = value;
+        let body = json!({"items": [pki.request(&pki.good), bad]});
+        let (st, _, v) = s
+            .client
+            .post_json("/v1/validate/batch", Some(TOKEN), &body)
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{field}: {v}");
+        assert_eq!(code(&v), "bad_field", "{v}");
+        assert_eq!(v["error"]["field"], named, "{v}");
+    }
+    for oid in ["", "1.2", "1.02.3", "3.1.1", "1.40.1", "2.16.504.123456789"] {
+        let mut bad = pki.request(&pki.good);
+        bad["policy"] = json!({ "initial_policy_set": [oid] });
+        let (st, v) = s.validate(&bad).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{oid:?}: {v}");
+        assert_eq!(v["error"]["field"], "policy.initial_policy_set", "{oid:?}");
+    }
+    let body = json!({"items": [{"leaf": "%%%"}]});
+    let (st, _, v) = s
+        .client
+        .post_json("/v1/validate/batch", Some(TOKEN), &body)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["results"][0]["error"]["code"], "bad_encoding");
+}
