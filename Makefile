@@ -8,10 +8,11 @@ VAR   ?= $(CURDIR)/var
 
 # System packages (Debian names). The demo runs on SoftHSM2 and SQLite, so
 # it needs no database server; the tests also start PostgreSQL, unpack
-# zstd fixtures, check the alert rules with promtool (package prometheus)
-# and run the documented nginx cache in front of two responders.
+# zstd fixtures, check the alert rules with promtool (package prometheus),
+# run the documented nginx cache in front of two responders, and make a
+# Python venv for schemathesis (validation-api/tests/contract.rs).
 DEMO_APT_PACKAGES := softhsm2 openssl curl bc
-TEST_APT_PACKAGES := $(DEMO_APT_PACKAGES) zstd postgresql prometheus nginx
+TEST_APT_PACKAGES := $(DEMO_APT_PACKAGES) zstd postgresql prometheus nginx python3-venv
 
 # Fuzzing: seconds per target, and the targets (fuzz/fuzz_targets/).
 FUZZ_SECS    ?= 60
