@@ -108,8 +108,10 @@ pub struct ValidateRequest {
     /// string may hold several blocks).
     #[serde(default)]
     pub intermediates: Vec<String>,
-    /// Validation time, RFC 3339. Default: now (and only then are results cached).
+    /// Validation time, an RFC 3339 date-time (years 0001 to 9999).
+    /// Default: now (and only then are results cached).
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub at: Option<String>,
     /// clientAuth (default), serverAuth, emailProtection, codeSigning,
     /// OCSPSigning, documentSigning, any; the CLI spellings
@@ -230,6 +232,19 @@ pub fn parse_purpose(s: &str) -> Result<Purpose, ApiError> {
     Ok(p)
 }
 
+/// `at`: an RFC 3339 section 5.6 `date-time`, JSON Schema's format, so
+/// with `T` (or `t`) between date and time, not the space section 5.6
+/// lets other applications use.
+fn parse_at(s: &str) -> Result<UnixTime, ApiError> {
+    if s.as_bytes().get(10) == Some(&b' ') {
+        return Err(bad_field(
+            "at",
+            format!("{s:?}: date and time are joined by T"),
+        ));
+    }
+    UnixTime::parse_rfc3339(s).map_err(|e| bad_field("at", e.to_string()))
+}
+
 /// base64 DER or PEM -> DER blocks.
 fn decode_certs(field: &str, s: &str) -> Result<Vec<Vec<u8>>, ApiError> {
     let t = s.trim();
@@ -260,6 +275,7 @@ fn decode_certs(field: &str, s: &str) -> Result<Vec<Vec<u8>>, ApiError> {
 /// The fields the OpenAPI schema constrains, checked.
 #[derive(Debug)]
 struct Fields {
+    at: Option<UnixTime>,
     purpose: Purpose,
     required_level: Option<AssuranceLevel>,
     initial_policy_set: Vec<const_oid::ObjectIdentifier>,
@@ -267,11 +283,12 @@ struct Fields {
 }
 
 impl ValidateRequest {
-    /// What the OpenAPI schema says of the fields (non-empty leaf, purpose
-    /// and level enums, OID pattern, `max_intermediates` range), before
-    /// anything is decoded. A batch with an item that fails here is refused
-    /// whole, as a schema validator would refuse it; certificate contents,
-    /// `at` and `peer_name` are judged per item.
+    /// What the OpenAPI schema says of the fields (non-empty leaf,
+    /// `date-time` at, purpose and level enums, OID pattern,
+    /// `max_intermediates` range), before anything is decoded. A batch with
+    /// an item that fails here is refused whole, as a schema validator would
+    /// refuse it; certificate contents and `peer_name`, which no JSON Schema
+    /// states, are judged per item.
     pub fn check_schema(&self) -> Result<(), ApiError> {
         self.fields().map(|_| ())
     }
@@ -283,6 +300,7 @@ impl ValidateRequest {
                 reason: "empty".into(),
             });
         }
+        let at = self.at.as_deref().map(parse_at).transpose()?;
         let purpose = match &self.purpose {
             Some(p) => parse_purpose(p)?,
             None => Purpose::ClientAuth,
@@ -314,6 +332,7 @@ impl ValidateRequest {
             ));
         }
         Ok(Fields {
+            at,
             purpose,
             required_level,
             initial_policy_set,
@@ -325,6 +344,7 @@ impl ValidateRequest {
     /// parsed yet.
     pub fn decode(&self) -> Result<Decoded, ApiError> {
         let Fields {
+            at,
             purpose,
             required_level,
             initial_policy_set,
@@ -347,12 +367,6 @@ impl ValidateRequest {
                 });
             }
         }
-        let at = self
-            .at
-            .as_deref()
-            .map(UnixTime::parse_rfc3339)
-            .transpose()
-            .map_err(|e| bad_field("at", e.to_string()))?;
         let peer_name = match &self.peer_name {
             Some(n) => Some((
                 n.clone(),

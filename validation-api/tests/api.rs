@@ -1165,7 +1165,8 @@ async fn openapi_examples_are_real_answers() {
 }
 
 /// What the schema refuses in a batch item (a level outside the enum, an
-/// OID off the pattern, `max_intermediates` over 16) refuses the batch
+/// OID off the pattern, `max_intermediates` over 16, an `at` that is not
+/// a `date-time`) refuses the batch
 /// whole, naming the item, as a schema validator would; a certificate that
 /// does not decode is still refused per item.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1175,6 +1176,7 @@ async fn batch_items_off_the_schema_refuse_the_batch() {
         ("required_level", json!("medium"), "items[1].required_level"),
         ("max_intermediates", json!(17), "items[1].max_intermediates"),
         ("purpose", json!("clientauth"), "items[1].purpose"),
+        ("at", json!("2030-01-01 00:00:00Z"), "items[1].at"),
     ];
     for (field, value, named) in off_schema {
         let mut bad = pki.request(&pki.good);
