@@ -41,7 +41,11 @@ async fn main() -> ExitCode {
     };
     if args.updater {
         let tasks = service_kit::Tasks::new(std::time::Duration::from_secs(10));
-        let run = ocsp_responder::run_updater_from_config(&config, tasks.stop_signal());
+        let run = ocsp_responder::run_updater_from_config(
+            &config,
+            Some(&args.config),
+            tasks.stop_signal(),
+        );
         tokio::pin!(run);
         let result = tokio::select! {
             r = &mut run => r,

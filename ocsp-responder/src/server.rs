@@ -362,7 +362,7 @@ impl Running {
         path: std::path::PathBuf,
         poll: Option<Duration>,
     ) -> Result<(), ResponderError> {
-        let follow = crate::wiring::follow_config(
+        let follow = crate::wiring::follow_config_for(
             Arc::clone(&self.core),
             path,
             poll,

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hsm::{Hsm, KeyLabel, PoolConfig, SessionPool, TokenLabel};
 use tokio::net::TcpListener;
@@ -178,8 +179,13 @@ pub async fn start_from_config(config: &Config) -> Result<Running, ResponderErro
 
 /// `ocsp-responder --updater`: only the updater, on the primary, until
 /// `stop` (no HTTP).
+///
+/// With `config_path` (the file `config` was loaded from), SIGHUP or a
+/// change to it or to a responder certificate it names reloads the issuers
+/// signed for, checked as at start (a refusal keeps the running ones).
 pub async fn run_updater_from_config(
     config: &Config,
+    config_path: Option<&Path>,
     stop: service_kit::Stop,
 ) -> Result<(), ResponderError> {
     let settings = config
@@ -196,8 +202,21 @@ pub async fn run_updater_from_config(
     }
     let primary = store::Store::open_existing(&config.database).await?;
     let setups = issuer_setups(config, &primary).await?;
-    let issuers = crate::server::resolve_issuers(&primary, setups).await?;
-    let updater = Updater::new(primary, issuers, settings, config.updater.settings());
+    let issuers = Arc::new(crate::issuer::Issuers::new(
+        crate::server::resolve_issuers(&primary, setups).await?,
+    ));
+    let mut follow = None;
+    if let Some(path) = config_path {
+        let (store, list, file) = (primary.clone(), Arc::clone(&issuers), path.to_owned());
+        let poll = (config.watch_secs > 0).then(|| Duration::from_secs(config.watch_secs));
+        let task = follow_config(path.to_owned(), poll, stop.clone(), move || {
+            let (store, list, file) = (store.clone(), Arc::clone(&list), file.clone());
+            async move { reload_updater_issuers(&store, &list, &file).await }
+        })
+        .map_err(|e| ResponderError::Background(format!("cannot handle SIGHUP: {e}")))?;
+        follow = Some(tokio::spawn(task));
+    }
+    let updater = Updater::following(primary, issuers, settings, config.updater.settings());
     // /metrics and /health/live on `listen`.
     let listener =
         TcpListener::bind(config.listen)
@@ -216,6 +235,9 @@ pub async fn run_updater_from_config(
     ));
     updater.run(stop).await;
     let _ = http.await;
+    if let Some(follow) = follow {
+        let _ = follow.await;
+    }
     Ok(())
 }
 
@@ -252,30 +274,35 @@ fn config_state(path: &Path) -> Vec<[u8; 32]> {
     state
 }
 
-/// Reloads the issuers from `path` on SIGHUP and when the file, or a
-/// responder certificate it names, changes (checked every `poll`), until
-/// `stop`. A refused reload is logged with its reason; the running
-/// issuers stay.
-pub(crate) fn follow_config(
-    core: Arc<crate::core::Core>,
+/// Calls `reload` on SIGHUP and when the file at `path`, or a responder
+/// certificate it names, changes (checked every `poll`; `None`: SIGHUP
+/// only), until `stop`. A refused reload is logged with its reason; the
+/// running issuers stay.
+pub(crate) fn follow_config<F, Fut>(
     path: std::path::PathBuf,
     poll: Option<std::time::Duration>,
     mut stop: service_kit::Stop,
-) -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    mut reload: F,
+) -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), ResponderError>> + Send,
+{
     // Installed now, before the caller reports that it runs: from here a
     // SIGHUP reloads instead of ending the process.
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    // The files as they are now: a change from here on reloads.
+    let mut seen = config_state(&path);
+    let watch = poll.is_some();
+    let period = poll.unwrap_or(std::time::Duration::from_secs(3600));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     Ok(async move {
-        let mut seen = config_state(&path);
-        // Without polling, a tick that never comes.
-        let mut tick =
-            tokio::time::interval(poll.unwrap_or(std::time::Duration::from_secs(86_400 * 365)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let why = tokio::select! {
                 () = stop.stopped() => return,
                 _ = hangup.recv() => "SIGHUP",
-                _ = tick.tick() => {
+                _ = tick.tick(), if watch => {
                     let now = config_state(&path);
                     if now == seen {
                         continue;
@@ -287,18 +314,50 @@ pub(crate) fn follow_config(
             // reload is reloaded at the next tick.
             seen = config_state(&path);
             tracing::info!(config = %path.display(), trigger = why, "reloading issuers");
-            match reload_from_file(&core, &path).await {
-                Ok(_) => core
-                    .metrics
-                    .reloads
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                Err(e) => {
-                    tracing::error!(config = %path.display(), "reload refused, the running issuers stay: {e}");
-                    core.metrics
-                        .reloads_refused
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                }
-            };
+            if let Err(e) = reload().await {
+                tracing::error!(config = %path.display(), "reload refused, the running issuers stay: {e}");
+            }
         }
     })
+}
+
+/// [`follow_config`] for a running responder: [`reload_from_file`],
+/// counted in its metrics.
+pub(crate) fn follow_config_for(
+    core: Arc<crate::core::Core>,
+    path: std::path::PathBuf,
+    poll: Option<std::time::Duration>,
+    stop: service_kit::Stop,
+) -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    let file = path.clone();
+    follow_config(path, poll, stop, move || {
+        let core = Arc::clone(&core);
+        let path = file.clone();
+        async move {
+            let result = reload_from_file(&core, &path).await;
+            let counter = if result.is_ok() {
+                &core.metrics.reloads
+            } else {
+                &core.metrics.reloads_refused
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            result.map(|_| ())
+        }
+    })
+}
+
+/// Reloads the issuers an updater signs for from the configuration at
+/// `path`: the same checks as a start; nothing changes on a refusal.
+async fn reload_updater_issuers(
+    store: &store::Store,
+    issuers: &crate::issuer::Issuers,
+    path: &Path,
+) -> Result<(), ResponderError> {
+    let config = Config::load(path)?;
+    let setups = issuer_setups(&config, store).await?;
+    let resolved = crate::server::resolve_issuers_after(store, setups, &issuers.current()).await?;
+    let names: Vec<&str> = resolved.iter().map(|i| i.name.as_str()).collect();
+    tracing::info!(issuers = ?names, "updater issuers reloaded");
+    issuers.replace(resolved);
+    Ok(())
 }

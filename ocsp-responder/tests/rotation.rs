@@ -456,11 +456,12 @@ async fn sighup_reloads_the_binary_and_a_bad_certificate_is_refused() {
     let cert_path = fx.write_pem("responder", &fx.responder_cert);
     // No polling: only SIGHUP reloads.
     let config = write_config(&fx, &cert_path, "ocsp-signer", 0);
+    let log = fx.dir.join("responder.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocsp-responder"))
         .arg("--config")
         .arg(&config)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -523,7 +524,15 @@ async fn sighup_reloads_the_binary_and_a_bad_certificate_is_refused() {
     );
     assert_eq!(carried_cert(addr, &fx).await.unwrap(), cert2);
     let text = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
-    assert!(text.contains("ocsp_reloads_total 1"), "{text}");
+    let reloads: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("ocsp_reloads"))
+        .collect();
+    assert!(
+        text.contains("ocsp_reloads_total 1"),
+        "{reloads:?}\n{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
 
     assert!(std::process::Command::new("kill")
         .arg(child.id().to_string())
@@ -561,4 +570,84 @@ async fn a_changed_certificate_file_is_reloaded_without_a_signal() {
         "the changed files are picked up"
     );
     running.shutdown().await;
+}
+
+/// The stored response for `leaf` (SHA-1 CertID), if the updater wrote one.
+async fn stored(fx: &Fixture, leaf: &TestCa) -> Option<Vec<u8>> {
+    let serial = store::Serial::from_der_content(leaf.serial()).unwrap();
+    fx.store
+        .ocsp_response(fx.ca_id, store::CertIdHash::Sha1, &serial)
+        .await
+        .unwrap()
+        .map(|r| r.response.der)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_standalone_updater() {
+    use std::io::BufRead as _;
+    let fx = Fixture::new("updater-hup").await;
+    let (_, cert2) = second_identity(&fx, "ocsp-signer-2", 0x70);
+    let cert_path = fx.write_pem("responder", &fx.responder_cert);
+    let table = |fx: &Fixture, label: &str| {
+        let path = write_config(fx, &cert_path, label, 0);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("[responses]\n", "[responses]\nsource = \"table\"\n");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let config = table(&fx, "ocsp-signer");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocsp-responder"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--updater")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("updater metrics on"), "{line}");
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            stored(&fx, &fx.good).await.is_some()
+        })
+        .await
+    );
+    let first = stored(&fx, &fx.good).await.unwrap();
+    assert_eq!(signed_under(&first).unwrap(), fx.responder_cert);
+
+    // Rotate, SIGHUP; a certificate issued afterwards is signed under the
+    // new responder certificate.
+    replace_file(
+        &cert_path,
+        pki_core::testing::pem("CERTIFICATE", &cert2).as_bytes(),
+    );
+    table(&fx, "ocsp-signer-2");
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = fx.ca.leaf("CN=Later Citizen", |_| {});
+    fx.record(&later).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            match stored(&fx, &later).await {
+                Some(der) => signed_under(&der).ok() == Some(cert2.clone()),
+                None => false,
+            }
+        })
+        .await,
+        "the updater signs under the reloaded certificate"
+    );
+    assert!(std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success());
+    assert!(child.wait().unwrap().success());
 }
