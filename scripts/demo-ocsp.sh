@@ -44,20 +44,25 @@ token = "$PKI_HSM_TOKEN"
 pin_file = "hsm-pin"
 sessions = 2
 
+# path: of the OCSP URL pki.toml (ocsp_urls) writes into each CA's
+# certificates; GET requests are answered under it.
 [[issuer]]
 ca = "cnie-citizen-ca"
 key_label = "ocsp-cnie-citizen-ca-2026-01"
 responder_cert = "ocsp-cnie-ca.pem"
+path = "/cnie-citizen-ca"
 
 [[issuer]]
 ca = "qualified-signature-ca"
 key_label = "ocsp-qualified-signature-ca-2026-01"
 responder_cert = "ocsp-qualified-ca.pem"
+path = "/qualified-signature-ca"
 
 [[issuer]]
 ca = "organisations-ca"
 key_label = "ocsp-organisations-ca-2026-01"
 responder_cert = "ocsp-organisations-ca.pem"
+path = "/organisations-ca"
 TOML
 sed 's/^/  /' ocsp.toml
 
