@@ -651,3 +651,67 @@ async fn sighup_reloads_the_standalone_updater() {
         .success());
     assert!(child.wait().unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_adding_a_ca_keeps_indexes_and_memory_mode_asks_for_a_restart() {
+    let mut fx = Fixture::new("add-ca").await;
+    fx.start(Fixture::settings()).await;
+    let core = Arc::clone(fx.running.as_ref().unwrap().core());
+    // A second CA in the store, with its own delegated responder.
+    let other = TestCa::root("CN=Organisations CA,O=Royaume du Maroc,C=MA");
+    let cert = <x509_cert::Certificate as der::Decode>::from_der(other.cert_der()).unwrap();
+    let rec = fx
+        .store
+        .insert_ca(
+            &store::NewCa {
+                name: "organisations-ca".into(),
+                subject_der: cert.tbs_certificate.subject.to_der().unwrap(),
+                cert_der: other.cert_der().to_vec(),
+                key_label: "org-ca-key".into(),
+                parent: None,
+                tier: None,
+            },
+            &store::AuditContext::new("test"),
+        )
+        .await
+        .unwrap()
+        .record;
+    let key = fx
+        .pool
+        .generate_key(&KeyLabel::new("ocsp-org").unwrap(), KeyType::EcP256)
+        .unwrap();
+    let org_cert = responder_cert(&other, other.name(), &key.spki, 1, |_| {});
+    let both = || {
+        let mut v = setup(&fx, Arc::new(fx.signer.clone()), fx.responder_cert.clone());
+        v.insert(
+            0,
+            IssuerSetup {
+                ca_name: rec.name.clone(),
+                signer: Arc::new(fx.pool.signer(key.clone()).unwrap()),
+                responder_cert_der: Some(org_cert.clone()),
+            },
+        );
+        v
+    };
+    // Memory mode loads statuses at start only: refused, named.
+    let err = ocsp_responder::reload(&core, both()).await.unwrap_err();
+    assert!(
+        matches!(err, ResponderError::ReloadNeedsRestart { ref ca, .. } if ca == "organisations-ca"),
+        "{err}"
+    );
+    assert_eq!(core.issuers().len(), 1);
+
+    // Resolved against the running list, the known CA keeps index 0 even
+    // listed second, and the new one takes the next index.
+    let resolved = ocsp_responder::resolve_issuers_after(&fx.store, both(), &core.issuers())
+        .await
+        .unwrap();
+    assert_eq!(
+        resolved
+            .iter()
+            .map(|i| (i.name.as_str(), i.index))
+            .collect::<Vec<_>>(),
+        [("organisations-ca", 1), (fx.ca_name.as_str(), 0)]
+    );
+    fx.stop().await;
+}
