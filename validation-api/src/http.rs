@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::config::RevocationPolicy;
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
-use crate::request::{BatchRequest, DottedOid, Level, PolicyRequest, Purposes, ValidateRequest};
+use crate::request::{BatchRequest, DottedOid, Level, PolicyRequest, PurposeName, ValidateRequest};
 use crate::service::Service;
 use crate::verdict::{
     CertRef, CertStatus, FindingInfo, PathCert, Rendered, StatusSourceInfo, Verdict, VerdictCode,
@@ -152,7 +152,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "validation-api", description = "Certificate path validation for the national identity broker: tier, assurance level, path and revocation status of a chain."),
     paths(validate, validate_batch, tiers, health, health_ready, health_live, metrics, openapi_json),
-    components(schemas(ValidateRequest, PolicyRequest, DottedOid, Purposes, Level, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, FindingInfo, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, HealthStatus, ErrorBody, ErrorDetail, ErrorCode, VerdictCode, RevocationPolicy)),
+    components(schemas(ValidateRequest, PolicyRequest, DottedOid, PurposeName, Level, BatchRequest, Verdict, PathCert, CertStatus, StatusSourceInfo, VerdictError, CertRef, FindingInfo, BatchResponse, BatchItem, RefusedItem, TiersResponse, TierInfo, AnchorInfo, Health, HealthStatus, ErrorBody, ErrorDetail, ErrorCode, VerdictCode, RevocationPolicy)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -117,7 +117,7 @@ pub struct ValidateRequest {
     /// OCSPSigning, documentSigning, any; the CLI spellings
     /// (client-auth, ...) are accepted too.
     #[serde(default)]
-    #[schema(value_type = Option<Purposes>)]
+    #[schema(value_type = Option<PurposeName>)]
     pub purpose: Option<String>,
     /// DNS name, IP address or email address the leaf must be valid for.
     #[serde(default)]
@@ -138,9 +138,9 @@ pub struct ValidateRequest {
 
 /// The schema of `purpose`: one of [`PURPOSES`].
 #[derive(Debug)]
-pub struct Purposes;
+pub struct PurposeName;
 
-impl utoipa::PartialSchema for Purposes {
+impl utoipa::PartialSchema for PurposeName {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         ObjectBuilder::new()
@@ -150,7 +150,7 @@ impl utoipa::PartialSchema for Purposes {
     }
 }
 
-impl ToSchema for Purposes {}
+impl ToSchema for PurposeName {}
 
 /// The schema of `required_level`.
 #[derive(Debug)]
