@@ -55,6 +55,7 @@ fn fifty_kill_nines_leave_the_token_and_the_log_usable() {
     let crl = bed.path("cnie.crl");
     let (crl, csr) = (crl.to_str().unwrap(), csr.to_str().unwrap());
     let mut killed_running = 0;
+    let mut runtime = [Duration::from_millis(250); 3];
     for i in 0..50 {
         let out = bed.path(&format!("victim-{i}.pem"));
         let args: Vec<&str> = match i % 3 {
@@ -80,12 +81,25 @@ fn fifty_kill_nines_leave_the_token_and_the_log_usable() {
                 "certificateHold",
             ],
         };
+        // A random point of the command's run: within how long this kind
+        // of command took when it last ran to its end (250 ms at first),
+        // so the kills land on a fast machine as on a slow one.
+        let kind = i % 3;
+        let delay = Duration::from_micros(rng.next(runtime[kind].as_micros() as u64));
+        let started = std::time::Instant::now();
         let mut child = bed.command(&args).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(rng.next(250)));
-        if child.try_wait().unwrap().is_none() {
-            killed_running += 1;
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                runtime[kind] = started.elapsed().max(Duration::from_millis(5));
+                break;
+            }
+            if started.elapsed() >= delay {
+                child.kill().ok(); // SIGKILL
+                killed_running += 1;
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(500));
         }
-        child.kill().ok(); // SIGKILL
         child.wait().unwrap();
     }
     eprintln!("{killed_running} of 50 commands were killed while running");
