@@ -458,6 +458,47 @@ pub(crate) async fn bindings_after(
 }
 
 /// The number of bindings of entry `seq` and their digest.
+/// Audit entries that bind many rows (imports, the upgrade baseline, CRL
+/// reservations) whose rows digest this process checked and found intact,
+/// and when. Entries never change; their bindings could only be altered
+/// behind the store's back, which `pki audit verify` (never memoised)
+/// finds. The publishing checks ([`Store::verify_ca_state`],
+/// [`Store::verify_serial_state`]) trust a check for [`EntryMemo::TTL`],
+/// so that one serial vouched for by an entry binding a million rows does
+/// not re-hash the million on every OCSP signature.
+#[derive(Debug, Default)]
+pub struct EntryMemo {
+    checked: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
+}
+
+impl EntryMemo {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(600);
+    /// Entries remembered at most (the oldest checks are forgotten).
+    const CAPACITY: usize = 4096;
+
+    pub(crate) fn holds(&self, seq: i64) -> bool {
+        self.checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&seq)
+            .is_some_and(|at| at.elapsed() < Self::TTL)
+    }
+
+    pub(crate) fn record(&self, seq: i64) {
+        let mut map = self
+            .checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= Self::CAPACITY {
+            map.retain(|_, at| at.elapsed() < Self::TTL);
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(seq, std::time::Instant::now());
+    }
+}
+
 pub(crate) async fn digest_of_entry(tx: &mut Tx, seq: u64) -> Result<(u64, [u8; 32])> {
     const PAGE: u32 = 5000;
     let mut digest = RowsDigest::default();

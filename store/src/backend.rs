@@ -80,6 +80,9 @@ pub(crate) use {on_pool, on_tx};
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// Audit entries binding many rows whose rows digest this process has
+    /// checked lately (see [`crate::audit::EntryMemo`]).
+    pub(crate) entry_memo: std::sync::Arc<crate::audit::EntryMemo>,
 }
 
 impl Store {
@@ -94,7 +97,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Self> {
         let pool = connect(url, true).await?;
         on_pool!(&pool, p => MIGRATOR.run(p).await?);
-        let store = Self { pool };
+        let store = Self::from_pool(pool);
         store.bind_baseline().await?;
         Ok(store)
     }
@@ -104,9 +107,7 @@ impl Store {
     /// whole schema is applied. Refuses a database that already has the
     /// schema ([`StoreError::AlreadyInitialized`]).
     pub async fn create(url: &str) -> Result<Self> {
-        let store = Self {
-            pool: connect(url, true).await?,
-        };
+        let store = Self::from_pool(connect(url, true).await?);
         if let Some(applied) = applied_migrations(&store.pool).await? {
             store.close().await;
             return Err(StoreError::AlreadyInitialized {
@@ -124,9 +125,7 @@ impl Store {
     /// [`StoreError::NotInitialized`], and one missing any migration this
     /// binary embeds [`StoreError::SchemaBehind`].
     pub async fn open_existing(url: &str) -> Result<Self> {
-        let store = Self {
-            pool: connect(url, false).await?,
-        };
+        let store = Self::from_pool(connect(url, false).await?);
         let schema = match store.schema().await {
             Ok(Some(schema)) => schema,
             Ok(None) => {
@@ -153,9 +152,7 @@ impl Store {
     /// rows, as [`Store::open`] does. Creates nothing: see
     /// [`Store::open_existing`] for the errors.
     pub async fn migrate(url: &str) -> Result<(Self, Migrated)> {
-        let store = Self {
-            pool: connect(url, false).await?,
-        };
+        let store = Self::from_pool(connect(url, false).await?);
         let Some(before) = store.schema().await? else {
             store.close().await;
             return Err(StoreError::NotInitialized { url: redact(url) });
@@ -227,7 +224,14 @@ impl Store {
         if have < need {
             return Err(StoreError::SchemaBehind { have, need });
         }
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
+    }
+
+    fn from_pool(pool: Pool) -> Self {
+        Self {
+            pool,
+            entry_memo: std::sync::Arc::default(),
+        }
     }
 
     /// Which engine this store runs on.

@@ -32,8 +32,8 @@ pub mod revocation;
 pub mod serial;
 
 pub use audit::{
-    sha256, AuditContext, AuditEntry, AuditError, AuditRecord, ChainBreak, FieldDiff, RowFinding,
-    RowProblem, StateReport,
+    sha256, AuditContext, AuditEntry, AuditError, AuditRecord, ChainBreak, EntryMemo, FieldDiff,
+    RowFinding, RowProblem, StateReport,
 };
 pub use backend::{Backend, Migrated, Schema, Store, StoreTx};
 pub use ca::{Ca, CaId, NewCa};
