@@ -457,7 +457,6 @@ pub(crate) async fn bindings_after(
     Ok(rows)
 }
 
-/// The number of bindings of entry `seq` and their digest.
 /// Audit entries that bind many rows (imports, the upgrade baseline, CRL
 /// reservations) whose rows digest this process checked and found intact,
 /// and when. Entries never change; their bindings could only be altered
@@ -499,6 +498,7 @@ impl EntryMemo {
     }
 }
 
+/// The number of bindings of entry `seq` and their digest.
 pub(crate) async fn digest_of_entry(tx: &mut Tx, seq: u64) -> Result<(u64, [u8; 32])> {
     const PAGE: u32 = 5000;
     let mut digest = RowsDigest::default();

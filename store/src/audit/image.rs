@@ -471,9 +471,9 @@ impl Table {
         let (code, join) = (self.code(), self.join(tx));
         if let Tx::Postgres(_) = tx {
             // LATERAL: one index range of `audit_rows_by_row` per row of
-            // the page. A plain join let PostgreSQL hash every binding of
-            // the table for each page, quadratic in the rows (668 s for one
-            // CA's check at a million certificates).
+            // the page (with the custom plans of `begin_read`: a generic
+            // plan flattens it into a hash join over every binding of the
+            // table, for each page).
             let newest = if newest_only {
                 " ORDER BY b.seq DESC LIMIT 1"
             } else {
