@@ -622,6 +622,9 @@ impl Store {
         let mut tx = self.begin().await?;
         let n = tx.import_revocations(ca, entries, audit).await?;
         tx.commit().await?;
+        if entries.len() >= 10_000 {
+            self.analyze_after_bulk().await?;
+        }
         Ok(n)
     }
 
