@@ -808,20 +808,27 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: service_kit::Stop) {
             None
         }
     };
+    let mut listen_paused_until: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = shutdown.stopped() => return,
-            notified = next_notification(&mut listener) => {
+            notified = next_notification(&mut listener, listen_paused_until) => {
                 match notified {
                     Ok(seq) if seq > core.change_seq.load(Ordering::Relaxed) => {
+                        listen_paused_until = None;
                         if let Err(e) = core.apply_changes().await {
                             tracing::warn!(error = %e, "change feed unavailable");
                         }
                     }
                     Ok(_) => {}
                     Err(e) => {
+                        // Listen again after a poll interval (sqlx reconnects
+                        // on the next recv), without holding up the other
+                        // branches meanwhile: the wait is in the branch's
+                        // own future, not here.
                         tracing::warn!(error = %e, "change notifications interrupted");
-                        tokio::time::sleep(core.settings.poll_interval).await;
+                        listen_paused_until =
+                            Some(tokio::time::Instant::now() + core.settings.poll_interval);
                     }
                 }
             }
@@ -858,7 +865,11 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: service_kit::Stop) {
 
 async fn next_notification(
     listener: &mut Option<store::ChangeListener>,
+    paused_until: Option<tokio::time::Instant>,
 ) -> Result<u64, store::StoreError> {
+    if let Some(at) = paused_until {
+        tokio::time::sleep_until(at).await;
+    }
     match listener {
         Some(l) => l.recv().await,
         None => std::future::pending().await,
