@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use pki_core::ocsp::{ParsedRequest, ResponseError, ResponseStatus};
+use pki_core::ocsp::{HashAlgorithm, ParsedRequest, ResponseError, ResponseStatus};
 
 use crate::core::Core;
 use crate::issuer::{Issuer, Ready, Signing};
@@ -29,6 +29,23 @@ impl Query {
         Self {
             request,
             issuer: None,
+        }
+    }
+
+    /// (issuer, CertID hash, serial) when the answer may be cached and
+    /// shared: one CertID of a resolved issuer, no nonce.
+    pub fn shared_key(&self) -> Option<(Arc<Issuer>, HashAlgorithm, Vec<u8>)> {
+        match (
+            &self.issuer,
+            self.request.certs.as_slice(),
+            &self.request.nonce,
+        ) {
+            (Some(issuer), [one], None) => Some((
+                Arc::clone(issuer),
+                one.hash,
+                one.cert_id.serial_number.as_bytes().to_vec(),
+            )),
+            _ => None,
         }
     }
 }
@@ -110,18 +127,9 @@ impl<S: Source> Cached<S> {
 
 impl<S: Source> Source for Cached<S> {
     async fn answer(&self, query: Query) -> Answer {
-        let key = match (
-            &query.issuer,
-            query.request.certs.as_slice(),
-            &query.request.nonce,
-        ) {
-            (Some(issuer), [one], None) => Some((
-                issuer.index,
-                one.hash,
-                one.cert_id.serial_number.as_bytes().to_vec(),
-            )),
-            _ => None,
-        };
+        let key = query
+            .shared_key()
+            .map(|(issuer, hash, serial)| (issuer.index, hash, serial));
         if let Some((issuer, hash, serial)) = &key {
             if let Some(ready) = self.core.cache.get(*issuer, *hash, serial) {
                 if ready.fresh_at(SystemTime::now()) {

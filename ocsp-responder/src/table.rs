@@ -234,20 +234,22 @@ impl<S: Source> Table<S> {
     ) -> Result<Arc<Ready>, Miss> {
         let cache = self.cache();
         let key = pack(issuer.index, hash, serial);
-        if let Some(ready) = cache.unissued.get(&key).await {
-            if ready.fresh_at(SystemTime::now()) {
-                return Ok(ready);
-            }
-        }
         let changed = cache.changed_seq(issuer.index, serial);
         let usable =
             |e: &Entry| changed.is_none_or(|c| e.seq >= c) && e.ready.fresh_at(SystemTime::now());
+        // Issued serials first (the common hit), then the small cache of
+        // unissued ones, then the table.
         if let Some(e) = cache.ready.get(&key).await {
             if usable(&e) {
                 self.core.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(Arc::clone(&e.ready));
             }
             cache.ready.invalidate(&key).await;
+        }
+        if let Some(ready) = cache.unissued.get(&key).await {
+            if ready.fresh_at(SystemTime::now()) {
+                return Ok(ready);
+            }
         }
         let entry = cache
             .ready
@@ -308,18 +310,7 @@ impl<S: Source> Table<S> {
 
 impl<S: Source> Source for Table<S> {
     async fn answer(&self, query: Query) -> Answer {
-        let key = match (
-            &query.issuer,
-            query.request.certs.as_slice(),
-            &query.request.nonce,
-        ) {
-            (Some(issuer), [one], None) => Some((
-                Arc::clone(issuer),
-                one.hash,
-                one.cert_id.serial_number.as_bytes().to_vec(),
-            )),
-            _ => None,
-        };
+        let key = query.shared_key();
         if let Some((issuer, hash, serial)) = &key {
             if let Ok(ready) = self.lookup(issuer, *hash, serial).await {
                 return Answer::Cached(ready);

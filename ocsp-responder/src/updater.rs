@@ -41,6 +41,10 @@ use crate::error::ResponderError;
 use crate::issuer::{Issuer, Issuers, Signing};
 use crate::status::Known;
 
+/// How often the whole-CA walk for serials without a response runs again
+/// after a complete one (the change feed brings new serials meanwhile).
+const MISSING_RESCAN: Duration = Duration::from_secs(600);
+
 /// The lease one updater holds while it signs.
 pub const LEASE: &str = "ocsp-updater";
 
@@ -185,6 +189,8 @@ pub struct Updater {
     /// Per CA: vouched for, or when to check again.
     vouched: HashMap<CaId, Result<(), Instant>>,
     lease_renewed: Option<Instant>,
+    /// When each (CA, hash) was last walked whole for missing responses.
+    missing_scanned: HashMap<(CaId, HashAlgorithm), Instant>,
 }
 
 /// The CertID hash in the store's terms.
@@ -221,6 +227,7 @@ impl Updater {
             stats: Arc::new(UpdaterStats::default()),
             vouched: HashMap::new(),
             lease_renewed: None,
+            missing_scanned: HashMap::new(),
         }
     }
 
@@ -326,7 +333,19 @@ impl Updater {
         self.changed(&issuers, &mut round).await?;
         for issuer in &issuers {
             for hash in self.settings.presign_hashes.clone() {
-                self.missing(issuer, hash, &mut round).await?;
+                // The full walk for serials without a response reads every
+                // certificate of the CA: at the first round, then as a
+                // safety net every MISSING_RESCAN; issuances and imports in
+                // between arrive through the change feed.
+                let key = (issuer.ca, hash);
+                if self
+                    .missing_scanned
+                    .get(&key)
+                    .is_none_or(|at| at.elapsed() >= MISSING_RESCAN)
+                    && self.missing(issuer, hash, &mut round).await?
+                {
+                    self.missing_scanned.insert(key, Instant::now());
+                }
                 self.due(issuer, hash, &mut round).await?;
                 // Changes first again between the long scans.
                 self.changed(&issuers, &mut round).await?;
@@ -405,12 +424,14 @@ impl Updater {
         }
     }
 
+    /// Signs every serial of `issuer` without a `hash` response; true when
+    /// the walk got to the end.
     async fn missing(
         &self,
         issuer: &Arc<Issuer>,
         hash: HashAlgorithm,
         round: &mut Round,
-    ) -> Result<(), ResponderError> {
+    ) -> Result<bool, ResponderError> {
         let mut cursor = Some(MissingCursor::start());
         while let Some(from) = cursor {
             let (serials, next) = self
@@ -426,11 +447,11 @@ impl Updater {
             round.failed += failed;
             self.stats.signed_missing.fetch_add(ok, Ordering::Relaxed);
             if failed > 0 {
-                // The HSM is failing: try again next round.
-                return Ok(());
+                // The HSM is failing: walk again next round.
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn due(

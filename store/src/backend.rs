@@ -199,32 +199,8 @@ impl Store {
     /// refuses writes). Fails when the schema is older than this binary
     /// needs, or when a SQLite file does not exist.
     pub async fn open_read(url: &str) -> Result<Self> {
-        const APPLIED: &str =
-            "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
-        let pool = if let Some(path) = sqlite_path(url) {
-            if !Path::new(path).exists() {
-                return Err(StoreError::Database(sqlx::Error::Configuration(
-                    format!("no SQLite database at {path}").into(),
-                )));
-            }
-            Pool::Sqlite(open_sqlite(url, path).await?)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect(url)
-                    .await?,
-            )
-        } else {
-            return Err(StoreError::UnsupportedUrl { url: redact(url) });
-        };
-        let have: i64 = on_pool!(&pool, p => sqlx::query_scalar(APPLIED).fetch_one(p).await?);
-        let need = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        if have < need {
-            return Err(StoreError::SchemaBehind { have, need });
-        }
-        Ok(Self::from_pool(pool))
+        // Opening an existing store writes nothing: the same checks.
+        Self::open_existing(url).await
     }
 
     fn from_pool(pool: Pool) -> Self {
@@ -443,10 +419,6 @@ fn sqlite_path(url: &str) -> Option<&str> {
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
     Some(rest.split_once('?').map_or(rest, |(path, _)| path))
-}
-
-async fn open_sqlite(url: &str, path: &str) -> Result<SqlitePool> {
-    open_sqlite_with(url, path, true).await
 }
 
 /// Opens the SQLite file at `path`; with `create`, makes it and its
