@@ -26,6 +26,11 @@
 //! | revocations | ca_id, serial, reason, revoked_at, invalidity_date?, removed_from_hold, change_seq |
 //! | crl_numbers | ca_id, number, kind, base_number?, as_of_change, reserved_at, this_update?, next_update?, sha256? |
 //!
+//! `issuance_requests` (migration 0004) is not among them: each of its rows
+//! points a request digest at a certificate whose own fields give that
+//! digest again, so it is an index derived from vouched rows (like
+//! `serials` and `changes`), checked against the certificate on every use.
+//!
 //! Large byte columns enter the image by digest: the subject by its
 //! SHA-256, the certificate and CRL DER through their stored `sha256`
 //! column, which [`Store::verify_state`](crate::Store::verify_state) checks
