@@ -190,19 +190,7 @@ impl Core {
 
     /// Seconds to expiry of each issuer's CA and responder certificates.
     pub fn certificate_expiry(&self, now: pki_core::UnixTime) -> Vec<CertificateExpiry> {
-        self.issuers()
-            .iter()
-            .map(|i| CertificateExpiry {
-                issuer: i.name.clone(),
-                ca_secs: i.expiry.ca_not_after.0.saturating_sub(now.0),
-                responder_secs: i
-                    .expiry
-                    .responder_not_after
-                    .unwrap_or(i.expiry.ca_not_after)
-                    .0
-                    .saturating_sub(now.0),
-            })
-            .collect()
+        CertificateExpiry::of(&self.issuers(), now)
     }
 
     /// The issuers answered for now; a reload swaps the list, the caller

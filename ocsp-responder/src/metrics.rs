@@ -1,9 +1,12 @@
 //! Counters and gauges, rendered as Prometheus text on `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use service_kit::exposition::{Exposition, Kind};
+
+use crate::issuer::Issuer;
 
 /// How a request ended, the `result` label of `ocsp_requests_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,30 +280,7 @@ impl Metrics {
             "1 when the last database call worked.",
             u8::from(gauges.db_up),
         );
-        out.family(
-            "ocsp_ca_certificate_expiry_seconds",
-            Kind::Gauge,
-            "Seconds until the CA certificate's notAfter, per issuer answered for (negative: expired).",
-        );
-        for c in &gauges.certificates {
-            out.sample(
-                "ocsp_ca_certificate_expiry_seconds",
-                &[("issuer", &c.issuer)],
-                c.ca_secs,
-            );
-        }
-        out.family(
-            "ocsp_responder_certificate_expiry_seconds",
-            Kind::Gauge,
-            "Seconds until the notAfter of the certificate responses are signed under (the delegated responder certificate, or the CA's), per issuer.",
-        );
-        for c in &gauges.certificates {
-            out.sample(
-                "ocsp_responder_certificate_expiry_seconds",
-                &[("issuer", &c.issuer)],
-                c.responder_secs,
-            );
-        }
+        render_certificate_expiry(&mut out, &gauges.certificates);
         out.into_string()
     }
 }
@@ -316,6 +296,56 @@ pub struct CertificateExpiry {
     /// The certificate responses are signed under: the delegated responder
     /// certificate, or the CA certificate when the CA key signs.
     pub responder_secs: i64,
+}
+
+impl CertificateExpiry {
+    /// Each of `issuers`' CA and responder certificates, at `now`: what a
+    /// responder and a standalone updater export alike.
+    pub fn of(issuers: &[Arc<Issuer>], now: pki_core::UnixTime) -> Vec<Self> {
+        issuers
+            .iter()
+            .map(|i| Self {
+                issuer: i.name.clone(),
+                ca_secs: i.expiry.ca_not_after.0.saturating_sub(now.0),
+                responder_secs: i
+                    .expiry
+                    .responder_not_after
+                    .unwrap_or(i.expiry.ca_not_after)
+                    .0
+                    .saturating_sub(now.0),
+            })
+            .collect()
+    }
+}
+
+/// The `ocsp_ca_certificate_expiry_seconds` and
+/// `ocsp_responder_certificate_expiry_seconds` families, one sample per
+/// issuer (the responder's `/metrics` and the standalone updater's).
+pub fn render_certificate_expiry(out: &mut Exposition, certificates: &[CertificateExpiry]) {
+    out.family(
+        "ocsp_ca_certificate_expiry_seconds",
+        Kind::Gauge,
+        "Seconds until the CA certificate's notAfter, per issuer answered for (negative: expired).",
+    );
+    for c in certificates {
+        out.sample(
+            "ocsp_ca_certificate_expiry_seconds",
+            &[("issuer", &c.issuer)],
+            c.ca_secs,
+        );
+    }
+    out.family(
+        "ocsp_responder_certificate_expiry_seconds",
+        Kind::Gauge,
+        "Seconds until the notAfter of the certificate responses are signed under (the delegated responder certificate, or the CA's), per issuer.",
+    );
+    for c in certificates {
+        out.sample(
+            "ocsp_responder_certificate_expiry_seconds",
+            &[("issuer", &c.issuer)],
+            c.responder_secs,
+        );
+    }
 }
 
 /// Point-in-time values rendered with the counters.

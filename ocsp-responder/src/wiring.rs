@@ -216,7 +216,12 @@ pub async fn run_updater_from_config(
         .map_err(|e| ResponderError::Background(format!("cannot handle SIGHUP: {e}")))?;
         follow = Some(tokio::spawn(task));
     }
-    let updater = Updater::following(primary, issuers, settings, config.updater.settings());
+    let updater = Updater::following(
+        primary,
+        Arc::clone(&issuers),
+        settings,
+        config.updater.settings(),
+    );
     // /metrics and /health/live on `listen`.
     let listener =
         TcpListener::bind(config.listen)
@@ -228,11 +233,11 @@ pub async fn run_updater_from_config(
     if let Ok(addr) = listener.local_addr() {
         println!("updater metrics on http://{addr}/metrics");
     }
-    let http = tokio::spawn(crate::updater_http::serve(
-        listener,
-        Arc::clone(&updater.stats),
-        stop.clone(),
-    ));
+    let metrics = crate::updater_http::UpdaterMetrics {
+        stats: Arc::clone(&updater.stats),
+        issuers,
+    };
+    let http = tokio::spawn(crate::updater_http::serve(listener, metrics, stop.clone()));
     updater.run(stop).await;
     let _ = http.await;
     if let Some(follow) = follow {

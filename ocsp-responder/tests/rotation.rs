@@ -652,6 +652,105 @@ async fn sighup_reloads_the_standalone_updater() {
     assert!(child.wait().unwrap().success());
 }
 
+/// `ocsp-responder --updater` exports the expiry gauges a responder does
+/// for the same issuers, and a reload (SIGHUP) shows in them at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standalone_updater_exports_the_responders_expiry_gauges() {
+    use std::io::BufRead as _;
+    let mut fx = Fixture::new("updater-expiry").await;
+    let responder = fx.start(Fixture::settings()).await;
+    let cert_path = fx.write_pem("responder", &fx.responder_cert);
+    let config = write_config(&fx, &cert_path, "ocsp-signer", 0);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[responses]\n", "[responses]\nsource = \"table\"\n");
+    std::fs::write(&config, text).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocsp-responder"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--updater")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let updater: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("updater metrics on http://")
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .parse()
+        .unwrap();
+    let scrape = |addr| async move {
+        String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap()
+    };
+    let from_responder = scrape(responder).await;
+    let from_updater = scrape(updater).await;
+    for name in [
+        "ocsp_ca_certificate_expiry_seconds",
+        "ocsp_responder_certificate_expiry_seconds",
+    ] {
+        assert!(
+            from_updater.contains(&format!("# TYPE {name} gauge")),
+            "{from_updater}"
+        );
+        let (r, u) = (
+            metric(&from_responder, name, &fx.ca_name),
+            metric(&from_updater, name, &fx.ca_name),
+        );
+        assert!((r - u).abs() <= 5, "{name}: responder {r}, updater {u}");
+    }
+    let now = seconds(SystemTime::now()) as i64;
+    let ca = metric(
+        &from_updater,
+        "ocsp_ca_certificate_expiry_seconds",
+        &fx.ca_name,
+    );
+    let expected = not_after(fx.ca.cert_der()) - now;
+    assert!((ca - expected).abs() <= 5, "{ca} vs {expected}");
+
+    // A renewed certificate ending in 3 days, SIGHUP: the gauge follows.
+    let soon = SystemTime::now() + Duration::from_secs(3 * 86_400);
+    let renewed = responder_cert(&fx.ca, fx.ca.name(), &fx.signer.key().spki, 0x41, |t| {
+        t.not_after = soon;
+    });
+    replace_file(
+        &cert_path,
+        pki_core::testing::pem("CERTIFICATE", &renewed).as_bytes(),
+    );
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            let text = scrape(updater).await;
+            let left = metric(
+                &text,
+                "ocsp_responder_certificate_expiry_seconds",
+                &fx.ca_name,
+            );
+            (left - 3 * 86_400).abs() <= 5
+        })
+        .await,
+        "the reloaded certificate's expiry: {}",
+        scrape(updater).await
+    );
+    assert!(std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success());
+    assert!(tokio::task::block_in_place(|| child.wait())
+        .unwrap()
+        .success());
+    fx.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_adding_a_ca_keeps_indexes_and_memory_mode_asks_for_a_restart() {
     let mut fx = Fixture::new("add-ca").await;
