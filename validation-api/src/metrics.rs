@@ -309,6 +309,21 @@ impl Metrics {
                 e.stale_seconds,
             );
         }
+        o.family(
+            "validation_api_crl_next_update_seconds",
+            Kind::Gauge,
+            "Seconds until the nextUpdate of each cached CRL (negative once past; CRLs without nextUpdate are not listed).",
+        );
+        let now_signed = i64::try_from(now).unwrap_or(i64::MAX);
+        for e in crls {
+            if let Some(next) = e.next_update {
+                o.sample(
+                    "validation_api_crl_next_update_seconds",
+                    &[("issuer", &e.issuer), ("number", &e.number)],
+                    next.0.saturating_sub(now_signed),
+                );
+            }
+        }
         o.gauge("validation_api_crl_cache_entries", "CRLs held.", crls.len());
         o.family(
             "validation_api_request_duration_seconds",

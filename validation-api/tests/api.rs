@@ -512,6 +512,21 @@ async fn tiers_health_and_metrics() {
         "{text}"
     );
     assert!(text.contains("validation_api_crl_cache_stale_seconds{issuer=\"CN=Test CNIE CA,O=Kingdom of Morocco,C=MA\",number=\"01\"} 0"), "{text}");
+    // Seconds until the CA's CRL's nextUpdate (the test CA's notAfter).
+    let left = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("validation_api_crl_next_update_seconds{issuer=\"CN=Test CNIE CA,O=Kingdom of Morocco,C=MA\",number=\"01\"} ")
+        })
+        .unwrap_or_else(|| panic!("no nextUpdate gauge in {text}"))
+        .parse::<i64>()
+        .unwrap();
+    let next_update = pki_core::crl::Crl::from_der(&pki.ca_crl)
+        .unwrap()
+        .next_update()
+        .unwrap();
+    let expected = next_update.0 - pki_core::UnixTime::now().0;
+    assert!((left - expected).abs() <= 5, "{left} vs {expected}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
