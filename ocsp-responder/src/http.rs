@@ -55,6 +55,7 @@ where
     B::Data: Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    let started = std::time::Instant::now();
     let method = match *req.method() {
         HttpMethod::GET => Method::Get,
         HttpMethod::POST => Method::Post,
@@ -88,6 +89,7 @@ where
         }
     };
     core.metrics.request(method, outcome);
+    core.metrics.observe_latency(outcome, started.elapsed());
     let mut response = response;
     service_kit::ResultCode::set(&mut response, outcome.label());
     response

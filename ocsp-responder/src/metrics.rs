@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use service_kit::exposition::{Exposition, Kind};
+use service_kit::exposition::{Exposition, Histogram, Kind};
 
 use crate::issuer::Issuer;
 
@@ -72,6 +72,36 @@ impl Outcome {
     fn index(self) -> usize {
         Self::ALL.iter().position(|o| *o == self).unwrap_or(0)
     }
+
+    /// Where the answer came from, the `source` label of
+    /// `ocsp_request_duration_seconds`.
+    fn source(self) -> LatencySource {
+        match self {
+            Self::Cached | Self::NotModified => LatencySource::Cached,
+            Self::Live => LatencySource::Live,
+            _ => LatencySource::Error,
+        }
+    }
+}
+
+/// `source` label of the latency histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LatencySource {
+    Cached,
+    Live,
+    Error,
+}
+
+impl LatencySource {
+    const ALL: [Self; 3] = [Self::Cached, Self::Live, Self::Error];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Cached => "cached",
+            Self::Live => "live",
+            Self::Error => "error",
+        }
+    }
 }
 
 /// `method` label.
@@ -124,11 +154,19 @@ pub struct Metrics {
     pub replica_lag_ms: AtomicU64,
     /// The updater running in this process, if any.
     pub updater: std::sync::OnceLock<std::sync::Arc<crate::updater::UpdaterStats>>,
+    /// Latency of OCSP requests, by [`Outcome::source`].
+    latency: [Histogram; 3],
 }
 
 impl Metrics {
     pub fn request(&self, method: Method, outcome: Outcome) {
         self.requests[method as usize][outcome.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time to answer one OCSP request (health and metrics requests are
+    /// not OCSP requests).
+    pub fn observe_latency(&self, outcome: Outcome, took: std::time::Duration) {
+        self.latency[outcome.source() as usize].observe(took);
     }
 
     pub fn count(&self, method: Method, outcome: Outcome) -> u64 {
@@ -227,6 +265,18 @@ impl Metrics {
             ),
         ] {
             out.counter(name, help, v.load(Ordering::Relaxed));
+        }
+        out.family(
+            "ocsp_request_duration_seconds",
+            Kind::Histogram,
+            "Time to answer an OCSP request, by source: the pre-signed cache or table (and 304s), a live signature, or an error answer.",
+        );
+        for source in LatencySource::ALL {
+            out.histogram(
+                "ocsp_request_duration_seconds",
+                &[("source", source.label())],
+                &self.latency[source as usize],
+            );
         }
         out.gauge(
             "ocsp_replica_lag_seconds",

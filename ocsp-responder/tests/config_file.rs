@@ -5,56 +5,12 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use ocsp_responder::offline::Presigner;
 use ocsp_responder::Config;
 use pki_core::ocsp::{decode_response, HashAlgorithm, ResponseStatus};
-
-fn write_config(fx: &Fixture, extra: &str) -> PathBuf {
-    let cert = fx.write_pem("responder", &fx.responder_cert);
-    // Mode 0600: the PIN file must not be open to group or others.
-    let mut pin = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(fx.dir.join("pin"))
-        .unwrap();
-    pin.write_all(format!("{USER_PIN}\n").as_bytes()).unwrap();
-    let softhsm = softhsm().token_dir().parent().unwrap().to_owned();
-    let text = format!(
-        r#"listen = "127.0.0.1:0"
-database = "{db}"
-{extra}
-[responses]
-validity_secs = 3600
-presign_hashes = ["sha1", "sha256"]
-cache_capacity = 1000
-
-[hsm]
-token = "{token}"
-pin_file = "pin"
-softhsm_dir = "{softhsm}"
-
-[[issuer]]
-ca = "{ca}"
-key_label = "ocsp-signer"
-responder_cert = "{cert}"
-"#,
-        db = fx.db_url,
-        token = fx.pool.token(),
-        softhsm = softhsm.display(),
-        ca = fx.ca_name,
-        cert = cert.file_name().unwrap().to_str().unwrap(),
-    );
-    let path = fx.dir.join("ocsp.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responder_starts_from_a_config_file() {
@@ -78,6 +34,13 @@ async fn responder_starts_from_a_config_file() {
     }
     let metrics = String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body).unwrap();
     assert!(metrics.contains("ocsp_cache_hits_total 2"), "{metrics}");
+    assert!(
+        metrics.contains("ocsp_request_duration_seconds_count{source=\"cached\"} 2\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ocsp_request_duration_seconds_bucket{source=\"live\",le=\"+Inf\"} 0\n")
+    );
     running.shutdown().await;
 }
 
@@ -157,32 +120,9 @@ async fn binary_rejects_unknown_keys_and_missing_files() {
 /// its metrics on `listen`, stops on SIGTERM (exit 0) giving the lease up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_updater_binary_fills_the_table_and_serves_its_metrics() {
-    use std::io::BufRead as _;
     let fx = Fixture::new("updater-bin").await;
     let path = write_config(&fx, "");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("[responses]\n", "[responses]\nsource = \"table\"\n");
-    std::fs::write(&path, text).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocsp-responder"))
-        .arg("--config")
-        .arg(&path)
-        .arg("--updater")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("updater metrics on http://")
-        .and_then(|a| a.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("{line}"))
-        .parse()
-        .unwrap();
+    let (mut child, addr) = spawn_updater(&path);
     // Two certificates, two hashes.
     let signed = eventually(std::time::Duration::from_secs(20), || async {
         String::from_utf8(http(addr, "GET", "/metrics", &[], &[]).await.body)

@@ -474,3 +474,81 @@ pub fn is_revoked(s: &OcspStatus) -> bool {
 pub fn seconds(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
 }
+
+/// `ocsp.toml` in the fixture's directory, as an operator writes it: the
+/// fixture's store, token (PIN in a 0600 file) and issuer with its
+/// delegated responder certificate; `extra` goes at the top level.
+pub fn write_config(fx: &Fixture, extra: &str) -> PathBuf {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let cert = fx.write_pem("responder", &fx.responder_cert);
+    // Mode 0600: the PIN file must not be open to group or others.
+    let mut pin = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(fx.dir.join("pin"))
+        .unwrap();
+    pin.write_all(format!("{USER_PIN}\n").as_bytes()).unwrap();
+    let softhsm = softhsm().token_dir().parent().unwrap().to_owned();
+    let text = format!(
+        r#"listen = "127.0.0.1:0"
+database = "{db}"
+{extra}
+[responses]
+validity_secs = 3600
+presign_hashes = ["sha1", "sha256"]
+cache_capacity = 1000
+
+[hsm]
+token = "{token}"
+pin_file = "pin"
+softhsm_dir = "{softhsm}"
+
+[[issuer]]
+ca = "{ca}"
+key_label = "ocsp-signer"
+responder_cert = "{cert}"
+"#,
+        db = fx.db_url,
+        token = fx.pool.token(),
+        softhsm = softhsm.display(),
+        ca = fx.ca_name,
+        cert = cert.file_name().unwrap().to_str().unwrap(),
+    );
+    let path = fx.dir.join("ocsp.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts the `ocsp-responder --updater` binary on `config`,
+/// switched to table mode; returns the child and the address its
+/// `/metrics` is served on (the first line it prints).
+pub fn spawn_updater(config: &Path) -> (std::process::Child, SocketAddr) {
+    use std::io::BufRead as _;
+    let text = std::fs::read_to_string(config)
+        .unwrap()
+        .replace("[responses]\n", "[responses]\nsource = \"table\"\n");
+    std::fs::write(config, text).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocsp-responder"))
+        .arg("--config")
+        .arg(config)
+        .arg("--updater")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("updater metrics on http://")
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .parse()
+        .unwrap();
+    (child, addr)
+}
