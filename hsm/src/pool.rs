@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -70,6 +70,8 @@ struct PoolInner {
     epoch: AtomicU64,
     /// Slow path only: where the token is, and opening sessions.
     connection: Mutex<Connection>,
+    /// Sessions of this pool open now, idle or lent (see [`OpenCount`]).
+    open: Arc<AtomicUsize>,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +89,24 @@ struct PooledSession {
     epoch: u64,
     /// Private key handles found on this session.
     keys: HashMap<KeyId, ObjectHandle>,
+    _open: OpenCount,
+}
+
+/// One session counted in [`PoolInner::open`] until it is closed or
+/// abandoned (dropped with its [`PooledSession`]).
+struct OpenCount(Arc<AtomicUsize>);
+
+impl OpenCount {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(open))
+    }
+}
+
+impl Drop for OpenCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// One pooled session lent to an operation.
@@ -109,6 +129,7 @@ impl SessionPool {
             config: PoolConfig { size, ..config },
             epoch: AtomicU64::new(0),
             connection: Mutex::new(Connection::default()),
+            open: Arc::new(AtomicUsize::new(0)),
         });
         for _ in 0..size {
             let session = inner.open_session(false)?;
@@ -124,6 +145,13 @@ impl SessionPool {
 
     pub fn hsm(&self) -> &Hsm {
         &self.inner.hsm
+    }
+
+    /// Sessions this pool has open on the token now, idle or in use: at
+    /// most `size` once a burst is over (extra sessions opened for it are
+    /// closed as they come back).
+    pub fn open_sessions(&self) -> usize {
+        self.inner.open.load(Ordering::Acquire)
     }
 
     /// Generates a key pair inside the token: private key sensitive, not
@@ -256,6 +284,23 @@ fn needs_module_reinit(err: &HsmError) -> bool {
     }
 }
 
+/// The error for a refused `C_Login`: a wrong or locked PIN names the
+/// token (never the PIN); anything else is the PKCS#11 failure.
+fn login_refused(err: cryptoki::error::Error, token: &TokenLabel) -> HsmError {
+    match rv(&err) {
+        Some(RvError::PinIncorrect) => HsmError::WrongPin {
+            label: token.clone(),
+        },
+        Some(RvError::PinLocked) => HsmError::PinLocked {
+            label: token.clone(),
+        },
+        _ => HsmError::Pkcs11 {
+            op: "C_Login",
+            source: err,
+        },
+    }
+}
+
 /// How an error affects the session and the connection.
 fn failure(err: &HsmError) -> Failure {
     match err {
@@ -351,6 +396,7 @@ impl PoolInner {
             generation: *live,
             epoch: self.epoch.load(Ordering::Acquire),
             keys: HashMap::new(),
+            _open: OpenCount::new(&self.open),
         };
         Lease {
             pooled: &mut pooled,
@@ -425,22 +471,14 @@ impl Lease<'_> {
     /// `C_Login` as user; `CKR_USER_ALREADY_LOGGED_IN` is fine (login state
     /// is shared by all sessions of the application on a token).
     fn login(&self) -> Result<()> {
-        let token = || self.pool.token.clone();
         match self
             .pooled
             .session
             .login(UserType::User, Some(&self.pool.pin.auth()))
         {
             Ok(()) => Ok(()),
-            Err(err) => match rv(&err) {
-                Some(RvError::UserAlreadyLoggedIn) => Ok(()),
-                Some(RvError::PinIncorrect) => Err(HsmError::WrongPin { label: token() }),
-                Some(RvError::PinLocked) => Err(HsmError::PinLocked { label: token() }),
-                _ => Err(HsmError::Pkcs11 {
-                    op: "C_Login",
-                    source: err,
-                }),
-            },
+            Err(err) if rv(&err) == Some(RvError::UserAlreadyLoggedIn) => Ok(()),
+            Err(err) => Err(login_refused(err, &self.pool.token)),
         }
     }
 
@@ -588,6 +626,7 @@ impl fmt::Debug for SessionPool {
             .field("token", &inner.token)
             .field("size", &inner.config.size)
             .field("idle", &inner.idle.len())
+            .field("open", &inner.open.load(Ordering::Relaxed))
             .field("epoch", &inner.epoch.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -606,4 +645,32 @@ fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<SessionPool>();
     is::<HsmSigner>();
+}
+
+#[cfg(test)]
+mod tests {
+    use cryptoki::context::Function;
+    use cryptoki::error::Error as CkError;
+
+    use super::*;
+
+    /// SoftHSM never locks a PIN, so the integration tests cannot reach
+    /// `CKR_PIN_LOCKED`: its mapping is checked here.
+    #[test]
+    fn a_locked_or_wrong_pin_names_the_token() {
+        let token = TokenLabel::new("cnie-root").unwrap();
+        let refused = |rv| login_refused(CkError::Pkcs11(rv, Function::Login), &token);
+        let locked = refused(RvError::PinLocked);
+        assert!(matches!(&locked, HsmError::PinLocked { label } if *label == token));
+        assert_eq!(
+            locked.to_string(),
+            "user PIN of token \"cnie-root\" is locked"
+        );
+        let wrong = refused(RvError::PinIncorrect);
+        assert!(matches!(&wrong, HsmError::WrongPin { label } if *label == token));
+        assert!(matches!(
+            refused(RvError::PinExpired),
+            HsmError::Pkcs11 { op: "C_Login", .. }
+        ));
+    }
 }

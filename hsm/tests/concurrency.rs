@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Barrier};
+use std::time::Duration;
 
-use hsm::{HsmSigner, KeyLabel, KeyType, SignatureAlgorithm};
+use hsm::{HsmSigner, KeyLabel, KeyType, SessionPool, SignatureAlgorithm};
 use pki_core::Signer;
 
 fn signer(token: &str, key_type: KeyType, size: usize) -> HsmSigner {
@@ -99,4 +100,65 @@ fn clones_of_a_signer_work_across_threads() {
             });
         }
     });
+}
+
+/// `users` threads sign `rounds` times each, all starting together, on one
+/// signer of `pool`; every signature must come back and verify within 60 s
+/// (a deadlock fails the test instead of hanging it).
+fn burst(pool: &SessionPool, key_type: KeyType, users: usize, rounds: usize) {
+    let key = pool
+        .generate_key(
+            &KeyLabel::new(format!("burst-{key_type}")).unwrap(),
+            key_type,
+        )
+        .unwrap();
+    let signer = Arc::new(pool.signer(key).unwrap());
+    let start = Arc::new(Barrier::new(users));
+    let (done, finished) = mpsc::channel();
+    for t in 0..users {
+        let (signer, start, done) = (Arc::clone(&signer), Arc::clone(&start), done.clone());
+        std::thread::spawn(move || {
+            start.wait();
+            let result = (0..rounds).try_for_each(|i| {
+                let message = format!("user {t} signature {i}");
+                let signature = signer.try_sign(message.as_bytes())?;
+                check(&signer, message.as_bytes(), &signature);
+                Ok::<_, hsm::HsmError>(())
+            });
+            done.send((t, result)).unwrap();
+        });
+    }
+    for _ in 0..users {
+        let (t, result) = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a user still waits for a session after 60 s: deadlock");
+        result.unwrap_or_else(|e| panic!("user {t}: {e}"));
+    }
+}
+
+#[test]
+fn a_burst_leaves_no_more_open_sessions_than_the_pool_size() {
+    let pool = common::pool("burst-bound", 2);
+    assert_eq!(pool.open_sessions(), 2, "opened up front");
+    // RSA signatures take long enough for 8 users to overlap: the pool
+    // opens extra sessions for them, and must close those afterwards.
+    burst(&pool, KeyType::Rsa3072, 8, 10);
+    let open = pool.open_sessions();
+    assert!(
+        (1..=2).contains(&open),
+        "{open} sessions open after the burst"
+    );
+}
+
+/// More users than sessions: none waits forever, none gets an error (the
+/// pool opens a session per extra user; only a token that refuses more,
+/// CKR_SESSION_COUNT, yields `PoolExhausted`), and the pool is back to
+/// its size afterwards.
+#[test]
+fn more_users_than_sessions_all_get_a_signature() {
+    let pool = common::pool("exhausted", 1);
+    burst(&pool, KeyType::EcP256, 6, 30);
+    assert!(pool.open_sessions() <= 1, "{pool:?}");
+    // And the pool keeps working for the next single user.
+    burst(&pool, KeyType::Ed25519, 1, 1);
 }

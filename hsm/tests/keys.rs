@@ -197,3 +197,133 @@ fn algorithm_must_fit_the_key() {
         .unwrap_err();
     assert!(matches!(err, HsmError::AlgorithmMismatch { .. }), "{err:?}");
 }
+
+#[test]
+fn two_keys_with_one_label_are_refused_never_picked() {
+    let pool = common::pool("ambiguous", 1);
+    let first = pool.generate_key(&label("ocsp"), KeyType::EcP256).unwrap();
+    let second = pool.generate_key(&label("spare"), KeyType::EcP256).unwrap();
+    assert_eq!(pool.find_key(&label("ocsp")).unwrap(), first);
+    // Someone relabels the spare key with raw PKCS#11 (generate_key itself
+    // refuses a taken label): two private keys now answer to "ocsp".
+    let pkcs11 = pool.hsm().pkcs11();
+    let session = pkcs11
+        .open_rw_session(common::slot_of("ambiguous"))
+        .unwrap();
+    match session.login(UserType::User, Some(&common::user_pin_auth())) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+        }
+        Err(e) => panic!("{e}"),
+    }
+    let spare = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Id(second.id.as_bytes().to_vec()),
+        ])
+        .unwrap();
+    assert_eq!(spare.len(), 1);
+    session
+        .update_attributes(spare[0], &[Attribute::Label(b"ocsp".to_vec())])
+        .unwrap();
+
+    let err = pool.find_key(&label("ocsp")).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            HsmError::KeyLabelAmbiguous { token, label }
+                if token.as_str() == "ambiguous" && label.as_str() == "ocsp"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "several keys labelled \"ocsp\" on token \"ambiguous\""
+    );
+    // By id each key is still found, and is itself.
+    assert_eq!(pool.find_key_by_id(&first.id).unwrap().id, first.id);
+    assert_eq!(pool.find_key_by_id(&second.id).unwrap().id, second.id);
+}
+
+/// Every `tracing` event, fields and all, as text.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl tracing::field::Visit for &Captured {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        let mut text = self.0.lock().unwrap();
+        write!(text, " {}={value:?}", field.name()).unwrap();
+    }
+}
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        span.record(&mut &*self);
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        values.record(&mut &*self);
+    }
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        event.record(&mut &*self);
+        self.0.lock().unwrap().push('\n');
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// SoftHSM 2.6 never locks a PIN (30 wrong logins in a row, then the right
+/// PIN still works; checked by hand), so `CKR_PIN_LOCKED` cannot be
+/// provoked here: the pool's unit tests map it. What can be shown: every
+/// refusal names the token, the PIN is in no error and no log line, and
+/// the right PIN still works afterwards.
+#[test]
+fn repeated_wrong_pins_name_the_token_and_never_log_the_pin() {
+    let token = common::token("pin-refused");
+    let hsm = common::softhsm().hsm();
+    let secret = "wrong-pin-31337";
+    let logs = Captured::default();
+    tracing::subscriber::with_default(logs.clone(), || {
+        tracing::info!("capturing");
+        for _ in 0..5 {
+            let err = SessionPool::new(
+                hsm,
+                token.clone(),
+                Pin::new(secret).unwrap(),
+                PoolConfig::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&err, HsmError::WrongPin { label } if *label == token),
+                "{err:?}"
+            );
+            assert_eq!(err.to_string(), "wrong user PIN for token \"pin-refused\"");
+            assert!(!format!("{err:?}").contains(secret));
+        }
+        SessionPool::new(
+            hsm,
+            token.clone(),
+            common::user_pin(),
+            PoolConfig::default(),
+        )
+        .unwrap();
+    });
+    let logs = logs.0.lock().unwrap().clone();
+    assert!(logs.contains("capturing"), "the capture works: {logs}");
+    assert!(!logs.contains(secret), "the PIN was logged: {logs}");
+    assert!(
+        !logs.contains(common::USER_PIN),
+        "the PIN was logged: {logs}"
+    );
+}
