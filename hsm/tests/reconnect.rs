@@ -226,3 +226,67 @@ fn whole_token_directory_gone_then_back() {
     // The pool is whole again: a key lookup by label works too.
     pool.find_key(&KeyLabel::new("ocsp").unwrap()).unwrap();
 }
+
+/// A session dies while the module lives (closed behind the pool's back,
+/// as `C_CloseAllSessions` or another component's `C_CloseSession` would):
+/// the next signature notices `CKR_SESSION_HANDLE_INVALID`, drops that
+/// session and signs on a fresh one, with no error to the caller.
+#[test]
+fn session_closed_behind_the_pool_is_replaced() {
+    let _serial = one_at_a_time();
+    let (pool, signer, _) = setup("closed");
+    let pkcs11 = pool.hsm().pkcs11();
+    // cryptoki offers neither C_CloseAllSessions nor a session from a raw
+    // handle. SoftHSM numbers sessions 1, 2, ... afresh after each
+    // C_Initialize, lowest free number first: sessions opened in one
+    // initialisation carry the numbers the pool gets in the next, and
+    // closing them closes the pool's.
+    pool.hsm().reinitialize().unwrap();
+    let slot = common::slot_of("closed");
+    let stale: Vec<_> = (0..4)
+        .map(|_| pkcs11.open_ro_session(slot).unwrap())
+        .collect();
+    let numbers: Vec<_> = stale
+        .iter()
+        .map(hsm::cryptoki::session::Session::handle)
+        .collect();
+    pool.hsm().reinitialize().unwrap();
+    sign_ok(&signer);
+    assert_eq!(pool.open_sessions(), 1, "{pool:?}");
+    for session in stale {
+        let _ = session.close();
+    }
+    // The pool's session is gone: its number is free again.
+    let probe = pkcs11.open_ro_session(slot).unwrap();
+    assert!(numbers.contains(&probe.handle()), "{numbers:?}");
+    drop(probe);
+
+    sign_ok(&signer);
+    sign_ok(&signer);
+    assert_eq!(pool.open_sessions(), 1, "{pool:?}");
+}
+
+/// Issue 19 item 1: the token comes back in another slot. SoftHSM 2.6
+/// puts a token initialised while the module runs in the free slot
+/// (numbered 0, 1, ...), and at the next C_Initialize gives it a slot id
+/// derived from its serial number (`softhsm2-util --show-slots` shows the
+/// same): a token directory that goes away and comes back is found under
+/// another slot id. The pool finds it again by label.
+#[test]
+fn token_back_under_another_slot_id() {
+    let _serial = one_at_a_time();
+    let (pool, signer, dir) = setup("moving");
+    let before = common::slot_of("moving");
+    let parked = dir
+        .parent()
+        .and_then(|tokens| tokens.parent())
+        .unwrap()
+        .join("parked-moving");
+    std::fs::rename(&dir, &parked).unwrap();
+    assert!(signer.try_sign(b"tbs").is_err());
+    std::fs::rename(&parked, &dir).unwrap();
+    recovers_within(&signer, Duration::from_secs(10));
+    let after = common::slot_of("moving");
+    assert_ne!(after, before, "the token kept its slot id: nothing tested");
+    pool.find_key(&KeyLabel::new("ocsp").unwrap()).unwrap();
+}

@@ -138,3 +138,14 @@ pub fn verify(
 pub fn user_pin_auth() -> hsm::cryptoki::types::AuthPin {
     hsm::cryptoki::types::AuthPin::new(USER_PIN.into())
 }
+
+/// The slot that holds the token labelled `label` now.
+pub fn slot_of(label: &str) -> hsm::cryptoki::slot::Slot {
+    let pkcs11 = softhsm().hsm().pkcs11();
+    pkcs11
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| pkcs11.get_token_info(*s).is_ok_and(|t| t.label() == label))
+        .unwrap_or_else(|| panic!("no token labelled {label:?}"))
+}
