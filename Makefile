@@ -9,10 +9,12 @@ VAR   ?= $(CURDIR)/var
 # System packages (Debian names). The demo runs on SoftHSM2 and SQLite, so
 # it needs no database server; the tests also start PostgreSQL, unpack
 # zstd fixtures, check the alert rules with promtool (package prometheus),
-# run the documented nginx cache in front of two responders, and make a
-# Python venv for schemathesis (validation-api/tests/contract.rs).
+# run the documented nginx cache in front of two responders, make a
+# Python venv for schemathesis (validation-api/tests/contract.rs), and
+# run the docs' commands (ca-tools/tests/docs.rs: sqlite3 for the upgrade
+# steps of docs/operations.md).
 DEMO_APT_PACKAGES := softhsm2 openssl curl bc
-TEST_APT_PACKAGES := $(DEMO_APT_PACKAGES) zstd postgresql prometheus nginx python3-venv
+TEST_APT_PACKAGES := $(DEMO_APT_PACKAGES) zstd postgresql prometheus nginx python3-venv sqlite3
 
 # Fuzzing: seconds per target, and the targets (fuzz/fuzz_targets/).
 FUZZ_SECS    ?= 60

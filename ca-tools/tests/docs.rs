@@ -38,7 +38,8 @@
 //!   skipped block with it.
 //!
 //! `DOCS_TEST_ONLY=docs/api.md` runs one page; `DOCS_TEST_KEEP=1` keeps
-//! the directories.
+//! the directories; `DOCS_TEST_BIN_DIR=target/release` tests other
+//! binaries.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -119,7 +120,9 @@ fn parse_blocks(page: &str, text: &str) -> Result<Vec<Block>, String> {
             let skip = match pending.take() {
                 Some((d, reason)) if last_nonblank.is_some_and(|(l, _)| l == d) => Some(reason),
                 Some((d, _)) => {
-                    return Err(format!("{page}:{d}: docs-test directive not right before a block"))
+                    return Err(format!(
+                        "{page}:{d}: docs-test directive not right before a block"
+                    ))
                 }
                 None => None,
             };
@@ -147,13 +150,17 @@ fn parse_blocks(page: &str, text: &str) -> Result<Vec<Block>, String> {
         }
         if !line.trim().is_empty() {
             if let Some((d, _)) = pending {
-                return Err(format!("{page}:{d}: docs-test directive not right before a block"));
+                return Err(format!(
+                    "{page}:{d}: docs-test directive not right before a block"
+                ));
             }
             last_nonblank = Some((n, line));
         }
     }
     if let Some((d, _)) = pending {
-        return Err(format!("{page}:{d}: docs-test directive not right before a block"));
+        return Err(format!(
+            "{page}:{d}: docs-test directive not right before a block"
+        ));
     }
     Ok(blocks)
 }
@@ -190,19 +197,16 @@ fn units(page: &str, block: &Block) -> Result<Vec<Unit>, String> {
             continue;
         }
         let start = if console {
-            match line.strip_prefix("$ ") {
-                Some(c) => Some(c),
-                None => {
-                    match out.last_mut().and_then(|u| u.expected.as_mut()) {
-                        Some(exp) => exp.push(line.clone()),
-                        None => {
-                            return Err(format!(
-                                "{page}:{n}: output before the first `$ ` command of the block"
-                            ))
-                        }
-                    }
-                    None
-                }
+            if let Some(c) = line.strip_prefix("$ ") {
+                Some(c)
+            } else {
+                let Some(exp) = out.last_mut().and_then(|u| u.expected.as_mut()) else {
+                    return Err(format!(
+                        "{page}:{n}: output before the first `$ ` command of the block"
+                    ));
+                };
+                exp.push(line.clone());
+                None
             }
         } else if line.trim().is_empty() || line.trim_start().starts_with('#') {
             None
@@ -302,7 +306,11 @@ fn rfc3339_len(b: &[u8]) -> Option<usize> {
         return None;
     }
     for (c, p) in b.iter().zip(pat) {
-        let ok = if *p == b'd' { c.is_ascii_digit() } else { c == p };
+        let ok = if *p == b'd' {
+            c.is_ascii_digit()
+        } else {
+            c == p
+        };
         if !ok {
             return None;
         }
@@ -358,12 +366,16 @@ struct Stage {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// This build's binaries, or `DOCS_TEST_BIN_DIR` (e.g. `target/release`).
 fn bin_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_pki"))
-        .parent()
-        .expect("pki has a directory")
-        .to_path_buf();
-    for b in ["ocsp-responder", "validation-api"] {
+    let dir = match std::env::var_os("DOCS_TEST_BIN_DIR") {
+        Some(d) => std::fs::canonicalize(d).expect("DOCS_TEST_BIN_DIR exists"),
+        None => Path::new(env!("CARGO_BIN_EXE_pki"))
+            .parent()
+            .expect("pki has a directory")
+            .to_path_buf(),
+    };
+    for b in ["pki", "ocsp-responder", "validation-api"] {
         assert!(
             dir.join(b).is_file(),
             "{} missing: cargo build -p ocsp-responder -p validation-api (make test builds them)",
@@ -379,13 +391,13 @@ fn stage(page: &str, bins: &Path) -> Stage {
         .tempdir()
         .expect("temp dir");
     let root = dir.path().join("repo");
-    fs::create_dir_all(root.join("target")).unwrap();
+    fs::create_dir_all(root.join("target")).expect("stage directory");
     let repo = repo();
     for link in ["examples", "scripts", "deploy", "docs"] {
-        symlink(repo.join(link), root.join(link)).unwrap();
+        symlink(repo.join(link), root.join(link)).expect("stage link");
     }
-    symlink(bins, root.join("target/release")).unwrap();
-    symlink(bins, root.join("target/debug")).unwrap();
+    symlink(bins, root.join("target/release")).expect("stage link");
+    symlink(bins, root.join("target/debug")).expect("stage link");
     let path = format!(
         "{}:{}",
         root.join("target/release").display(),
@@ -400,7 +412,8 @@ fn stage(page: &str, bins: &Path) -> Stage {
                 || k.starts_with("PKCS11")
                 || k.starts_with("DOCS_TEST")
                 || k.starts_with("RUST_LOG")
-                || ["VAR", "API", "API_PORT", "OCSP_RESPONDER", "PATH", "TERM"].contains(&k.as_str()))
+                || ["VAR", "API", "API_PORT", "OCSP_RESPONDER", "PATH", "TERM"]
+                    .contains(&k.as_str()))
         })
         .collect();
     env.extend([
@@ -424,8 +437,19 @@ fn stage(page: &str, bins: &Path) -> Stage {
             .env_clear()
             .envs(demo_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(fs::File::options().create(true).append(true).open(&log).unwrap())
-            .stderr(fs::File::options().append(true).open(&log).unwrap())
+            .stdout(
+                fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .expect("demo log"),
+            )
+            .stderr(
+                fs::File::options()
+                    .append(true)
+                    .open(&log)
+                    .expect("demo log"),
+            )
             .status()
             .expect("bash runs");
         assert!(
@@ -456,7 +480,8 @@ fn stage(page: &str, bins: &Path) -> Stage {
 }
 
 fn substitute(s: &str, subs: &[(String, String)]) -> String {
-    subs.iter().fold(s.to_string(), |acc, (from, to)| acc.replace(from, to))
+    subs.iter()
+        .fold(s.to_string(), |acc, (from, to)| acc.replace(from, to))
 }
 
 /// The bash session of a page: each unit's output to `<i>.out`, its status
@@ -530,10 +555,10 @@ fn run_page(page: &str, bins: &Path) -> (Vec<String>, String) {
     }
     let started = Instant::now();
     let st = stage(page, bins);
-    let out = st.root.parent().unwrap().join("out");
-    fs::create_dir_all(&out).unwrap();
+    let out = st.root.with_file_name("out");
+    fs::create_dir_all(&out).expect("output directory");
     let script = session_script(&all, &st.substitutions, &out);
-    fs::write(out.join("session.sh"), &script).unwrap();
+    fs::write(out.join("session.sh"), &script).expect("session script");
     let mut child = Command::new("bash")
         .arg(out.join("session.sh"))
         .current_dir(&st.root)
@@ -613,7 +638,10 @@ fn run_page(page: &str, bins: &Path) -> (Vec<String>, String) {
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("    | {l}\n")).collect()
+    s.lines().fold(String::new(), |mut acc, l| {
+        let _ = writeln!(acc, "    | {l}");
+        acc
+    })
 }
 
 fn pages() -> Vec<String> {
@@ -662,7 +690,10 @@ fn documented_commands_run_as_shown() {
 fn output_matching() {
     let s = |v: &[&str]| v.iter().map(|l| (*l).to_string()).collect::<Vec<_>>();
     assert!(lines_match(&s(&["a...c"]), &s(&["abc"])));
-    assert!(lines_match(&s(&["x", "...", "z"]), &s(&["x", "1", "2", "z"])));
+    assert!(lines_match(
+        &s(&["x", "...", "z"]),
+        &s(&["x", "1", "2", "z"])
+    ));
     assert!(lines_match(&s(&["x", "...", "z"]), &s(&["x", "z"])));
     assert!(!lines_match(&s(&["x"]), &s(&["x", "y"])));
     assert!(!lines_match(&s(&["a...b...c"]), &s(&["acb"])));
