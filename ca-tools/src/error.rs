@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::lint::Finding;
+use crate::finding::Finding;
 
 /// Why a `pki` command refused or failed. Variants are facts with the
 /// context an officer needs to act on them; none carries a PIN.
@@ -61,7 +61,7 @@ pub enum CliError {
     IssuerUnfit { ca: String, reason: String },
     #[error("cannot renew {}: {reason}", output.display())]
     RenewRefused { output: PathBuf, reason: String },
-    #[error("{what} failed {} lint check(s) {stage} signing:\n{}", findings.len(), crate::lint::render(findings))]
+    #[error("{what} failed {} lint check(s) {stage} signing:\n{}", findings.len(), crate::finding::render(findings))]
     Lint {
         what: String,
         stage: &'static str,

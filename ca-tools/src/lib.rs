@@ -27,6 +27,7 @@ pub mod crl;
 pub mod csr;
 pub mod database;
 pub mod error;
+pub mod finding;
 pub mod issue;
 pub mod keystore;
 pub mod lint;

@@ -37,6 +37,62 @@ pub const QC_CC_LEGISLATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.
 /// The legislation country of qualified certificates issued here.
 pub const QC_COUNTRY: &str = "MA";
 
+/// CA/B BR 7.1.6.1 reserved policy identifier: domain validated.
+pub const CABF_DV: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.140.1.2.1");
+/// CA/B BR 7.1.6.1 reserved policy identifier: organization validated
+/// (the subject names an organizationName).
+pub const CABF_OV: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.140.1.2.2");
+/// CA/B BR 7.1.6.1 reserved policy identifier: individual validated.
+pub const CABF_IV: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.140.1.2.3");
+/// CA/B EV Guidelines 9.3.2 reserved policy identifier: extended validation.
+pub const CABF_EV: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.140.1.1");
+/// The CA/B reserved policy identifiers of TLS subscriber certificates.
+pub const CABF_RESERVED: [ObjectIdentifier; 4] = [CABF_DV, CABF_OV, CABF_IV, CABF_EV];
+
+/// ETSI EN 319 411-2 5.3 QCP-n: qualified certificate of a natural person.
+pub const QCP_N: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.194112.1.0");
+/// ETSI EN 319 411-2 5.3 QCP-l: qualified certificate of a legal person.
+pub const QCP_L: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.194112.1.1");
+/// ETSI EN 319 411-2 5.3 QCP-n-qscd: natural person, private key in a
+/// QSCD.
+pub const QCP_N_QSCD: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.194112.1.2");
+/// ETSI EN 319 411-2 5.3 QCP-l-qscd: legal person, private key in a QSCD.
+pub const QCP_L_QSCD: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.194112.1.3");
+/// ETSI EN 319 411-2 5.3 QCP-w: qualified website authentication.
+pub const QCP_W: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.194112.1.4");
+/// The ETSI EN 319 411-2 certificate-type policy identifiers.
+pub const QCP_ALL: [ObjectIdentifier; 5] = [QCP_N, QCP_L, QCP_N_QSCD, QCP_L_QSCD, QCP_W];
+
+/// The ETSI EN 319 411-2 5.3 certificate-type policy a qualified
+/// certificate of `qc_type` carries, with or without QcSSCD (EN 319 412-2
+/// 5.2: the policy identifier is consistent with the QCStatements).
+pub fn qualified_policy(qc_type: ObjectIdentifier, sscd: bool) -> Option<ObjectIdentifier> {
+    match (qc_type, sscd) {
+        (QCT_ESIGN, true) => Some(QCP_N_QSCD),
+        (QCT_ESIGN, false) => Some(QCP_N),
+        (QCT_ESEAL, true) => Some(QCP_L_QSCD),
+        (QCT_ESEAL, false) => Some(QCP_L),
+        _ => None,
+    }
+}
+
+/// CA/B BR 6.3.2: the longest validity period, in days, of a TLS
+/// subscriber certificate whose notBefore is `not_before` (Unix seconds).
+/// The period counts notBefore through notAfter inclusive (BR 1.6.1), so
+/// a certificate of `d` days has notAfter = notBefore + d * 86400 - 1.
+pub fn tls_max_validity_days(not_before: i64) -> u32 {
+    /// (first notBefore it applies to, maximum days), latest first.
+    const SCHEDULE: [(i64, u32); 3] = [
+        (1_868_227_200, 47),  // 2029-03-15T00:00:00Z
+        (1_805_068_800, 100), // 2027-03-15T00:00:00Z
+        (1_773_532_800, 200), // 2026-03-15T00:00:00Z
+    ];
+    SCHEDULE
+        .iter()
+        .find(|(from, _)| not_before >= *from)
+        .map_or(398, |(_, days)| *days)
+}
+
 /// ```text
 /// QCStatement ::= SEQUENCE {
 ///     statementId   QC-STATEMENT.&id({SupportedStatements}),
@@ -142,7 +198,11 @@ pub fn end_entity_template(
     let mut tpl = CertificateTemplate::new(subject, spki);
     tpl.issuer = issuer.clone();
     tpl.not_before = now;
-    tpl.not_after = now + Duration::from_secs(u64::from(profile.validity_days) * 86_400);
+    // `validity_days` is the validity period as CA/B BR 1.6.1 counts it,
+    // notBefore through notAfter inclusive: the last second is one less.
+    tpl.not_after = now
+        + Duration::from_secs(u64::from(profile.validity_days) * 86_400)
+            .saturating_sub(Duration::from_secs(1));
     tpl.basic_constraints = Some(BasicConstraintsSpec {
         critical: true,
         ..BasicConstraintsSpec::end_entity()
@@ -192,6 +252,16 @@ pub fn end_entity_template(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_validity_schedule() {
+        assert_eq!(tls_max_validity_days(1_773_532_799), 398);
+        assert_eq!(tls_max_validity_days(1_773_532_800), 200);
+        assert_eq!(tls_max_validity_days(1_805_068_799), 200);
+        assert_eq!(tls_max_validity_days(1_805_068_800), 100);
+        assert_eq!(tls_max_validity_days(1_868_227_199), 100);
+        assert_eq!(tls_max_validity_days(1_868_227_200), 47);
+    }
 
     #[test]
     fn qc_statements_round_trip_with_moroccan_legislation() {

@@ -233,7 +233,10 @@ fn whole_example_hierarchy_and_every_profile() {
     assert!(cnie.extensions().name_constraints.is_some());
 
     // Qualified citizen signature: QCStatements with Moroccan legislation.
-    let csr = bed.csr("salma", "/C=MA/serialNumber=ID-salma/CN=Salma Citizen");
+    let csr = bed.csr(
+        "salma",
+        "/C=MA/serialNumber=ID-salma/GN=Salma/SN=Citizen/CN=Salma Citizen",
+    );
     let salma = bed.path("salma-sign.pem");
     bed.ok(&[
         "issue",
@@ -296,7 +299,7 @@ fn whole_example_hierarchy_and_every_profile() {
         "--profile",
         "qualified-seal",
         "--subject",
-        "CN=Cachet Banque Exemple,O=Banque Exemple,C=MA",
+        "CN=Cachet Banque Exemple,organizationIdentifier=NTRMA-000123456,O=Banque Exemple,C=MA",
         "--key-label",
         "seal-banque-exemple",
         "--out",
@@ -333,7 +336,7 @@ fn whole_example_hierarchy_and_every_profile() {
         "--profile",
         "tls-server",
         "--subject",
-        "CN=portail.example.ma,O=Banque Exemple,C=MA",
+        "CN=portail.example.ma,O=Banque Exemple,L=Rabat,C=MA",
         "--public-key",
         "tls.pub",
         "--san",
@@ -981,7 +984,7 @@ fn requests_hold_and_delta_crls() {
 
     // The root's config does not allow holds.
     bed.ceremony("intermediate", "03-qualified-signature-ca.toml");
-    let csr = bed.csr("nadia", "/C=MA/CN=Nadia Citizen");
+    let csr = bed.csr("nadia", "/C=MA/GN=Nadia/SN=Citizen/CN=Nadia Citizen");
     let pem = bed.ok(&[
         "issue",
         "--ca",
