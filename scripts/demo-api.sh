@@ -101,6 +101,7 @@ profile = "strict"
 TOML
 
 say "Starting validation-api --config $REL/api.toml"
+: > server.log   # exists before the loop below reads it
 "$API" --config api.toml 2> server.log &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT

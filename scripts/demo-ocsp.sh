@@ -67,6 +67,9 @@ TOML
 sed 's/^/  /' ocsp.toml
 
 say "Start: ocsp-responder --config ocsp.toml"
+# The files exist before the loop below reads them: the background job
+# opens its redirections only once it is forked.
+: > responder.out; : > responder.log
 RUST_LOG=${RUST_LOG:-info} "$RESPONDER" --config ocsp.toml > responder.out 2> responder.log &
 pid=$!
 stop() { kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; }
@@ -135,6 +138,7 @@ sed -e 's/^\[responses\]$/[responses]\nsource = "table"/' \
     -e '/^\[hsm\]$/,/^$/d' ocsp.toml > ocsp-table.toml
 grep -E '^(source|\[hsm\])' ocsp-table.toml | sed 's/^/  /'
 echo "  (no [hsm] section)"
+: > responder-table.out; : > responder-table.log
 "$RESPONDER" --config ocsp-table.toml > responder-table.out 2> responder-table.log &
 pid=$!
 trap stop EXIT
