@@ -99,6 +99,8 @@ pub enum CliError {
     CertificateNotRecorded { what: String },
     #[error("the audit log has no entry {seq} (it has {head} entries)")]
     NoAuditEntry { seq: u64, head: u64 },
+    #[error("{failed} of {lines} batch line(s) failed: their output lines say why (\"status\": \"failed\"); the others are issued, and a run again issues only what is missing")]
+    BatchLinesFailed { failed: u64, lines: u64 },
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]

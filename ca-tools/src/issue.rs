@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["subject", "key_label", "public_key"])]
     pub csr: Option<PathBuf>,
     /// Subject DN (RFC 4514) of an officer-made certificate.
-    #[arg(long, value_name = "DN", required_unless_present = "csr")]
+    #[arg(long, value_name = "DN", required_unless_present_any = ["csr", "batch"])]
     pub subject: Option<String>,
     /// With --subject: generate the subject's key in the HSM under this label.
     #[arg(long, value_name = "LABEL", conflicts_with = "public_key")]
@@ -49,9 +49,44 @@ pub struct Args {
     /// subjectAltName entry: dns:NAME, email:ADDR, uri:URI or ip:ADDR. Repeat for several.
     #[arg(long = "san", value_name = "NAME")]
     pub sans: Vec<String>,
-    /// Where to write the certificate (PEM); must not exist.
+    /// Where to write the certificate (PEM), or with --batch the results
+    /// (JSON Lines); must not exist.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Card personalisation: issue every request of this JSON Lines file
+    /// (one per line: {"id": ..., "csr": PEM} or {"id": ..., "subject": DN,
+    /// "public_key": PEM, "san": [...]}). Output: one JSON line per input
+    /// line, same order, with the certificate or why it failed. Run again
+    /// after a crash: requests already issued are not issued twice.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["csr", "subject", "key_label", "public_key", "sans"])]
+    pub batch: Option<PathBuf>,
+    /// With --batch: requests per store transaction.
+    #[arg(long, value_name = "N", default_value_t = crate::batch::DEFAULT_CHUNK, requires = "batch")]
+    pub chunk: usize,
+    /// With --batch: signing threads, one HSM session each (default: one
+    /// per CPU).
+    #[arg(long, value_name = "N", requires = "batch")]
+    pub threads: Option<usize>,
+    /// With --batch: no progress bar (it shows only on a terminal anyway).
+    #[arg(long, requires = "batch")]
+    pub no_progress: bool,
+}
+
+impl Args {
+    /// The batch options, when --batch is given.
+    pub fn batch_options(&self) -> Option<crate::batch::BatchOptions> {
+        use std::io::IsTerminal as _;
+        let file = self.batch.clone()?;
+        Some(crate::batch::BatchOptions {
+            file,
+            out: self.out.clone(),
+            chunk: self.chunk,
+            threads: self.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }),
+            progress: !self.no_progress && std::io::stderr().is_terminal(),
+        })
+    }
 }
 
 /// An issued certificate.
@@ -195,6 +230,29 @@ impl Issuer {
             policies: &self.policies,
         };
         (expect, format!("{} certificate", self.profile_name))
+    }
+
+    /// The officer named in the audit entries.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The profile's name in the operations config.
+    pub fn profile_name(&self) -> &str {
+        &self.profile_name
+    }
+
+    /// The profile's kind, as audit entries give it.
+    pub fn profile_kind(&self) -> &'static str {
+        self.profile.kind.as_str()
+    }
+
+    /// The TBS certificate `subject` would get, with a placeholder serial:
+    /// what a request decides of its certificate.
+    pub fn request_tbs(&self, subject: &Subject) -> Result<x509_cert::TbsCertificate> {
+        let mut tpl = self.template(subject, subject.public_key.clone())?;
+        tpl.serial = vec![1];
+        Ok(tpl.tbs_certificate(&self.signer)?)
     }
 
     /// Builds the certificate for `subject` with `serial`, lints its TBS,

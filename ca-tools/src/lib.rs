@@ -4,7 +4,8 @@
 //! so tests can call it directly:
 //!
 //! - [`ceremony`]: root, intermediate and OCSP signer key ceremonies;
-//! - [`issue`]: certificates under the configured [`profile`]s;
+//! - [`issue`]: certificates under the configured [`profile`]s, one at a
+//!   time or in personalisation [`batch`]es;
 //! - [`revoke`]: revocation and release from hold;
 //! - [`crl`]: full and delta CRLs;
 //! - [`audit`]: the hash-chained audit log: verify, list, show;
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod batch;
 pub mod ca;
 pub mod ceremony;
 pub mod cert;

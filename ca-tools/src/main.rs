@@ -4,7 +4,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use ca_tools::config::GlobalArgs;
-use ca_tools::{audit, ca, ceremony, cert, crl, database, issue, revoke, token};
+use ca_tools::{audit, batch, ca, ceremony, cert, crl, database, issue, revoke, token};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -32,7 +32,8 @@ enum Command {
     /// certify it, from one strict TOML file.
     #[command(subcommand)]
     Ceremony(CeremonyCommand),
-    /// Issue a certificate under a CA's profile.
+    /// Issue a certificate under a CA's profile, or a batch of them
+    /// (--batch, card personalisation).
     Issue(issue::Args),
     /// Revoke a certificate (committed before this reports success).
     Revoke(revoke::RevokeArgs),
@@ -168,7 +169,10 @@ fn dispatch(cli: &Cli) -> ExitCode {
         Command::Ceremony(CeremonyCommand::OcspSigner(args)) => {
             run(ceremony::ocsp_signer_with(args, g))
         }
-        Command::Issue(args) => run(issue::run(args, g)),
+        Command::Issue(args) => match args.batch_options() {
+            Some(opts) => run(batch::run(opts, g, &args.ca, &args.profile)),
+            None => run(issue::run(args, g)),
+        },
         Command::Revoke(args) => run(revoke::revoke(args, g)),
         Command::Unhold(args) => run(revoke::unhold(args, g)),
         Command::Crl(CrlCommand::Generate(args)) => run(crl::generate(args, g)),

@@ -47,7 +47,23 @@ pub fn stage(dest: &Path, bytes: &[u8]) -> Result<Staged> {
     })
 }
 
+/// A fresh temporary file beside `dest` to write a large output into
+/// (sync it before publishing the [`Staged`]).
+pub fn stage_file(dest: &Path) -> Result<(Staged, File)> {
+    open_staged(dest).map_err(|source| CliError::Write {
+        path: dest.to_owned(),
+        source,
+    })
+}
+
 fn stage_io(dest: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
+    let (staged, mut file) = open_staged(dest)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(staged)
+}
+
+fn open_staged(dest: &Path) -> std::io::Result<(Staged, File)> {
     // Unique within the process too: `pki presign` writes from threads.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     if let Some(dir) = parent(dest) {
@@ -61,7 +77,7 @@ fn stage_io(dest: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let tmp = dest.with_file_name(name);
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&tmp)?;
@@ -70,9 +86,7 @@ fn stage_io(dest: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
         dest: dest.to_owned(),
         published: false,
     };
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(staged)
+    Ok((staged, file))
 }
 
 /// Writes `bytes` to `dest` atomically, replacing what was there: staged,

@@ -172,6 +172,67 @@ impl StoreTx {
     }
 }
 
+impl StoreTx {
+    /// The serials that answered these issuance requests of `ca`
+    /// (`issuance_requests`, migration 0004), as (request digest, serial).
+    /// An index, not vouched state: check each against its certificate.
+    pub async fn answered_requests(
+        &mut self,
+        ca: CaId,
+        requests: &[[u8; 32]],
+    ) -> Result<Vec<([u8; 32], Serial)>> {
+        let mut found = Vec::new();
+        // Bounded statements whatever the batch: 500 digests per query.
+        for chunk in requests.chunks(500) {
+            let mut sql = String::from(
+                "SELECT request_sha256, serial FROM issuance_requests \
+                 WHERE ca_id = $1 AND request_sha256 IN (",
+            );
+            for i in 0..chunk.len() {
+                use std::fmt::Write as _;
+                // Writing to a String cannot fail.
+                let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 2);
+            }
+            sql.push(')');
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query_as(&sql).bind(ca.0);
+                for digest in chunk {
+                    q = q.bind(digest.as_slice());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            for (digest, serial) in rows {
+                found.push((
+                    hash_from_db("issuance_requests", "request_sha256", &digest)?,
+                    Serial::from_stored(serial, "issuance_requests")?,
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Records that `serial` answers issuance request `request` of `ca`;
+    /// `false` (and nothing written) if the request was answered already,
+    /// by a run that committed first.
+    pub async fn answer_request(
+        &mut self,
+        ca: CaId,
+        request: &[u8; 32],
+        serial: &Serial,
+    ) -> Result<bool> {
+        const SQL: &str = "INSERT INTO issuance_requests (ca_id, request_sha256, serial) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        let done = on_tx!(&mut self.tx, c => sqlx::query(SQL)
+            .bind(ca.0)
+            .bind(request.as_slice())
+            .bind(serial.as_bytes())
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+}
+
 impl Store {
     /// Allocates a serial in its own transaction (see
     /// [`StoreTx::allocate_serial`]).
