@@ -734,6 +734,119 @@ pub async fn audit_tamper_reorder_is_detected(ctx: Ctx) {
     assert_eq!(reason, ChainBreak::PrevHashMismatch);
 }
 
+/// An entry past the recorded head (the `audit` counter rewound, or a row
+/// slipped in without moving it): the walk names the first such entry,
+/// and the replay names the row that entry vouches for.
+pub async fn audit_tamper_beyond_head_is_named(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let serial = issue(s, ca).await;
+    let revoked = s
+        .revoke(
+            &revocation(ca, &serial, RevocationReason::KeyCompromise),
+            &officer(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.audit_seq, 3);
+    assert_eq!(
+        ctx.tamper("UPDATE counters SET value = 2 WHERE name = 'audit'")
+            .await,
+        1
+    );
+    let reason = expect_broken(s.verify_audit().await, 3);
+    assert_eq!(reason, ChainBreak::BeyondHead { head: 2 });
+    assert_eq!(reason.to_string(), "entry is beyond the recorded head 2");
+    let report = s.verify_ca_state(ca).await.unwrap();
+    assert!(
+        report.findings.iter().any(|f| f.key == serial.as_bytes()
+            && f.problem
+                == store::RowProblem::EntryBroken {
+                    seq: 3,
+                    reason: ChainBreak::BeyondHead { head: 2 }
+                }),
+        "{:#?}",
+        report.findings
+    );
+}
+
+/// A hash column that is not 32 bytes, or a list of hashes whose length
+/// is not a multiple of 32, is named as malformed, not mistaken for an
+/// edit (or a crash).
+pub async fn audit_tamper_malformed_hashes_are_named(ctx: Ctx) {
+    five_entries(&ctx).await;
+    let short = blob(ctx.backend, "0102");
+    assert_eq!(
+        ctx.tamper(&format!(
+            "UPDATE audit_log SET hash = {short} WHERE seq = 4"
+        ))
+        .await,
+        1
+    );
+    let reason = expect_broken(ctx.store.verify_audit().await, 4);
+    assert_eq!(reason, ChainBreak::Malformed { column: "hashes" });
+    assert_eq!(reason.to_string(), "malformed column hashes");
+    // An earlier entry with an input list 33 bytes long is named first.
+    let whole = blob(ctx.backend, &"00".repeat(33));
+    ctx.tamper(&format!(
+        "UPDATE audit_log SET inputs_sha256 = {whole} WHERE seq = 2"
+    ))
+    .await;
+    let reason = expect_broken(ctx.store.verify_audit().await, 2);
+    assert_eq!(reason, ChainBreak::Malformed { column: "hashes" });
+}
+
+async fn next(listener: &mut store::ChangeListener) -> u64 {
+    tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+        .await
+        .expect("NOTIFY not delivered within 10 s")
+        .unwrap()
+}
+
+/// `Store::listen_changes`: on PostgreSQL every committed change, from
+/// this store or another process's, is heard in order with its sequence
+/// number; a refused (rolled back) write sends nothing. On SQLite there
+/// is nothing to listen to (`None`: poll `changes_since`).
+pub async fn listen_changes_hears_each_commit(ctx: Ctx) {
+    let s = &ctx.store;
+    let Some(mut listener) = s.listen_changes().await.unwrap() else {
+        assert_eq!(ctx.backend, Backend::Sqlite);
+        return;
+    };
+    assert_eq!(ctx.backend, Backend::Postgres);
+    let ca = make_ca(s, "ca", None).await.id;
+    let serial = issue(s, ca).await;
+    assert_eq!(next(&mut listener).await, 1);
+    // Another process writes.
+    let other = ctx.reopen().await;
+    other
+        .revoke(
+            &revocation(ca, &serial, RevocationReason::CertificateHold),
+            &officer(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next(&mut listener).await, 2);
+    other.unhold(ca, &serial, &officer()).await.unwrap();
+    assert_eq!(next(&mut listener).await, 3);
+    let entry = |hex: &str| ImportedRevocation {
+        serial: Serial::from_hex(hex).unwrap(),
+        reason: RevocationReason::Unspecified,
+        revoked_at: OffsetDateTime::now_utc(),
+        invalidity_date: None,
+    };
+    // Refused: rolled back, no notification.
+    assert!(s
+        .import_revocations(ca, &[entry("0a"), entry("0a")], &officer())
+        .await
+        .is_err());
+    s.import_revocations(ca, &[entry("0b"), entry("0c")], &officer())
+        .await
+        .unwrap();
+    assert_eq!(next(&mut listener).await, 4);
+    assert_eq!(s.latest_change().await.unwrap(), 4);
+}
+
 /// Always runs: the bulk path at a size debug builds handle in seconds.
 pub async fn bulk_revocations_import_and_list(ctx: Ctx) {
     bulk_import_and_list(ctx, 50_000).await;
