@@ -20,8 +20,8 @@ struct Args {
     #[arg(long)]
     config: PathBuf,
     /// Run only the updater (table mode): sign responses into the store's
-    /// response table, no HTTP. One per deployment signs; more wait as
-    /// standbys.
+    /// response table; on `listen`, only /metrics and /health/live. One
+    /// per deployment signs; more wait as standbys.
     #[arg(long)]
     updater: bool,
     #[command(flatten)]
