@@ -520,50 +520,26 @@ fn expected_status(expected: &mut Vec<String>) -> i32 {
     }
 }
 
-/// Runs one page; returns its failures and a summary line.
-fn run_page(page: &str, bins: &Path) -> (Vec<String>, String) {
-    let text = fs::read_to_string(repo().join(page)).expect("page readable");
-    let blocks = match parse_blocks(page, &text) {
-        Ok(b) => b,
-        Err(e) => return (vec![e], format!("{page}: not parsed")),
-    };
-    let mut all: Vec<Unit> = Vec::new();
-    let mut skipped = Vec::new();
-    let (mut run_blocks, mut failures) = (0, Vec::new());
-    for b in &blocks {
-        if !SHELL_LANGS.contains(&b.lang.as_str()) {
-            continue;
-        }
-        if let Some(reason) = &b.skip {
-            skipped.push(format!("{page}:{} skipped: {reason}", b.line));
-            continue;
-        }
-        match units(page, b) {
-            Ok(u) => {
-                run_blocks += 1;
-                all.extend(u);
-            }
-            Err(e) => failures.push(e),
-        }
-    }
-    if all.is_empty() {
-        let mut summary = format!("{page}: no command to run");
-        for s in &skipped {
-            let _ = write!(summary, "\n  {s}");
-        }
-        return (failures, summary);
-    }
+/// Runs `units` in one bash session in `root` (scratch files in `out`);
+/// returns the failures and how many outputs were compared.
+fn run_units(
+    page: &str,
+    units: &mut [Unit],
+    root: &Path,
+    env: &[(String, String)],
+    subs: &[(String, String)],
+    out: &Path,
+) -> (Vec<String>, usize) {
     let started = Instant::now();
-    let st = stage(page, bins);
-    let out = st.root.with_file_name("out");
-    fs::create_dir_all(&out).expect("output directory");
-    let script = session_script(&all, &st.substitutions, &out);
+    let mut failures = Vec::new();
+    fs::create_dir_all(out).expect("output directory");
+    let script = session_script(units, subs, out);
     fs::write(out.join("session.sh"), &script).expect("session script");
     let mut child = Command::new("bash")
         .arg(out.join("session.sh"))
-        .current_dir(&st.root)
+        .current_dir(root)
         .env_clear()
-        .envs(st.env.iter().map(|(k, v)| (k, v)))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -587,7 +563,7 @@ fn run_page(page: &str, bins: &Path) -> (Vec<String>, String) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut compared = 0;
-    for (i, u) in all.iter_mut().enumerate() {
+    for (i, u) in units.iter_mut().enumerate() {
         let where_ = format!("{page}:{}: `{}`", u.line, u.command.replace('\n', " "));
         let Ok(rc) = fs::read_to_string(out.join(format!("{i}.rc"))) else {
             failures.push(format!("{where_}: not reached"));
@@ -612,7 +588,7 @@ fn run_page(page: &str, bins: &Path) -> (Vec<String>, String) {
         let expected: Vec<String> = expected
             .iter()
             .map(|l| {
-                let l = substitute(l, &st.substitutions);
+                let l = substitute(l, subs);
                 let l = l.trim_end();
                 volatile(l.strip_suffix("(abridged)").unwrap_or(l).trim_end())
             })
@@ -625,6 +601,53 @@ fn run_page(page: &str, bins: &Path) -> (Vec<String>, String) {
             ));
         }
     }
+    (failures, compared)
+}
+
+/// Runs one page; returns its failures and a summary line.
+fn run_page(page: &str, bins: &Path) -> (Vec<String>, String) {
+    let text = fs::read_to_string(repo().join(page)).expect("page readable");
+    let blocks = match parse_blocks(page, &text) {
+        Ok(b) => b,
+        Err(e) => return (vec![e], format!("{page}: not parsed")),
+    };
+    let mut all: Vec<Unit> = Vec::new();
+    let mut skipped = Vec::new();
+    let (mut run_blocks, mut failures) = (0, Vec::new());
+    for b in &blocks {
+        if !SHELL_LANGS.contains(&b.lang.as_str()) {
+            if b.lines.iter().any(|(_, l)| l.starts_with("$ ")) {
+                failures.push(format!(
+                    "{page}:{}: a `{}` block with `$ ` commands: tag it `console` to run it",
+                    b.line, b.lang
+                ));
+            }
+            continue;
+        }
+        if let Some(reason) = &b.skip {
+            skipped.push(format!("{page}:{} skipped: {reason}", b.line));
+            continue;
+        }
+        match units(page, b) {
+            Ok(u) => {
+                run_blocks += 1;
+                all.extend(u);
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    if all.is_empty() {
+        let mut summary = format!("{page}: no command to run");
+        for s in &skipped {
+            let _ = write!(summary, "\n  {s}");
+        }
+        return (failures, summary);
+    }
+    let started = Instant::now();
+    let st = stage(page, bins);
+    let out = st.root.with_file_name("out");
+    let (f, compared) = run_units(page, &mut all, &st.root, &st.env, &st.substitutions, &out);
+    failures.extend(f);
     let mut summary = format!(
         "{page}: {run_blocks} blocks, {} commands run, {compared} outputs compared, {} blocks skipped, {:.1} s",
         all.len(),
@@ -703,4 +726,86 @@ fn output_matching() {
     );
     assert_eq!(volatile("t=2026-12-07T10:07:52.751600Z"), "t=<time>");
     assert_eq!(volatile("id deadbeef"), "id deadbeef");
+}
+
+/// A page as the harness sees it: the shell blocks' commands, in order.
+fn doc_units(text: &str) -> Vec<Unit> {
+    parse_blocks("t.md", text)
+        .expect("parses")
+        .iter()
+        .filter(|b| SHELL_LANGS.contains(&b.lang.as_str()) && b.skip.is_none())
+        .flat_map(|b| units("t.md", b).expect("units"))
+        .collect()
+}
+
+#[test]
+fn session_carries_state_and_checks_status_and_output() {
+    let doc = r#"
+```sh
+mkdir sub && cd sub
+export GREETING=hello
+if true; then
+  echo multi-line
+fi
+```
+
+```console
+$ pwd | sed 's#.*/##'
+sub
+$ echo "$GREETING" \
+    world
+hello world
+$ false
+(exit status 1)
+$ echo $?
+1
+$ printf 'a\nb\nc\nd\n'
+a
+...
+d
+$ echo 2026-12-07T11:27:41Z deadbeefdeadbeefdeadbeef
+2030-01-01T00:00:00Z 0123456789abcdef0123
+$ echo wrong
+right
+$ false
+```
+
+<!-- docs-test: skip (never runs) -->
+```sh
+exit 1
+```
+
+```sh
+echo last
+```
+"#;
+    let mut all = doc_units(doc);
+    assert_eq!(all.len(), 12, "{all:#?}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let (failures, compared) = run_units(
+        "t.md",
+        &mut all,
+        dir.path(),
+        &env,
+        &[],
+        &dir.path().join("out"),
+    );
+    assert_eq!(compared, 6, "{failures:#?}");
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(failures[0].starts_with("t.md:26: `echo wrong`: output differs"));
+    assert!(failures[1].starts_with("t.md:28: `false`: exit status 1, expected 0"));
+}
+
+#[test]
+fn malformed_pages_are_refused() {
+    let err = |doc: &str| parse_blocks("t.md", doc).expect_err("refused");
+    assert!(err("```\nls\n```\n").contains("without a language"));
+    assert!(err("<!-- docs-test: skip -->\n```sh\nls\n```\n").contains("skip (reason)"));
+    assert!(
+        err("<!-- docs-test: skip (x) -->\ntext\n```sh\nls\n```\n").contains("not right before")
+    );
+    assert!(err("```sh\nls\n").contains("never closed"));
+    let blocks = parse_blocks("t.md", "```console\nout\n$ ls\n```\n").expect("parses");
+    assert!(units("t.md", &blocks[0]).is_err());
 }
