@@ -281,10 +281,12 @@ async fn hsm_hanging_serves_cached_answers_try_later_live_and_recovers() {
 }
 
 /// The fixture's HSM signer, failing as a removed token (mode 1) or
-/// panicking as a buggy module binding (mode 2) on demand.
+/// panicking as a buggy module binding (mode 2) on demand; counts its
+/// panics.
 struct Faulty {
     inner: hsm::HsmSigner,
     mode: std::sync::atomic::AtomicU8,
+    panics: std::sync::atomic::AtomicU32,
 }
 
 impl Faulty {
@@ -305,7 +307,11 @@ impl pki_core::Signer for Faulty {
     fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, pki_core::SignError> {
         match self.mode.load(std::sync::atomic::Ordering::SeqCst) {
             1 => Err(pki_core::SignError::Unavailable("token removed".into())),
-            2 => panic!("signer bug (injected by the test)"),
+            2 => {
+                self.panics
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                panic!("signer bug (injected by the test)")
+            }
             _ => self.inner.sign(tbs),
         }
     }
@@ -320,6 +326,7 @@ async fn a_panicking_hsm_probe_does_not_stop_later_probes() {
     let faulty = std::sync::Arc::new(Faulty {
         inner: fx.signer.clone(),
         mode: std::sync::atomic::AtomicU8::new(0),
+        panics: std::sync::atomic::AtomicU32::new(0),
     });
     let signer: std::sync::Arc<dyn pki_core::Signer> = faulty.clone();
     let addr = fx.start_with_signer(Fixture::settings(), signer).await;
@@ -336,9 +343,18 @@ async fn a_panicking_hsm_probe_does_not_stop_later_probes() {
     .await;
     assert!(not_ready, "readiness did not report the HSM down");
 
-    // Probes (every 200 ms here) now panic inside the signer, several times.
+    // Probes (every 200 ms here) now panic inside the signer: wait until
+    // three have, so each later one ran after an earlier one panicked.
     faulty.set(2);
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    let panicked = eventually(Duration::from_secs(10), || async {
+        faulty.panics.load(std::sync::atomic::Ordering::SeqCst) >= 3
+    })
+    .await;
+    assert!(
+        panicked,
+        "no probe ran after one panicked ({} panics)",
+        faulty.panics.load(std::sync::atomic::Ordering::SeqCst)
+    );
 
     // The HSM is back: the next probe succeeds and readiness returns.
     faulty.set(0);
