@@ -514,3 +514,93 @@ async fn get_under_a_base_path() {
     );
     fx.stop().await;
 }
+
+fn reason_of(status: &OcspStatus) -> Option<CrlReason> {
+    match status {
+        OcspStatus::Revoked(info) => info.revocation_reason,
+        _ => None,
+    }
+}
+
+/// A hold released (RFC 5280 removeFromCRL) turns the serial `good`
+/// again, for cached answers and live (nonce) signing alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_hold_is_good_again() {
+    let mut fx = Fixture::new("hold-release").await;
+    let addr = fx.start(Fixture::settings()).await;
+    let cached = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let live = fx.request(&fx.good, HashAlgorithm::Sha256, Some(&[8; 32]));
+    assert!(is_good(&get_ocsp(addr, &cached).await.single_status(&fx)));
+
+    fx.revoke(&fx.good, store::RevocationReason::CertificateHold)
+        .await;
+    let held = eventually(Duration::from_secs(10), || async {
+        reason_of(&get_ocsp(addr, &cached).await.single_status(&fx))
+            == Some(CrlReason::CertificateHold)
+    })
+    .await;
+    assert!(held, "the hold is not served within 10 s");
+    let r = post_ocsp(addr, &live).await.single_status(&fx);
+    assert_eq!(reason_of(&r), Some(CrlReason::CertificateHold));
+
+    let serial = store::Serial::from_der_content(fx.good.serial()).unwrap();
+    fx.store
+        .unhold(fx.ca_id, &serial, &store::AuditContext::new("test"))
+        .await
+        .unwrap();
+    let released = eventually(Duration::from_secs(10), || async {
+        is_good(&get_ocsp(addr, &cached).await.single_status(&fx))
+    })
+    .await;
+    assert!(released, "still on hold 10 s after the release");
+    assert!(is_good(&post_ocsp(addr, &live).await.single_status(&fx)));
+    fx.stop().await;
+}
+
+/// A bulk import of revocations (one `imported` change for the whole CA)
+/// reaches the responder through its change feed: a recorded certificate
+/// and a serial the store never recorded both answer `revoked`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_import_reaches_the_responder() {
+    let mut fx = Fixture::new("bulk-import").await;
+    let addr = fx.start(Fixture::settings()).await;
+    let good = fx.request(&fx.good, HashAlgorithm::Sha1, None);
+    let unissued = fx.request(&fx.unissued, HashAlgorithm::Sha1, None);
+    assert!(is_good(&get_ocsp(addr, &good).await.single_status(&fx)));
+    assert!(matches!(
+        get_ocsp(addr, &unissued).await.single_status(&fx),
+        OcspStatus::Unknown(_)
+    ));
+
+    let imported = |leaf: &TestCa| store::ImportedRevocation {
+        serial: store::Serial::from_der_content(leaf.serial()).unwrap(),
+        reason: store::RevocationReason::AffiliationChanged,
+        revoked_at: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        invalidity_date: None,
+    };
+    let count = fx
+        .store
+        .import_revocations(
+            fx.ca_id,
+            &[imported(&fx.good), imported(&fx.unissued)],
+            &store::AuditContext::new("migration"),
+        )
+        .await
+        .unwrap()
+        .record;
+    assert_eq!(count, 2);
+    let seen = eventually(Duration::from_secs(10), || async {
+        is_revoked(&get_ocsp(addr, &good).await.single_status(&fx))
+    })
+    .await;
+    assert!(seen, "the imported revocation is not served within 10 s");
+    for der in [&good, &unissued] {
+        let status = get_ocsp(addr, der).await.single_status(&fx);
+        assert_eq!(
+            reason_of(&status),
+            Some(CrlReason::AffiliationChanged),
+            "{status:?}"
+        );
+    }
+    fx.stop().await;
+}

@@ -304,3 +304,36 @@ async fn a_responder_without_an_hsm_serves_the_table_and_says_try_later_otherwis
     );
     running.shutdown().await;
 }
+
+/// Table mode: a hold, then its release, each reach the served answer
+/// (the updater re-signs the status into the table; the responder drops
+/// its copy on the change).
+#[tokio::test]
+async fn a_released_hold_is_good_again_from_the_table() {
+    let fx = Fixture::new("table-hold").await;
+    let r = responder(&fx, true).await;
+    let addr = r.local_addr();
+    assert!(is_good(&status_at(&fx, addr, &fx.good).await));
+    fx.revoke(&fx.good, RevocationReason::CertificateHold).await;
+    let held = eventually(Duration::from_secs(10), || async {
+        matches!(
+            status_at(&fx, addr, &fx.good).await,
+            OcspStatus::Revoked(info)
+                if info.revocation_reason
+                    == Some(x509_cert::ext::pkix::CrlReason::CertificateHold)
+        )
+    })
+    .await;
+    assert!(held, "the hold is not served within 10 s");
+    let good = Serial::from_der_content(fx.good.serial()).unwrap();
+    fx.store
+        .unhold(fx.ca_id, &good, &store::AuditContext::new("test"))
+        .await
+        .unwrap();
+    let released = eventually(Duration::from_secs(10), || async {
+        is_good(&status_at(&fx, addr, &fx.good).await)
+    })
+    .await;
+    assert!(released, "still on hold 10 s after the release");
+    r.shutdown().await;
+}
