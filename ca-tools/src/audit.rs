@@ -2,8 +2,9 @@
 //!
 //! `pki audit verify` walks it from its first entry and names the first
 //! broken one, then replays the log against the tables and names every
-//! row of `cas`, `certificates`, `revocations` and `crl_numbers` the log
-//! does not vouch for. An empty log is not a verdict: it fails, saying so.
+//! row of `cas`, `certificates`, `revocations`, `crl_numbers` and
+//! `officers` the log does not vouch for. An empty log is not a verdict:
+//! it fails, saying so.
 //!
 //! `pki audit list` pages through the entries with filters, writing each
 //! page as it comes; `pki audit show N` prints one entry whole, with the
@@ -181,6 +182,9 @@ pub async fn show(args: &ShowArgs, g: &GlobalArgs) -> Result<()> {
         let ca = names
             .get(&r.ca)
             .map_or_else(|| format!("CA {}", r.ca), |n| format!("CA {n:?}"));
+        if let Some(officer) = &r.officer {
+            return format!("{} row, officer {officer:?}", r.table.name());
+        }
         match (&r.serial, r.number) {
             (Some(serial), _) => format!("{} of {ca}, serial {serial}", r.table.name()),
             (None, Some(number)) => format!("{} of {ca}, number {number}", r.table.name()),
@@ -311,8 +315,8 @@ pub async fn verify(g: &GlobalArgs) -> Result<Verdict> {
     let state = store.verify_state().await?;
     if state.is_intact() {
         say!(
-            "rows intact: {} rows of cas, certificates, revocations and crl_numbers, each as \
-             the log last wrote it",
+            "rows intact: {} rows of cas, certificates, revocations, crl_numbers and officers, \
+             each as the log last wrote it",
             state.rows
         );
     } else {

@@ -36,6 +36,7 @@ use crate::database::{self, redact};
 use crate::error::{invalid, CliError, Result};
 use crate::keystore;
 use crate::lint::{self, CertKind, Expect};
+use crate::officer::{OfficerArgs, Unlock};
 use crate::profile::{distribution_points, oids};
 use crate::publish;
 use crate::report::say;
@@ -50,6 +51,8 @@ pub struct Args {
     /// and record nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub officers: OfficerArgs,
 }
 
 /// Arguments of `pki ceremony ocsp-signer`.
@@ -198,22 +201,25 @@ async fn lock_output(output: &Path, dry_run: bool) -> Result<Option<publish::Loc
 }
 
 /// Refuses an existing certificate file, CA record (`new_ca`, when the
-/// ceremony creates one) or key label, in that order; returns the open
-/// store, the new key's token and its label.
+/// ceremony creates one) or key label, in that order, and a quorum of
+/// officers short (before the HSM is touched); returns the open store, the
+/// new key's token, its label and how the token was unlocked.
 async fn preflight(
     resolved: &Resolved,
     output: &Path,
     new_ca: Option<&str>,
     key: &KeySpec,
-) -> Result<(Store, SessionPool, KeyLabel)> {
+    officers: &OfficerArgs,
+) -> Result<(Store, SessionPool, KeyLabel, Unlock)> {
     publish::ensure_absent(output, "certificate file")?;
     let store = database::open(&resolved.store_url).await?;
     if let Some(name) = new_ca {
         ca_name_free(&store, name).await?;
     }
-    let pool = keystore::open(&resolved.hsm)?;
+    let unlock = officers.unlock(&store, &resolved.hsm.token).await?;
+    let pool = unlock.open(&resolved.hsm)?;
     let label = key_label_free(&pool, key)?;
-    Ok((store, pool, label))
+    Ok((store, pool, label, unlock))
 }
 
 /// The issuing CA, its certificate and its signer.
@@ -234,7 +240,14 @@ async fn issuer_parts(
     Ok((ca, cert, signer))
 }
 
-fn print_plan(kind: &str, name: &str, resolved: &Resolved, key: &KeySpec, dry_run: bool) {
+fn print_plan(
+    kind: &str,
+    name: &str,
+    resolved: &Resolved,
+    key: &KeySpec,
+    unlock: &Unlock,
+    dry_run: bool,
+) {
     if dry_run {
         say!(
             "ceremony {kind} {name:?}: DRY RUN, nothing is generated, signed, written or recorded"
@@ -249,6 +262,7 @@ fn print_plan(kind: &str, name: &str, resolved: &Resolved, key: &KeySpec, dry_ru
         resolved.hsm.pin,
         resolved.hsm.module.display()
     );
+    say!("  PIN       {}", unlock.describe());
     say!(
         "  key       {:?} {} (label free)",
         key.label,
@@ -549,8 +563,9 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
 
     // Pre-flight: nothing may exist yet.
     let _lock = lock_output(&c.output, args.dry_run).await?;
-    let (store, pool, label) = preflight(&resolved, &c.output, Some(&c.name), &c.key).await?;
-    print_plan("root", &c.name, &resolved, &c.key, args.dry_run);
+    let (store, pool, label, unlock) =
+        preflight(&resolved, &c.output, Some(&c.name), &c.key, &args.officers).await?;
+    print_plan("root", &c.name, &resolved, &c.key, &unlock, args.dry_run);
 
     let serial = Serial::random()?;
     let tpl = ca_template(
@@ -576,7 +591,8 @@ pub async fn root(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         g,
         file: &file.path,
         input: file.sha256,
-        details: json!({ "level": c.level, "output": c.output.display().to_string() }),
+        details: unlock
+            .annotate(json!({ "level": c.level, "output": c.output.display().to_string() })),
     };
     let Some(s) = plan.sign(tpl, args.dry_run, &store, &pool).await? else {
         return Ok(Outcome::planned(&c.output, &c.key));
@@ -623,7 +639,8 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
     let policies = oids("certificate.policies", &c.certificate.policies)?;
 
     let _lock = lock_output(&c.output, args.dry_run).await?;
-    let (store, pool, label) = preflight(&resolved, &c.output, Some(&c.name), &c.key).await?;
+    let (store, pool, label, unlock) =
+        preflight(&resolved, &c.output, Some(&c.name), &c.key, &args.officers).await?;
     let parent_pool = match &c.parent_hsm {
         Some(section) => {
             let ops_hsm = ops
@@ -639,7 +656,7 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
                 ..g.clone()
             };
             let settings = no_cli.hsm(&[section, &c.hsm, &ops_hsm])?;
-            keystore::open(&settings)?
+            unlock.open(&settings)?
         }
         None => pool.clone(),
     };
@@ -659,7 +676,14 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
             }
         }
     }
-    print_plan("intermediate", &c.name, &resolved, &c.key, args.dry_run);
+    print_plan(
+        "intermediate",
+        &c.name,
+        &resolved,
+        &c.key,
+        &unlock,
+        args.dry_run,
+    );
     say!(
         "  parent    {:?} ({}), key {:?}",
         parent.name,
@@ -693,11 +717,11 @@ pub async fn intermediate(args: &Args, g: &GlobalArgs) -> Result<Outcome> {
         g,
         file: &file.path,
         input: file.sha256,
-        details: json!({
+        details: unlock.annotate(json!({
             "parent": c.parent,
             "level": c.level,
             "output": c.output.display().to_string(),
-        }),
+        })),
     };
     let Some(s) = plan.sign(tpl, args.dry_run, &store, &pool).await? else {
         return Ok(Outcome::planned(&c.output, &c.key));
@@ -821,18 +845,27 @@ pub async fn ocsp_signer_with(args: &OcspSignerArgs, g: &GlobalArgs) -> Result<O
     }
 
     let _lock = lock_output(&c.output, args.dry_run).await?;
-    let (store, pool, label, renewing) = if renew {
+    let (store, pool, label, renewing, unlock) = if renew {
         let store = database::open(&resolved.store_url).await?;
-        let pool = keystore::open(&resolved.hsm)?;
+        let unlock = args.officers.unlock(&store, &resolved.hsm.token).await?;
+        let pool = unlock.open(&resolved.hsm)?;
         let issuer_cert = keystore::ca_certificate(&store.require_ca(&c.issuer).await?)?;
         let (old, label, existing) = predecessor(&c.output, &issuer_cert, &pool, &c.key)?;
-        (store, pool, label, Some((old, existing)))
+        (store, pool, label, Some((old, existing)), unlock)
     } else {
-        let (store, pool, label) = preflight(&resolved, &c.output, None, &c.key).await?;
-        (store, pool, label, None)
+        let (store, pool, label, unlock) =
+            preflight(&resolved, &c.output, None, &c.key, &args.officers).await?;
+        (store, pool, label, None, unlock)
     };
     let (issuer, issuer_cert, issuer_signer) = issuer_parts(&store, &pool, &c.issuer).await?;
-    print_plan("ocsp-signer", &c.issuer, &resolved, &c.key, args.dry_run);
+    print_plan(
+        "ocsp-signer",
+        &c.issuer,
+        &resolved,
+        &c.key,
+        &unlock,
+        args.dry_run,
+    );
     let (renews, existing_key) = match renewing {
         Some((old, existing)) => {
             say!(
@@ -883,12 +916,12 @@ pub async fn ocsp_signer_with(args: &OcspSignerArgs, g: &GlobalArgs) -> Result<O
         g,
         file: &file.path,
         input: file.sha256,
-        details: json!({
+        details: unlock.annotate(json!({
             "issuer": c.issuer,
             "output": c.output.display().to_string(),
             "renews": renews.as_ref().map(|o| hex(o.cert.serial())),
             "same_key": renews.as_ref().map(|_| existing_key.is_some()),
-        }),
+        })),
     };
     let Some(s) = plan.sign(tpl, args.dry_run, &store, &pool).await? else {
         return Ok(Outcome::planned(&c.output, &c.key));

@@ -32,6 +32,7 @@ use x509_cert::ext::pkix::{CrlDistributionPoints, KeyUsages};
 use crate::config::GlobalArgs;
 use crate::error::{invalid, CliError, Result};
 use crate::keystore;
+use crate::officer::OfficerArgs;
 use crate::publish;
 use crate::report::say;
 use crate::revoke::ca_policy;
@@ -52,6 +53,11 @@ pub struct GenerateArgs {
     /// Write PEM instead of DER.
     #[arg(long)]
     pub pem: bool,
+    /// A CRL outside the schedule is signed under dual control: the
+    /// officers present pass their shares. The scheduled run (cron) uses
+    /// the single PIN file, labelled "single (demo)" in the audit log.
+    #[command(flatten)]
+    pub officers: OfficerArgs,
 }
 
 /// What was published.
@@ -103,7 +109,9 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
         .map(|o| (o.value.store, o.value.hsm))
         .unwrap_or_default();
     let store = crate::database::open(&g.store_url(&[&store_section])).await?;
-    let pool = keystore::open(&g.hsm(&[&hsm_section])?)?;
+    let settings = g.hsm(&[&hsm_section])?;
+    let unlock = args.officers.unlock(&store, &settings.token).await?;
+    let pool = unlock.open(&settings)?;
     let ca = store.require_ca(&args.ca).await?;
     let ca_cert = keystore::ca_certificate(&ca)?;
     let signer = keystore::ca_signer(&pool, &ca, &ca_cert)?;
@@ -126,7 +134,11 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
         .await?
         .require_intact(format!("CA {:?}", ca.name))?;
     let reservation = store
-        .next_crl_number(ca.id, kind, &AuditContext::new(actor.clone()))
+        .next_crl_number(
+            ca.id,
+            kind,
+            &AuditContext::new(actor.clone()).with_details(unlock.details()),
+        )
         .await?;
     let mut query = match reservation.base {
         Some(base) => RevocationQuery::delta(ca.id, base.as_of_change, reservation.as_of_change),
@@ -218,10 +230,10 @@ pub async fn generate(args: &GenerateArgs, g: &GlobalArgs) -> Result<Generated> 
     };
     let checked = phase.elapsed();
     let staged = publish::stage(&path, &bytes)?;
-    let audit = AuditContext::new(actor).with_details(json!({
+    let audit = AuditContext::new(actor).with_details(unlock.annotate(json!({
         "entries": count,
         "file": path.display().to_string(),
-    }));
+    })));
     let recorded = store
         .record_crl(
             &NewCrl {

@@ -101,6 +101,34 @@ pub enum CliError {
     NoAuditEntry { seq: u64, head: u64 },
     #[error("{failed} of {lines} batch line(s) failed: their output lines say why (\"status\": \"failed\"); the others are issued, and a run again issues only what is missing")]
     BatchLinesFailed { failed: u64, lines: u64 },
+    #[error("officer {officer:?} is not enrolled (pki officer add)")]
+    OfficerNotEnrolled { officer: String },
+    #[error("officer key file {path}: {reason}")]
+    OfficerKeyFile { path: PathBuf, reason: String },
+    #[error("share file {path}: {reason}")]
+    ShareFile { path: PathBuf, reason: String },
+    #[error("the share of officer {officer:?} ({path}) was not accepted: {reason}")]
+    ShareNotOpened {
+        officer: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error(
+        "dual control: token {token:?} needs {threshold} of the officers {} present, only {} presented a valid share; missing {} more of: {} (each passes --officer-share FILE with their key or passphrase); the HSM was not touched",
+        officers.join(", "),
+        if present.is_empty() { "none".to_owned() } else { present.join(", ") },
+        usize::from(*threshold).saturating_sub(present.len()),
+        missing.join(", ")
+    )]
+    QuorumShort {
+        token: String,
+        threshold: u8,
+        officers: Vec<String>,
+        present: Vec<String>,
+        missing: Vec<String>,
+    },
+    #[error("{what} failed")]
+    OfficerCrypto { what: String },
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]

@@ -24,6 +24,12 @@ static HELD: OnceLock<TokenDirLock> = OnceLock::new();
 /// [`hsm::softhsm::safeguard_tokens`]). A token that still cannot be found
 /// is explained: which directory, what is wrong.
 pub fn open(settings: &HsmSettings) -> Result<SessionPool> {
+    open_with_pin(settings, settings.pin.read()?)
+}
+
+/// [`open`] with a PIN obtained otherwise than from `settings.pin` (rebuilt
+/// from officers' shares, see [`crate::officer::quorum`]).
+pub fn open_with_pin(settings: &HsmSettings, pin: hsm::Pin) -> Result<SessionPool> {
     let token_dir = hsm::softhsm::token_dir_from_env();
     if let (Some(dir), None) = (&token_dir, HELD.get()) {
         let lock = TokenDirLock::acquire(dir, |lock| {
@@ -39,7 +45,6 @@ pub fn open(settings: &HsmSettings) -> Result<SessionPool> {
         let _ = HELD.set(lock);
     }
     let hsm = Hsm::open(&settings.module)?;
-    let pin = settings.pin.read()?;
     let config = PoolConfig {
         size: 1,
         ..PoolConfig::default()

@@ -12,6 +12,8 @@
 //! - [`ca`], [`cert`]: the inventory: CAs, certificates, their status;
 //! - [`database`]: `pki store init` and `migrate`, and how every command
 //!   opens the store (never creating or migrating it);
+//! - [`officer`]: dual control: officers enrolled, the token PIN split
+//!   k-of-n among them, their shares required by CA-key operations;
 //! - [`token`]: SoftHSM2 tokens for the demo and development;
 //! - [`validate`]: the offline path validator.
 //!
@@ -33,6 +35,7 @@ pub mod finding;
 pub mod issue;
 pub mod keystore;
 pub mod lint;
+pub mod officer;
 pub mod presign;
 pub mod profile;
 pub mod publish;

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use ca_tools::config::GlobalArgs;
-use ca_tools::{audit, batch, ca, ceremony, cert, crl, database, issue, revoke, token};
+use ca_tools::{audit, batch, ca, ceremony, cert, crl, database, issue, officer, revoke, token};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -56,6 +56,10 @@ enum Command {
     /// The CAs in the store.
     #[command(subcommand)]
     Ca(CaCommand),
+    /// Dual control (k of n officers): enrol officers, split a token's
+    /// user PIN among them.
+    #[command(subcommand)]
+    Officer(OfficerCommand),
     /// Issued certificates: find them, see their status and history.
     #[command(subcommand)]
     Cert(CertCommand),
@@ -79,6 +83,21 @@ enum CaCommand {
     Show(ca::ShowArgs),
     /// A CA's certificate (with --chain, its issuers too) as PEM.
     Export(ca::ExportArgs),
+}
+
+#[derive(Subcommand)]
+enum OfficerCommand {
+    /// Make an officer's X25519 key pair: FILE (private, mode 600) and
+    /// FILE.pub.
+    Keygen(officer::KeygenArgs),
+    /// Enrol an officer with a public key or a passphrase (recorded in the
+    /// store and the audit log).
+    Add(officer::AddArgs),
+    /// The enrolled officers.
+    List(officer::ListArgs),
+    /// Split the token's user PIN (from the PIN file or variable) k-of-n,
+    /// one share file per officer, each sealed to that officer.
+    SplitPin(officer::SplitArgs),
 }
 
 #[derive(Subcommand)]
@@ -184,6 +203,10 @@ fn dispatch(cli: &Cli) -> ExitCode {
         Command::Ca(CaCommand::List(args)) => run(ca::list(args, g)),
         Command::Ca(CaCommand::Show(args)) => run(ca::show(args, g)),
         Command::Ca(CaCommand::Export(args)) => run(ca::export(args, g)),
+        Command::Officer(OfficerCommand::Keygen(args)) => run(async { officer::keygen(args) }),
+        Command::Officer(OfficerCommand::Add(args)) => run(officer::add(args, g)),
+        Command::Officer(OfficerCommand::List(args)) => run(officer::list(args, g)),
+        Command::Officer(OfficerCommand::SplitPin(args)) => run(officer::split_pin(args, g)),
         Command::Cert(CertCommand::List(args)) => run(cert::list(args, g)),
         Command::Cert(CertCommand::Show(args)) => run(cert::show(args, g)),
         Command::Audit(AuditCommand::List(args)) => run(audit::list(args, g)),

@@ -89,6 +89,36 @@ fn open_staged(dest: &Path) -> std::io::Result<(Staged, File)> {
     Ok((staged, file))
 }
 
+/// Writes a secret file (an officer's private key, a PIN share): created
+/// with mode 600 (never wider, whatever the umask), never over an existing
+/// file, fsynced with its directory. A crash may leave a partial file
+/// under the name; it is refused like any other existing file.
+pub fn write_private(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let write = || -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(dest)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        sync_dir(dest)
+    };
+    write().map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::AlreadyExists {
+                what: "file",
+                name: dest.display().to_string(),
+            }
+        } else {
+            CliError::Write {
+                path: dest.to_owned(),
+                source,
+            }
+        }
+    })
+}
+
 /// Writes `bytes` to `dest` atomically, replacing what was there: staged,
 /// fsynced, renamed, directory fsynced. For callers that report
 /// `std::io::Error`s (the pre-signer's writer).

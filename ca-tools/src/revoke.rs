@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::config::{CaPolicy, GlobalArgs};
 use crate::error::{invalid, CliError, Result};
+use crate::officer::OfficerArgs;
 use crate::report::say;
 
 /// Arguments of `pki revoke`.
@@ -30,6 +31,11 @@ pub struct RevokeArgs {
     /// (RFC 5280 5.3.2), RFC 3339.
     #[arg(long, value_name = "RFC3339")]
     pub invalidity_date: Option<String>,
+    /// Revoking a CA certificate is a CA-key operation: the officers
+    /// present pass their shares, and the rebuilt PIN must open the token.
+    /// Without shares the single PIN is used (demo mode, so labelled).
+    #[command(flatten)]
+    pub officers: OfficerArgs,
 }
 
 /// Arguments of `pki unhold`.
@@ -89,6 +95,9 @@ fn named(e: StoreError, ca: &Ca) -> CliError {
     }
 }
 
+/// Profiles under which the ceremonies record CA certificates.
+const CA_PROFILES: [&str; 2] = ["root-ca", "intermediate-ca"];
+
 /// `pki revoke`
 pub async fn revoke(args: &RevokeArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
     let actor = g.actor()?;
@@ -116,8 +125,24 @@ pub async fn revoke(args: &RevokeArgs, g: &GlobalArgs) -> Result<RevokedEntry> {
     let ca = store.require_ca(&args.ca).await?;
     let mut req = RevocationRequest::new(ca.id, serial.clone(), reason);
     req.invalidity_date = invalidity_date;
+    let ca_certificate = store
+        .certificate(ca.id, &serial)
+        .await?
+        .is_some_and(|c| CA_PROFILES.contains(&c.profile.as_str()));
+    let mut audit = AuditContext::new(actor);
+    if ca_certificate || args.officers.dual_control() {
+        // Dual control: the officers' shares rebuild the PIN, which must
+        // open the token (or, in demo mode, the single PIN must).
+        let hsm_section = g.ops_config()?.map(|o| o.value.hsm).unwrap_or_default();
+        let settings = g.hsm(&[&hsm_section])?;
+        let unlock = args.officers.unlock(&store, &settings.token).await?;
+        drop(unlock.open(&settings)?);
+        say!("  PIN       {}", unlock.describe());
+        audit = audit
+            .with_details(unlock.annotate(serde_json::json!({ "ca_certificate": ca_certificate })));
+    }
     let done = store
-        .revoke(&req, &AuditContext::new(actor))
+        .revoke(&req, &audit)
         .await
         .map_err(|e| named(e, &ca))?;
     say!(

@@ -85,6 +85,7 @@ fn issuance_vs_raw_hsm_signing() {
         let args = ceremony::Args {
             file: example(file),
             dry_run: false,
+            officers: ca_tools::officer::OfficerArgs::default(),
         };
         rt.block_on(async {
             match kind {

@@ -86,7 +86,9 @@ fn intact_state_verifies_and_publishes() {
     // 2 CAs, 4 certificates (both CA certificates, Amina, Youssef), 1
     // revocation, 1 CRL number.
     assert!(
-        out.contains("rows intact: 8 rows of cas, certificates, revocations and crl_numbers"),
+        out.contains(
+            "rows intact: 8 rows of cas, certificates, revocations, crl_numbers and officers"
+        ),
         "{out}"
     );
     let out = bed.ok(&crl_generate());

@@ -67,6 +67,14 @@ impl Pin {
         Self::new(text.as_str())
     }
 
+    /// The PIN's bytes, for the one caller that must see them: splitting
+    /// the PIN into officers' shares (`pki officer split-pin`), which seals
+    /// each share at once and keeps no copy outside zeroized buffers.
+    /// Nothing else reads a PIN back.
+    pub fn expose_for_splitting(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
     /// The PIN in the form `cryptoki` takes it (a `secrecy` box, also wiped
     /// on drop).
     pub(crate) fn auth(&self) -> AuthPin {

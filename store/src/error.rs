@@ -46,6 +46,9 @@ pub enum StoreError {
     #[error("a CA named {name:?} already exists")]
     CaNameTaken { name: String },
 
+    #[error("an officer named {name:?} is already enrolled")]
+    OfficerTaken { name: String },
+
     #[error("HSM key label {label:?} is already used by CA {name:?}")]
     KeyLabelTaken { label: String, name: String },
 

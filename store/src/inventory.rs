@@ -159,6 +159,8 @@ pub struct BoundRow {
     pub serial: Option<Serial>,
     /// The CRL number, for CRL numbers.
     pub number: Option<u64>,
+    /// The officer's name, for officers (CA id 0).
+    pub officer: Option<String>,
 }
 
 /// tbl, ca_id, row_key, row_num of `audit_rows`
@@ -508,15 +510,20 @@ impl Store {
         let rows = rows
             .into_iter()
             .map(|(tbl, ca, key, num)| {
-                let table = Table::ALL.into_iter().find(|t| t.code() == tbl).ok_or(
-                    StoreError::ValueOutOfRange {
+                let table = Table::ALL
+                    .into_iter()
+                    .chain(Table::GLOBAL)
+                    .find(|t| t.code() == tbl)
+                    .ok_or(StoreError::ValueOutOfRange {
                         table: "audit_rows",
                         column: "tbl",
                         value: i64::from(tbl),
-                    },
-                )?;
+                    })?;
                 let keyed = matches!(table, Table::Certificates | Table::Revocations);
+                let officer =
+                    (table == Table::Officers).then(|| String::from_utf8_lossy(&key).into_owned());
                 Ok(BoundRow {
+                    officer,
                     table,
                     ca: CaId(ca),
                     serial: if keyed {

@@ -27,6 +27,7 @@ pub mod change;
 pub mod crl;
 mod error;
 pub mod inventory;
+pub mod officer;
 pub mod response;
 pub mod revocation;
 pub mod serial;
@@ -44,6 +45,7 @@ pub use error::StoreError;
 pub use inventory::{
     AuditQuery, BoundRow, CertificateQuery, CertificateSummary, StatusCounts, StatusFilter,
 };
+pub use officer::{NewOfficer, Officer};
 pub use response::{CertIdHash, MissingCursor, ResponseStatus, StoredRead, StoredResponse};
 pub use revocation::{
     CertStatus, ImportedRevocation, RevocationQuery, RevocationReason, RevocationRequest,

@@ -1,17 +1,18 @@
 //! Canonical images of the rows the audit log vouches for: one encoding per
 //! table, defined here and nowhere else.
 //!
-//! Every write to `cas`, `certificates`, `revocations` or `crl_numbers`
-//! reads the row back as stored and appends its image to the audit entry
-//! of the same transaction (`audit_rows`, bound into the hash chain by the
-//! entry's `rows` digest, see [`crate::audit`]). Replaying the log compares
+//! Every write to `cas`, `certificates`, `revocations`, `crl_numbers` or
+//! `officers` reads the row back as stored and appends its image to the
+//! audit entry of the same transaction (`audit_rows`, bound into the hash
+//! chain by the entry's `rows` digest, see [`crate::audit`]). Replaying the log compares
 //! each row's image now with the last image the log recorded for it.
 //!
 //! An image is:
 //!
 //! ```text
 //! "pki-store row v1\0"
-//! table          u8 code (1 cas, 2 certificates, 3 revocations, 4 crl_numbers)
+//! table          u8 code (1 cas, 2 certificates, 3 revocations, 4 crl_numbers,
+//!                6 officers)
 //! each field of the table, in the order below:
 //!   optional     1 byte: 0 absent (nothing follows), 1 present
 //!   integer/time i64, big-endian (times: Unix seconds)
@@ -25,6 +26,11 @@
 //! | certificates | ca_id, serial, SHA-256(subject_der), not_before, not_after, profile, sha256, issued_at |
 //! | revocations | ca_id, serial, reason, revoked_at, invalidity_date?, removed_from_hold, change_seq |
 //! | crl_numbers | ca_id, number, kind, base_number?, as_of_change, reserved_at, this_update?, next_update?, sha256? |
+//! | officers | name, credential_kind, credential, enrolled_at |
+//!
+//! Officers belong to no CA: their bindings have CA id 0 and the name's
+//! UTF-8 bytes as key, and the table is replayed once, not per CA
+//! ([`Table::GLOBAL`]).
 //!
 //! `issuance_requests` (migration 0004) is not among them: each of its rows
 //! points a request digest at a certificate whose own fields give that
@@ -56,6 +62,8 @@ pub enum Table {
     Certificates,
     Revocations,
     CrlNumbers,
+    /// Dual-control officers (migration 0005): not per CA.
+    Officers,
 }
 
 impl Table {
@@ -67,6 +75,10 @@ impl Table {
         Self::CrlNumbers,
     ];
 
+    /// The tables whose rows belong to no CA (bound under CA id 0),
+    /// replayed once after the CAs.
+    pub const GLOBAL: [Self; 1] = [Self::Officers];
+
     /// The SQL table name.
     pub fn name(self) -> &'static str {
         match self {
@@ -74,6 +86,7 @@ impl Table {
             Self::Certificates => "certificates",
             Self::Revocations => "revocations",
             Self::CrlNumbers => "crl_numbers",
+            Self::Officers => "officers",
         }
     }
 
@@ -84,6 +97,7 @@ impl Table {
             Self::Certificates => 2,
             Self::Revocations => 3,
             Self::CrlNumbers => 4,
+            Self::Officers => 6,
         }
     }
 
@@ -93,6 +107,7 @@ impl Table {
             Self::Certificates => CERTIFICATES,
             Self::Revocations => REVOCATIONS,
             Self::CrlNumbers => CRL_NUMBERS,
+            Self::Officers => OFFICERS,
         }
     }
 
@@ -105,6 +120,7 @@ impl Table {
                 Some(n) => format!("CRL number {n}"),
                 None => format!("CRL number key {}", hex(key)),
             },
+            Self::Officers => format!("officer {:?}", String::from_utf8_lossy(key)),
         }
     }
 }
@@ -196,6 +212,13 @@ const CRL_NUMBERS: &[Field] = &[
     opt("sha256", Kind::Bytes),
 ];
 
+const OFFICERS: &[Field] = &[
+    f("name", Kind::Text),
+    f("credential_kind", Kind::Text),
+    f("credential", Kind::Bytes),
+    f("enrolled_at", Kind::Time),
+];
+
 /// One field value as read from the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Value {
@@ -230,7 +253,8 @@ pub(crate) struct Image {
     pub table: Table,
     pub ca: i64,
     /// Serial octets (certificates, revocations), the CRL number as 8
-    /// big-endian octets (crl_numbers), empty (cas).
+    /// big-endian octets (crl_numbers), empty (cas), the name's UTF-8
+    /// (officers, CA 0).
     pub key: Vec<u8>,
     pub bytes: Vec<u8>,
 }
@@ -428,8 +452,8 @@ pub(crate) fn revocation_image(
 
 /// How a row's key is stored in `audit_rows`: (`row_key`, `row_num`) =
 /// (serial, 0) for certificates and revocations, (empty, number) for CRL
-/// numbers, (empty, 0) for cas. Two columns so that every table joins its
-/// bindings by plain equality.
+/// numbers, (empty, 0) for cas, (name, 0) for officers. Two columns so
+/// that every table joins its bindings by plain equality.
 pub(crate) fn db_key(table: Table, key: &[u8]) -> (&[u8], i64) {
     match table {
         Table::CrlNumbers => (&[], crl_number_from_key(key).unwrap_or(i64::MIN)),
@@ -459,6 +483,13 @@ impl Table {
     fn join(self, tx: &Tx) -> String {
         let empty = empty_bytes(tx);
         match self {
+            Self::Officers => {
+                let name = match tx {
+                    Tx::Sqlite(_) => "CAST(r.name AS BLOB)",
+                    Tx::Postgres(_) => "convert_to(r.name, 'UTF8')",
+                };
+                format!("b.ca_id = 0 AND b.row_key = {name} AND b.row_num = 0")
+            }
             Self::Cas => format!("b.ca_id = r.id AND b.row_key = {empty} AND b.row_num = 0"),
             Self::Certificates | Self::Revocations => {
                 "b.ca_id = r.ca_id AND b.row_key = r.serial AND b.row_num = 0".into()
@@ -550,6 +581,7 @@ type RevRow = (
     Option<i64>,
     Option<Vec<u8>>,
 );
+type OfficerRow = (String, String, Vec<u8>, i64, Option<i64>, Option<Vec<u8>>);
 type CrlRow = (
     i64,
     i64,
@@ -832,6 +864,46 @@ pub(crate) async fn read(
                         },
                         content: mismatch,
                         binding: binding((r.10, r.11)),
+                    }
+                })
+                .collect()
+        }
+        Table::Officers => {
+            if ca != 0 {
+                return Ok(Vec::new());
+            }
+            let Ok(after) = std::str::from_utf8(after) else {
+                return Ok(Vec::new());
+            };
+            let sql = format!(
+                "SELECT r.*, {bound} FROM (SELECT name, credential_kind, credential, \
+                 enrolled_at FROM officers WHERE name {op} $1 ORDER BY name LIMIT $2) r \
+                 {join} ORDER BY r.name{then}"
+            );
+            let found: Vec<OfficerRow> = on_tx!(tx, c => sqlx::query_as(&sql)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *c)
+                .await?);
+            found
+                .into_iter()
+                .map(|r| {
+                    let key = r.0.as_bytes().to_vec();
+                    let values = [
+                        Value::Text(r.0),
+                        Value::Text(r.1),
+                        Value::Bytes(r.2),
+                        Value::Int(r.3),
+                    ];
+                    Read {
+                        image: Image {
+                            table,
+                            ca: 0,
+                            key,
+                            bytes: encode(table, &values),
+                        },
+                        content: None,
+                        binding: binding((r.4, r.5)),
                     }
                 })
                 .collect()

@@ -1,8 +1,8 @@
 //! Replaying the audit log against the tables: every row of `cas`,
-//! `certificates`, `revocations` and `crl_numbers` must equal the last image
-//! an audit entry recorded for it ([`super::image`]), and that entry must
-//! vouch for the image (its own hash, its link to the next entry, its
-//! `bound_rows` digest).
+//! `certificates`, `revocations`, `crl_numbers` and `officers` must equal
+//! the last image an audit entry recorded for it ([`super::image`]), and
+//! that entry must vouch for the image (its own hash, its link to the next
+//! entry, its `bound_rows` digest).
 //!
 //! Rows are read in key order a page at a time, each joined in the same
 //! statement to its bindings (one index range per row); the entries behind
@@ -70,13 +70,22 @@ pub enum RowProblem {
 
 impl fmt::Display for RowFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} row of CA ", self.table)?;
-        match &self.ca_name {
-            Some(name) => write!(f, "{name:?} ({})", self.ca)?,
-            None => write!(f, "{} (not in cas)", self.ca)?,
-        }
-        if !self.key.is_empty() || self.table != Table::Cas {
-            write!(f, ", {}", self.table.describe_key(&self.key))?;
+        if Table::GLOBAL.contains(&self.table) {
+            write!(
+                f,
+                "{} row, {}",
+                self.table,
+                self.table.describe_key(&self.key)
+            )?;
+        } else {
+            write!(f, "{} row of CA ", self.table)?;
+            match &self.ca_name {
+                Some(name) => write!(f, "{name:?} ({})", self.ca)?,
+                None => write!(f, "{} (not in cas)", self.ca)?,
+            }
+            if !self.key.is_empty() || self.table != Table::Cas {
+                write!(f, ", {}", self.table.describe_key(&self.key))?;
+            }
         }
         f.write_str(": ")?;
         match &self.problem {
@@ -562,7 +571,8 @@ async fn ca_ids(tx: &mut Tx, bindings: bool) -> Result<Vec<i64>> {
 
 impl Store {
     /// Replays the audit log against every row of `cas`, `certificates`,
-    /// `revocations` and `crl_numbers`, and checks each certificate's and
+    /// `revocations` and `crl_numbers` (per CA), then of `officers` (once),
+    /// and checks each certificate's and
     /// CRL's DER against its `sha256`: names every row that differs from
     /// the last image the log recorded for it (and which fields), every row
     /// no entry wrote, every row an entry wrote that is gone, and rows whose
@@ -573,6 +583,10 @@ impl Store {
         let mut replay = Replay::new(&mut tx).await?;
         for ca in ca_ids(&mut tx, true).await? {
             replay.ca(&mut tx, ca, &Table::ALL, Keys::All, true).await?;
+        }
+        replay.ca_name = None;
+        for table in Table::GLOBAL {
+            replay.table(&mut tx, table, 0, Keys::All, true).await?;
         }
         tx.rollback().await?;
         Ok(replay.report)
