@@ -12,6 +12,9 @@
 #      stand-in executables. Without systemd-analyze it says so and checks
 #      that every line is a section, a comment or a known Key=Value.
 #   3. The sysusers file, with `systemd-sysusers --dry-run` when present.
+#   4. The Grafana dashboard: valid JSON, every panel with a query. That
+#      each query reads series the services export is checked against
+#      running services by ocsp-responder/tests/dashboard.rs.
 #
 # Exits non-zero on the first problem; nothing is skipped without a line
 # saying so.
@@ -128,4 +131,25 @@ if command -v systemd-sysusers >/dev/null; then
 else
   say "systemd-sysusers not available: pki-core.sysusers.conf not checked"
 fi
+# --- 4. Grafana dashboard ----------------------------------------------------
+DASHBOARD="$ROOT_DIR/deploy/grafana/pki-services.json"
+python3 - "$DASHBOARD" <<'PY' || fail "deploy/grafana/pki-services.json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+def panels(ps):
+    for p in ps:
+        yield p
+        yield from panels(p.get("panels", []))
+ids, bad = set(), []
+for p in panels(d["panels"]):
+    if p["id"] in ids:
+        bad.append(f"panel id {p['id']} twice")
+    ids.add(p["id"])
+    if p["type"] != "row" and not [t for t in p.get("targets", []) if t.get("expr")]:
+        bad.append(f"panel {p['title']!r} has no query")
+if not d.get("uid") or bad:
+    sys.exit("\n".join(bad or ["no uid"]))
+print(f"deploy-check: grafana dashboard: ok ({len(ids)} panels)")
+PY
+
 say "all deployment files checked"
