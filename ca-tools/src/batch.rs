@@ -632,24 +632,40 @@ async fn reserve(issuer: &Issuer, items: &mut [Item]) -> Result<()> {
 /// `issuance_requests` row. Then the certificates answered before are
 /// read and checked against the request that found them.
 async fn record(issuer: &Issuer, items: &mut [Item], batch: &Batch) -> Result<()> {
+    let signed: Vec<usize> = (0..items.len())
+        .filter(|&i| matches!(items[i].outcome, Outcome::Signed { .. }))
+        .collect();
     let mut tx = issuer.store.begin().await?;
-    let mut lost = Vec::new();
-    for (index, item) in items.iter_mut().enumerate() {
-        if !matches!(item.outcome, Outcome::Signed { .. }) {
-            continue;
+    let mut serials = Vec::with_capacity(signed.len());
+    for &i in &signed {
+        if let Outcome::Signed { cert, .. } = &items[i].outcome {
+            serials.push(Serial::from_der_content(cert.serial())?);
         }
+    }
+    let answers: Vec<([u8; 32], &Serial)> = signed
+        .iter()
+        .zip(&serials)
+        .filter_map(|(&i, serial)| match &items[i].outcome {
+            Outcome::Signed { digest, .. } => Some((*digest, serial)),
+            _ => None,
+        })
+        .collect();
+    let recorded = tx.answer_requests(issuer.ca.id, &answers).await?;
+    let mut new = Vec::with_capacity(recorded.len());
+    let mut lost = Vec::new();
+    for (&i, serial) in signed.iter().zip(&serials) {
+        let item = &mut items[i];
         let Outcome::Signed {
             subject,
             digest,
             cert,
         } = item.outcome.take()
         else {
-            unreachable!("matched Signed above");
+            unreachable!("only signed items are listed");
         };
-        let serial = Serial::from_der_content(cert.serial())?;
-        if !tx.answer_request(issuer.ca.id, &digest, &serial).await? {
+        if !recorded.contains(&digest) {
             // Another run recorded this request since the reservation.
-            lost.push((index, digest));
+            lost.push((i, digest));
             continue;
         }
         let mut audit = AuditContext::new(issuer.actor()).with_details(json!({
@@ -661,18 +677,18 @@ async fn record(issuer: &Issuer, items: &mut [Item], batch: &Batch) -> Result<()
         for input in subject.inputs {
             audit = audit.with_input(input);
         }
-        tx.record_certificate(
-            &new_certificate(issuer.ca.id, &cert, issuer.profile_name())?,
-            &audit,
-        )
-        .await?;
+        new.push((
+            new_certificate(issuer.ca.id, &cert, issuer.profile_name())?,
+            audit,
+        ));
         item.outcome = Outcome::Answered {
             digest,
-            serial,
+            serial: serial.clone(),
             der: Some(cert.der().to_vec()),
             fresh: true,
         };
     }
+    tx.record_certificates(issuer.ca.id, &new).await?;
     if !lost.is_empty() {
         let digests: Vec<[u8; 32]> = lost.iter().map(|(_, d)| *d).collect();
         let found: HashMap<[u8; 32], Serial> = tx

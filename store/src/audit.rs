@@ -47,12 +47,14 @@ mod replay;
 use aws_lc_rs::digest;
 use time::OffsetDateTime;
 
-use crate::backend::{hash_from_db, on_tx, read_counter_tx, seq_from_db, seq_to_db, Tx};
+use crate::backend::{
+    hash_from_db, on_tx, read_counter_tx, seq_from_db, seq_to_db, values_list, Tx,
+};
 use crate::error::{Result, StoreError};
 use crate::{Store, StoreTx};
 
 use image::db_key;
-pub(crate) use image::{crl_number_key, revocation_image, Image};
+pub(crate) use image::{certificate_image, crl_number_key, revocation_image, Image};
 pub use image::{FieldDiff, Table};
 pub(crate) use replay::render_findings;
 pub use replay::{RowFinding, RowProblem, StateReport};
@@ -339,9 +341,6 @@ impl RawEntry {
     }
 }
 
-const INSERT: &str = "INSERT INTO audit_log (seq, at_us, actor, action, inputs_sha256, \
-     outputs_sha256, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
 /// The details key under which an entry vouches for the rows it wrote.
 pub(crate) const BOUND_ROWS: &str = "bound_rows";
 const ROWS_DOMAIN: &[u8] = b"pki-store audit rows v1\0";
@@ -417,6 +416,7 @@ fn unhex32(text: &str) -> Option<[u8; 32]> {
 }
 
 /// Where the next entry goes: its sequence number and the hash it links to.
+#[derive(Clone, Copy)]
 pub(crate) struct Link {
     pub(crate) seq: u64,
     prev_hash: [u8; 32],
@@ -546,10 +546,75 @@ impl StoreTx {
         self.write_audit_entry(link, record, rows).await
     }
 
+    /// Appends one entry per record, each binding its own row images (given
+    /// as written, not read back: for bulk writes such as batch issuance),
+    /// with a handful of statements for the lot.
+    pub(crate) async fn append_audit_many(
+        &mut self,
+        entries: &[(AuditRecord, Vec<Image>)],
+    ) -> Result<Vec<AuditEntry>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+        let mut link = self.next_audit_links(n).await?;
+        let mut sealed = Vec::with_capacity(entries.len());
+        let mut bindings = Vec::new();
+        for (record, images) in entries {
+            let mut images: Vec<&Image> = images.iter().collect();
+            images.sort_by(|a, b| a.order().cmp(&b.order()));
+            let rows = if images.is_empty() {
+                None
+            } else {
+                let mut digest = RowsDigest::default();
+                for image in &images {
+                    let (key, num) = db_key(image.table, &image.key);
+                    digest.add(image.table.code(), image.ca, key, num, &image.bytes);
+                    bindings.push((link.seq, *image));
+                }
+                Some(digest.finish())
+            };
+            let entry = sealed_entry(link, record, rows)?;
+            link = Link {
+                seq: entry.seq + 1,
+                prev_hash: entry.hash,
+            };
+            sealed.push(entry);
+        }
+        self.insert_audit_entries(&sealed).await?;
+        for chunk in bindings.chunks(BINDINGS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO audit_rows (seq, tbl, ca_id, row_key, row_num, image) VALUES {}",
+                values_list(&self.tx, chunk.len(), 6)
+            );
+            on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query(&sql);
+                for (seq, image) in chunk {
+                    let (key, num) = db_key(image.table, &image.key);
+                    q = q
+                        .bind(seq_to_db(*seq))
+                        .bind(image.table.code())
+                        .bind(image.ca)
+                        .bind(key)
+                        .bind(num)
+                        .bind(&image.bytes);
+                }
+                q.execute(&mut *c).await?;
+            });
+        }
+        Ok(sealed)
+    }
+
     /// Takes the next sequence number (under the write lock) and the hash
     /// of the entry before it.
     pub(crate) async fn next_audit_link(&mut self) -> Result<Link> {
-        let seq = self.bump_counter("audit", 1).await?;
+        self.next_audit_links(1).await
+    }
+
+    /// Takes the next `n` sequence numbers (under the write lock): the link
+    /// of the first.
+    async fn next_audit_links(&mut self, n: i64) -> Result<Link> {
+        let seq = self.bump_counter("audit", n).await? - n + 1;
         let prev_hash = if seq == 1 {
             GENESIS
         } else {
@@ -637,61 +702,90 @@ impl StoreTx {
         record: &AuditRecord,
         rows: Option<(u64, [u8; 32])>,
     ) -> Result<AuditEntry> {
-        let mut details = record.details.clone();
-        if details.get(BOUND_ROWS).is_some() {
-            return Err(StoreError::ReservedDetailsKey { key: BOUND_ROWS });
+        let entry = sealed_entry(link, record, rows)?;
+        self.insert_audit_entries(std::slice::from_ref(&entry))
+            .await?;
+        Ok(entry)
+    }
+
+    /// Inserts sealed entries ([`sealed_entry`]), in one statement per
+    /// thousand.
+    pub(crate) async fn insert_audit_entries(&mut self, entries: &[AuditEntry]) -> Result<()> {
+        for chunk in entries.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO audit_log (seq, at_us, actor, action, inputs_sha256, \
+                 outputs_sha256, details, prev_hash, hash) VALUES {}",
+                values_list(&self.tx, chunk.len(), 9)
+            );
+            on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query(&sql);
+                for e in chunk {
+                    q = q
+                        .bind(seq_to_db(e.seq))
+                        .bind(unix_micros(e.time))
+                        .bind(&e.actor)
+                        .bind(&e.action)
+                        .bind(concat(&e.inputs_sha256))
+                        .bind(concat(&e.outputs_sha256))
+                        .bind(&e.details)
+                        .bind(e.prev_hash.as_slice())
+                        .bind(e.hash.as_slice());
+                }
+                q.execute(&mut *c).await?;
+            });
         }
-        if let Some((count, digest)) = rows {
-            let claim = serde_json::json!({ "count": count, "sha256": image::hex(&digest) });
-            match details.as_object_mut() {
-                Some(map) => {
-                    map.insert(BOUND_ROWS.into(), claim);
-                }
-                None => {
-                    details = serde_json::json!({ "details": details, BOUND_ROWS: claim });
-                }
+        Ok(())
+    }
+}
+
+/// The entry at `link` for `record`, hashed and ready to insert; with
+/// `rows` (count, digest), its details vouch for the bindings written under
+/// its number.
+pub(crate) fn sealed_entry(
+    link: Link,
+    record: &AuditRecord,
+    rows: Option<(u64, [u8; 32])>,
+) -> Result<AuditEntry> {
+    let mut details = record.details.clone();
+    if details.get(BOUND_ROWS).is_some() {
+        return Err(StoreError::ReservedDetailsKey { key: BOUND_ROWS });
+    }
+    if let Some((count, digest)) = rows {
+        let claim = serde_json::json!({ "count": count, "sha256": image::hex(&digest) });
+        match details.as_object_mut() {
+            Some(map) => {
+                map.insert(BOUND_ROWS.into(), claim);
+            }
+            None => {
+                details = serde_json::json!({ "details": details, BOUND_ROWS: claim });
             }
         }
-        let details = serde_json::to_string(&details)?;
-        let Link { seq, prev_hash } = link;
-        let now = OffsetDateTime::now_utc();
-        let time_us = unix_micros(now);
-        let hash = entry_hash(&EntryFields {
-            seq,
-            time_us,
-            actor: &record.actor,
-            action: &record.action,
-            inputs: &record.inputs_sha256,
-            outputs: &record.outputs_sha256,
-            details: &details,
-            prev_hash: &prev_hash,
-        });
-        on_tx!(&mut self.tx, c => sqlx::query(INSERT)
-            .bind(seq_to_db(seq))
-            .bind(time_us)
-            .bind(&record.actor)
-            .bind(&record.action)
-            .bind(concat(&record.inputs_sha256))
-            .bind(concat(&record.outputs_sha256))
-            .bind(&details)
-            .bind(prev_hash.as_slice())
-            .bind(hash.as_slice())
-            .execute(&mut *c)
-            .await?
-            .rows_affected());
-        Ok(AuditEntry {
-            seq,
-            time: OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_us) * 1000)
-                .unwrap_or(now),
-            actor: record.actor.clone(),
-            action: record.action.clone(),
-            inputs_sha256: record.inputs_sha256.clone(),
-            outputs_sha256: record.outputs_sha256.clone(),
-            details,
-            prev_hash,
-            hash,
-        })
     }
+    let details = serde_json::to_string(&details)?;
+    let Link { seq, prev_hash } = link;
+    let now = OffsetDateTime::now_utc();
+    let time_us = unix_micros(now);
+    let hash = entry_hash(&EntryFields {
+        seq,
+        time_us,
+        actor: &record.actor,
+        action: &record.action,
+        inputs: &record.inputs_sha256,
+        outputs: &record.outputs_sha256,
+        details: &details,
+        prev_hash: &prev_hash,
+    });
+    Ok(AuditEntry {
+        seq,
+        time: OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_us) * 1000).unwrap_or(now),
+        actor: record.actor.clone(),
+        action: record.action.clone(),
+        inputs_sha256: record.inputs_sha256.clone(),
+        outputs_sha256: record.outputs_sha256.clone(),
+        details,
+        prev_hash,
+        hash,
+    })
 }
 
 async fn raw_entries(tx: &mut Tx, after: u64, limit: u32) -> Result<Vec<RawEntry>> {

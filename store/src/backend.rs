@@ -505,6 +505,31 @@ pub(crate) fn from_unix_opt(
     value.map(|v| from_unix(table, column, v)).transpose()
 }
 
+/// The `VALUES` list of a multi-row INSERT: `rows` tuples of `cols`
+/// parameters, anonymous `?` on SQLite (which binds numbered ones in
+/// O(P^2), see the revocation import), `$n` on PostgreSQL.
+pub(crate) fn values_list(tx: &Tx, rows: usize, cols: usize) -> String {
+    use std::fmt::Write as _;
+    let sqlite = matches!(tx, Tx::Sqlite(_));
+    let mut sql = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        sql.push_str(if r > 0 { ", (" } else { "(" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            if sqlite {
+                sql.push('?');
+            } else {
+                // Writing to a String cannot fail.
+                let _ = write!(sql, "${}", r * cols + c + 1);
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// A `u64` from the API as a BIGINT; values past `i64::MAX` mean "no bound".
 pub(crate) fn seq_to_db(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)

@@ -3,8 +3,8 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::audit::{sha256, AuditContext, Table};
-use crate::backend::{from_unix, hash_from_db, on_pool, on_tx, unix};
+use crate::audit::{certificate_image, sha256, AuditContext, Table};
+use crate::backend::{from_unix, hash_from_db, on_pool, on_tx, unix, values_list};
 use crate::ca::CaId;
 use crate::change::ChangeKind;
 use crate::error::{Result, StoreError};
@@ -173,6 +173,117 @@ impl StoreTx {
 }
 
 impl StoreTx {
+    /// [`StoreTx::record_certificate`] for many certificates of one CA, each
+    /// with its own `certificate.issue` audit entry binding its row, in a
+    /// handful of statements for the lot (batch issuance). Each row's image
+    /// is made from the values written rather than read back, as the
+    /// revocation import does. Returns each entry's sequence number, in
+    /// order.
+    pub async fn record_certificates(
+        &mut self,
+        ca: CaId,
+        certs: &[(NewCertificate, AuditContext)],
+    ) -> Result<Vec<u64>> {
+        if certs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ca_name = self.ca_name(ca).await?;
+        if let Some((other, _)) = certs.iter().find(|(c, _)| c.ca != ca) {
+            return Err(StoreError::UnknownCa(other.ca));
+        }
+        let serials: Vec<&Serial> = certs.iter().map(|(c, _)| &c.serial).collect();
+        for chunk in serials.chunks(500) {
+            let sql = format!(
+                "SELECT serial FROM certificates WHERE ca_id = $1 AND serial IN ({})",
+                (0..chunk.len())
+                    .map(|i| format!("${}", i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let found: Option<Vec<u8>> = on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query_scalar(&sql).bind(ca.0);
+                for serial in chunk {
+                    q = q.bind(serial.as_bytes());
+                }
+                q.fetch_optional(&mut *c).await?
+            });
+            if let Some(serial) = found {
+                return Err(StoreError::SerialAlreadyIssued {
+                    ca,
+                    serial: Serial::from_stored(serial, "certificates")?,
+                });
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        let digests: Vec<[u8; 32]> = certs.iter().map(|(c, _)| sha256(&c.der)).collect();
+        for (chunk, digests) in certs.chunks(1000).zip(digests.chunks(1000)) {
+            let sql = format!(
+                "INSERT INTO serials (ca_id, serial, allocated_at) VALUES {} ON CONFLICT DO NOTHING",
+                values_list(&self.tx, chunk.len(), 3)
+            );
+            on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query(&sql);
+                for (new, _) in chunk {
+                    q = q.bind(ca.0).bind(new.serial.as_bytes()).bind(unix(now));
+                }
+                q.execute(&mut *c).await?;
+            });
+            let sql = format!(
+                "INSERT INTO certificates (ca_id, serial, subject_der, not_before, not_after, \
+                 der, profile, sha256, issued_at) VALUES {}",
+                values_list(&self.tx, chunk.len(), 9)
+            );
+            on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query(&sql);
+                for ((new, _), digest) in chunk.iter().zip(digests) {
+                    q = q
+                        .bind(ca.0)
+                        .bind(new.serial.as_bytes())
+                        .bind(&new.subject_der)
+                        .bind(unix(new.not_before))
+                        .bind(unix(new.not_after))
+                        .bind(&new.der)
+                        .bind(&new.profile)
+                        .bind(digest.as_slice())
+                        .bind(unix(now));
+                }
+                q.execute(&mut *c).await?;
+            });
+        }
+        self.record_changes(ca, &serials, ChangeKind::Issued, now)
+            .await?;
+        let entries: Vec<_> = certs
+            .iter()
+            .zip(&digests)
+            .map(|((new, audit), digest)| {
+                let image = certificate_image(
+                    ca.0,
+                    new.serial.as_bytes(),
+                    sha256(&new.subject_der),
+                    unix(new.not_before),
+                    unix(new.not_after),
+                    &new.profile,
+                    *digest,
+                    unix(now),
+                );
+                let record = audit.record(
+                    "certificate.issue",
+                    vec![*digest],
+                    json!({
+                        "ca": ca_name,
+                        "serial": new.serial.to_hex(),
+                        "profile": new.profile,
+                        "not_before": unix(new.not_before),
+                        "not_after": unix(new.not_after),
+                    }),
+                );
+                (record, vec![image])
+            })
+            .collect();
+        let sealed = self.append_audit_many(&entries).await?;
+        Ok(sealed.into_iter().map(|e| e.seq).collect())
+    }
+
     /// The serials that answered these issuance requests of `ca`
     /// (`issuance_requests`, migration 0004), as (request digest, serial).
     /// An index, not vouched state: check each against its certificate.
@@ -211,25 +322,37 @@ impl StoreTx {
         Ok(found)
     }
 
-    /// Records that `serial` answers issuance request `request` of `ca`;
-    /// `false` (and nothing written) if the request was answered already,
-    /// by a run that committed first.
-    pub async fn answer_request(
+    /// Records that each serial answers its issuance request of `ca`;
+    /// returns the requests recorded now. A request answered already (by
+    /// a run that committed first) is left as it was and not returned.
+    pub async fn answer_requests(
         &mut self,
         ca: CaId,
-        request: &[u8; 32],
-        serial: &Serial,
-    ) -> Result<bool> {
-        const SQL: &str = "INSERT INTO issuance_requests (ca_id, request_sha256, serial) \
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        let done = on_tx!(&mut self.tx, c => sqlx::query(SQL)
-            .bind(ca.0)
-            .bind(request.as_slice())
-            .bind(serial.as_bytes())
-            .execute(&mut *c)
-            .await?
-            .rows_affected());
-        Ok(done == 1)
+        answers: &[([u8; 32], &Serial)],
+    ) -> Result<std::collections::HashSet<[u8; 32]>> {
+        let mut recorded = std::collections::HashSet::with_capacity(answers.len());
+        for chunk in answers.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO issuance_requests (ca_id, request_sha256, serial) VALUES {} \
+                 ON CONFLICT DO NOTHING RETURNING request_sha256",
+                values_list(&self.tx, chunk.len(), 3)
+            );
+            let rows: Vec<Vec<u8>> = on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query_scalar(&sql);
+                for (request, serial) in chunk {
+                    q = q.bind(ca.0).bind(request.as_slice()).bind(serial.as_bytes());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            for digest in rows {
+                recorded.insert(hash_from_db(
+                    "issuance_requests",
+                    "request_sha256",
+                    &digest,
+                )?);
+            }
+        }
+        Ok(recorded)
     }
 }
 

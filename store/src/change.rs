@@ -11,7 +11,9 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::backend::{from_unix, on_pool, on_tx, read_counter, seq_from_db, seq_to_db, unix, Tx};
+use crate::backend::{
+    from_unix, on_pool, on_tx, read_counter, seq_from_db, seq_to_db, unix, values_list, Tx,
+};
 use crate::ca::CaId;
 use crate::error::{Result, StoreError};
 use crate::serial::Serial;
@@ -79,6 +81,47 @@ const INSERT: &str =
 impl StoreTx {
     /// Appends a change in this transaction and, on PostgreSQL, queues a
     /// NOTIFY on [`CHANGES_CHANNEL`] (delivered at commit).
+    /// [`StoreTx::record_change`] for many serials of one CA at once; the
+    /// sequence number of the last.
+    pub(crate) async fn record_changes(
+        &mut self,
+        ca: CaId,
+        serials: &[&Serial],
+        kind: ChangeKind,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        let n = i64::try_from(serials.len()).unwrap_or(i64::MAX);
+        let last = self.bump_counter("change", n).await?;
+        let mut seq = last - n;
+        for chunk in serials.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO changes (seq, ca_id, serial, kind, at) VALUES {}",
+                values_list(&self.tx, chunk.len(), 5)
+            );
+            on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query(&sql);
+                for serial in chunk {
+                    seq += 1;
+                    q = q
+                        .bind(seq)
+                        .bind(ca.0)
+                        .bind(serial.as_bytes())
+                        .bind(kind.as_str())
+                        .bind(unix(at));
+                }
+                q.execute(&mut *c).await?;
+            });
+        }
+        if let Tx::Postgres(t) = &mut self.tx {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(last.to_string())
+                .execute(&mut **t)
+                .await?;
+        }
+        seq_from_db("changes", "seq", last)
+    }
+
     pub(crate) async fn record_change(
         &mut self,
         ca: CaId,

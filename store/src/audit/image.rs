@@ -421,6 +421,38 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// The image of a certificate row as the batch issuance writes it (too
+/// many rows to read each back). `subject_sha256` is the SHA-256 of the
+/// subject DER.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn certificate_image(
+    ca: i64,
+    serial: &[u8],
+    subject_sha256: [u8; 32],
+    not_before: i64,
+    not_after: i64,
+    profile: &str,
+    sha256: [u8; 32],
+    issued_at: i64,
+) -> Image {
+    let values = [
+        Value::Int(ca),
+        Value::Bytes(serial.to_vec()),
+        Value::Bytes(subject_sha256.to_vec()),
+        Value::Int(not_before),
+        Value::Int(not_after),
+        Value::Text(profile.to_owned()),
+        Value::Bytes(sha256.to_vec()),
+        Value::Int(issued_at),
+    ];
+    Image {
+        table: Table::Certificates,
+        ca,
+        key: serial.to_vec(),
+        bytes: encode(Table::Certificates, &values),
+    }
+}
+
 /// The image of a revocation row as the bulk import writes it (the import
 /// inserts too many rows to read each back).
 pub(crate) fn revocation_image(
