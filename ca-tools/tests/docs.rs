@@ -3,17 +3,19 @@
 //! output the page shows.
 //!
 //! For each page, a fresh directory stands in for the repository root:
-//! `examples/`, `scripts/`, `deploy/` and `docs/` link to the real ones,
-//! `target/release/` and `target/debug/` to the directory of the binaries
-//! under test (this build's `pki`, with `ocsp-responder` and
-//! `validation-api` beside it: `cargo build -p ocsp-responder -p
-//! validation-api` when missing), and `var/demo/` is made by the demo's
-//! own scripts (`scripts/demo.sh`, `demo-api.sh`, `demo-ocsp.sh`, with
-//! `PKI`, `API` and `OCSP_RESPONDER` naming those binaries). The page's
-//! commands then run in one bash session there (so `cd` and `export`
-//! carry over from block to block), with `target/release` first on
-//! `PATH`, no `PKI_*` or `SOFTHSM2_CONF` from the caller, and stdin from
-//! /dev/null.
+//! its entries link to the checkout's (all but `Cargo.toml`, `Cargo.lock`,
+//! `target/` and `var/`); `target/release/` and `target/debug/` link to
+//! the directory of the binaries under test (this build's `pki`, with
+//! `ocsp-responder` and `validation-api` beside it: `cargo build -p
+//! ocsp-responder -p validation-api` when missing); `var/demo/` is made
+//! by the demo's own scripts (`scripts/demo.sh`, `demo-api.sh`,
+//! `demo-ocsp.sh`, with `PKI`, `API` and `OCSP_RESPONDER` naming those
+//! binaries). The page's commands then run in one bash session there (so
+//! `cd` and `export` carry over from block to block), with
+//! `target/release` first on `PATH`, no `PKI_*` or `SOFTHSM2_CONF` from
+//! the caller, and stdin from /dev/null. Commands should write only below
+//! that directory's own files (`var/`, or new files at its top), not into
+//! the linked checkout.
 //!
 //! Conventions for the pages:
 //!
@@ -393,8 +395,18 @@ fn stage(page: &str, bins: &Path) -> Stage {
     let root = dir.path().join("repo");
     fs::create_dir_all(root.join("target")).expect("stage directory");
     let repo = repo();
-    for link in ["examples", "scripts", "deploy", "docs"] {
-        symlink(repo.join(link), root.join(link)).expect("stage link");
+    // Everything of the checkout but its build and demo output, and the
+    // workspace manifest: a `cargo` command in a page fails here at once
+    // (mark it skip) instead of building into the binaries under test.
+    for entry in fs::read_dir(&repo).expect("repository readable") {
+        let name = entry.expect("directory entry").file_name();
+        if ["target", "var", ".git", "Cargo.toml", "Cargo.lock"]
+            .iter()
+            .any(|n| name == *n)
+        {
+            continue;
+        }
+        symlink(repo.join(&name), root.join(&name)).expect("stage link");
     }
     symlink(bins, root.join("target/release")).expect("stage link");
     symlink(bins, root.join("target/debug")).expect("stage link");
