@@ -258,3 +258,44 @@ async fn unreachable_cdp_under_hard_fail() {
     let (_, v) = s.validate(&pki.request(&pki.good)).await;
     assert_eq!(code(&v), "revocation_status_unavailable", "{v}");
 }
+
+/// A reload starts from an empty verdict cache (a verdict reached under
+/// the old trust anchors is never served under the new ones) and
+/// registers the CRL feeds the new configuration names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_drops_cached_verdicts_and_registers_new_feeds() {
+    let pki = Pki::new(None);
+    // No file watching: only the explicit reload below reloads.
+    let text = support::config_text("").replace("watch_seconds = 0.1", "watch_seconds = 0");
+    let s = Server::start(&pki, &text).await;
+    for _ in 0..2 {
+        let (_, v) = s.validate(&pki.request(&pki.good)).await;
+        assert_eq!(code(&v), "valid", "{v}");
+    }
+    assert_eq!(s.svc.snapshot().results.len(), 1, "the verdict is cached");
+    let extra = "http://127.0.0.1:9/extra.crl";
+    assert!(s.svc.feeds().iter().all(|f| f.url != extra));
+
+    // The CNIE tier goes; a CRL URL comes.
+    let start = text.find("[[tiers]]\nname = \"cnie\"").unwrap();
+    let end = text.find("[[tiers]]\nname = \"simple\"").unwrap();
+    let new = format!("{}{}", &text[..start], &text[end..]).replace(
+        "[crl_refresh]\nenabled = false",
+        &format!("[crl_refresh]\nenabled = false\nurls = [\"{extra}\"]"),
+    );
+    std::fs::write(&s.config_path, new).unwrap();
+    assert_eq!(s.svc.reload().unwrap(), 2);
+
+    assert!(s.svc.snapshot().results.is_empty());
+    let (_, v) = s.validate(&pki.request(&pki.good)).await;
+    assert_eq!(
+        code(&v),
+        "issuer_not_found",
+        "a cached verdict survived: {v}"
+    );
+    assert!(
+        s.svc.feeds().iter().any(|f| f.url == extra),
+        "{:?}",
+        s.svc.feeds().iter().map(|f| &f.url).collect::<Vec<_>>()
+    );
+}
