@@ -122,6 +122,12 @@ pub fn keygen(args: &KeygenArgs) -> Result<()> {
     public.push(".pub");
     let public = PathBuf::from(public);
     crate::publish::ensure_absent(&public, "public key file")?;
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
     crate::publish::write_private(&args.out, key.private_pem()?.as_bytes())?;
     crate::publish::write_private(&public, key.public_pem().as_bytes())?;
     say!(
