@@ -10,20 +10,27 @@
 //!
 //! The bearer token is read from a file (`--token-file`, or the file
 //! `VALIDATION_API_TOKEN_FILE` names), never from the command line, where
-//! any local user could read it. Plain HTTP only: put a TLS-terminating
-//! proxy in between, or see README.md for TLS.
+//! any local user could read it. An `https` URL's certificate is checked
+//! against `--ca-file`, or the system's CA bundle.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use bytes::Bytes;
 use clap::Parser;
+use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 /// Asks the validation API whether a certificate chain is valid.
 #[derive(Debug, Parser)]
@@ -47,6 +54,9 @@ struct Args {
     /// low, substantial or high: fail below this assurance level.
     #[arg(long)]
     level: Option<String>,
+    /// CA certificates (PEM) for an https URL; default: the system's.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 /// Exit statuses.
@@ -82,7 +92,47 @@ fn request_body(args: &Args) -> Result<Value, String> {
     Ok(body)
 }
 
-/// Sends the request; the HTTP status and the JSON answer.
+/// Where the CA certificates for an `https` URL come from without
+/// `--ca-file` (Debian and Ubuntu's bundle).
+const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// TLS settings that trust the certificates of `ca_file`.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    let path = ca_file.unwrap_or(Path::new(SYSTEM_CAS));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read CA certificates from {}: {e}", path.display()))?
+    {
+        let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// One HTTP/1.1 exchange on `io` (a TCP or TLS stream).
+async fn exchange<T>(io: T, request: Request<Full<Bytes>>) -> Result<Response<Incoming>, String>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Sends the request to `{url}/v1/validate` over HTTP or HTTPS; the HTTP
+/// status and the JSON answer.
 async fn validate(args: &Args, body: &Value) -> Result<(http::StatusCode, Value), String> {
     let token = std::fs::read_to_string(&args.token_file).map_err(|e| {
         format!(
@@ -91,20 +141,45 @@ async fn validate(args: &Args, body: &Value) -> Result<(http::StatusCode, Value)
         )
     })?;
     let url = format!("{}/v1/validate", args.url.trim_end_matches('/'));
-    let request = http::Request::post(&url)
+    let uri: http::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(format!("{url}: only http:// and https:// URLs")),
+    };
+    let (Some(authority), Some(host)) = (uri.authority(), uri.host()) else {
+        return Err(format!("{url}: no host"));
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let request = Request::post(uri.path())
+        .header(http::header::HOST, authority.as_str())
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(
             http::header::AUTHORIZATION,
             format!("Bearer {}", token.trim()),
         )
         .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|e| format!("bad URL {url}: {e}"))?;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let response =
-        tokio::time::timeout(std::time::Duration::from_secs(30), client.request(request))
+        .map_err(|e| format!("{url}: {e}"))?;
+    let send = async {
+        let tcp = TcpStream::connect((host, port))
             .await
-            .map_err(|_| format!("{url}: no answer within 30 s"))?
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        if https {
+            let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{url}: {e}"))?;
+            let tls = TlsConnector::from(Arc::new(tls_config(args.ca_file.as_deref())?))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
+            exchange(tls, request).await
+        } else {
+            exchange(tcp, request).await
+        }
+    };
+    let response = tokio::time::timeout(std::time::Duration::from_secs(30), send)
+        .await
+        .map_err(|_| format!("{url}: no answer within 30 s"))?
+        .map_err(|e| format!("{url}: {e}"))?;
     let status = response.status();
     let bytes = response
         .into_body()

@@ -2,7 +2,8 @@
 //! server: the Python one (`validate.py`, standard library only) and the
 //! Rust one (`cargo run -p validation-api --example validate-client`)
 //! print the verdict and exit 0 for a valid chain, 1 for a revoked
-//! certificate, 2 for a refused request (wrong token).
+//! certificate, 2 for a refused request (wrong token), over HTTP and
+//! HTTPS (the server's certificate checked against `--ca-file`).
 //!
 //! The Rust client is this package's example: `cargo test` and `cargo
 //! nextest run` of the workspace build it; run alone, this test builds it
@@ -74,6 +75,42 @@ impl Files {
     }
 }
 
+/// The same API over HTTPS, its certificate for `localhost` issued by a
+/// root in `root_pem`.
+struct TlsServer {
+    running: validation_api::Running,
+    root_pem: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsServer {
+    async fn start(pki: &Pki) -> Self {
+        let root = pki_core::testing::TestCa::root("CN=API Server Root,C=MA");
+        let server = root.leaf("CN=localhost", |t| {
+            t.subject_alt_names = vec![pki_core::builder::GeneralNameSpec::dns("localhost")];
+            t.extended_key_usage = vec![pki_core::oid::KP_SERVER_AUTH];
+        });
+        let dir = tempfile::tempdir().unwrap();
+        pki.write(dir.path());
+        std::fs::write(dir.path().join("server.pem"), server.cert_pem()).unwrap();
+        std::fs::write(dir.path().join("server.key"), server.key().pkcs8_pem()).unwrap();
+        let root_pem = dir.path().join("server-root.pem");
+        std::fs::write(&root_pem, root.cert_pem()).unwrap();
+        let text = support::config_text("").replace(
+            "[crl_refresh]",
+            "[tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n\n[crl_refresh]",
+        );
+        let path = dir.path().join("api.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = validation_api::Config::load(&path).unwrap();
+        Self {
+            running: validation_api::start_from_config(config).await.unwrap(),
+            root_pem: root_pem.to_str().unwrap().to_owned(),
+            _dir: dir,
+        }
+    }
+}
+
 /// The client's arguments for `leaf`, through the CNIE CA, at level high.
 fn arguments(server: &Server, files: &Files, leaf: &str) -> Vec<String> {
     [
@@ -138,6 +175,21 @@ async fn check_client(name: &str, client: impl Fn() -> Command) {
         "refused: HTTP 401: unauthorized: missing or unknown bearer token\n",
         "{name}"
     );
+
+    // Over HTTPS, the server's certificate checked against --ca-file.
+    let tls = TlsServer::start(&pki).await;
+    let mut args = arguments(&server, &files, "good.pem");
+    args[1] = format!("https://localhost:{}", tls.running.local_addr().port());
+    args.extend(["--ca-file".to_owned(), tls.root_pem.clone()]);
+    let o = tokio::task::block_in_place(|| client().args(&args).output()).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{name}: {o:?}");
+    assert!(stdout(&o).starts_with("valid: tier cnie, level high\n"));
+    // ... and refused when it chains to no CA of --ca-file.
+    let last = args.len() - 1;
+    args[last] = files.path("good.pem");
+    let o = tokio::task::block_in_place(|| client().args(&args).output()).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{name}: {o:?}");
+    assert!(stdout(&o).is_empty(), "{name}: {o:?}");
 
     // The server saw the three requests the clients made.
     let (_, metrics) = server.client.get("/metrics", None).await;
