@@ -44,7 +44,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "PKI_HSM_TOKEN", value_name = "LABEL")]
     pub token: Option<String>,
     /// File holding the HSM user PIN (else the variable named in the config,
-    /// default PKI_HSM_PIN). The PIN itself is never an argument.
+    /// default PKI_HSM_PIN): the single-PIN mode, for the demo. Under dual
+    /// control, CA-key operations take the officers' --officer-share
+    /// instead. The PIN itself is never an argument.
     #[arg(long, global = true, env = "PKI_HSM_PIN_FILE", value_name = "FILE")]
     pub pin_file: Option<PathBuf>,
     /// Who is acting, recorded in the audit log; required (or PKI_ACTOR)

@@ -972,6 +972,71 @@ fn blob(backend: Backend, hex: &str) -> String {
     }
 }
 
+/// Officers belong to no CA: their rows are bound under CA id 0 and
+/// replayed once; an officer row edited, deleted or inserted behind the
+/// log's back is named.
+pub async fn state_officer_rows_are_named(ctx: Ctx) {
+    let s = &ctx.store;
+    let enrol = |name: &str| store::NewOfficer {
+        name: name.into(),
+        credential_kind: "x25519".into(),
+        credential: vec![7; 32],
+    };
+    for name in ["amina", "youssef"] {
+        s.add_officer(&enrol(name), &officer()).await.unwrap();
+    }
+    assert!(matches!(
+        s.add_officer(&enrol("amina"), &officer()).await,
+        Err(StoreError::OfficerTaken { .. })
+    ));
+    let names: Vec<String> = s
+        .officers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(names, ["amina", "youssef"]);
+    assert_eq!(
+        s.officer("youssef").await.unwrap().unwrap().credential,
+        [7; 32]
+    );
+    let (bound, count) = s.audit_bound_rows(2, 10).await.unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(bound[0].officer.as_deref(), Some("youssef"));
+    let state = s.verify_state().await.unwrap();
+    assert!(state.is_intact(), "{:#?}", state.findings);
+    assert_eq!(state.rows, 2);
+
+    let findings = |report: store::StateReport| -> Vec<String> {
+        report.findings.iter().map(ToString::to_string).collect()
+    };
+    ctx.tamper("UPDATE officers SET credential_kind = 'argon2id' WHERE name = 'youssef'")
+        .await;
+    assert_eq!(
+        findings(s.verify_state().await.unwrap()),
+        [
+            "officers row, officer \"youssef\": credential_kind is \"argon2id\", the log says \"x25519\" (audit entry 2)"
+        ]
+    );
+    ctx.tamper("DELETE FROM officers WHERE name = 'youssef'")
+        .await;
+    ctx.tamper(
+        "INSERT INTO officers (name, credential_kind, credential, enrolled_at) \
+         SELECT 'mallory', credential_kind, credential, enrolled_at FROM officers \
+         WHERE name = 'amina'",
+    )
+    .await;
+    assert_eq!(
+        findings(s.verify_state().await.unwrap()),
+        [
+            "officers row, officer \"mallory\": no audit entry wrote this row",
+            "officers row, officer \"youssef\": audit entry 2 wrote this row; it is gone from the table",
+        ]
+    );
+    assert!(s.verify_audit().await.is_ok(), "the chain is untouched");
+}
+
 pub async fn state_intact_after_every_kind_of_write(ctx: Ctx) {
     let s = &ctx.store;
     let root = make_ca(s, "root", None).await.id;

@@ -62,6 +62,7 @@ const SUITE: &[(&str, Case)] = suite![
     state_rewritten_image_breaks_the_entry,
     state_imported_rows_are_named,
     state_baseline_binds_rows_of_an_older_schema,
+    state_officer_rows_are_named,
     bulk_revocations_import_and_list,
     million_revocations_import_and_list,
     ocsp_responses_upsert_keeps_the_newest_status,
