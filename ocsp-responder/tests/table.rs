@@ -337,3 +337,38 @@ async fn a_released_hold_is_good_again_from_the_table() {
     assert!(released, "still on hold 10 s after the release");
     r.shutdown().await;
 }
+
+/// Table mode: a bulk import (one CA-wide change) reaches the served
+/// answer through the updater and the responder's change feed.
+#[tokio::test]
+async fn a_bulk_import_is_served_from_the_table() {
+    let fx = Fixture::new("table-import").await;
+    let r = responder(&fx, true).await;
+    let addr = r.local_addr();
+    assert!(is_good(&status_at(&fx, addr, &fx.good).await));
+    let imported = store::ImportedRevocation {
+        serial: Serial::from_der_content(fx.good.serial()).unwrap(),
+        reason: RevocationReason::AffiliationChanged,
+        revoked_at: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        invalidity_date: None,
+    };
+    fx.store
+        .import_revocations(
+            fx.ca_id,
+            &[imported],
+            &store::AuditContext::new("migration"),
+        )
+        .await
+        .unwrap();
+    let seen = eventually(Duration::from_secs(10), || async {
+        matches!(
+            status_at(&fx, addr, &fx.good).await,
+            OcspStatus::Revoked(info)
+                if info.revocation_reason
+                    == Some(x509_cert::ext::pkix::CrlReason::AffiliationChanged)
+        )
+    })
+    .await;
+    assert!(seen, "the imported revocation is not served within 10 s");
+    r.shutdown().await;
+}
