@@ -64,11 +64,20 @@ pub enum Unlock {
 
 impl Unlock {
     /// The PIN of `settings.token`: the rebuilt one for the token the
-    /// shares are for, else the single PIN source.
+    /// shares are for, else the single PIN source (a second token, such as
+    /// an offline parent's, is not under dual control: said on stderr).
     pub fn pin_for(&self, settings: &HsmSettings) -> Result<Pin> {
         match self {
             Self::Quorum { token, pin, .. } if *token == settings.token => Ok(pin.clone()),
-            _ => settings.pin.read(),
+            Self::Quorum { token, .. } => {
+                eprintln!(
+                    "pki: warning: the officers' shares are for token {token}; token {} is \
+                     opened with the single PIN from {} (demo mode, no dual control)",
+                    settings.token, settings.pin
+                );
+                settings.pin.read()
+            }
+            Self::Single => settings.pin.read(),
         }
     }
 
