@@ -404,3 +404,59 @@ fn officer_rows_edited_deleted_or_inserted_are_named_by_audit_verify() {
         "{out}"
     );
 }
+
+/// A CRL outside the schedule: signed with two officers' shares and no
+/// single PIN, both its entries (the reservation and the CRL) name them;
+/// one share publishes nothing.
+#[test]
+fn a_crl_outside_the_schedule_names_the_officers() {
+    let o = Officers::new();
+    o.bed.root_and_cnie();
+    let crl = |shares: &[&str]| {
+        let mut args = vec![
+            "crl",
+            "generate",
+            "--ca",
+            "cnie-citizen-ca",
+            "--out",
+            "cnie.crl",
+        ];
+        args.extend_from_slice(shares);
+        o.run(&args)
+    };
+    let (amina, youssef) = (Officers::share("amina"), Officers::share("youssef"));
+    let out = crl(&["--officer-share", &amina, "--officer-key", "amina.key"]);
+    assert!(
+        text(&out).contains("missing 1 more of: karim, youssef"),
+        "{}",
+        text(&out)
+    );
+    assert!(!o.bed.path("cnie.crl").exists());
+    let out = crl(&[
+        "--officer-share",
+        &amina,
+        "--officer-key",
+        "amina.key",
+        "--officer-share",
+        &youssef,
+        "--officer-key",
+        "youssef.key",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let crl_entries: Vec<Value> = entries(&o.bed)
+        .into_iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("crl."))
+        .collect();
+    assert_eq!(crl_entries.len(), 2, "{crl_entries:?}");
+    for entry in &crl_entries {
+        assert_eq!(
+            entry["details"]["extra"]["pin_mode"], "2-of-3 officers",
+            "{entry}"
+        );
+        assert_eq!(
+            entry["details"]["extra"]["officers"],
+            serde_json::json!(["amina", "youssef"]),
+            "{entry}"
+        );
+    }
+}

@@ -274,7 +274,7 @@ fn argon2() -> Result<Argon2<'static>> {
 
 #[cfg(unix)]
 fn read_without_echo(question: &str) -> Result<Zeroizing<String>> {
-    use std::io::{BufRead as _, Write as _};
+    use std::io::{Read as _, Write as _};
 
     use rustix::termios::{self, LocalModes, OptionalActions};
 
@@ -292,19 +292,28 @@ fn read_without_echo(question: &str) -> Result<Zeroizing<String>> {
     quiet.local_modes.remove(LocalModes::ECHO);
     quiet.local_modes.insert(LocalModes::ECHONL);
     termios::tcsetattr(&tty, OptionalActions::Flush, &quiet).map_err(|e| tty_err(e.into()))?;
-    let mut line = Zeroizing::new(String::new());
+    // Byte by byte, unbuffered: no reader's buffer keeps a copy.
+    let mut line = Zeroizing::new(Vec::with_capacity(256));
     let read = (|| {
         let mut out = &tty;
         out.write_all(question.as_bytes())?;
         out.flush()?;
-        std::io::BufReader::new(&tty).read_line(&mut line)
+        let mut byte = Zeroizing::new([0u8; 1]);
+        while line.len() < 4096 && (&tty).read(&mut *byte)? == 1 && byte[0] != b'\n' {
+            line.push(byte[0]);
+        }
+        Ok::<_, std::io::Error>(())
     })();
     let _ = termios::tcsetattr(&tty, OptionalActions::Flush, &saved);
     read.map_err(tty_err)?;
-    while line.ends_with(['\n', '\r']) {
+    while line.last() == Some(&b'\r') {
         line.pop();
     }
-    Ok(line)
+    let text = std::str::from_utf8(&line).map_err(|_| CliError::OfficerKeyFile {
+        path: "/dev/tty".into(),
+        reason: "passphrase is not UTF-8".into(),
+    })?;
+    Ok(Zeroizing::new(text.to_owned()))
 }
 
 #[cfg(not(unix))]
@@ -377,7 +386,10 @@ pub fn seal(plain: &[u8], to: Recipient<'_>, header: &[u8]) -> Result<Sealed> {
     let nonce = random::<NONCE_LEN>()?;
     let hex = pki_core::cert::hex;
     let encrypt = |key: &[u8]| -> Result<Vec<u8>> {
-        let mut buf = plain.to_vec();
+        // Room for the tag up front: no reallocation leaves a copy of the
+        // plaintext behind; the buffer is encrypted in place.
+        let mut buf = Vec::with_capacity(plain.len() + CHACHA20_POLY1305.tag_len());
+        buf.extend_from_slice(plain);
         aead(key)?
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
