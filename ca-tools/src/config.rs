@@ -115,11 +115,16 @@ impl GlobalArgs {
             .iter()
             .find_map(|s| s.module.clone())
             .unwrap_or_else(hsm::module_path_from_env);
+        let require_officers = sections
+            .iter()
+            .find_map(|s| s.require_officers)
+            .unwrap_or(false);
         Ok(HsmSettings {
             token: TokenLabel::new(token.clone())
                 .map_err(|e| invalid("HSM token label", e.to_string()))?,
             pin,
             module,
+            require_officers,
         })
     }
 }
@@ -196,6 +201,9 @@ pub struct HsmSection {
     pub pin_file: Option<PathBuf>,
     /// PKCS#11 module path [default: $PKCS11_MODULE or SoftHSM2].
     pub module: Option<PathBuf>,
+    /// CA-key operations on this token need the officers' shares
+    /// (`--officer-share`); the single-PIN demo mode is refused.
+    pub require_officers: Option<bool>,
 }
 
 impl HsmSection {
@@ -240,6 +248,8 @@ pub struct HsmSettings {
     pub token: TokenLabel,
     pub pin: PinSource,
     pub module: PathBuf,
+    /// Refuse the single-PIN mode for CA-key operations.
+    pub require_officers: bool,
 }
 
 /// `[key]`: the key pair a ceremony generates in the HSM.

@@ -129,6 +129,8 @@ pub enum CliError {
     },
     #[error("{what} failed")]
     OfficerCrypto { what: String },
+    #[error("token {token:?} requires dual control ([hsm] require_officers): the officers present pass --officer-share FILE each; the single-PIN mode is refused and the HSM was not touched")]
+    OfficersRequired { token: String },
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]

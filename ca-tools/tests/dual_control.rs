@@ -460,3 +460,51 @@ fn a_crl_outside_the_schedule_names_the_officers() {
         );
     }
 }
+
+/// With `[hsm] require_officers = true` the single-PIN mode is refused for
+/// CA-key operations, before the HSM is touched; shares still work.
+#[test]
+fn a_token_that_requires_officers_refuses_the_single_pin() {
+    let o = Officers::new();
+    let config = std::fs::read_to_string(example("pki.toml"))
+        .unwrap()
+        .replace("[hsm]\n", "[hsm]\nrequire_officers = true\n");
+    std::fs::write(o.bed.path("strict.toml"), config).unwrap();
+    let file = example("01-national-root.toml");
+    let root = file.to_str().unwrap();
+    // The single PIN is there, and refused.
+    let out = o
+        .bed
+        .command(&["ceremony", "root", root])
+        .env("PKI_CONFIG", o.bed.path("strict.toml"))
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("requires dual control ([hsm] require_officers)")
+            && said.contains("the HSM was not touched"),
+        "{said}"
+    );
+    assert!(!o.bed.path("root.pem").exists());
+    let (amina, youssef) = (Officers::share("amina"), Officers::share("youssef"));
+    let out = o
+        .bed
+        .command(&[
+            "ceremony",
+            "root",
+            root,
+            "--officer-share",
+            &amina,
+            "--officer-key",
+            "amina.key",
+            "--officer-share",
+            &youssef,
+            "--officer-key",
+            "youssef.key",
+        ])
+        .env("PKI_CONFIG", o.bed.path("strict.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}

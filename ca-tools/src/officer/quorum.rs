@@ -66,7 +66,16 @@ impl Unlock {
     /// The PIN of `settings.token`: the rebuilt one for the token the
     /// shares are for, else the single PIN source (a second token, such as
     /// an offline parent's, is not under dual control: said on stderr).
+    ///
+    /// A token whose settings require officers (`[hsm] require_officers`)
+    /// is refused without their shares, before anything touches the HSM.
     pub fn pin_for(&self, settings: &HsmSettings) -> Result<Pin> {
+        let covered = matches!(self, Self::Quorum { token, .. } if *token == settings.token);
+        if settings.require_officers && !covered {
+            return Err(CliError::OfficersRequired {
+                token: settings.token.as_str().to_owned(),
+            });
+        }
         match self {
             Self::Quorum { token, pin, .. } if *token == settings.token => Ok(pin.clone()),
             Self::Quorum { token, .. } => {
