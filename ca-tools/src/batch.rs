@@ -436,22 +436,16 @@ pub async fn run(
     let started = Instant::now();
     let mut summary = BatchSummary::default();
     let chunk = opts.chunk.max(1);
-    // Chunk k is signed on threads while chunk k-1 is recorded.
+    // Three chunks in flight: while chunk k is signed on threads, chunk
+    // k-1 is recorded and chunk k+1 read, parsed and given its serials.
     let opts = &opts;
+    let mut next = next_chunk(&issuer, &mut lines, chunk).await?;
     let mut pending: Option<Vec<Item>> = None;
     loop {
-        let mut items = Vec::with_capacity(chunk);
-        while items.len() < chunk {
-            let Some((line, text)) = lines.next()? else {
-                break;
-            };
-            items.push(item_of(&issuer, line, text));
-        }
-        let last = items.is_empty();
-        let signing = if last {
+        let signing = if next.is_empty() {
             None
         } else {
-            reserve(&issuer, &mut items).await?;
+            let mut items = std::mem::take(&mut next);
             let issuer = Arc::clone(&issuer);
             let threads = opts.threads;
             Some(tokio::task::spawn_blocking(move || {
@@ -470,18 +464,19 @@ pub async fn run(
                 summary.issued, summary.already_issued, summary.failed
             ));
         }
-        match signing {
+        let Some(handle) = signing else {
+            break;
+        };
+        next = next_chunk(&issuer, &mut lines, chunk).await?;
+        pending = Some(match handle.await {
+            Ok(items) => items,
             // A panic in a signing thread is a bug: let it surface.
-            Some(handle) => match handle.await {
-                Ok(items) => pending = Some(items),
-                Err(e) => match e.try_into_panic() {
-                    Ok(panic) => std::panic::resume_unwind(panic),
-                    // Nothing cancels the task but the runtime going away.
-                    Err(e) => return Err(invalid("--batch", format!("signing stopped: {e}"))),
-                },
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Nothing cancels the task but the runtime going away.
+                Err(e) => return Err(invalid("--batch", format!("signing stopped: {e}"))),
             },
-            None => break,
-        }
+        });
     }
     bar.finish_and_clear();
     sink.finish()?;
@@ -578,6 +573,22 @@ fn write_item(sink: &mut Sink, item: &Item, summary: &mut BatchSummary) -> Resul
     sink.write(&out)
 }
 
+/// The next `chunk` lines, parsed and given their serials ([`reserve`]);
+/// empty at the end of the input.
+async fn next_chunk(issuer: &Issuer, lines: &mut Lines, chunk: usize) -> Result<Vec<Item>> {
+    let mut items = Vec::with_capacity(chunk);
+    while items.len() < chunk {
+        let Some((line, text)) = lines.next()? else {
+            break;
+        };
+        items.push(item_of(issuer, line, text));
+    }
+    if !items.is_empty() {
+        reserve(issuer, &mut items).await?;
+    }
+    Ok(items)
+}
+
 /// One transaction: the requests of the chunk already answered (by an
 /// earlier run or an earlier chunk) and a fresh serial for each of the
 /// others. A request twice in the chunk is signed once.
@@ -599,6 +610,14 @@ async fn reserve(issuer: &Issuer, items: &mut [Item]) -> Result<()> {
         .into_iter()
         .collect();
     let mut first_line: HashMap<[u8; 32], u64> = HashMap::new();
+    let fresh = items
+        .iter()
+        .filter(|i| match &i.outcome {
+            Outcome::Ready { digest, .. } => !answered.contains_key(digest),
+            _ => false,
+        })
+        .count();
+    let mut serials = tx.allocate_serials(issuer.ca.id, fresh).await?.into_iter();
     for item in items.iter_mut() {
         if !matches!(item.outcome, Outcome::Ready { .. }) {
             continue;
@@ -617,10 +636,16 @@ async fn reserve(issuer: &Issuer, items: &mut [Item]) -> Result<()> {
             Outcome::Failed(format!("the same request as line {line}"))
         } else {
             first_line.insert(digest, item.line);
-            Outcome::ToSign {
-                subject,
-                digest,
-                serial: tx.allocate_serial(issuer.ca.id).await?,
+            // One serial per request not answered: `fresh` counted them
+            // (a second copy of a request leaves one unused, which is
+            // harmless: reserved serials are never handed out again).
+            match serials.next() {
+                Some(serial) => Outcome::ToSign {
+                    subject,
+                    digest,
+                    serial,
+                },
+                None => Outcome::Failed("internal: no serial reserved".into()),
             }
         };
     }

@@ -223,6 +223,45 @@ fn issuance_vs_raw_hsm_signing() {
         signed / raw,
         (1.0 / issued - 1.0 / signed) * 1e6
     );
+    // Where one certificate's CPU goes, step by step (one thread): what
+    // bounds any pipeline on this machine's cores.
+    let cert = pki_core::Cert::from_der(&first.der).unwrap();
+    let ca_cert = &issuer.ca_cert;
+    let step = |name: &str, f: &mut dyn FnMut()| {
+        let n = 2000;
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        println!("  step {name}: {us:.1} us");
+        us
+    };
+    let mut total = 0.0;
+    total += step("request TBS (template + DER)", &mut || {
+        issuer.request_tbs(&subject).unwrap();
+    });
+    total += step(
+        "pre-sign lint (template, encode, decode, lint)",
+        &mut || {
+            issuer.precheck(&subject).unwrap();
+        },
+    );
+    total += step("HSM sign (hash + C_Sign)", &mut || {
+        issuer.signer.try_sign(&tbs).unwrap();
+    });
+    total += step("decode signed certificate", &mut || {
+        pki_core::Cert::from_der(&first.der).unwrap();
+    });
+    total += step("verify signature (P-256)", &mut || {
+        cert.verify_signed_by(ca_cert, pki_core::AlgorithmPolicy::Default)
+            .unwrap();
+    });
+    println!(
+        "  sum of the steps above {total:.1} us (the post-sign lint and certificate DER are \
+         on top): at most {:.0} certificates/s per core",
+        1e6 / total
+    );
     println!(
         "batch issuance ({BATCH} per run, chunks of {}, {BATCH_THREADS} signing threads, durable \
          commit per chunk): {batch:.0}/s; raw HSM sign 1 thread {raw1:.0}/s (ratio {:.3}), \

@@ -78,6 +78,58 @@ impl StoreTx {
         })
     }
 
+    /// [`StoreTx::allocate_serial`] for `n` serials at once, in one
+    /// statement per thousand (batch issuance); in allocation order.
+    pub async fn allocate_serials(&mut self, ca: CaId, n: usize) -> Result<Vec<Serial>> {
+        self.allocate_serials_with(ca, n, Serial::random).await
+    }
+
+    pub(crate) async fn allocate_serials_with(
+        &mut self,
+        ca: CaId,
+        n: usize,
+        mut draw: impl FnMut() -> Result<Serial>,
+    ) -> Result<Vec<Serial>> {
+        self.ca_name(ca).await?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..SERIAL_ATTEMPTS {
+            let want = n - out.len();
+            if want == 0 {
+                return Ok(out);
+            }
+            let draws = (0..want.min(1000))
+                .map(|_| draw())
+                .collect::<Result<Vec<_>>>()?;
+            // A serial already reserved, recorded or revoked (imports) is
+            // left out; the rest come back.
+            let sql = format!(
+                "INSERT INTO serials (ca_id, serial, allocated_at) \
+                 SELECT v.column1, v.column2, v.column3 FROM (VALUES {}) v \
+                 WHERE NOT EXISTS (SELECT 1 FROM revocations r \
+                 WHERE r.ca_id = v.column1 AND r.serial = v.column2) \
+                 ON CONFLICT DO NOTHING RETURNING serial",
+                values_list(&self.tx, draws.len(), 3)
+            );
+            let now = unix(OffsetDateTime::now_utc());
+            let got: Vec<Vec<u8>> = on_tx!(&mut self.tx, c => {
+                let mut q = sqlx::query_scalar(&sql);
+                for serial in &draws {
+                    q = q.bind(ca.0).bind(serial.as_bytes()).bind(now);
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            let got: std::collections::HashSet<Vec<u8>> = got.into_iter().collect();
+            out.extend(draws.into_iter().filter(|s| got.contains(s.as_bytes())));
+        }
+        if out.len() == n {
+            return Ok(out);
+        }
+        Err(StoreError::SerialSpaceExhausted {
+            ca,
+            attempts: SERIAL_ATTEMPTS,
+        })
+    }
+
     /// Reserves a given serial for `ca`; `false` if it was already
     /// allocated, recorded or revoked (also imported revocations).
     pub async fn reserve_serial(&mut self, ca: CaId, serial: &Serial) -> Result<bool> {
@@ -476,5 +528,45 @@ mod tests {
             err,
             StoreError::SerialSpaceExhausted { attempts: 8, .. }
         ));
+
+        // In bulk: a reserved serial (A, B) and a revoked one (R, imported
+        // without a certificate) are drawn again; fresh ones come back in
+        // order.
+        let revoked = Serial::from_hex("0E").unwrap();
+        tx.import_revocations(
+            ca,
+            &[crate::ImportedRevocation {
+                serial: revoked.clone(),
+                reason: crate::RevocationReason::KeyCompromise,
+                revoked_at: time::OffsetDateTime::UNIX_EPOCH,
+                invalidity_date: None,
+            }],
+            &AuditContext::new("test"),
+        )
+        .await
+        .unwrap();
+        let (fresh1, fresh2) = (
+            Serial::from_hex("0C").unwrap(),
+            Serial::from_hex("0D").unwrap(),
+        );
+        // Drawn in this order, two at a time, then one.
+        let mut draws = [
+            a.clone(),
+            b.clone(),
+            revoked,
+            fresh1.clone(),
+            fresh2.clone(),
+        ]
+        .into_iter();
+        let got = tx
+            .allocate_serials_with(ca, 2, || Ok(draws.next().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(got, [fresh1.clone(), fresh2]);
+        let err = tx
+            .allocate_serials_with(ca, 1, || Ok(fresh1.clone()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::SerialSpaceExhausted { .. }));
     }
 }
