@@ -184,8 +184,16 @@ impl Store {
             .filter(|m| !m.migration_type.is_down_migration())
             .map(|m| m.version)
             .collect();
+        // The schema is "at" the last migration before the first one it
+        // lacks: a store missing 3 of 1..=5 is at 2, not at 5.
+        let at = embedded
+            .iter()
+            .take_while(|v| applied.contains(v))
+            .last()
+            .copied()
+            .unwrap_or(0);
         Ok(Some(Schema {
-            applied: applied.last().copied().unwrap_or(0),
+            applied: at,
             embedded: embedded.iter().copied().max().unwrap_or(0),
             missing: embedded
                 .into_iter()
@@ -293,7 +301,8 @@ impl Tx {
 /// A database's schema against the migrations this binary embeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schema {
-    /// Highest migration applied to the database.
+    /// The last migration applied before the first one the database lacks
+    /// (the highest applied when it lacks none).
     pub applied: i64,
     /// Highest migration this binary embeds.
     pub embedded: i64,

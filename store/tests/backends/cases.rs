@@ -1666,7 +1666,10 @@ pub async fn open_read_does_not_migrate(ctx: Ctx) {
             "open_read created {path}"
         );
     }
-    // A schema older than the binary is refused, naming the migrations.
+    // A schema older than the binary is refused, naming the migrations:
+    // one lacking migration 3 is at 2, whatever came after.
+    let need = ctx.store.schema().await.unwrap().unwrap().embedded;
+    assert!(need >= 3);
     assert_eq!(
         ctx.tamper("DELETE FROM _sqlx_migrations WHERE version = 3")
             .await,
@@ -1674,7 +1677,7 @@ pub async fn open_read_does_not_migrate(ctx: Ctx) {
     );
     let err = Store::open_read(&ctx.url).await.unwrap_err();
     assert!(
-        matches!(err, StoreError::SchemaBehind { have: 2, need: 3 }),
+        matches!(err, StoreError::SchemaBehind { have: 2, need: n } if n == need),
         "{err}"
     );
 }
