@@ -256,13 +256,13 @@ fn signed(
     if_none_match: Option<&HeaderValue>,
     outcome: Outcome,
 ) -> (Response<Full<Bytes>>, Outcome) {
-    let not_modified = cacheable && if_none_match.is_some_and(|v| etag_matches(v, &ready.etag));
+    let not_modified = cacheable && if_none_match.is_some_and(|v| etag_matches(v, &ready.etag()));
     let mut r = if not_modified {
         let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
-        Response::new(Full::new(ready.der.clone()))
+        Response::new(Full::new(ready.der()))
     };
     let h = r.headers_mut();
     if !not_modified {
@@ -279,13 +279,13 @@ fn signed(
             CACHE_CONTROL,
             HeaderValue::from_str(&cc).unwrap_or(HeaderValue::from_static("no-cache")),
         );
-        h.insert(ETAG, ready.etag.clone());
-        h.insert(LAST_MODIFIED, ready.last_modified.clone());
-        h.insert(EXPIRES, ready.expires.clone());
+        h.insert(ETAG, ready.etag());
+        h.insert(LAST_MODIFIED, ready.last_modified());
+        h.insert(EXPIRES, ready.expires());
     } else {
         // Answers a nonce: for this client only.
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(LAST_MODIFIED, ready.last_modified.clone());
+        h.insert(LAST_MODIFIED, ready.last_modified());
     }
     (
         r,

@@ -130,16 +130,20 @@ pub struct Signing<'a> {
     pub cacheable: bool,
 }
 
-/// A signed response with its HTTP cache headers, ready to write.
+/// A signed response, ready to write with its HTTP cache headers.
+///
+/// The DER is the only heap allocation; the ETag is kept as the 16 digest
+/// octets it prints, and the headers are formatted when a response is
+/// written (a fraction of a microsecond). At a million cached responses
+/// this saves some 300 bytes each over keeping three header values.
 #[derive(Debug, Clone)]
 pub struct Ready {
-    pub der: Bytes,
+    der: Bytes,
+    /// First 16 bytes of SHA-256 of the DER; `None` for a response for
+    /// one client (no ETag, no Expires).
+    etag: Option<[u8; 16]>,
     pub this_update: SystemTime,
     pub next_update: SystemTime,
-    /// `"` + first 16 bytes of SHA-256 of `der` in hex + `"`.
-    pub etag: HeaderValue,
-    pub last_modified: HeaderValue,
-    pub expires: HeaderValue,
 }
 
 impl Ready {
@@ -185,43 +189,64 @@ impl Issuer {
 impl Ready {
     pub fn new(der: Vec<u8>, this_update: SystemTime, next_update: SystemTime) -> Self {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der);
-        let mut etag = String::with_capacity(34);
-        etag.push('"');
-        for b in &digest.as_ref()[..16] {
-            use fmt::Write as _;
-            // Writing to a String cannot fail.
-            let _ = write!(etag, "{b:02x}");
-        }
-        etag.push('"');
+        let mut etag = [0u8; 16];
+        etag.copy_from_slice(&digest.as_ref()[..16]);
         Self {
             der: Bytes::from(der),
+            etag: Some(etag),
             this_update,
             next_update,
-            etag: header(&etag),
-            last_modified: header(&http_date(this_update)),
-            expires: header(&http_date(next_update)),
         }
     }
-}
 
-impl Ready {
     /// A response for one client (it answers a nonce): sent with
-    /// `no-store`, so it needs no ETag or Expires (left empty).
+    /// `no-store`, so it needs no ETag or Expires.
     pub fn for_one_client(der: Vec<u8>, this_update: SystemTime, next_update: SystemTime) -> Self {
         Self {
             der: Bytes::from(der),
+            etag: None,
             this_update,
             next_update,
-            etag: HeaderValue::from_static(""),
-            last_modified: header(&http_date(this_update)),
-            expires: HeaderValue::from_static(""),
         }
+    }
+
+    /// The DER of the OCSPResponse (shared, not copied).
+    pub fn der(&self) -> Bytes {
+        self.der.clone()
+    }
+
+    /// `"` + first 16 bytes of SHA-256 of the DER in hex + `"`; empty for
+    /// a response for one client.
+    pub fn etag(&self) -> HeaderValue {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let Some(digest) = &self.etag else {
+            return HeaderValue::from_static("");
+        };
+        let mut text = [b'"'; 34];
+        for (i, b) in digest.iter().enumerate() {
+            text[1 + 2 * i] = HEX[usize::from(b >> 4)];
+            text[2 + 2 * i] = HEX[usize::from(b & 15)];
+        }
+        header(&text)
+    }
+
+    /// RFC 9110 Last-Modified: thisUpdate.
+    pub fn last_modified(&self) -> HeaderValue {
+        header(http_date(self.this_update).as_bytes())
+    }
+
+    /// RFC 9110 Expires: nextUpdate; empty for a response for one client.
+    pub fn expires(&self) -> HeaderValue {
+        if self.etag.is_none() {
+            return HeaderValue::from_static("");
+        }
+        header(http_date(self.next_update).as_bytes())
     }
 }
 
-fn header(s: &str) -> HeaderValue {
+fn header(bytes: &[u8]) -> HeaderValue {
     // Invariant: ETags and HTTP dates are made of visible ASCII.
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_bytes(bytes).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn whole_seconds(t: SystemTime) -> SystemTime {

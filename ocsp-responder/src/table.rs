@@ -8,11 +8,13 @@
 //!   -> Live     HSM, bounded concurrency  -> signed now, or tryLater
 //! ```
 //!
-//! - The memory cache (`moka`) holds at most `cache_capacity` responses;
+//! - The memory cache ([`EvictingCache`]) holds at most `cache_capacity`
+//!   responses, evicting the least recently used of a sample when full;
 //!   an entry lives until its response is due for re-signing
 //!   (`refresh_after` after thisUpdate) or its nextUpdate, whichever is
 //!   first, so every responder moves to the updater's new bytes together.
-//! - Concurrent misses for one key are one table read (`try_get_with`).
+//! - Concurrent misses for one key are one table read
+//!   ([`EvictingCache::get_or_read`]).
 //! - A row is served only if no revocation or release from hold came after
 //!   the status it was signed from (the read joins the revocation row):
 //!   a revoked certificate's old `good` response is never served, even
@@ -25,13 +27,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use moka::future::Cache;
 use pki_core::ocsp::HashAlgorithm;
 use store::Serial;
 
-use crate::cache::pack;
+use crate::cache::{pack, EvictingCache, InlineKey};
 use crate::core::Core;
 use crate::issuer::{Issuer, Ready};
 use crate::source::{Answer, Query, Source};
@@ -47,7 +49,7 @@ const UNISSUED_TTL: Duration = Duration::from_secs(60);
 const CHANGED_CAPACITY: u64 = 1_000_000;
 
 /// A cached response and the status version it was signed from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub ready: Arc<Ready>,
     pub seq: u64,
@@ -67,31 +69,10 @@ pub enum Miss {
     Unavailable,
 }
 
-struct UntilRefresh {
-    refresh_after: Duration,
-}
-
-impl moka::Expiry<Box<[u8]>, Arc<Entry>> for UntilRefresh {
-    fn expire_after_create(
-        &self,
-        _key: &Box<[u8]>,
-        value: &Arc<Entry>,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        let ready = &value.ready;
-        let until = ready
-            .next_update
-            .min(ready.this_update + self.refresh_after);
-        let left = until
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        Some(if value.live { left.min(LIVE_TTL) } else { left })
-    }
-}
-
 /// The memory side of table mode.
 pub struct TableCache {
-    ready: Cache<Box<[u8]>, Arc<Entry>>,
+    ready: EvictingCache<Entry>,
+    refresh_after: Duration,
     unissued: Cache<Box<[u8]>, Arc<Ready>>,
     /// (issuer, serial) -> sequence number of its last change seen.
     changed: moka::sync::Cache<Box<[u8]>, u64>,
@@ -101,7 +82,7 @@ pub struct TableCache {
 impl std::fmt::Debug for TableCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TableCache")
-            .field("entries", &self.ready.entry_count())
+            .field("entries", &self.ready.len())
             .field("unissued", &self.unissued.entry_count())
             .finish_non_exhaustive()
     }
@@ -119,10 +100,8 @@ fn serial_key(issuer: u32, serial: &[u8]) -> Box<[u8]> {
 impl TableCache {
     pub fn new(capacity: usize, refresh_after: Duration) -> Self {
         Self {
-            ready: Cache::builder()
-                .max_capacity(capacity as u64)
-                .expire_after(UntilRefresh { refresh_after })
-                .build(),
+            ready: EvictingCache::new(capacity),
+            refresh_after,
             unissued: Cache::builder()
                 .max_capacity(UNISSUED_CAPACITY)
                 .time_to_live(UNISSUED_TTL)
@@ -143,7 +122,21 @@ impl TableCache {
 
     /// Responses held in memory (approximate, as moka counts).
     pub fn len(&self) -> u64 {
-        self.ready.entry_count()
+        self.ready.len() as u64
+    }
+
+    /// Until when `entry` is served from memory: its re-signing is due
+    /// (`refresh_after` after thisUpdate) or its nextUpdate, whichever is
+    /// first; a live-signed answer a minute at most.
+    fn until(&self, entry: &Entry) -> u32 {
+        let ready = &entry.ready;
+        let mut until = ready
+            .next_update
+            .min(ready.this_update + self.refresh_after);
+        if entry.live {
+            until = until.min(SystemTime::now() + LIVE_TTL);
+        }
+        self.ready.clock_of(until)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -163,9 +156,10 @@ impl TableCache {
         self.changed.insert(serial_key(issuer, serial), seq);
         self.any_change.store(true, Ordering::Release);
         for hash in HashAlgorithm::ALL {
-            let key = pack(issuer, hash, serial);
-            self.ready.invalidate(&key).await;
-            self.unissued.invalidate(&key).await;
+            if let Some(key) = InlineKey::new(issuer, hash, serial) {
+                self.ready.invalidate(&key);
+            }
+            self.unissued.invalidate(&pack(issuer, hash, serial)).await;
         }
     }
 
@@ -181,27 +175,28 @@ impl TableCache {
         version: u64,
         issued: bool,
     ) {
-        let key = pack(issuer, hash, serial);
         if !issued {
-            self.unissued.insert(key, ready).await;
+            self.unissued
+                .insert(pack(issuer, hash, serial), ready)
+                .await;
             return;
         }
+        let Some(key) = InlineKey::new(issuer, hash, serial) else {
+            return;
+        };
         if self
             .changed_seq(issuer, serial)
             .is_some_and(|seq| seq > version)
         {
             return;
         }
-        self.ready
-            .insert(
-                key,
-                Arc::new(Entry {
-                    ready,
-                    seq: version,
-                    live: true,
-                }),
-            )
-            .await;
+        let entry = Entry {
+            ready,
+            seq: version,
+            live: true,
+        };
+        let until = self.until(&entry);
+        self.ready.insert(key, entry, until);
     }
 }
 
@@ -233,39 +228,46 @@ impl<S: Source> Table<S> {
         serial: &[u8],
     ) -> Result<Arc<Ready>, Miss> {
         let cache = self.cache();
-        let key = pack(issuer.index, hash, serial);
         let changed = cache.changed_seq(issuer.index, serial);
         let usable =
             |e: &Entry| changed.is_none_or(|c| e.seq >= c) && e.ready.fresh_at(SystemTime::now());
+        let Some(key) = InlineKey::new(issuer.index, hash, serial) else {
+            // Never issued (longer than RFC 5280 allows): not cached.
+            let entry = self.read(issuer, hash, serial).await?;
+            return if usable(&entry) {
+                Ok(entry.ready)
+            } else {
+                Err(Miss::Stale)
+            };
+        };
         // Issued serials first (the common hit), then the small cache of
         // unissued ones, then the table.
-        if let Some(e) = cache.ready.get(&key).await {
+        if let Some(e) = cache.ready.get(&key) {
             if usable(&e) {
                 self.core.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Arc::clone(&e.ready));
+                return Ok(e.ready);
             }
-            cache.ready.invalidate(&key).await;
+            cache.ready.invalidate(&key);
         }
-        if let Some(ready) = cache.unissued.get(&key).await {
+        if let Some(ready) = cache.unissued.get(&pack(issuer.index, hash, serial)).await {
             if ready.fresh_at(SystemTime::now()) {
                 return Ok(ready);
             }
         }
         let entry = cache
             .ready
-            .try_get_with(key.clone(), self.read(issuer, hash, serial))
-            .await
-            .map_err(|miss| *miss)?;
+            .get_or_read(key, self.read(issuer, hash, serial), |e| cache.until(e))
+            .await?;
         // The feed may have marked the serial while the row was read.
         if !usable(&entry)
             || cache
                 .changed_seq(issuer.index, serial)
                 .is_some_and(|c| entry.seq < c)
         {
-            cache.ready.invalidate(&key).await;
+            cache.ready.invalidate(&key);
             return Err(Miss::Stale);
         }
-        Ok(Arc::clone(&entry.ready))
+        Ok(entry.ready)
     }
 
     /// One read of the table (coalesced per key by the cache).
@@ -274,7 +276,7 @@ impl<S: Source> Table<S> {
         issuer: &Issuer,
         hash: HashAlgorithm,
         serial: &[u8],
-    ) -> Result<Arc<Entry>, Miss> {
+    ) -> Result<Entry, Miss> {
         let core = &self.core;
         let Ok(parsed) = Serial::from_der_content(serial) else {
             return Err(Miss::NotStored);
@@ -300,11 +302,11 @@ impl<S: Source> Table<S> {
             core.metrics.table_stale.fetch_add(1, Ordering::Relaxed);
             return Err(Miss::Expired);
         }
-        Ok(Arc::new(Entry {
+        Ok(Entry {
             ready: Arc::new(Ready::new(row.response.der, this_update, next_update)),
             seq: row.response.status_seq,
             live: false,
-        }))
+        })
     }
 }
 

@@ -672,6 +672,6 @@ pub fn sign_one(
         status_seq: seq,
         this_update: OffsetDateTime::from(ready.this_update),
         next_update: OffsetDateTime::from(ready.next_update),
-        der: ready.der.to_vec(),
+        der: ready.der().to_vec(),
     })
 }
