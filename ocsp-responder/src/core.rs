@@ -1,6 +1,19 @@
-//! Shared state of a running responder and the work behind the answers:
+//! The state a running responder keeps up to date, and the work behind it:
 //! loading statuses from the store, pre-signing, following the change feed,
 //! re-signing before expiry, probing a failed HSM.
+//!
+//! The parts are shared by handle, each with the layers that use it
+//! (Boulder's responder: every `Source` holds its own dependencies):
+//!
+//! - [`Health`]: readiness inputs; the live signer and the database calls
+//!   report to it, `/health/ready` reads it.
+//! - [`Db`]: the store behind a timeout, reporting to [`Health`]. Only the
+//!   change feed ([`Core`]), the table reader ([`crate::table::Table`]) and
+//!   the status lookup of live signing ([`StatusLookup`]) hold one.
+//! - [`Memory`]: memory mode's statuses and pre-signed responses.
+//! - [`Core`]: the background side (change feed, pre-signing, re-signing,
+//!   HSM probe, replica check, reloads). No `Source` layer and no part of
+//!   the HTTP transport holds it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,14 +23,12 @@ use pki_core::ocsp::HashAlgorithm;
 use pki_core::SignError;
 use store::audit::Table;
 use store::{ChangeKind, RevocationQuery, Serial, StateReport, Store};
-use tokio::sync::Semaphore;
 
 use crate::cache::ResponseCache;
 use crate::config::{ResponseSource, Settings};
 use crate::error::ResponderError;
-use crate::issuer::{Issuer, Issuers, Signing};
-use crate::metrics::{CertificateExpiry, Gauges, Metrics};
-use crate::signing::SignerThreads;
+use crate::issuer::{Issuer, Issuers, Ready, Signing};
+use crate::metrics::{CertificateExpiry, GaugeSource, Gauges, Metrics};
 use crate::status::{Known, StatusTable};
 use crate::table::TableCache;
 
@@ -27,82 +38,162 @@ const PAGE: u32 = 10_000;
 const CHANGES_PAGE: u32 = 1_000;
 
 /// Readiness inputs (`/health/ready`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Health {
-    pub cache_loaded: AtomicBool,
-    pub hsm_ok: AtomicBool,
-    pub db_ok: AtomicBool,
+    /// An HSM is configured: readiness waits for it.
+    signing: bool,
+    cache_loaded: AtomicBool,
+    hsm_ok: AtomicBool,
+    db_ok: AtomicBool,
     /// The read replica is within `max_replica_lag` (true without one).
-    pub replica_ok: AtomicBool,
+    replica_ok: AtomicBool,
 }
 
-/// Everything the sources, the HTTP handler and the background tasks share.
+impl Health {
+    /// Nothing loaded, HSM and database not seen yet; `signing`: an HSM is
+    /// configured and readiness waits for it.
+    pub fn new(signing: bool) -> Self {
+        Self {
+            signing,
+            cache_loaded: AtomicBool::new(false),
+            hsm_ok: AtomicBool::new(false),
+            db_ok: AtomicBool::new(false),
+            replica_ok: AtomicBool::new(true),
+        }
+    }
+
+    pub fn ready(&self) -> bool {
+        self.cache_loaded.load(Ordering::Acquire)
+            && (!self.signing || self.hsm_ok.load(Ordering::Relaxed))
+            && self.db_ok.load(Ordering::Relaxed)
+            && self.replica_ok.load(Ordering::Relaxed)
+    }
+
+    /// Why the responder is not ready (empty when it is).
+    pub fn not_ready(&self) -> Vec<&'static str> {
+        let mut why = Vec::new();
+        if !self.cache_loaded.load(Ordering::Relaxed) {
+            why.push("cache loading");
+        }
+        if self.signing && !self.hsm_ok.load(Ordering::Relaxed) {
+            why.push("HSM unavailable");
+        }
+        if !self.db_ok.load(Ordering::Relaxed) {
+            why.push("database unavailable");
+        }
+        if !self.replica_ok.load(Ordering::Relaxed) {
+            why.push("read replica lags behind");
+        }
+        why
+    }
+
+    /// The last signature or probe worked.
+    pub fn hsm_ok(&self) -> bool {
+        self.hsm_ok.load(Ordering::Relaxed)
+    }
+
+    /// The last database call worked.
+    pub fn db_ok(&self) -> bool {
+        self.db_ok.load(Ordering::Relaxed)
+    }
+
+    /// What readiness waited for is in memory.
+    pub(crate) fn set_loaded(&self) {
+        self.cache_loaded.store(true, Ordering::Release);
+    }
+
+    /// Records the outcome of a signature for health and metrics.
+    pub(crate) fn note_sign<T>(
+        &self,
+        metrics: &Metrics,
+        result: &Result<T, pki_core::ocsp::ResponseError>,
+    ) {
+        if !self.signing {
+            return;
+        }
+        match result {
+            Ok(_) => self.hsm_ok.store(true, Ordering::Relaxed),
+            Err(pki_core::ocsp::ResponseError::Signing(_)) => {
+                self.hsm_ok.store(false, Ordering::Relaxed);
+                metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// A signature did not come back in time: counted, and not ready until
+    /// one succeeds again.
+    pub(crate) fn hsm_hangs(&self, metrics: &Metrics) {
+        metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
+        self.hsm_ok.store(false, Ordering::Relaxed);
+    }
+}
+
+/// The store behind the configured timeout; every call reports to
+/// [`Health`] and counts its failures.
+#[derive(Debug, Clone)]
+pub(crate) struct Db {
+    store: Store,
+    timeout: Duration,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+}
+
+impl Db {
+    pub(crate) fn new(
+        store: Store,
+        timeout: Duration,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            store,
+            timeout,
+            health,
+            metrics,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs a database call with the configured timeout, tracking health.
+    pub(crate) async fn call<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, store::StoreError>>,
+    ) -> Result<T, ResponderError> {
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ResponderError::Store(e)),
+            Err(_) => Err(ResponderError::StoreTimeout(self.timeout)),
+        };
+        self.health.db_ok.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_err() {
+            self.metrics.db_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+/// Memory mode: every status, and the pre-signed responses (empty in
+/// table mode).
 #[derive(Debug)]
-pub struct Core {
-    /// Swapped whole on reload ([`Core::issuers`] for the list now).
-    pub issuer_list: Arc<Issuers>,
-    pub statuses: StatusTable,
-    pub cache: ResponseCache,
-    /// Table mode (`[responses] source = "table"`): responses come from the
-    /// store's response table through this cache; `statuses` and `cache`
-    /// stay empty.
-    pub table: Option<TableCache>,
-    /// Table mode: unissued serials sign one at a time.
-    pub unissued_permits: Arc<Semaphore>,
-    pub settings: Settings,
-    pub metrics: Metrics,
-    pub health: Health,
-    pub store: Store,
-    /// Live signatures in flight (queued or signing): a permit goes with
-    /// each job to its signer thread and is released when the HSM answers.
-    pub live_permits: Arc<Semaphore>,
-    /// Where live signatures run (`live_threads` threads, queue of
-    /// `live_concurrency`).
-    pub signers: SignerThreads,
-    /// Last store change applied.
-    pub change_seq: AtomicU64,
-    /// Pre-signing met HSM failures: run it again once the HSM is back.
-    presign_pending: AtomicBool,
-    /// A probe signature is running (see [`Core::probe_hsm`]).
-    probing: AtomicBool,
-    /// Background re-signing or pre-signing is running (one at a time, so
-    /// a hung HSM holds one such job at most).
-    bulk_signing: AtomicBool,
+pub struct Memory {
+    statuses: StatusTable,
+    cache: ResponseCache,
     /// Held while a status changes and while a response is checked against
     /// its status version and cached, so a response signed from an old
     /// status can never replace the one signed after a change.
     publish: std::sync::Mutex<()>,
 }
 
-impl Core {
-    pub fn new(store: Store, issuers: Vec<Arc<Issuer>>, settings: Settings) -> Self {
+impl Memory {
+    /// Room for `capacity` pre-signed responses.
+    pub fn new(capacity: usize) -> Self {
         Self {
-            issuer_list: Arc::new(Issuers::new(issuers)),
             statuses: StatusTable::default(),
-            cache: ResponseCache::new(if settings.source == ResponseSource::Table {
-                0
-            } else {
-                settings.cache_capacity
-            }),
-            table: (settings.source == ResponseSource::Table)
-                .then(|| TableCache::new(settings.cache_capacity, settings.refresh_after)),
-            unissued_permits: Arc::new(Semaphore::new(1)),
-            live_permits: Arc::new(Semaphore::new(settings.live_concurrency)),
-            signers: SignerThreads::start(
-                settings.live_threads.min(settings.live_concurrency),
-                settings.live_concurrency,
-            ),
-            settings,
-            metrics: Metrics::default(),
-            health: Health {
-                replica_ok: AtomicBool::new(true),
-                ..Health::default()
-            },
-            store,
-            change_seq: AtomicU64::new(0),
-            presign_pending: AtomicBool::new(false),
-            probing: AtomicBool::new(false),
-            bulk_signing: AtomicBool::new(false),
+            cache: ResponseCache::new(capacity),
             publish: std::sync::Mutex::new(()),
         }
     }
@@ -113,6 +204,21 @@ impl Core {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The status held for `serial` of the issuer at index `issuer`.
+    pub fn known(&self, issuer: u32, serial: &[u8]) -> Option<Known> {
+        self.statuses.get(issuer, serial)
+    }
+
+    /// The status held and its version.
+    pub fn versioned(&self, issuer: u32, serial: &[u8]) -> (Option<Known>, u64) {
+        self.statuses.versioned(issuer, serial)
+    }
+
+    /// The pre-signed response held for (issuer, hash, serial).
+    pub fn cached(&self, issuer: u32, hash: HashAlgorithm, serial: &[u8]) -> Option<Arc<Ready>> {
+        self.cache.get(issuer, hash, serial)
+    }
+
     /// Caches `ready` for (issuer, hash, serial) if the serial's status is
     /// still at `version` (the one `ready` was signed from).
     pub fn publish_if_current(
@@ -121,7 +227,7 @@ impl Core {
         hash: HashAlgorithm,
         serial: &[u8],
         version: u64,
-        ready: Arc<crate::issuer::Ready>,
+        ready: Arc<Ready>,
     ) -> PublishOutcome {
         let _publishing = self.publish_lock();
         if self.statuses.versioned(issuer, serial).1 != version {
@@ -134,27 +240,250 @@ impl Core {
         }
     }
 
+    /// Drops the pre-signed responses of the issuer at index `issuer`.
+    pub(crate) fn clear_issuer(&self, issuer: u32) {
+        self.cache.clear_issuer(issuer);
+    }
+
     /// Changes a status (under the publish lock).
     fn set_status(&self, issuer: u32, serial: &[u8], known: Option<Known>, version: u64) {
         let _publishing = self.publish_lock();
         self.statuses.set(issuer, serial, known, version);
     }
+}
 
-    pub fn ready(&self) -> bool {
-        self.health.cache_loaded.load(Ordering::Acquire)
-            && (!self.settings.signing || self.health.hsm_ok.load(Ordering::Relaxed))
-            && self.health.db_ok.load(Ordering::Relaxed)
-            && self.health.replica_ok.load(Ordering::Relaxed)
+/// Where live signing finds the status to sign: memory mode's status table
+/// (the store asked only about serials it does not know), or the store
+/// (table mode).
+#[derive(Debug, Clone)]
+pub(crate) struct StatusLookup {
+    db: Db,
+    /// `None` in table mode.
+    memory: Option<Arc<Memory>>,
+}
+
+impl StatusLookup {
+    /// The status to answer for `serial` of `issuer` and its version, from
+    /// the table; the store is asked only about serials the table does not
+    /// know (newly issued), and only while it answers.
+    pub(crate) async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+        let Some(memory) = &self.memory else {
+            return self.status_from_store(issuer, serial).await;
+        };
+        let (known, version) = memory.statuses.versioned(issuer.index, serial);
+        if known.is_some() || version != 0 {
+            return (known, version);
+        }
+        let Ok(parsed) = Serial::from_der_content(serial) else {
+            return (None, 0);
+        };
+        if !self.db.health.db_ok() {
+            return (None, 0);
+        }
+        let db = &self.db;
+        let Ok(status) = db.call(db.store.status(issuer.ca, &parsed)).await else {
+            return (None, 0);
+        };
+        let Some(known) = Known::from_store(&status) else {
+            return (None, 0);
+        };
+        // Rows the audit log does not vouch for are answered like an
+        // unissued serial, never from the rows.
+        match db
+            .call(db.store.verify_serial_state(issuer.ca, &parsed))
+            .await
+        {
+            Ok(report) if report.is_intact() => {}
+            Ok(report) => {
+                refuse(&db.metrics, issuer, &report);
+                return (None, 0);
+            }
+            Err(_) => return (None, 0),
+        }
+        {
+            let _publishing = memory.publish_lock();
+            memory
+                .statuses
+                .set_if_absent(issuer.index, serial, known, 0);
+        }
+        memory.statuses.versioned(issuer.index, serial)
+    }
+
+    /// Table mode: the status of `serial` from the store and the change
+    /// sequence number read before it (its version); `(None, 0)` when it
+    /// is not issued, when the store does not answer, or when the audit
+    /// log does not vouch for its rows. Nothing is kept in memory.
+    async fn status_from_store(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+        let Ok(parsed) = Serial::from_der_content(serial) else {
+            return (None, 0);
+        };
+        let db = &self.db;
+        let Ok(version) = db.call(db.store.latest_change()).await else {
+            return (None, 0);
+        };
+        let Ok(status) = db.call(db.store.status(issuer.ca, &parsed)).await else {
+            return (None, 0);
+        };
+        let Some(known) = Known::from_store(&status) else {
+            return (None, version);
+        };
+        match db
+            .call(db.store.verify_serial_state(issuer.ca, &parsed))
+            .await
+        {
+            Ok(report) if report.is_intact() => (Some(known), version),
+            Ok(report) => {
+                refuse(&db.metrics, issuer, &report);
+                (None, 0)
+            }
+            Err(_) => (None, 0),
+        }
+    }
+}
+
+/// Logs and counts the rows of `report` whose statuses are not published.
+fn refuse(metrics: &Metrics, issuer: &Issuer, report: &StateReport) {
+    for finding in &report.findings {
+        tracing::error!(
+            issuer = %issuer.name,
+            %finding,
+            "not publishing a status the audit log does not vouch for"
+        );
+    }
+    let count = report.findings.len() as u64 + report.more;
+    metrics.unvouched.fetch_add(count, Ordering::Relaxed);
+}
+
+/// The background side of a responder: follows the store's change feed
+/// into [`Memory`] or the [`TableCache`], pre-signs and re-signs, probes a
+/// failed HSM, checks the read replica, swaps issuers on reload.
+#[derive(Debug)]
+pub struct Core {
+    /// Swapped whole on reload ([`Core::issuers`] for the list now).
+    issuer_list: Arc<Issuers>,
+    memory: Arc<Memory>,
+    /// Table mode (`[responses] source = "table"`): responses come from the
+    /// store's response table through this cache; `memory` stays empty.
+    table: Option<Arc<TableCache>>,
+    db: Db,
+    lookup: StatusLookup,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    /// Last store change applied.
+    change_seq: AtomicU64,
+    /// Pre-signing met HSM failures: run it again once the HSM is back.
+    presign_pending: AtomicBool,
+    /// A probe signature is running (see [`Core::probe_hsm`]).
+    probing: AtomicBool,
+    /// Background re-signing or pre-signing is running (one at a time, so
+    /// a hung HSM holds one such job at most).
+    bulk_signing: AtomicBool,
+}
+
+impl Core {
+    pub fn new(store: Store, issuers: Vec<Arc<Issuer>>, settings: Settings) -> Self {
+        let table_mode = settings.source == ResponseSource::Table;
+        let metrics = Arc::new(Metrics::default());
+        let health = Arc::new(Health::new(settings.signing));
+        let db = Db::new(
+            store,
+            settings.db_timeout,
+            Arc::clone(&health),
+            Arc::clone(&metrics),
+        );
+        let memory = Arc::new(Memory::new(if table_mode {
+            0
+        } else {
+            settings.cache_capacity
+        }));
+        let lookup = StatusLookup {
+            db: db.clone(),
+            memory: (!table_mode).then(|| Arc::clone(&memory)),
+        };
+        Self {
+            issuer_list: Arc::new(Issuers::new(issuers)),
+            memory,
+            table: table_mode.then(|| {
+                Arc::new(TableCache::new(
+                    settings.cache_capacity,
+                    settings.refresh_after,
+                ))
+            }),
+            db,
+            lookup,
+            settings,
+            metrics,
+            health,
+            change_seq: AtomicU64::new(0),
+            presign_pending: AtomicBool::new(false),
+            probing: AtomicBool::new(false),
+            bulk_signing: AtomicBool::new(false),
+        }
+    }
+
+    /// The issuer list (swapped whole on reload), for the issuer filter
+    /// and an in-process updater.
+    pub fn issuer_list(&self) -> &Arc<Issuers> {
+        &self.issuer_list
+    }
+
+    /// Memory mode's statuses and pre-signed responses (empty in table
+    /// mode).
+    pub fn memory(&self) -> &Arc<Memory> {
+        &self.memory
+    }
+
+    /// Table mode's memory cache.
+    pub fn table(&self) -> Option<&Arc<TableCache>> {
+        self.table.as_ref()
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store, for the table reader and reloads.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Where live signing finds statuses.
+    pub(crate) fn lookup(&self) -> &StatusLookup {
+        &self.lookup
+    }
+
+    /// The status live signing would answer for `serial` of `issuer`, and
+    /// its version ([`StatusLookup`]).
+    pub async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+        self.lookup.status_for(issuer, serial).await
+    }
+
+    /// Table mode: follows the feed from the store's last change (the
+    /// table read checks each row against the serial's revocation,
+    /// whatever happened before).
+    pub(crate) async fn follow_from_now(&self) -> Result<(), ResponderError> {
+        let seq = self.db.call(self.db.store.latest_change()).await?;
+        self.change_seq.store(seq, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Measures the read replica's lag and updates readiness.
     pub async fn check_replica(&self) {
-        if self.store.backend() != store::Backend::Postgres {
+        if self.db.store.backend() != store::Backend::Postgres {
             // SQLite has no replicas (and asking it nothing would count as
             // a working database).
             return;
         }
-        if let Ok(lag) = self.db(self.store.replica_lag()).await {
+        if let Ok(lag) = self.db.call(self.db.store.replica_lag()).await {
             {
                 let lag = lag.unwrap_or_default();
                 self.metrics.replica_lag_ms.store(
@@ -171,20 +500,6 @@ impl Core {
                 }
                 self.health.replica_ok.store(ok, Ordering::Relaxed);
             }
-        }
-    }
-
-    pub fn gauges(&self) -> Gauges {
-        Gauges {
-            cache_entries: self.table.as_ref().map_or(self.cache.len(), |t| {
-                usize::try_from(t.len()).unwrap_or(usize::MAX)
-            }),
-            known_serials: self.statuses.len(),
-            change_seq: self.change_seq.load(Ordering::Relaxed),
-            ready: self.ready(),
-            hsm_up: self.health.hsm_ok.load(Ordering::Relaxed),
-            db_up: self.health.db_ok.load(Ordering::Relaxed),
-            certificates: self.certificate_expiry(pki_core::UnixTime::now()),
         }
     }
 
@@ -208,115 +523,18 @@ impl Core {
         issuers.iter().find(|i| i.index == index)
     }
 
-    /// Records the outcome of a signature for health and metrics.
-    pub fn note_sign<T>(&self, result: &Result<T, pki_core::ocsp::ResponseError>) {
-        if !self.settings.signing {
-            return;
-        }
-        match result {
-            Ok(_) => self.health.hsm_ok.store(true, Ordering::Relaxed),
-            Err(pki_core::ocsp::ResponseError::Signing(_)) => {
-                self.health.hsm_ok.store(false, Ordering::Relaxed);
-                self.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {}
-        }
+    fn set_status(&self, issuer: u32, serial: &[u8], known: Option<Known>, version: u64) {
+        self.memory.set_status(issuer, serial, known, version);
     }
 
-    /// Runs a database call with the configured timeout, tracking health.
-    pub async fn db<T>(
-        &self,
-        call: impl std::future::Future<Output = Result<T, store::StoreError>>,
-    ) -> Result<T, ResponderError> {
-        let result = match tokio::time::timeout(self.settings.db_timeout, call).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(ResponderError::Store(e)),
-            Err(_) => Err(ResponderError::StoreTimeout(self.settings.db_timeout)),
-        };
-        self.health.db_ok.store(result.is_ok(), Ordering::Relaxed);
-        if result.is_err() {
-            self.metrics.db_errors.fetch_add(1, Ordering::Relaxed);
-        }
-        result
-    }
-
-    /// The status to answer for `serial` of `issuer` and its version, from
-    /// the table; the store is asked only about serials the table does not
-    /// know (newly issued), and only while it answers.
-    pub async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
-        if self.table.is_some() {
-            return self.status_from_store(issuer, serial).await;
-        }
-        let (known, version) = self.statuses.versioned(issuer.index, serial);
-        if known.is_some() || version != 0 {
-            return (known, version);
-        }
-        let Ok(parsed) = Serial::from_der_content(serial) else {
-            return (None, 0);
-        };
-        if !self.health.db_ok.load(Ordering::Relaxed) {
-            return (None, 0);
-        }
-        let Ok(status) = self.db(self.store.status(issuer.ca, &parsed)).await else {
-            return (None, 0);
-        };
-        let Some(known) = Known::from_store(&status) else {
-            return (None, 0);
-        };
-        // Rows the audit log does not vouch for are answered like an
-        // unissued serial, never from the rows.
-        match self
-            .db(self.store.verify_serial_state(issuer.ca, &parsed))
-            .await
-        {
-            Ok(report) if report.is_intact() => {}
-            Ok(report) => {
-                self.refuse(issuer, &report);
-                return (None, 0);
-            }
-            Err(_) => return (None, 0),
-        }
-        {
-            let _publishing = self.publish_lock();
-            self.statuses.set_if_absent(issuer.index, serial, known, 0);
-        }
-        self.statuses.versioned(issuer.index, serial)
-    }
-
-    /// Table mode: the status of `serial` from the store and the change
-    /// sequence number read before it (its version); `(None, 0)` when it
-    /// is not issued, when the store does not answer, or when the audit
-    /// log does not vouch for its rows. Nothing is kept in memory.
-    async fn status_from_store(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
-        let Ok(parsed) = Serial::from_der_content(serial) else {
-            return (None, 0);
-        };
-        let Ok(version) = self.db(self.store.latest_change()).await else {
-            return (None, 0);
-        };
-        let Ok(status) = self.db(self.store.status(issuer.ca, &parsed)).await else {
-            return (None, 0);
-        };
-        let Some(known) = Known::from_store(&status) else {
-            return (None, version);
-        };
-        match self
-            .db(self.store.verify_serial_state(issuer.ca, &parsed))
-            .await
-        {
-            Ok(report) if report.is_intact() => (Some(known), version),
-            Ok(report) => {
-                self.refuse(issuer, &report);
-                (None, 0)
-            }
-            Err(_) => (None, 0),
-        }
+    fn refuse(&self, issuer: &Issuer, report: &StateReport) {
+        refuse(&self.metrics, issuer, report);
     }
 
     /// Signs the response for one (issuer, hash, serial) from the table and
     /// puts it in the cache; blocking.
     fn sign_cached(&self, issuer: &Issuer, hash: HashAlgorithm, serial: &[u8]) -> SignOutcome {
-        let (known, version) = self.statuses.versioned(issuer.index, serial);
+        let (known, version) = self.memory.statuses.versioned(issuer.index, serial);
         let (status, extended_revoke) = match known {
             Some(k) => (k.cert_status(), false),
             None => self.settings.unissued.status(),
@@ -332,11 +550,16 @@ impl Core {
             validity: self.settings.validity,
             cacheable: true,
         });
-        self.note_sign(&result);
+        self.health.note_sign(&self.metrics, &result);
         match result {
             Ok(ready) => {
-                match self.publish_if_current(issuer.index, hash, serial, version, Arc::new(ready))
-                {
+                match self.memory.publish_if_current(
+                    issuer.index,
+                    hash,
+                    serial,
+                    version,
+                    Arc::new(ready),
+                ) {
                     PublishOutcome::Cached => SignOutcome::Cached,
                     PublishOutcome::Full => SignOutcome::Full,
                     PublishOutcome::Superseded => SignOutcome::Skipped,
@@ -358,18 +581,23 @@ impl Core {
         let issuers = self.issuers();
         for issuer in issuers.iter() {
             // Not under `db_timeout`: it reads every row of the CA.
-            let report = self.store.verify_ca_state(issuer.ca).await?;
+            let report = self.db.store.verify_ca_state(issuer.ca).await?;
             if !report.is_intact() {
                 self.metrics.unvouched.fetch_add(1, Ordering::Relaxed);
             }
             report.require_intact(format!("CA {:?}", issuer.name))?;
         }
-        let seq = self.db(self.store.latest_change()).await?;
+        let seq = self.db.call(self.db.store.latest_change()).await?;
         for issuer in issuers.iter() {
             let mut after: Option<Serial> = None;
             loop {
                 let page = self
-                    .db(self.store.issued_serials(issuer.ca, after.as_ref(), PAGE))
+                    .db
+                    .call(
+                        self.db
+                            .store
+                            .issued_serials(issuer.ca, after.as_ref(), PAGE),
+                    )
                     .await?;
                 for s in &page {
                     self.set_status(issuer.index, s.as_bytes(), Some(Known::Good), seq);
@@ -381,7 +609,7 @@ impl Core {
             }
             let mut query = RevocationQuery::full(issuer.ca, seq).with_limit(PAGE);
             loop {
-                let page = self.db(self.store.revocations(&query)).await?;
+                let page = self.db.call(self.db.store.revocations(&query)).await?;
                 for r in &page {
                     let known = Known::Revoked {
                         revoked_at: SystemTime::from(r.revoked_at),
@@ -395,7 +623,7 @@ impl Core {
             }
             tracing::info!(
                 issuer = %issuer.name,
-                serials = self.statuses.count_of(issuer.index),
+                serials = self.memory.statuses.count_of(issuer.index),
                 "statuses loaded"
             );
         }
@@ -406,7 +634,7 @@ impl Core {
     /// Pre-signs a response for every known serial and every configured
     /// hash, on `presign_threads` blocking threads, with a progress log.
     pub async fn presign_all(self: &Arc<Self>) -> PresignReport {
-        let entries = self.statuses.entries();
+        let entries = self.memory.statuses.entries();
         let hashes = self.settings.presign_hashes.clone();
         let total = entries.len() * hashes.len();
         let threads = self.settings.presign_threads.max(1);
@@ -461,7 +689,7 @@ impl Core {
         tracing::info!(
             total,
             failed = report.failed,
-            cached = self.cache.len(),
+            cached = self.memory.cache.len(),
             secs = report.elapsed.as_secs_f64(),
             "pre-signing done"
         );
@@ -477,7 +705,8 @@ impl Core {
         loop {
             let after = self.change_seq.load(Ordering::Relaxed);
             let changes = self
-                .db(self.store.changes_since(after, CHANGES_PAGE))
+                .db
+                .call(self.db.store.changes_since(after, CHANGES_PAGE))
                 .await?;
             for change in &changes {
                 self.apply_change(change).await?;
@@ -509,7 +738,7 @@ impl Core {
                 }
                 .with_limit(PAGE);
                 loop {
-                    let page = self.db(self.store.revocations(&query)).await?;
+                    let page = self.db.call(self.db.store.revocations(&query)).await?;
                     out.extend(page.iter().map(|r| r.serial.clone()));
                     if !query.advance(&page) {
                         break;
@@ -533,10 +762,11 @@ impl Core {
         // them: the serial's own rows, or the whole CA after an import.
         let report = match (&change.serial, change.kind) {
             (Some(s), _) => {
-                self.db(self.store.verify_serial_state(issuer.ca, s))
+                self.db
+                    .call(self.db.store.verify_serial_state(issuer.ca, s))
                     .await?
             }
-            (None, ChangeKind::Imported) => self.store.verify_ca_state(issuer.ca).await?,
+            (None, ChangeKind::Imported) => self.db.store.verify_ca_state(issuer.ca).await?,
             (None, _) => StateReport::default(),
         };
         self.refuse(&issuer, &report);
@@ -551,7 +781,10 @@ impl Core {
                 self.drop_stale(&issuer, serial.as_bytes());
                 continue;
             }
-            let status = self.db(self.store.status(issuer.ca, &serial)).await?;
+            let status = self
+                .db
+                .call(self.db.store.status(issuer.ca, &serial))
+                .await?;
             self.set_status(
                 issuer.index,
                 serial.as_bytes(),
@@ -561,20 +794,6 @@ impl Core {
             self.resign_now(&issuer, serial.as_bytes().into()).await;
         }
         Ok(())
-    }
-
-    /// Logs and counts the rows of `report` whose statuses are not
-    /// published.
-    fn refuse(&self, issuer: &Issuer, report: &StateReport) {
-        for finding in &report.findings {
-            tracing::error!(
-                issuer = %issuer.name,
-                %finding,
-                "not publishing a status the audit log does not vouch for"
-            );
-        }
-        let count = report.findings.len() as u64 + report.more;
-        self.metrics.unvouched.fetch_add(count, Ordering::Relaxed);
     }
 
     /// Replaces the cached responses of one serial at once. The stale
@@ -597,7 +816,7 @@ impl Core {
             let (issuer, serial) = (job_issuer, job_serial);
             for hash in HashAlgorithm::ALL {
                 let configured = core.settings.presign_hashes.contains(&hash);
-                let present = core.cache.get(issuer.index, hash, &serial).is_some();
+                let present = core.memory.cache.get(issuer.index, hash, &serial).is_some();
                 if !configured && !present {
                     continue;
                 }
@@ -607,7 +826,7 @@ impl Core {
                     }
                     SignOutcome::Failed(e) => {
                         tracing::warn!(error = %e, issuer = %issuer.name, "re-signing a changed status failed; dropped the stale response");
-                        core.cache.remove(issuer.index, hash, &serial);
+                        core.memory.cache.remove(issuer.index, hash, &serial);
                     }
                     SignOutcome::Full | SignOutcome::Skipped => {}
                 }
@@ -622,8 +841,7 @@ impl Core {
                 issuer = %issuer.name,
                 "re-signing a changed status is not back in time; the HSM may hang: dropped the stale responses"
             );
-            self.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
-            self.health.hsm_ok.store(false, Ordering::Relaxed);
+            self.health.hsm_hangs(&self.metrics);
             self.drop_stale(issuer, &serial);
         }
     }
@@ -633,7 +851,7 @@ impl Core {
     /// response afterwards: it was signed from the current status.)
     fn drop_stale(&self, issuer: &Issuer, serial: &[u8]) {
         for hash in HashAlgorithm::ALL {
-            self.cache.remove(issuer.index, hash, serial);
+            self.memory.cache.remove(issuer.index, hash, serial);
         }
         self.presign_pending.store(true, Ordering::Relaxed);
     }
@@ -643,7 +861,7 @@ impl Core {
         let cutoff = SystemTime::now()
             .checked_sub(self.settings.refresh_after)
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        let (keys, oldest) = self.cache.older_than(cutoff);
+        let (keys, oldest) = self.memory.cache.older_than(cutoff);
         self.metrics.set_oldest(oldest);
         if keys.is_empty() {
             return 0;
@@ -678,7 +896,7 @@ impl Core {
         })
         .await
         .unwrap_or(0);
-        let (_, oldest) = self.cache.older_than(SystemTime::UNIX_EPOCH);
+        let (_, oldest) = self.memory.cache.older_than(SystemTime::UNIX_EPOCH);
         self.metrics.set_oldest(oldest);
         done
     }
@@ -711,6 +929,22 @@ impl Core {
     }
 }
 
+impl GaugeSource for Core {
+    fn gauges(&self) -> Gauges {
+        Gauges {
+            cache_entries: self.table.as_ref().map_or(self.memory.cache.len(), |t| {
+                usize::try_from(t.len()).unwrap_or(usize::MAX)
+            }),
+            known_serials: self.memory.statuses.len(),
+            change_seq: self.change_seq.load(Ordering::Relaxed),
+            ready: self.health.ready(),
+            hsm_up: self.health.hsm_ok(),
+            db_up: self.health.db_ok(),
+            certificates: self.certificate_expiry(pki_core::UnixTime::now()),
+        }
+    }
+}
+
 /// Runs a bulk signing job (re-signing, pre-signing) off the background
 /// loop, unless one is running: the loop keeps applying changes and
 /// probing while the HSM works, or hangs.
@@ -739,7 +973,7 @@ impl Drop for ClearOnDrop<'_> {
     }
 }
 
-/// What [`Core::publish_if_current`] did.
+/// What [`Memory::publish_if_current`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishOutcome {
     Cached,
@@ -789,7 +1023,7 @@ pub async fn run_background(core: Arc<Core>, mut shutdown: service_kit::Stop) {
     // PostgreSQL: LISTEN as well, so changes arrive without waiting for
     // the next poll. The poll stays: notifications sent while the listener
     // reconnects are lost.
-    let mut listener = match core.store.listen_changes().await {
+    let mut listener = match core.db.store.listen_changes().await {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "cannot LISTEN for changes; polling only");

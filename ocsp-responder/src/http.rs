@@ -26,11 +26,12 @@ use http::header::{
 };
 use http::{HeaderValue, Method as HttpMethod, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use pki_core::ocsp::{parse_request, ResponseStatus};
+use pki_core::ocsp::{parse_request, RequestLimits, ResponseStatus};
 
-use crate::core::Core;
+use crate::config::Settings;
+use crate::core::Health;
 use crate::issuer::Ready;
-use crate::metrics::{Method, Outcome};
+use crate::metrics::{GaugeSource, Method, Metrics, Outcome};
 use crate::source::{Answer, Query, Source};
 
 const OCSP_REQUEST: &str = "application/ocsp-request";
@@ -44,123 +45,238 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// Answers one HTTP request.
-pub async fn handle<S: Source, B>(
-    core: &Arc<Core>,
-    source: &S,
-    req: Request<B>,
-) -> Response<Full<Bytes>>
-where
-    B: hyper::body::Body + Send,
-    B::Data: Send,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    let started = std::time::Instant::now();
-    let method = match *req.method() {
-        HttpMethod::GET => Method::Get,
-        HttpMethod::POST => Method::Post,
-        _ => Method::Other,
-    };
-    let (response, outcome) = match method {
-        Method::Get => match req.uri().path() {
-            "/health/live" => return text(StatusCode::OK, "live\n"),
-            "/health" | "/health/ready" => return readiness(core),
-            "/metrics" => {
-                let body = core.metrics.render(&core.gauges());
-                let mut r = Response::new(Full::new(Bytes::from(body)));
-                r.headers_mut().insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static(service_kit::exposition::CONTENT_TYPE),
-                );
-                return r;
-            }
-            path => {
-                let if_none_match = req.headers().get(IF_NONE_MATCH).cloned();
-                get(core, source, path, if_none_match.as_ref()).await
-            }
-        },
-        Method::Post => post(core, source, req).await,
-        Method::Other => {
-            let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n");
-            // RFC 9110 15.5.6: a 405 names the methods the resource has.
-            r.headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("GET, POST"));
-            (r, Outcome::MethodNotAllowed)
+/// The HTTP side of a responder (Boulder's responder handler: a source,
+/// counters, and nothing else): answers from its [`Source`], counts in
+/// [`Metrics`], and shows [`Health`] and the [`GaugeSource`]'s gauges on
+/// `/health/ready` and `/metrics`.
+#[derive(Debug)]
+pub struct Handler<S> {
+    source: S,
+    paths: Paths,
+    limits: RequestLimits,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    gauges: Arc<dyn GaugeSource>,
+}
+
+/// Where GET requests arrive.
+#[derive(Debug, Clone, Default)]
+struct Paths {
+    /// Prefix of GET request paths, `""` or `/name`.
+    base_path: String,
+    /// Each issuer's OCSP URL path.
+    issuer_paths: Vec<String>,
+}
+
+impl<S: Source> Handler<S> {
+    /// `settings`: only the request paths and size limits are read.
+    pub fn new(
+        source: S,
+        settings: &Settings,
+        metrics: Arc<Metrics>,
+        health: Arc<Health>,
+        gauges: Arc<dyn GaugeSource>,
+    ) -> Self {
+        Self {
+            source,
+            paths: Paths {
+                base_path: settings.base_path.clone(),
+                issuer_paths: settings.issuer_paths.clone(),
+            },
+            limits: settings.limits,
+            metrics,
+            health,
+            gauges,
         }
-    };
-    core.metrics.request(method, outcome);
-    core.metrics.observe_latency(outcome, started.elapsed());
-    let mut response = response;
-    service_kit::ResultCode::set(&mut response, outcome.label());
-    response
-}
+    }
 
-/// Counts the request a connection ended on when hyper answered it itself:
-/// a request line longer than its 65,534-byte URI limit gets 414 before any
-/// handler runs.
-pub(crate) fn connection_failed(core: &Core, err: &hyper::Error) {
-    if service_kit::access::refused_status(err) == Some(StatusCode::URI_TOO_LONG) {
-        core.metrics.request(Method::Other, Outcome::UriTooLong);
+    /// Answers one HTTP request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body + Send,
+        B::Data: Send,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let started = std::time::Instant::now();
+        let method = match *req.method() {
+            HttpMethod::GET => Method::Get,
+            HttpMethod::POST => Method::Post,
+            _ => Method::Other,
+        };
+        let (response, outcome) = match method {
+            Method::Get => match req.uri().path() {
+                "/health/live" => return text(StatusCode::OK, "live\n"),
+                "/health" | "/health/ready" => return readiness(&self.health),
+                "/metrics" => {
+                    let body = self.metrics.render(&self.gauges.gauges());
+                    let mut r = Response::new(Full::new(Bytes::from(body)));
+                    r.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static(service_kit::exposition::CONTENT_TYPE),
+                    );
+                    return r;
+                }
+                path => {
+                    let if_none_match = req.headers().get(IF_NONE_MATCH).cloned();
+                    self.get(path, if_none_match.as_ref()).await
+                }
+            },
+            Method::Post => self.post(req).await,
+            Method::Other => {
+                let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n");
+                // RFC 9110 15.5.6: a 405 names the methods the resource has.
+                r.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("GET, POST"));
+                (r, Outcome::MethodNotAllowed)
+            }
+        };
+        self.metrics.request(method, outcome);
+        self.metrics.observe_latency(outcome, started.elapsed());
+        let mut response = response;
+        service_kit::ResultCode::set(&mut response, outcome.label());
+        response
     }
-}
 
-async fn get<S: Source>(
-    core: &Arc<Core>,
-    source: &S,
-    path: &str,
-    if_none_match: Option<&HeaderValue>,
-) -> (Response<Full<Bytes>>, Outcome) {
-    let Some(encoded) = strip_get_prefix(&core.settings, path) else {
-        return (
-            text(StatusCode::NOT_FOUND, "not an OCSP path\n"),
-            Outcome::NotFound,
-        );
-    };
-    if encoded.is_empty() {
-        return (
-            text(StatusCode::NOT_FOUND, "no request\n"),
-            Outcome::NotFound,
-        );
+    /// Counts the request a connection ended on when hyper answered it
+    /// itself: a request line longer than its 65,534-byte URI limit gets
+    /// 414 before any handler runs.
+    pub(crate) fn connection_failed(&self, err: &hyper::Error) {
+        if service_kit::access::refused_status(err) == Some(StatusCode::URI_TOO_LONG) {
+            self.metrics.request(Method::Other, Outcome::UriTooLong);
+        }
     }
-    // Base64 of the largest request, percent-encoded at worst, plus slack.
-    let max_path = core.settings.limits.max_len.div_ceil(3) * 4 * 3 + 16;
-    if encoded.len() > max_path {
-        return (
-            text(
-                StatusCode::URI_TOO_LONG,
-                "request too long for GET, use POST\n",
-            ),
-            Outcome::UriTooLong,
-        );
+
+    async fn get(
+        &self,
+        path: &str,
+        if_none_match: Option<&HeaderValue>,
+    ) -> (Response<Full<Bytes>>, Outcome) {
+        let Some(encoded) = strip_get_prefix(&self.paths, path) else {
+            return (
+                text(StatusCode::NOT_FOUND, "not an OCSP path\n"),
+                Outcome::NotFound,
+            );
+        };
+        if encoded.is_empty() {
+            return (
+                text(StatusCode::NOT_FOUND, "no request\n"),
+                Outcome::NotFound,
+            );
+        }
+        // Base64 of the largest request, percent-encoded at worst, plus slack.
+        let max_path = self.limits.max_len.div_ceil(3) * 4 * 3 + 16;
+        if encoded.len() > max_path {
+            return (
+                text(
+                    StatusCode::URI_TOO_LONG,
+                    "request too long for GET, use POST\n",
+                ),
+                Outcome::UriTooLong,
+            );
+        }
+        let Some(b64) = percent_decode(encoded.as_bytes()) else {
+            return status(ResponseStatus::MalformedRequest);
+        };
+        let Ok(der) = BASE64.decode(&b64) else {
+            return status(ResponseStatus::MalformedRequest);
+        };
+        if der.len() > self.limits.max_len {
+            return (
+                text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
+                Outcome::TooLarge,
+            );
+        }
+        self.answer(&der, if_none_match).await
     }
-    let Some(b64) = percent_decode(encoded.as_bytes()) else {
-        return status(ResponseStatus::MalformedRequest);
-    };
-    let Ok(der) = BASE64.decode(&b64) else {
-        return status(ResponseStatus::MalformedRequest);
-    };
-    if der.len() > core.settings.limits.max_len {
-        return (
-            text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
-            Outcome::TooLarge,
-        );
+
+    async fn post<B>(&self, req: Request<B>) -> (Response<Full<Bytes>>, Outcome)
+    where
+        B: hyper::body::Body + Send,
+        B::Data: Send,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::trim);
+        if !content_type.is_some_and(|t| t.eq_ignore_ascii_case(OCSP_REQUEST)) {
+            return (
+                text(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Content-Type must be application/ocsp-request\n",
+                ),
+                Outcome::BadContentType,
+            );
+        }
+        let max = self.limits.max_len;
+        let too_large = || {
+            (
+                text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
+                Outcome::TooLarge,
+            )
+        };
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max as u64) {
+            return too_large();
+        }
+        let if_none_match = req.headers().get(IF_NONE_MATCH).cloned();
+        // A body trickling in must not hold the connection for long.
+        let collect = Limited::new(req.into_body(), max).collect();
+        let body = match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Ok(Err(_)) => return status(ResponseStatus::MalformedRequest),
+            Err(_) => {
+                return (
+                    text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n"),
+                    Outcome::Malformed,
+                )
+            }
+        };
+        self.answer(&body, if_none_match.as_ref()).await
     }
-    answer(core, source, &der, if_none_match).await
+
+    async fn answer(
+        &self,
+        der: &[u8],
+        if_none_match: Option<&HeaderValue>,
+    ) -> (Response<Full<Bytes>>, Outcome) {
+        let request = match parse_request(der, &self.limits) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed request");
+                return status(ResponseStatus::MalformedRequest);
+            }
+        };
+        match self.source.answer(Query::new(request)).await {
+            Answer::Cached(ready) => signed(&ready, true, if_none_match, Outcome::Cached),
+            Answer::Live {
+                ready, cacheable, ..
+            } => signed(&ready, cacheable, if_none_match, Outcome::Live),
+            Answer::Status(s) => status(s),
+        }
+    }
 }
 
 /// The part of a GET path after its OCSP prefix: an issuer's own path
 /// (its AIA OCSP URL's) or `base_path`, the longest that matches first (a
 /// request under `/ca` is not base64 `ca/...` under an empty base path).
-fn strip_get_prefix<'p>(settings: &crate::config::Settings, path: &'p str) -> Option<&'p str> {
+fn strip_get_prefix<'p>(paths: &Paths, path: &'p str) -> Option<&'p str> {
     let under = |prefix: &str| {
         path.strip_prefix(prefix)
             .and_then(|rest| rest.strip_prefix('/'))
     };
     let mut best: Option<(usize, &'p str)> = None;
-    for prefix in settings
+    for prefix in paths
         .issuer_paths
         .iter()
-        .chain(std::iter::once(&settings.base_path))
+        .chain(std::iter::once(&paths.base_path))
     {
         if let Some(rest) = under(prefix) {
             if best.is_none_or(|(len, _)| prefix.len() > len) {
@@ -169,85 +285,6 @@ fn strip_get_prefix<'p>(settings: &crate::config::Settings, path: &'p str) -> Op
         }
     }
     best.map(|(_, rest)| rest)
-}
-
-async fn post<S: Source, B>(
-    core: &Arc<Core>,
-    source: &S,
-    req: Request<B>,
-) -> (Response<Full<Bytes>>, Outcome)
-where
-    B: hyper::body::Body + Send,
-    B::Data: Send,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim);
-    if !content_type.is_some_and(|t| t.eq_ignore_ascii_case(OCSP_REQUEST)) {
-        return (
-            text(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/ocsp-request\n",
-            ),
-            Outcome::BadContentType,
-        );
-    }
-    let max = core.settings.limits.max_len;
-    let too_large = || {
-        (
-            text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
-            Outcome::TooLarge,
-        )
-    };
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return too_large();
-    }
-    let if_none_match = req.headers().get(IF_NONE_MATCH).cloned();
-    // A body trickling in must not hold the connection for long.
-    let collect = Limited::new(req.into_body(), max).collect();
-    let body = match tokio::time::timeout(BODY_TIMEOUT, collect).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Ok(Err(_)) => return status(ResponseStatus::MalformedRequest),
-        Err(_) => {
-            return (
-                text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n"),
-                Outcome::Malformed,
-            )
-        }
-    };
-    answer(core, source, &body, if_none_match.as_ref()).await
-}
-
-async fn answer<S: Source>(
-    core: &Arc<Core>,
-    source: &S,
-    der: &[u8],
-    if_none_match: Option<&HeaderValue>,
-) -> (Response<Full<Bytes>>, Outcome) {
-    let request = match parse_request(der, &core.settings.limits) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::debug!(error = %e, "malformed request");
-            return status(ResponseStatus::MalformedRequest);
-        }
-    };
-    match source.answer(Query::new(request)).await {
-        Answer::Cached(ready) => signed(&ready, true, if_none_match, Outcome::Cached),
-        Answer::Live {
-            ready, cacheable, ..
-        } => signed(&ready, cacheable, if_none_match, Outcome::Live),
-        Answer::Status(s) => status(s),
-    }
 }
 
 fn signed(
@@ -323,23 +360,10 @@ fn status(s: ResponseStatus) -> (Response<Full<Bytes>>, Outcome) {
     (r, outcome)
 }
 
-fn readiness(core: &Core) -> Response<Full<Bytes>> {
-    use std::sync::atomic::Ordering::Relaxed;
-    if core.ready() {
+fn readiness(health: &Health) -> Response<Full<Bytes>> {
+    let why = health.not_ready();
+    if why.is_empty() {
         return text(StatusCode::OK, "ready\n");
-    }
-    let mut why = Vec::new();
-    if !core.health.cache_loaded.load(Relaxed) {
-        why.push("cache loading");
-    }
-    if core.settings.signing && !core.health.hsm_ok.load(Relaxed) {
-        why.push("HSM unavailable");
-    }
-    if !core.health.db_ok.load(Relaxed) {
-        why.push("database unavailable");
-    }
-    if !core.health.replica_ok.load(Relaxed) {
-        why.push("read replica lags behind");
     }
     text(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -401,9 +425,9 @@ mod tests {
 
     #[test]
     fn get_prefixes_longest_first() {
-        let settings = crate::config::Settings {
+        let settings = Paths {
             issuer_paths: vec!["/cnie-citizen-ca".into(), "/cnie".into()],
-            ..crate::config::Settings::default()
+            ..Paths::default()
         };
         assert_eq!(
             strip_get_prefix(&settings, "/cnie-citizen-ca/MEow"),
@@ -417,10 +441,9 @@ mod tests {
             strip_get_prefix(&settings, "/other/MEow"),
             Some("other/MEow")
         );
-        let based = crate::config::Settings {
+        let based = Paths {
             base_path: "/ocsp".into(),
             issuer_paths: vec!["/cnie".into()],
-            ..crate::config::Settings::default()
         };
         assert_eq!(strip_get_prefix(&based, "/ocsp/MEow"), Some("MEow"));
         assert_eq!(strip_get_prefix(&based, "/cnie/MEow"), Some("MEow"));

@@ -410,3 +410,9 @@ pub struct Gauges {
     /// Per issuer, in the order answered for.
     pub certificates: Vec<CertificateExpiry>,
 }
+
+/// Where the point-in-time values of `/metrics` are read when scraped
+/// (the transport's only view of the responder's state).
+pub trait GaugeSource: Send + Sync + std::fmt::Debug {
+    fn gauges(&self) -> Gauges;
+}

@@ -1,7 +1,6 @@
 //! Starting, serving and stopping a responder.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,13 +12,15 @@ use service_kit::access::Access;
 use service_kit::{accept_loop, serve_http1, Stop, Tasks};
 use store::Store;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::core::{run_background, Core, PresignReport};
 use crate::delegation::{self, Expiry, Probe, ResponderCheck};
 use crate::error::ResponderError;
+use crate::http::Handler;
 use crate::issuer::Issuer;
-use crate::source;
+use crate::source::Stack;
 use crate::updater::{Updater, UpdaterSettings};
 
 /// One CA to answer for, before it is resolved against the store.
@@ -47,6 +48,8 @@ impl std::fmt::Debug for IssuerSetup {
 pub struct Running {
     addr: SocketAddr,
     core: Arc<Core>,
+    /// The live signer's permits (for in-process inspection).
+    live_permits: Arc<Semaphore>,
     tasks: Tasks,
     presign: PresignReport,
 }
@@ -196,7 +199,7 @@ pub async fn reload(
     issuers: Vec<IssuerSetup>,
 ) -> Result<ReloadReport, ResponderError> {
     let previous = core.issuers();
-    let resolved = resolve_issuers_after(&core.store, issuers, &previous).await?;
+    let resolved = resolve_issuers_after(core.db().store(), issuers, &previous).await?;
     let mut report = ReloadReport::default();
     for new in &resolved {
         match previous.iter().find(|old| old.ca == new.ca) {
@@ -215,7 +218,7 @@ pub async fn reload(
             report.removed.push(old.name.clone());
         }
     }
-    if core.table.is_none() {
+    if core.table().is_none() {
         if let Some(ca) = report.added.first() {
             return Err(ResponderError::ReloadNeedsRestart {
                 ca: ca.clone(),
@@ -224,17 +227,17 @@ pub async fn reload(
             });
         }
     }
-    core.issuer_list.replace(resolved);
+    core.issuer_list().replace(resolved);
     // After the swap: a response signed with the old identity meanwhile
     // may still land in the cache; it is valid (the old certificate passed
     // the same checks) and is replaced at the next refresh.
     let dropped = report.rotated.iter().chain(&report.removed);
     for name in dropped {
         if let Some(i) = previous.iter().find(|i| &i.name == name) {
-            core.cache.clear_issuer(i.index);
+            core.memory().clear_issuer(i.index);
         }
     }
-    if let Some(table) = &core.table {
+    if let Some(table) = core.table() {
         if !report.rotated.is_empty() || !report.removed.is_empty() {
             table.clear();
         }
@@ -282,7 +285,11 @@ pub async fn start_with(
     updater: Option<InProcessUpdater>,
 ) -> Result<Running, ResponderError> {
     let resolved = resolve_issuers(&store, issuers).await?;
-    let core = Arc::new(Core::new(store, resolved, settings));
+    let crate::wiring::Assembly {
+        core,
+        handler,
+        live_permits,
+    } = crate::wiring::assemble(store, resolved, settings);
     let addr = listener
         .local_addr()
         .map_err(|source| ResponderError::Listen {
@@ -291,24 +298,24 @@ pub async fn start_with(
         })?;
     // Listening first: `/health/live` answers, `/health/ready` says what
     // is still loading.
-    let mut tasks = Tasks::new(core.settings.shutdown_grace);
-    tasks.spawn(serve(Arc::clone(&core), listener, tasks.stop_signal()));
-    let presign = if core.table.is_some() {
+    let grace = core.settings().shutdown_grace;
+    let mut tasks = Tasks::new(grace);
+    tasks.spawn(serve(handler, grace, listener, tasks.stop_signal()));
+    let presign = if core.table().is_some() {
         // Follow the feed from here; the table read checks each row
         // against the serial's revocation, whatever happened before.
-        let seq = core.db(core.store.latest_change()).await?;
-        core.change_seq.store(seq, Ordering::Relaxed);
+        core.follow_from_now().await?;
         core.check_replica().await;
         core.probe_hsm().await;
-        core.health.cache_loaded.store(true, Ordering::Release);
+        core.health().set_loaded();
         PresignReport::default()
     } else {
         // Ready once the statuses are in memory: a response not signed yet
         // is signed live (and cached) when asked for.
         core.load_statuses().await?;
         core.probe_hsm().await;
-        core.health.cache_loaded.store(true, Ordering::Release);
-        if core.settings.presign_in_background {
+        core.health().set_loaded();
+        if core.settings().presign_in_background {
             crate::core::spawn_presign(&core);
             PresignReport::default()
         } else {
@@ -322,18 +329,19 @@ pub async fn start_with(
     if let Some(u) = updater {
         let updater = Updater::following(
             u.primary,
-            Arc::clone(&core.issuer_list),
-            core.settings.clone(),
+            Arc::clone(core.issuer_list()),
+            core.settings().clone(),
             u.settings,
         );
-        let _ = core.metrics.updater.set(Arc::clone(&updater.stats));
+        let _ = core.metrics().updater.set(Arc::clone(&updater.stats));
         tasks.spawn(updater.run(tasks.stop_signal()));
     }
     tasks.spawn(run_background(Arc::clone(&core), tasks.stop_signal()));
-    tracing::info!(%addr, source = ?core.settings.source, "OCSP responder listening");
+    tracing::info!(%addr, source = ?core.settings().source, "OCSP responder listening");
     Ok(Running {
         addr,
         core,
+        live_permits,
         tasks,
         presign,
     })
@@ -344,9 +352,16 @@ impl Running {
         self.addr
     }
 
-    /// The shared state, for in-process inspection (tools, tests).
+    /// The background side and its state, for in-process inspection
+    /// (tools, tests) and reloads.
     pub fn core(&self) -> &Arc<Core> {
         &self.core
+    }
+
+    /// The permits live signatures take (`live_concurrency` in all), for
+    /// in-process inspection.
+    pub fn live_permits(&self) -> &Arc<Semaphore> {
+        &self.live_permits
     }
 
     pub fn presign_report(&self) -> PresignReport {
@@ -384,28 +399,25 @@ impl Running {
 /// Longest wait for a connection's request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: Stop) {
-    let source = Arc::new(source::Stack::for_core(&core));
-    let drain = core.settings.shutdown_grace;
+async fn serve(handler: Handler<Stack>, drain: Duration, listener: TcpListener, mut stop: Stop) {
+    let handler = Arc::new(handler);
     let shutdown = async move { stop.stopped().await };
     accept_loop(listener, shutdown, drain, move |tcp, peer, stop| {
-        let core = Arc::clone(&core);
-        let source = Arc::clone(&source);
+        let handler = Arc::clone(&handler);
         async move {
-            let counted = Arc::clone(&core);
+            let counted = Arc::clone(&handler);
             let svc = service_fn(move |mut req| {
-                let core = Arc::clone(&core);
-                let source = Arc::clone(&source);
+                let handler = Arc::clone(&handler);
                 async move {
                     let access = Access::begin(&mut req, peer);
-                    let mut response = crate::http::handle(&core, source.as_ref(), req).await;
+                    let mut response = handler.handle(req).await;
                     access.finish(&mut response);
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });
             let served = serve_http1(TokioIo::new(tcp), peer, svc, HEADER_TIMEOUT, stop).await;
             if let Err(e) = served {
-                crate::http::connection_failed(&counted, &e);
+                counted.connection_failed(&e);
             }
         }
     })

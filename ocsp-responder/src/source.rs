@@ -6,16 +6,26 @@
 //!  -> Cached    single CertID, no nonce   -> pre-signed bytes
 //!   -> Live     HSM, bounded concurrency  -> signed now, or tryLater
 //! ```
+//!
+//! Each layer holds only what it uses (Boulder: each `Source` gets its own
+//! dependencies), given to it by `wiring`: the filter the issuer list, the
+//! cache memory mode's statuses and responses, the live signer its threads,
+//! permits, status lookup and the health it reports to.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use pki_core::ocsp::{HashAlgorithm, ParsedRequest, ResponseError, ResponseStatus};
+use tokio::sync::Semaphore;
 
-use crate::core::Core;
-use crate::issuer::{Issuer, Ready, Signing};
+use crate::config::Settings;
+use crate::core::{Health, Memory, StatusLookup};
+use crate::issuer::{Issuer, Issuers, Ready, Signing};
+use crate::metrics::Metrics;
+use crate::signing::SignerThreads;
+use crate::status::UnissuedPolicy;
 
 /// A parsed request, with its issuer once a layer has resolved it.
 #[derive(Debug)]
@@ -78,13 +88,14 @@ pub trait Source: Send + Sync + 'static {
 /// are signed by its own key).
 #[derive(Debug)]
 pub struct IssuerFilter<S> {
-    core: Arc<Core>,
+    /// Swapped whole on reload.
+    issuers: Arc<Issuers>,
     inner: S,
 }
 
 impl<S: Source> IssuerFilter<S> {
-    pub fn new(core: Arc<Core>, inner: S) -> Self {
-        Self { core, inner }
+    pub fn new(issuers: Arc<Issuers>, inner: S) -> Self {
+        Self { issuers, inner }
     }
 }
 
@@ -92,7 +103,7 @@ impl<S: Source> Source for IssuerFilter<S> {
     async fn answer(&self, mut query: Query) -> Answer {
         // This request keeps the list it started with, whatever a reload
         // swaps in meanwhile.
-        let issuers = self.core.issuers();
+        let issuers = self.issuers.current();
         let mut found: Option<&Arc<Issuer>> = None;
         for cert in &query.request.certs {
             let issuer = issuers
@@ -115,13 +126,18 @@ impl<S: Source> Source for IssuerFilter<S> {
 /// caches what the inner source signs for such requests.
 #[derive(Debug)]
 pub struct Cached<S> {
-    core: Arc<Core>,
+    memory: Arc<Memory>,
+    metrics: Arc<Metrics>,
     inner: S,
 }
 
 impl<S: Source> Cached<S> {
-    pub fn new(core: Arc<Core>, inner: S) -> Self {
-        Self { core, inner }
+    pub fn new(memory: Arc<Memory>, metrics: Arc<Metrics>, inner: S) -> Self {
+        Self {
+            memory,
+            metrics,
+            inner,
+        }
     }
 }
 
@@ -131,17 +147,14 @@ impl<S: Source> Source for Cached<S> {
             .shared_key()
             .map(|(issuer, hash, serial)| (issuer.index, hash, serial));
         if let Some((issuer, hash, serial)) = &key {
-            if let Some(ready) = self.core.cache.get(*issuer, *hash, serial) {
+            if let Some(ready) = self.memory.cached(*issuer, *hash, serial) {
                 if ready.fresh_at(SystemTime::now()) {
-                    self.core.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
                     return Answer::Cached(ready);
                 }
             }
         }
-        self.core
-            .metrics
-            .cache_misses
-            .fetch_add(1, Ordering::Relaxed);
+        self.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
         let answer = self.inner.answer(query).await;
         if let (
             Some((issuer, hash, serial)),
@@ -159,7 +172,7 @@ impl<S: Source> Source for Cached<S> {
             if !*issued {
                 return answer;
             }
-            self.core
+            self.memory
                 .publish_if_current(*issuer, *hash, serial, *version, Arc::clone(ready));
         }
         answer
@@ -171,12 +184,64 @@ impl<S: Source> Source for Cached<S> {
 /// turn and `live_sign_timeout` for the signature, then gets `tryLater`.
 #[derive(Debug)]
 pub struct Live {
-    core: Arc<Core>,
+    settings: LiveSettings,
+    statuses: StatusLookup,
+    /// Live signatures in flight (queued or signing): a permit goes with
+    /// each job to its signer thread and is released when the HSM answers.
+    permits: Arc<Semaphore>,
+    /// Table mode: unissued serials sign one at a time.
+    unissued_permits: Option<Arc<Semaphore>>,
+    /// Where live signatures run (`live_threads` threads, queue of
+    /// `live_concurrency`).
+    signers: SignerThreads,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+}
+
+/// The settings live signing reads.
+#[derive(Debug, Clone, Copy)]
+struct LiveSettings {
+    signing: bool,
+    live_wait: Duration,
+    live_sign_timeout: Duration,
+    validity: Duration,
+    unissued: UnissuedPolicy,
 }
 
 impl Live {
-    pub fn new(core: Arc<Core>) -> Self {
-        Self { core }
+    /// Starts the signer threads; `table_mode`: unissued serials sign one
+    /// at a time.
+    pub(crate) fn new(
+        settings: &Settings,
+        table_mode: bool,
+        statuses: StatusLookup,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            settings: LiveSettings {
+                signing: settings.signing,
+                live_wait: settings.live_wait,
+                live_sign_timeout: settings.live_sign_timeout,
+                validity: settings.validity,
+                unissued: settings.unissued,
+            },
+            statuses,
+            permits: Arc::new(Semaphore::new(settings.live_concurrency)),
+            unissued_permits: table_mode.then(|| Arc::new(Semaphore::new(1))),
+            signers: SignerThreads::start(
+                settings.live_threads.min(settings.live_concurrency),
+                settings.live_concurrency,
+            ),
+            health,
+            metrics,
+        }
+    }
+
+    /// The permits live signatures take (one each, `live_concurrency` in
+    /// all).
+    pub fn permits(&self) -> &Arc<Semaphore> {
+        &self.permits
     }
 }
 
@@ -185,17 +250,17 @@ impl Source for Live {
         let Some(issuer) = query.issuer else {
             return Answer::Status(ResponseStatus::Unauthorized);
         };
-        let core = &self.core;
-        if !core.settings.signing {
+        let settings = &self.settings;
+        if !settings.signing {
             // No HSM here: the updater has not signed this one yet.
             return Answer::Status(ResponseStatus::TryLater);
         }
         // No timer when a permit is free at once (the common case).
-        let permit = if let Ok(p) = Arc::clone(&core.live_permits).try_acquire_owned() {
+        let permit = if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
             p
         } else {
-            let wait = Arc::clone(&core.live_permits).acquire_owned();
-            let Ok(Ok(p)) = tokio::time::timeout(core.settings.live_wait, wait).await else {
+            let wait = Arc::clone(&self.permits).acquire_owned();
+            let Ok(Ok(p)) = tokio::time::timeout(settings.live_wait, wait).await else {
                 return Answer::Status(ResponseStatus::TryLater);
             };
             p
@@ -205,7 +270,8 @@ impl Source for Live {
         let mut version = 0;
         let mut issued = true;
         for cert in &query.request.certs {
-            let (known, v) = core
+            let (known, v) = self
+                .statuses
                 .status_for(&issuer, cert.cert_id.serial_number.as_bytes())
                 .await;
             version = v;
@@ -213,7 +279,7 @@ impl Source for Live {
                 k.cert_status()
             } else {
                 issued = false;
-                let (status, ext) = core.settings.unissued.status();
+                let (status, ext) = settings.unissued.status();
                 extended_revoke |= ext;
                 status
             };
@@ -222,23 +288,21 @@ impl Source for Live {
         let cacheable = entries.len() == 1 && query.request.nonce.is_none();
         // Unissued serials (made up, in a flood) sign one at a time in
         // table mode, where their answers are cached only briefly.
-        let _unissued_turn = if !issued && core.table.is_some() {
-            match tokio::time::timeout(
-                core.settings.live_wait,
-                Arc::clone(&core.unissued_permits).acquire_owned(),
-            )
-            .await
-            {
-                Ok(Ok(p)) => Some(p),
-                _ => return Answer::Status(ResponseStatus::TryLater),
+        let _unissued_turn = match (&self.unissued_permits, issued) {
+            (Some(permits), false) => {
+                match tokio::time::timeout(settings.live_wait, Arc::clone(permits).acquire_owned())
+                    .await
+                {
+                    Ok(Ok(p)) => Some(p),
+                    _ => return Answer::Status(ResponseStatus::TryLater),
+                }
             }
-        } else {
-            None
+            _ => None,
         };
         let nonce = query.request.nonce;
-        let validity = core.settings.validity;
+        let validity = settings.validity;
         let (reply, signed) = tokio::sync::oneshot::channel();
-        let job_core = Arc::clone(core);
+        let (health, metrics) = (Arc::clone(&self.health), Arc::clone(&self.metrics));
         let job = Box::new(move || {
             let result = issuer.sign(&Signing {
                 entries: &entries,
@@ -247,35 +311,34 @@ impl Source for Live {
                 validity,
                 cacheable,
             });
-            job_core.note_sign(&result);
+            health.note_sign(&metrics, &result);
             // The permit is held until the HSM answers, even when the
             // caller gave up: a hung HSM cannot collect more jobs than
             // there are threads.
             drop(permit);
             let _ = reply.send(result);
         });
-        if let Err(refused) = core.signers.submit(job) {
+        if let Err(refused) = self.signers.submit(job) {
             tracing::error!(?refused, "live signing job not queued");
             return Answer::Status(ResponseStatus::TryLater);
         }
-        let result = match tokio::time::timeout(core.settings.live_sign_timeout, signed).await {
+        let result = match tokio::time::timeout(settings.live_sign_timeout, signed).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => return Answer::Status(ResponseStatus::InternalError),
             Err(_) => {
                 tracing::warn!(
-                    after = ?core.settings.live_sign_timeout,
+                    after = ?settings.live_sign_timeout,
                     "live signature not back in time; the HSM may hang"
                 );
-                core.metrics.hsm_errors.fetch_add(1, Ordering::Relaxed);
                 // Not ready until a signature succeeds again (this one,
                 // when it comes back, or the probe's).
-                core.health.hsm_ok.store(false, Ordering::Relaxed);
+                self.health.hsm_hangs(&self.metrics);
                 return Answer::Status(ResponseStatus::TryLater);
             }
         };
         match result {
             Ok(ready) => {
-                core.metrics.live_signs.fetch_add(1, Ordering::Relaxed);
+                self.metrics.live_signs.fetch_add(1, Ordering::Relaxed);
                 Answer::Live {
                     ready: Arc::new(ready),
                     cacheable,
@@ -298,38 +361,15 @@ impl Source for Live {
 /// The standard stack: filter -> cache -> live.
 pub type Standard = IssuerFilter<Cached<Live>>;
 
-pub fn standard(core: &Arc<Core>) -> Standard {
-    IssuerFilter::new(
-        Arc::clone(core),
-        Cached::new(Arc::clone(core), Live::new(Arc::clone(core))),
-    )
-}
-
 /// The table stack: filter -> memory cache and response table -> live.
 pub type FromTable = IssuerFilter<crate::table::Table<Live>>;
 
-pub fn from_table(core: &Arc<Core>) -> FromTable {
-    IssuerFilter::new(
-        Arc::clone(core),
-        crate::table::Table::new(Arc::clone(core), Live::new(Arc::clone(core))),
-    )
-}
-
-/// The stack a responder runs, by `[responses] source`.
+/// The stack a responder runs, by `[responses] source` (built by
+/// `wiring`).
 #[derive(Debug)]
 pub enum Stack {
     Memory(Standard),
     Table(FromTable),
-}
-
-impl Stack {
-    pub fn for_core(core: &Arc<Core>) -> Self {
-        if core.table.is_some() {
-            Self::Table(from_table(core))
-        } else {
-            Self::Memory(standard(core))
-        }
-    }
 }
 
 impl Source for Stack {

@@ -34,8 +34,9 @@ use pki_core::ocsp::HashAlgorithm;
 use store::Serial;
 
 use crate::cache::{pack, EvictingCache, InlineKey};
-use crate::core::Core;
+use crate::core::Db;
 use crate::issuer::{Issuer, Ready};
+use crate::metrics::Metrics;
 use crate::source::{Answer, Query, Source};
 use crate::updater::stored_hash;
 
@@ -204,21 +205,22 @@ impl TableCache {
 /// table; passes the rest (and what the table cannot answer) on.
 #[derive(Debug)]
 pub struct Table<S> {
-    core: Arc<Core>,
+    /// Shared with the change feed, which evicts changed serials.
+    cache: Arc<TableCache>,
+    /// The store's response table.
+    db: Db,
+    metrics: Arc<Metrics>,
     inner: S,
 }
 
 impl<S: Source> Table<S> {
-    pub fn new(core: Arc<Core>, inner: S) -> Self {
-        Self { core, inner }
-    }
-
-    fn cache(&self) -> &TableCache {
-        // Invariant: this layer is only built when the core has a table.
-        self.core
-            .table
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("Table source without a table cache"))
+    pub(crate) fn new(cache: Arc<TableCache>, db: Db, metrics: Arc<Metrics>, inner: S) -> Self {
+        Self {
+            cache,
+            db,
+            metrics,
+            inner,
+        }
     }
 
     async fn lookup(
@@ -227,7 +229,7 @@ impl<S: Source> Table<S> {
         hash: HashAlgorithm,
         serial: &[u8],
     ) -> Result<Arc<Ready>, Miss> {
-        let cache = self.cache();
+        let cache = &self.cache;
         let changed = cache.changed_seq(issuer.index, serial);
         let usable =
             |e: &Entry| changed.is_none_or(|c| e.seq >= c) && e.ready.fresh_at(SystemTime::now());
@@ -244,7 +246,7 @@ impl<S: Source> Table<S> {
         // unissued ones, then the table.
         if let Some(e) = cache.ready.get(&key) {
             if usable(&e) {
-                self.core.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+                self.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(e.ready);
             }
             cache.ready.invalidate(&key);
@@ -277,15 +279,17 @@ impl<S: Source> Table<S> {
         hash: HashAlgorithm,
         serial: &[u8],
     ) -> Result<Entry, Miss> {
-        let core = &self.core;
         let Ok(parsed) = Serial::from_der_content(serial) else {
             return Err(Miss::NotStored);
         };
-        core.metrics.table_reads.fetch_add(1, Ordering::Relaxed);
-        let read = core
-            .db(core
-                .store
-                .ocsp_response(issuer.ca, stored_hash(hash), &parsed))
+        self.metrics.table_reads.fetch_add(1, Ordering::Relaxed);
+        let read = self
+            .db
+            .call(
+                self.db
+                    .store()
+                    .ocsp_response(issuer.ca, stored_hash(hash), &parsed),
+            )
             .await;
         let row = match read {
             Ok(Some(row)) => row,
@@ -293,13 +297,13 @@ impl<S: Source> Table<S> {
             Err(_) => return Err(Miss::Unavailable),
         };
         if !row.current() {
-            core.metrics.table_stale.fetch_add(1, Ordering::Relaxed);
+            self.metrics.table_stale.fetch_add(1, Ordering::Relaxed);
             return Err(Miss::Stale);
         }
         let this_update = SystemTime::from(row.response.this_update);
         let next_update = SystemTime::from(row.response.next_update);
         if next_update <= SystemTime::now() {
-            core.metrics.table_stale.fetch_add(1, Ordering::Relaxed);
+            self.metrics.table_stale.fetch_add(1, Ordering::Relaxed);
             return Err(Miss::Expired);
         }
         Ok(Entry {
@@ -318,10 +322,7 @@ impl<S: Source> Source for Table<S> {
                 return Answer::Cached(ready);
             }
         }
-        self.core
-            .metrics
-            .cache_misses
-            .fetch_add(1, Ordering::Relaxed);
+        self.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
         let answer = self.inner.answer(query).await;
         if let (
             Some((issuer, hash, serial)),
@@ -333,7 +334,7 @@ impl<S: Source> Source for Table<S> {
             },
         ) = (&key, &answer)
         {
-            self.cache()
+            self.cache
                 .publish(
                     issuer.index,
                     *hash,

@@ -1,4 +1,5 @@
-//! From a [`Config`] to running parts: store, HSM pool, signers.
+//! From a [`Config`] to running parts: store, HSM pool, signers, and the
+//! answering stack, each layer given only what it uses.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -6,12 +7,81 @@ use std::time::Duration;
 
 use hsm::{Hsm, KeyLabel, PoolConfig, SessionPool, TokenLabel};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
+use crate::core::Core;
 use crate::error::ResponderError;
-use crate::issuer::NoHsm;
+use crate::http::Handler;
+use crate::issuer::{Issuer, NoHsm};
+use crate::metrics::GaugeSource;
 use crate::server::{start_with, InProcessUpdater, IssuerSetup, Running};
+use crate::source::{Cached, IssuerFilter, Live, Stack};
+use crate::table::Table;
 use crate::updater::Updater;
+
+/// A responder's parts before they run.
+pub(crate) struct Assembly {
+    /// The background side: change feed, pre-signing, probes, reloads.
+    pub core: Arc<Core>,
+    /// The transport, answering from the stack.
+    pub handler: Handler<Stack>,
+    /// The live signer's permits.
+    pub live_permits: Arc<Semaphore>,
+}
+
+/// Builds the stack, each layer holding only what it uses:
+///
+/// ```text
+/// IssuerFilter  the issuer list
+///  -> Cached    memory mode's statuses and cache, counters
+///  |  Table     table mode's cache, the store, counters
+///   -> Live     signer threads, permits, status lookup, health, counters
+/// ```
+///
+/// and the HTTP handler over it, which sees the stack, the counters,
+/// [`crate::core::Health`] and the gauges, nothing else.
+pub(crate) fn assemble(
+    store: store::Store,
+    issuers: Vec<Arc<Issuer>>,
+    settings: Settings,
+) -> Assembly {
+    let core = Arc::new(Core::new(store, issuers, settings));
+    let settings = core.settings();
+    let metrics = Arc::clone(core.metrics());
+    let health = Arc::clone(core.health());
+    let live = Live::new(
+        settings,
+        core.table().is_some(),
+        core.lookup().clone(),
+        Arc::clone(&health),
+        Arc::clone(&metrics),
+    );
+    let live_permits = Arc::clone(live.permits());
+    let issuers = Arc::clone(core.issuer_list());
+    let stack = match core.table() {
+        Some(cache) => Stack::Table(IssuerFilter::new(
+            issuers,
+            Table::new(
+                Arc::clone(cache),
+                core.db().clone(),
+                Arc::clone(&metrics),
+                live,
+            ),
+        )),
+        None => Stack::Memory(IssuerFilter::new(
+            issuers,
+            Cached::new(Arc::clone(core.memory()), Arc::clone(&metrics), live),
+        )),
+    };
+    let gauges: Arc<dyn GaugeSource> = Arc::<Core>::clone(&core);
+    let handler = Handler::new(stack, settings, metrics, health, gauges);
+    Assembly {
+        core,
+        handler,
+        live_permits,
+    }
+}
 
 /// Largest certificate file read.
 const MAX_CERT_FILE: u64 = 1 << 20;
@@ -256,7 +326,7 @@ pub async fn reload_from_file(
     path: &Path,
 ) -> Result<crate::server::ReloadReport, ResponderError> {
     let config = Config::load(path)?;
-    let setups = issuer_setups(&config, &core.store).await?;
+    let setups = issuer_setups(&config, core.db().store()).await?;
     crate::server::reload(core, setups).await
 }
 
@@ -341,9 +411,9 @@ pub(crate) fn follow_config_for(
         async move {
             let result = reload_from_file(&core, &path).await;
             let counter = if result.is_ok() {
-                &core.metrics.reloads
+                &core.metrics().reloads
             } else {
-                &core.metrics.reloads_refused
+                &core.metrics().reloads_refused
             };
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             result.map(|_| ())

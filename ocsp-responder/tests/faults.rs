@@ -120,8 +120,8 @@ async fn saturated_live_signing_answers_try_later_after_the_bounded_wait() {
     let addr = fx.start(settings).await;
     let live = fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[4; 32]));
     // Every permit taken: live requests wait their 100 ms and give up.
-    let core = std::sync::Arc::clone(fx.running.as_ref().unwrap().core());
-    let held = core.live_permits.acquire_many(2).await.unwrap();
+    let permits = std::sync::Arc::clone(fx.running.as_ref().unwrap().live_permits());
+    let held = permits.acquire_many(2).await.unwrap();
     let r = post_ocsp(addr, &live).await;
     assert_eq!(r.ocsp_status(), ResponseStatus::TryLater);
     // Cached answers do not need a permit.

@@ -359,10 +359,10 @@ async fn revocations_and_new_certificates_reach_the_responder_within_seconds() {
     let der = fx.request(&fx.good, HashAlgorithm::Sha1, None);
     assert!(is_good(&get_ocsp(addr, &der).await.single_status(&fx)));
     let core = std::sync::Arc::clone(fx.running.as_ref().unwrap().core());
-    let (_, version) = core.statuses.versioned(0, fx.good.serial());
+    let (_, version) = core.memory().versioned(0, fx.good.serial());
     let good_response = core
-        .cache
-        .get(0, HashAlgorithm::Sha1, fx.good.serial())
+        .memory()
+        .cached(0, HashAlgorithm::Sha1, fx.good.serial())
         .unwrap();
 
     fx.revoke(&fx.good, store::RevocationReason::Superseded)
@@ -382,7 +382,7 @@ async fn revocations_and_new_certificates_reach_the_responder_within_seconds() {
     // A response signed from the old status (a re-signer or live request
     // that was in flight) is refused, and "good" is not served again.
     assert_eq!(
-        core.publish_if_current(
+        core.memory().publish_if_current(
             0,
             HashAlgorithm::Sha1,
             fx.good.serial(),

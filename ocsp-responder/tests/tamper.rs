@@ -95,11 +95,11 @@ async fn tampered_rows_are_not_published_by_the_change_feed_or_live() {
     );
     assert_eq!(core.apply_changes().await.unwrap(), 1);
     assert_eq!(
-        core.statuses.get(issuer.index, good.as_bytes()),
+        core.memory().known(issuer.index, good.as_bytes()),
         None,
         "answered like an unissued serial, not good"
     );
-    assert_eq!(core.metrics.unvouched.load(Ordering::Relaxed), 1);
+    assert_eq!(core.metrics().unvouched.load(Ordering::Relaxed), 1);
 
     // A certificate recorded after the load and edited: the live path asks
     // the store about it, and does not believe it.
@@ -111,7 +111,7 @@ async fn tampered_rows_are_not_published_by_the_change_feed_or_live() {
     assert_eq!(tamper(&fx, &edit).await, 1);
     let (known, _) = core.status_for(issuer, fx.unissued.serial()).await;
     assert_eq!(known, None);
-    assert_eq!(core.metrics.unvouched.load(Ordering::Relaxed), 2);
+    assert_eq!(core.metrics().unvouched.load(Ordering::Relaxed), 2);
     // Untampered, the same path answers from the store.
     tamper(&fx, "UPDATE certificates SET profile = 'cnie-auth'").await;
     let (known, _) = core.status_for(issuer, fx.unissued.serial()).await;
