@@ -90,7 +90,7 @@ fn table_entry_bytes() {
         let mut der = vec![0x30u8; 770];
         der[..8].copy_from_slice(&i.to_be_bytes());
         Entry {
-            ready: Arc::new(Ready::new(der, now, now + Duration::from_secs(86_400))),
+            ready: Ready::new(der, now, now + Duration::from_secs(86_400)),
             seq: i,
             live: false,
         }

@@ -17,7 +17,7 @@ pub type CacheKey = (u32, HashAlgorithm, Box<[u8]>);
 /// no allocation on the hot path.
 #[derive(Debug)]
 pub struct ResponseCache {
-    map: DashMap<Box<[u8]>, Arc<Ready>>,
+    map: DashMap<Box<[u8]>, Ready>,
     capacity: usize,
 }
 
@@ -71,14 +71,14 @@ impl ResponseCache {
         }
     }
 
-    pub fn get(&self, issuer: u32, hash: HashAlgorithm, serial: &[u8]) -> Option<Arc<Ready>> {
+    pub fn get(&self, issuer: u32, hash: HashAlgorithm, serial: &[u8]) -> Option<Ready> {
         with_key(issuer, hash, serial, |k| {
-            self.map.get(k).map(|e| Arc::clone(e.value()))
+            self.map.get(k).map(|e| e.value().clone())
         })
     }
 
     /// Inserts or replaces; refuses a new key when full (returns false).
-    pub fn put(&self, issuer: u32, hash: HashAlgorithm, serial: &[u8], ready: Arc<Ready>) -> bool {
+    pub fn put(&self, issuer: u32, hash: HashAlgorithm, serial: &[u8], ready: Ready) -> bool {
         with_key(issuer, hash, serial, |k| {
             if let Some(mut e) = self.map.get_mut(k) {
                 *e = ready;
@@ -116,7 +116,7 @@ impl ResponseCache {
         let mut oldest: Option<SystemTime> = None;
         let mut keys = Vec::new();
         for e in &self.map {
-            let t = e.value().this_update;
+            let t = e.value().this_update();
             oldest = Some(oldest.map_or(t, |o| o.min(t)));
             if t < cutoff {
                 keys.extend(unpack(e.key()));
@@ -166,7 +166,8 @@ type Shard<V> = std::sync::RwLock<std::collections::HashMap<InlineKey, Slot<V>>>
 
 /// Entries a full shard looks at to choose the one it evicts.
 const EVICTION_SAMPLE: usize = 8;
-const SHARDS: usize = 64;
+/// Shards at most (a full cache has between half this and this many).
+const MAX_SHARDS: usize = 128;
 
 /// A bounded map for table mode's ready responses: sharded, keys inline,
 /// values with a deadline, and when a shard is full the least recently
@@ -193,26 +194,31 @@ impl<V> std::fmt::Debug for EvictingCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EvictingCache")
             .field("len", &self.len.load(std::sync::atomic::Ordering::Relaxed))
-            .field("capacity", &(self.per_shard * SHARDS))
+            .field("capacity", &(self.per_shard * self.shards.len()))
             .finish_non_exhaustive()
     }
 }
 
 impl<V: Clone> EvictingCache<V> {
-    /// Holds at most `capacity` values (rounded up to a multiple of the
-    /// shard count).
+    /// Holds at most `capacity` values (rounded up to a whole number of
+    /// shards). A shard holds 7/8 of a power of two: hashbrown's largest
+    /// load, so a full shard's table has no empty half (a million entries
+    /// in 64 shards of 15,625 would sit in tables of 32,768 slots).
     pub fn new(capacity: usize) -> Self {
-        let per_shard = capacity.div_ceil(SHARDS).max(1);
+        let mut slots = 1024usize;
+        while capacity.div_ceil(slots / 8 * 7) > MAX_SHARDS {
+            slots *= 2;
+        }
+        let per_shard = (slots / 8 * 7).min(capacity).max(1);
+        let shards = capacity.div_ceil(per_shard).max(1);
         let start_unix = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         Self {
-            shards: (0..SHARDS)
+            shards: (0..shards)
                 .map(|_| {
                     // Sized for the bound up front: a full shard never rehashes.
-                    std::sync::RwLock::new(std::collections::HashMap::with_capacity(
-                        per_shard.min(1 << 16),
-                    ))
+                    std::sync::RwLock::new(std::collections::HashMap::with_capacity(per_shard))
                 })
                 .collect(),
             per_shard,
@@ -231,7 +237,7 @@ impl<V: Clone> EvictingCache<V> {
         let h =
             std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
                 .hash_one(key);
-        &self.shards[(h as usize) % SHARDS]
+        &self.shards[(h as usize) % self.shards.len()]
     }
 
     /// Seconds on the cache's clock.
@@ -373,9 +379,9 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn ready(at: u64) -> Arc<Ready> {
+    fn ready(at: u64) -> Ready {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(at);
-        Arc::new(Ready::new(vec![0x30, 0x00], t, t + Duration::from_secs(60)))
+        Ready::new(vec![0x30, 0x00], t, t + Duration::from_secs(60))
     }
 
     #[test]
@@ -390,8 +396,8 @@ mod tests {
             "replace when full"
         );
         assert_eq!(cache.len(), 3);
-        let t = |r: Arc<Ready>| {
-            r.this_update
+        let t = |r: Ready| {
+            r.this_update()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap()
                 .as_secs()
@@ -418,7 +424,7 @@ mod tests {
 
     #[test]
     fn evicting_cache_stays_within_its_bound_and_keeps_what_is_used() {
-        let cache: EvictingCache<u64> = EvictingCache::new(SHARDS * 4);
+        let cache: EvictingCache<u64> = EvictingCache::new(256);
         let far = cache.clock_of(SystemTime::now() + Duration::from_secs(3600));
         let hot = key(u64::MAX);
         cache.insert(hot, 7, far);
@@ -427,7 +433,10 @@ mod tests {
             // The hot key is read all along.
             assert_eq!(cache.get(&hot), Some(7), "evicted after {n} inserts");
         }
-        assert!(cache.len() <= SHARDS * 4, "{} entries", cache.len());
+        assert!(cache.len() <= 256, "{} entries", cache.len());
+        // A million fits 70 shards of 14,336 (16,384-slot tables).
+        let big: EvictingCache<u64> = EvictingCache::new(1_000_000);
+        assert_eq!((big.shards.len(), big.per_shard), (70, 14_336));
         assert_eq!(cache.get(&key(9_999)), Some(9_999));
         assert!(InlineKey::new(0, HashAlgorithm::Sha256, &[1; MAX_SERIAL + 1]).is_none());
     }

@@ -215,7 +215,7 @@ impl Memory {
     }
 
     /// The pre-signed response held for (issuer, hash, serial).
-    pub fn cached(&self, issuer: u32, hash: HashAlgorithm, serial: &[u8]) -> Option<Arc<Ready>> {
+    pub fn cached(&self, issuer: u32, hash: HashAlgorithm, serial: &[u8]) -> Option<Ready> {
         self.cache.get(issuer, hash, serial)
     }
 
@@ -227,7 +227,7 @@ impl Memory {
         hash: HashAlgorithm,
         serial: &[u8],
         version: u64,
-        ready: Arc<Ready>,
+        ready: Ready,
     ) -> PublishOutcome {
         let _publishing = self.publish_lock();
         if self.statuses.versioned(issuer, serial).1 != version {
@@ -553,13 +553,10 @@ impl Core {
         self.health.note_sign(&self.metrics, &result);
         match result {
             Ok(ready) => {
-                match self.memory.publish_if_current(
-                    issuer.index,
-                    hash,
-                    serial,
-                    version,
-                    Arc::new(ready),
-                ) {
+                match self
+                    .memory
+                    .publish_if_current(issuer.index, hash, serial, version, ready)
+                {
                     PublishOutcome::Cached => SignOutcome::Cached,
                     PublishOutcome::Full => SignOutcome::Full,
                     PublishOutcome::Superseded => SignOutcome::Skipped,

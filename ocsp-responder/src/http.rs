@@ -308,7 +308,7 @@ fn signed(
     if cacheable {
         // RFC 5019 6.2.
         let max_age = ready
-            .next_update
+            .next_update()
             .duration_since(SystemTime::now())
             .map_or(0, |d| d.as_secs());
         let cc = format!("max-age={max_age}, public, no-transform, must-revalidate");

@@ -64,12 +64,12 @@ impl Query {
 #[derive(Debug, Clone)]
 pub enum Answer {
     /// A signed response from the cache.
-    Cached(Arc<Ready>),
+    Cached(Ready),
     /// A response signed for this request (`cacheable`: no nonce, one
     /// CertID, signed from the status at `version`; `issued`: the serial
     /// was issued or revoked, not answered as unissued).
     Live {
-        ready: Arc<Ready>,
+        ready: Ready,
         cacheable: bool,
         version: u64,
         issued: bool,
@@ -173,7 +173,7 @@ impl<S: Source> Source for Cached<S> {
                 return answer;
             }
             self.memory
-                .publish_if_current(*issuer, *hash, serial, *version, Arc::clone(ready));
+                .publish_if_current(*issuer, *hash, serial, *version, ready.clone());
         }
         answer
     }
@@ -340,7 +340,7 @@ impl Source for Live {
             Ok(ready) => {
                 self.metrics.live_signs.fetch_add(1, Ordering::Relaxed);
                 Answer::Live {
-                    ready: Arc::new(ready),
+                    ready,
                     cacheable,
                     version,
                     issued,

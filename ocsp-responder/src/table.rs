@@ -52,7 +52,7 @@ const CHANGED_CAPACITY: u64 = 1_000_000;
 /// A cached response and the status version it was signed from.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub ready: Arc<Ready>,
+    pub ready: Ready,
     pub seq: u64,
     /// Signed by this responder, not read from the table.
     pub live: bool,
@@ -74,7 +74,7 @@ pub enum Miss {
 pub struct TableCache {
     ready: EvictingCache<Entry>,
     refresh_after: Duration,
-    unissued: Cache<Box<[u8]>, Arc<Ready>>,
+    unissued: Cache<Box<[u8]>, Ready>,
     /// (issuer, serial) -> sequence number of its last change seen.
     changed: moka::sync::Cache<Box<[u8]>, u64>,
     any_change: AtomicBool,
@@ -132,8 +132,8 @@ impl TableCache {
     fn until(&self, entry: &Entry) -> u32 {
         let ready = &entry.ready;
         let mut until = ready
-            .next_update
-            .min(ready.this_update + self.refresh_after);
+            .next_update()
+            .min(ready.this_update() + self.refresh_after);
         if entry.live {
             until = until.min(SystemTime::now() + LIVE_TTL);
         }
@@ -172,7 +172,7 @@ impl TableCache {
         issuer: u32,
         hash: HashAlgorithm,
         serial: &[u8],
-        ready: Arc<Ready>,
+        ready: Ready,
         version: u64,
         issued: bool,
     ) {
@@ -228,7 +228,7 @@ impl<S: Source> Table<S> {
         issuer: &Issuer,
         hash: HashAlgorithm,
         serial: &[u8],
-    ) -> Result<Arc<Ready>, Miss> {
+    ) -> Result<Ready, Miss> {
         let cache = &self.cache;
         let changed = cache.changed_seq(issuer.index, serial);
         let usable =
@@ -307,7 +307,7 @@ impl<S: Source> Table<S> {
             return Err(Miss::Expired);
         }
         Ok(Entry {
-            ready: Arc::new(Ready::new(row.response.der, this_update, next_update)),
+            ready: Ready::new(row.response.der, this_update, next_update),
             seq: row.response.status_seq,
             live: false,
         })
@@ -339,7 +339,7 @@ impl<S: Source> Source for Table<S> {
                     issuer.index,
                     *hash,
                     serial,
-                    Arc::clone(ready),
+                    ready.clone(),
                     *version,
                     *issued,
                 )

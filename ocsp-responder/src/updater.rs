@@ -670,8 +670,8 @@ pub fn sign_one(
             _ => ResponseStatus::Unknown,
         },
         status_seq: seq,
-        this_update: OffsetDateTime::from(ready.this_update),
-        next_update: OffsetDateTime::from(ready.next_update),
+        this_update: OffsetDateTime::from(ready.this_update()),
+        next_update: OffsetDateTime::from(ready.next_update()),
         der: ready.der().to_vec(),
     })
 }
