@@ -163,6 +163,31 @@ struct Slot<V> {
 }
 
 type Shard<V> = std::sync::RwLock<std::collections::HashMap<InlineKey, Slot<V>>>;
+type Inflight<V> = std::collections::HashMap<InlineKey, Arc<tokio::sync::OnceCell<V>>>;
+
+/// Takes a read's cell out of the in-flight map when its caller is done,
+/// or gone (a client that hung up drops the future mid-read): a cell left
+/// behind would hand its old value to every later miss of the key.
+struct Leaving<'a, V> {
+    inflight: &'a std::sync::Mutex<Inflight<V>>,
+    key: InlineKey,
+    cell: Arc<tokio::sync::OnceCell<V>>,
+}
+
+impl<V> Drop for Leaving<'_, V> {
+    fn drop(&mut self) {
+        let mut inflight = self
+            .inflight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inflight
+            .get(&self.key)
+            .is_some_and(|c| Arc::ptr_eq(c, &self.cell))
+        {
+            inflight.remove(&self.key);
+        }
+    }
+}
 
 /// Entries a full shard looks at to choose the one it evicts.
 const EVICTION_SAMPLE: usize = 8;
@@ -182,8 +207,7 @@ pub struct EvictingCache<V> {
     per_shard: usize,
     started: std::time::Instant,
     start_unix: u64,
-    inflight:
-        tokio::sync::Mutex<std::collections::HashMap<InlineKey, Arc<tokio::sync::OnceCell<V>>>>,
+    inflight: std::sync::Mutex<Inflight<V>>,
     len: std::sync::atomic::AtomicUsize,
     /// Inserts so far (wraps after 2^32: eviction order is then briefly
     /// off, nothing else).
@@ -224,7 +248,7 @@ impl<V: Clone> EvictingCache<V> {
             per_shard,
             started: std::time::Instant::now(),
             start_unix,
-            inflight: tokio::sync::Mutex::default(),
+            inflight: std::sync::Mutex::default(),
             len: std::sync::atomic::AtomicUsize::new(0),
             ticks: std::sync::atomic::AtomicU32::new(0),
         }
@@ -353,7 +377,18 @@ impl<V: Clone> EvictingCache<V> {
         if let Some(v) = self.get(&key) {
             return Ok(v);
         }
-        let cell = Arc::clone(self.inflight.lock().await.entry(key).or_default());
+        let cell = Arc::clone(
+            self.inflight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(key)
+                .or_default(),
+        );
+        let leaving = Leaving {
+            inflight: &self.inflight,
+            key,
+            cell: Arc::clone(&cell),
+        };
         let result = cell
             .get_or_try_init(|| async {
                 // Another caller may have filled the cache meanwhile.
@@ -366,10 +401,7 @@ impl<V: Clone> EvictingCache<V> {
             })
             .await
             .cloned();
-        let mut inflight = self.inflight.lock().await;
-        if inflight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            inflight.remove(&key);
-        }
+        drop(leaving);
         result
     }
 }
@@ -495,5 +527,24 @@ mod tests {
             .get_or_read(key(6), async { Ok::<u64, &str>(66) }, |_| far)
             .await;
         assert_eq!(r, Ok(66));
+        // A caller dropped mid-read (a client gone) leaves no cell behind:
+        // the next miss reads again rather than taking an old value.
+        let slow = cache.get_or_read(
+            key(7),
+            async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok::<u64, ()>(70)
+            },
+            |_| far,
+        );
+        assert!(tokio::time::timeout(Duration::from_millis(50), slow)
+            .await
+            .is_err());
+        assert!(cache.inflight.lock().unwrap().is_empty());
+        cache.invalidate(&key(5));
+        let r = cache
+            .get_or_read(key(5), async { Ok::<u64, ()>(56) }, |_| far)
+            .await;
+        assert_eq!(r, Ok(56), "read again, not the first read's value");
     }
 }
