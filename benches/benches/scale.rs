@@ -202,6 +202,21 @@ fn says_revoked(body: &[u8]) -> bool {
         })
 }
 
+/// An OCSP answer in a few words: its responseStatus, or the certificate
+/// status it gives.
+fn describe(body: &[u8]) -> String {
+    match pki_core::ocsp::decode_response(body) {
+        Err(e) => format!("undecodable ({e})"),
+        Ok(r) => match r.basic {
+            None => format!("status {:?}", r.status),
+            Some(b) => format!("{:?}", b.tbs_response_data.responses[0].cert_status)
+                .chars()
+                .take(40)
+                .collect(),
+        },
+    }
+}
+
 fn successful(body: &[u8]) -> bool {
     if body.len() < 8 || body[0] != 0x30 {
         return false;
@@ -715,20 +730,40 @@ responder_cert = "{cert}"
             .unwrap();
         let t = Instant::now();
         let mut seen = [false, false];
+        // What each responder answered last, for a slow revocation's line.
+        let mut last = [String::new(), String::new()];
         while !(seen[0] && seen[1]) && t.elapsed() < Duration::from_secs(30) {
-            for (s, r) in seen.iter_mut().zip([&a, &b]) {
+            for ((s, l), r) in seen.iter_mut().zip(&mut last).zip([&a, &b]) {
                 if !*s {
-                    *s = get(r.addr, &path)
-                        .await
-                        .is_some_and(|(code, body)| code == 200 && says_revoked(&body));
+                    let answer = get(r.addr, &path).await;
+                    *s = answer
+                        .as_ref()
+                        .is_some_and(|(code, body)| *code == 200 && says_revoked(body));
+                    *l = match &answer {
+                        None => "no answer".into(),
+                        Some((code, body)) => format!("HTTP {code}, {}", describe(body)),
+                    };
                 }
             }
             if !(seen[0] && seen[1]) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if ms > 2000.0 {
+            println!(
+                "revocation {k} (serial index {i}): {} after {ms:.0} ms; a: {}, b: {}",
+                if seen[0] && seen[1] {
+                    "visible"
+                } else {
+                    "NOT visible"
+                },
+                if seen[0] { "revoked" } else { &last[0] },
+                if seen[1] { "revoked" } else { &last[1] },
+            );
+        }
         visible.push(if seen[0] && seen[1] {
-            t.elapsed().as_secs_f64() * 1000.0
+            ms
         } else {
             f64::INFINITY
         });
