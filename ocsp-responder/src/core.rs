@@ -252,6 +252,15 @@ impl Memory {
     }
 }
 
+/// Table mode: the store did not answer (an error, or the configured
+/// timeout), so the status is not known either way. Never answered as
+/// "not issued": that would sign `unknown` (or `revoked`, under the
+/// extended-revoke policy) for a certificate that may be good, and table
+/// mode keeps unissued answers a minute, in front of the table. Live
+/// signing answers tryLater instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreUnavailable;
+
 /// Where live signing finds the status to sign: memory mode's status table
 /// (the store asked only about serials it does not know), or the store
 /// (table mode).
@@ -266,26 +275,34 @@ impl StatusLookup {
     /// The status to answer for `serial` of `issuer` and its version, from
     /// the table; the store is asked only about serials the table does not
     /// know (newly issued), and only while it answers.
-    pub(crate) async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+    pub(crate) async fn status_for(
+        &self,
+        issuer: &Issuer,
+        serial: &[u8],
+    ) -> Result<(Option<Known>, u64), StoreUnavailable> {
         let Some(memory) = &self.memory else {
             return self.status_from_store(issuer, serial).await;
         };
         let (known, version) = memory.statuses.versioned(issuer.index, serial);
         if known.is_some() || version != 0 {
-            return (known, version);
+            return Ok((known, version));
         }
         let Ok(parsed) = Serial::from_der_content(serial) else {
-            return (None, 0);
+            return Ok((None, 0));
         };
+        // Memory mode holds every status as of the last change applied: a
+        // serial it does not hold is answered as not issued while the
+        // store is away (tests/faults.rs), as it was before the store was
+        // asked at all.
         if !self.db.health.db_ok() {
-            return (None, 0);
+            return Ok((None, 0));
         }
         let db = &self.db;
         let Ok(status) = db.call(db.store.status(issuer.ca, &parsed)).await else {
-            return (None, 0);
+            return Ok((None, 0));
         };
         let Some(known) = Known::from_store(&status) else {
-            return (None, 0);
+            return Ok((None, 0));
         };
         // Rows the audit log does not vouch for are answered like an
         // unissued serial, never from the rows.
@@ -296,9 +313,9 @@ impl StatusLookup {
             Ok(report) if report.is_intact() => {}
             Ok(report) => {
                 refuse(&db.metrics, issuer, &report);
-                return (None, 0);
+                return Ok((None, 0));
             }
-            Err(_) => return (None, 0),
+            Err(_) => return Ok((None, 0)),
         }
         {
             let _publishing = memory.publish_lock();
@@ -306,37 +323,44 @@ impl StatusLookup {
                 .statuses
                 .set_if_absent(issuer.index, serial, known, 0);
         }
-        memory.statuses.versioned(issuer.index, serial)
+        Ok(memory.statuses.versioned(issuer.index, serial))
     }
 
     /// Table mode: the status of `serial` from the store and the change
     /// sequence number read before it (its version); `(None, 0)` when it
-    /// is not issued, when the store does not answer, or when the audit
-    /// log does not vouch for its rows. Nothing is kept in memory.
-    async fn status_from_store(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+    /// is not issued or when the audit log does not vouch for its rows;
+    /// [`StoreUnavailable`] when the store does not answer. Nothing is kept
+    /// in memory.
+    async fn status_from_store(
+        &self,
+        issuer: &Issuer,
+        serial: &[u8],
+    ) -> Result<(Option<Known>, u64), StoreUnavailable> {
         let Ok(parsed) = Serial::from_der_content(serial) else {
-            return (None, 0);
+            return Ok((None, 0));
         };
         let db = &self.db;
-        let Ok(version) = db.call(db.store.latest_change()).await else {
-            return (None, 0);
-        };
-        let Ok(status) = db.call(db.store.status(issuer.ca, &parsed)).await else {
-            return (None, 0);
-        };
+        let version = db
+            .call(db.store.latest_change())
+            .await
+            .map_err(|_| StoreUnavailable)?;
+        let status = db
+            .call(db.store.status(issuer.ca, &parsed))
+            .await
+            .map_err(|_| StoreUnavailable)?;
         let Some(known) = Known::from_store(&status) else {
-            return (None, version);
+            return Ok((None, version));
         };
         match db
             .call(db.store.verify_serial_state(issuer.ca, &parsed))
             .await
         {
-            Ok(report) if report.is_intact() => (Some(known), version),
+            Ok(report) if report.is_intact() => Ok((Some(known), version)),
             Ok(report) => {
                 refuse(&db.metrics, issuer, &report);
-                (None, 0)
+                Ok((None, 0))
             }
-            Err(_) => (None, 0),
+            Err(_) => Err(StoreUnavailable),
         }
     }
 }
@@ -462,8 +486,12 @@ impl Core {
     }
 
     /// The status live signing would answer for `serial` of `issuer`, and
-    /// its version ([`StatusLookup`]).
-    pub async fn status_for(&self, issuer: &Issuer, serial: &[u8]) -> (Option<Known>, u64) {
+    /// its version ([`StatusLookup`]), or [`StoreUnavailable`].
+    pub async fn status_for(
+        &self,
+        issuer: &Issuer,
+        serial: &[u8],
+    ) -> Result<(Option<Known>, u64), StoreUnavailable> {
         self.lookup.status_for(issuer, serial).await
     }
 

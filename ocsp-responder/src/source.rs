@@ -270,10 +270,14 @@ impl Source for Live {
         let mut version = 0;
         let mut issued = true;
         for cert in &query.request.certs {
-            let (known, v) = self
+            // A store that does not answer is not "never issued".
+            let Ok((known, v)) = self
                 .statuses
                 .status_for(&issuer, cert.cert_id.serial_number.as_bytes())
-                .await;
+                .await
+            else {
+                return Answer::Status(ResponseStatus::TryLater);
+            };
             version = v;
             let status = if let Some(k) = known {
                 k.cert_status()

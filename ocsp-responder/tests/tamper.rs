@@ -109,11 +109,11 @@ async fn tampered_rows_are_not_published_by_the_change_feed_or_live() {
         serial(&fx.unissued).to_hex()
     );
     assert_eq!(tamper(&fx, &edit).await, 1);
-    let (known, _) = core.status_for(issuer, fx.unissued.serial()).await;
+    let (known, _) = core.status_for(issuer, fx.unissued.serial()).await.unwrap();
     assert_eq!(known, None);
     assert_eq!(core.metrics().unvouched.load(Ordering::Relaxed), 2);
     // Untampered, the same path answers from the store.
     tamper(&fx, "UPDATE certificates SET profile = 'cnie-auth'").await;
-    let (known, _) = core.status_for(issuer, fx.unissued.serial()).await;
+    let (known, _) = core.status_for(issuer, fx.unissued.serial()).await.unwrap();
     assert_eq!(known, Some(ocsp_responder::status::Known::Good));
 }

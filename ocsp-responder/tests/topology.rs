@@ -23,7 +23,7 @@ use common::{eventually, get_ocsp, http, is_good, is_revoked, Fixture};
 use ocsp_responder::updater::{Updater, UpdaterSettings};
 use ocsp_responder::{IssuerSetup, ResponseSource, Running, Settings};
 use pki_core::ocsp::x509_ocsp::CertStatus as OcspStatus;
-use pki_core::ocsp::HashAlgorithm;
+use pki_core::ocsp::{HashAlgorithm, ResponseStatus};
 use store::{CertIdHash, RevocationReason, Serial, Store};
 use tokio::net::TcpListener;
 
@@ -258,6 +258,16 @@ async fn primary_replica_updater_and_two_responders() {
         assert!(
             is_revoked(&status(&fx, addr, &fx.revoked).await),
             "cached answers still served"
+        );
+        // What it does not hold (a SHA-256 CertID nobody asked for), with
+        // its database gone: tryLater, never signed as if the serial had
+        // never been issued (that would say `unknown` for a good
+        // certificate, and keep saying it a minute).
+        let r = get_ocsp(addr, &fx.request(&fx.good, HashAlgorithm::Sha256, None)).await;
+        assert_eq!(
+            r.ocsp_status(),
+            ResponseStatus::TryLater,
+            "an issued serial answered without its database"
         );
     }
     step("replica stopped: not ready, serving");
