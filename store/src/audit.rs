@@ -582,26 +582,7 @@ impl StoreTx {
             sealed.push(entry);
         }
         self.insert_audit_entries(&sealed).await?;
-        for chunk in bindings.chunks(BINDINGS_PER_INSERT) {
-            let sql = format!(
-                "INSERT INTO audit_rows (seq, tbl, ca_id, row_key, row_num, image) VALUES {}",
-                values_list(&self.tx, chunk.len(), 6)
-            );
-            on_tx!(&mut self.tx, c => {
-                let mut q = sqlx::query(&sql);
-                for (seq, image) in chunk {
-                    let (key, num) = db_key(image.table, &image.key);
-                    q = q
-                        .bind(seq_to_db(*seq))
-                        .bind(image.table.code())
-                        .bind(image.ca)
-                        .bind(key)
-                        .bind(num)
-                        .bind(&image.bytes);
-                }
-                q.execute(&mut *c).await?;
-            });
-        }
+        self.insert_bindings(&bindings).await?;
         Ok(sealed)
     }
 
@@ -642,46 +623,28 @@ impl StoreTx {
         images: &[Image],
         digest: &mut RowsDigest,
     ) -> Result<()> {
-        let seq = seq_to_db(seq);
-        let sqlite = matches!(self.tx, Tx::Sqlite(_));
-        for chunk in images.chunks(BINDINGS_PER_INSERT) {
-            let mut sql = String::from(
-                "INSERT INTO audit_rows (seq, tbl, ca_id, row_key, row_num, image) VALUES ",
+        for image in images {
+            let (key, num) = db_key(image.table, &image.key);
+            digest.add(image.table.code(), image.ca, key, num, &image.bytes);
+        }
+        let rows: Vec<(u64, &Image)> = images.iter().map(|image| (seq, image)).collect();
+        self.insert_bindings(&rows).await
+    }
+
+    /// Inserts bindings (entry seq, row image) into `audit_rows`, in
+    /// statements of [`BINDINGS_PER_INSERT`] rows.
+    async fn insert_bindings(&mut self, rows: &[(u64, &Image)]) -> Result<()> {
+        for chunk in rows.chunks(BINDINGS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO audit_rows (seq, tbl, ca_id, row_key, row_num, image) VALUES {}",
+                values_list(&self.tx, chunk.len(), 6)
             );
-            for i in 0..chunk.len() {
-                use std::fmt::Write as _;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                if sqlite {
-                    // Anonymous parameters bind in O(1) each on SQLite (see
-                    // the revocation import).
-                    sql.push_str("(?, ?, ?, ?, ?, ?)");
-                } else {
-                    let p = i * 6;
-                    // Writing to a String cannot fail.
-                    let _ = write!(
-                        sql,
-                        "(${}, ${}, ${}, ${}, ${}, ${})",
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6
-                    );
-                }
-            }
-            for image in chunk {
-                let (key, num) = db_key(image.table, &image.key);
-                digest.add(image.table.code(), image.ca, key, num, &image.bytes);
-            }
             on_tx!(&mut self.tx, c => {
                 let mut q = sqlx::query(&sql);
-                for image in chunk {
+                for (seq, image) in chunk {
                     let (key, num) = db_key(image.table, &image.key);
                     q = q
-                        .bind(seq)
+                        .bind(seq_to_db(*seq))
                         .bind(image.table.code())
                         .bind(image.ca)
                         .bind(key)

@@ -539,6 +539,14 @@ pub(crate) fn values_list(tx: &Tx, rows: usize, cols: usize) -> String {
     sql
 }
 
+/// `$first, $first+1, ...`: `n` numbered parameters for an `IN (...)` list.
+pub(crate) fn numbered_list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A `u64` from the API as a BIGINT; values past `i64::MAX` mean "no bound".
 pub(crate) fn seq_to_db(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)

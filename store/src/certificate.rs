@@ -4,7 +4,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::audit::{certificate_image, sha256, AuditContext, Table};
-use crate::backend::{from_unix, hash_from_db, on_pool, on_tx, unix, values_list};
+use crate::backend::{from_unix, hash_from_db, numbered_list, on_pool, on_tx, unix, values_list};
 use crate::ca::CaId;
 use crate::change::ChangeKind;
 use crate::error::{Result, StoreError};
@@ -247,10 +247,7 @@ impl StoreTx {
         for chunk in serials.chunks(500) {
             let sql = format!(
                 "SELECT serial FROM certificates WHERE ca_id = $1 AND serial IN ({})",
-                (0..chunk.len())
-                    .map(|i| format!("${}", i + 2))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                numbered_list(2, chunk.len())
             );
             let found: Option<Vec<u8>> = on_tx!(&mut self.tx, c => {
                 let mut q = sqlx::query_scalar(&sql).bind(ca.0);
@@ -347,16 +344,11 @@ impl StoreTx {
         let mut found = Vec::new();
         // Bounded statements whatever the batch: 500 digests per query.
         for chunk in requests.chunks(500) {
-            let mut sql = String::from(
+            let sql = format!(
                 "SELECT request_sha256, serial FROM issuance_requests \
-                 WHERE ca_id = $1 AND request_sha256 IN (",
+                 WHERE ca_id = $1 AND request_sha256 IN ({})",
+                numbered_list(2, chunk.len())
             );
-            for i in 0..chunk.len() {
-                use std::fmt::Write as _;
-                // Writing to a String cannot fail.
-                let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 2);
-            }
-            sql.push(')');
             let rows: Vec<(Vec<u8>, Vec<u8>)> = on_tx!(&mut self.tx, c => {
                 let mut q = sqlx::query_as(&sql).bind(ca.0);
                 for digest in chunk {
