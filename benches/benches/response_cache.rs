@@ -89,11 +89,11 @@ fn table_entry_bytes() {
     let entry = |i: u64| {
         let mut der = vec![0x30u8; 770];
         der[..8].copy_from_slice(&i.to_be_bytes());
-        Entry {
-            ready: Ready::new(der, now, now + Duration::from_secs(86_400)),
-            seq: i,
-            live: false,
-        }
+        Entry::new(
+            &Ready::new(der, now, now + Duration::from_secs(86_400)),
+            i,
+            false,
+        )
     };
     let before = rss_kib();
     let moka = std::env::var("RC_MEMORY").as_deref() == Ok("moka");

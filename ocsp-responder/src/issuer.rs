@@ -170,21 +170,47 @@ impl Ready {
         &self.buf[self.buf.len() - TRAILER..]
     }
 
-    fn time_at(&self, at: usize) -> SystemTime {
-        let mut secs = [0u8; 8];
-        secs.copy_from_slice(&self.trailer()[at..at + 8]);
-        SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from_be_bytes(secs))
-    }
-
     /// The response's thisUpdate (whole seconds).
     pub fn this_update(&self) -> SystemTime {
-        self.time_at(THIS_UPDATE)
+        packed_time(&self.buf, THIS_UPDATE)
     }
 
     /// The response's nextUpdate (whole seconds).
     pub fn next_update(&self) -> SystemTime {
-        self.time_at(NEXT_UPDATE)
+        packed_time(&self.buf, NEXT_UPDATE)
     }
+
+    /// The one buffer: DER, then the trailer. A cache may keep it in a
+    /// form of its own and give it back with [`Ready::from_packed`].
+    pub fn packed(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// A response from the buffer [`Ready::packed`] gave (shared, not
+    /// copied). Anything else is refused: None.
+    pub fn from_packed(buf: Bytes) -> Option<Self> {
+        (buf.len() >= TRAILER && buf[buf.len() - TRAILER + HAS_ETAG] <= 1).then_some(Self { buf })
+    }
+
+    /// thisUpdate and nextUpdate of a [`Ready::packed`] buffer, without
+    /// rebuilding the response.
+    pub fn packed_times(packed: &[u8]) -> (SystemTime, SystemTime) {
+        (
+            packed_time(packed, THIS_UPDATE),
+            packed_time(packed, NEXT_UPDATE),
+        )
+    }
+}
+
+/// The time at `at` in the trailer of a packed buffer (the epoch if the
+/// buffer is too short to hold one: never for a buffer `Ready` made).
+fn packed_time(packed: &[u8], at: usize) -> SystemTime {
+    let start = packed.len().saturating_sub(TRAILER) + at;
+    let secs = packed
+        .get(start..start + 8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes);
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 impl Issuer {
