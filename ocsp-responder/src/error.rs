@@ -53,6 +53,8 @@ pub enum ResponderError {
     },
     #[error("an OCSP updater holds the {lease:?} lease and is signing these responses; wait for it or stop it")]
     UpdaterRunning { lease: &'static str },
+    #[error("reading the response table failed: {0}")]
+    TableRead(String),
     #[error("background task failed: {0}")]
     Background(String),
     #[error("cannot listen on {addr}: {source}")]

@@ -27,6 +27,7 @@ pub mod http;
 pub mod issuer;
 pub mod metrics;
 pub mod offline;
+mod reader;
 pub mod server;
 pub mod signing;
 pub mod source;

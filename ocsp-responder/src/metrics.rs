@@ -147,6 +147,8 @@ pub struct Metrics {
     pub oldest_response: AtomicU64,
     /// Table mode: reads of the response table (memory misses).
     pub table_reads: AtomicU64,
+    /// Table mode: statements those reads took (batched when they queue).
+    pub table_statements: AtomicU64,
     /// Table mode: rows not served (signed before the serial's last
     /// change, or past nextUpdate).
     pub table_stale: AtomicU64,
@@ -257,6 +259,11 @@ impl Metrics {
                 "ocsp_table_reads_total",
                 "Reads of the store's response table (memory cache misses).",
                 &self.table_reads,
+            ),
+            (
+                "ocsp_table_statements_total",
+                "Statements those reads took: misses that queue are read together.",
+                &self.table_statements,
             ),
             (
                 "ocsp_table_stale_total",

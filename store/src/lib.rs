@@ -46,7 +46,9 @@ pub use inventory::{
     AuditQuery, BoundRow, CertificateQuery, CertificateSummary, StatusCounts, StatusFilter,
 };
 pub use officer::{NewOfficer, Officer};
-pub use response::{CertIdHash, MissingCursor, ResponseStatus, StoredRead, StoredResponse};
+pub use response::{
+    CertIdHash, MissingCursor, ResponseStatus, StoredRead, StoredResponse, MAX_READ_BATCH,
+};
 pub use revocation::{
     CertStatus, ImportedRevocation, RevocationQuery, RevocationReason, RevocationRequest,
     RevokedEntry, UnknownReason,

@@ -115,6 +115,9 @@ pub struct StoredResponse {
     pub der: Vec<u8>,
 }
 
+/// Most serials one statement of [`Store::ocsp_responses_of`] reads.
+pub const MAX_READ_BATCH: usize = 256;
+
 /// Rows per INSERT statement (8 parameters each: well under SQLite's
 /// 32,766 and PostgreSQL's 65,535 bind parameters).
 const ROWS_PER_STATEMENT: usize = 1_000;
@@ -163,6 +166,55 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// [`Store::ocsp_response`] for several serials of one issuer and
+    /// hash in one statement (a responder's concurrent cache misses), in
+    /// the order given; a statement per [`MAX_READ_BATCH`] serials.
+    pub async fn ocsp_responses_of(
+        &self,
+        ca: CaId,
+        hash: CertIdHash,
+        serials: &[&Serial],
+    ) -> Result<Vec<Option<StoredRead>>> {
+        if serials.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = std::collections::HashMap::with_capacity(serials.len());
+        for chunk in serials.chunks(MAX_READ_BATCH) {
+            let rows: Vec<ReadRow> = on_pool!(&self.pool, p => {
+                let mut q = QueryBuilder::new(
+                    "SELECT r.hash_alg, r.serial, r.status, r.status_seq, r.this_update, \
+                     r.next_update, r.der, v.change_seq FROM ocsp_responses r \
+                     LEFT JOIN revocations v ON v.ca_id = r.ca_id AND v.serial = r.serial \
+                     WHERE r.ca_id = ",
+                );
+                q.push_bind(ca.0)
+                    .push(" AND r.hash_alg = ")
+                    .push_bind(hash.code())
+                    .push(" AND r.serial IN (");
+                let mut list = q.separated(", ");
+                for s in chunk {
+                    list.push_bind(s.as_bytes());
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(p).await?
+            });
+            for r in rows {
+                let read = StoredRead {
+                    response: response_from_row(ca, (r.0, r.1, r.2, r.3, r.4, r.5, r.6))?,
+                    revocation_seq: r
+                        .7
+                        .map(|v| seq_from_db("revocations", "change_seq", v))
+                        .transpose()?,
+                };
+                found.insert(read.response.serial.as_bytes().to_vec(), read);
+            }
+        }
+        Ok(serials
+            .iter()
+            .map(|s| found.get(s.as_bytes()).cloned())
+            .collect())
     }
 
     /// The status of each of `serials` under `ca` (as [`Store::status`],
