@@ -31,8 +31,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use pki_core::ocsp::{CertStatus, HashAlgorithm, ResponseError};
 use store::{
-    CaId, CertIdHash, ChangeKind, MissingCursor, ResponseStatus, RevocationQuery, Serial, Store,
-    StoredResponse,
+    CaId, CertIdHash, ChangeKind, DueCursor, MissingCursor, ResponseStatus, RevocationQuery,
+    Serial, Store, StoredResponse,
 };
 use time::OffsetDateTime;
 
@@ -432,26 +432,18 @@ impl Updater {
         hash: HashAlgorithm,
         round: &mut Round,
     ) -> Result<bool, ResponderError> {
-        let mut cursor = Some(MissingCursor::start());
-        while let Some(from) = cursor {
-            let (serials, next) = self
-                .store
-                .serials_without_response(issuer.ca, stored_hash(hash), from, self.config.batch)
-                .await?;
-            cursor = next;
-            if serials.is_empty() {
-                continue;
-            }
-            let (ok, failed) = self.sign_batch(issuer, hash, &serials).await?;
-            round.missing += ok;
-            round.failed += failed;
-            self.stats.signed_missing.fetch_add(ok, Ordering::Relaxed);
-            if failed > 0 {
-                // The HSM is failing: walk again next round.
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        let walked = self
+            .walk(
+                issuer,
+                hash,
+                Walk::Missing(MissingCursor::start()),
+                &self.stats.signed_missing,
+            )
+            .await?;
+        round.missing += walked.written;
+        round.failed += walked.failed;
+        // A failing HSM stops the walk: again next round.
+        Ok(walked.failed == 0)
     }
 
     async fn due(
@@ -460,28 +452,89 @@ impl Updater {
         hash: HashAlgorithm,
         round: &mut Round,
     ) -> Result<(), ResponderError> {
-        let started = SystemTime::now();
-        let cutoff = OffsetDateTime::from(
-            started
+        let before = OffsetDateTime::from(
+            SystemTime::now()
                 .checked_sub(self.settings.refresh_after)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
         );
-        loop {
-            let serials = self
-                .store
-                .responses_due(issuer.ca, stored_hash(hash), cutoff, self.config.batch)
-                .await?;
-            if serials.is_empty() {
-                return Ok(());
+        let walked = self
+            .walk(
+                issuer,
+                hash,
+                Walk::Due {
+                    before,
+                    after: None,
+                },
+                &self.stats.signed_due,
+            )
+            .await?;
+        round.due += walked.written;
+        round.failed += walked.failed;
+        Ok(())
+    }
+
+    /// Signs every page of `start`, three batches at a time: while one is
+    /// signed on `presign_threads` threads, the next page and its statuses
+    /// are read and the batch before is written. The HSM then waits for
+    /// the database only when the database is slower than the HSM (on one
+    /// machine, where both share the cores, they still compete for them).
+    /// Stops after the first batch with a failed signature; what was
+    /// signed is written whatever happens.
+    async fn walk(
+        &self,
+        issuer: &Arc<Issuer>,
+        hash: HashAlgorithm,
+        start: Walk,
+        counter: &AtomicU64,
+    ) -> Result<Walked, ResponderError> {
+        let read = |walk: Walk| {
+            tokio::spawn(prepare(
+                self.store.clone(),
+                issuer.ca,
+                stored_hash(hash),
+                walk,
+                self.config.batch,
+            ))
+        };
+        let mut reading = Some(read(start));
+        let mut writing: Option<tokio::task::JoinHandle<Result<u64, store::StoreError>>> = None;
+        let mut walked = Walked::default();
+        let result: Result<(), ResponderError> = async {
+            while let Some(page) = reading.take() {
+                let (batch, next) = page.await.map_err(background)??;
+                reading = next.map(read);
+                let Some(batch) = batch else {
+                    continue;
+                };
+                let signed = self.sign_jobs(issuer, hash, batch).await?;
+                let failed = signed.failed;
+                walked.failed += failed;
+                if let Some(previous) = writing.take() {
+                    let n = previous.await.map_err(background)??;
+                    counter.fetch_add(n, Ordering::Relaxed);
+                    walked.written += n;
+                }
+                let store = self.store.clone();
+                let rows = signed.rows;
+                writing = Some(tokio::spawn(async move {
+                    store.put_ocsp_responses(&rows).await
+                }));
+                if failed > 0 {
+                    break;
+                }
             }
-            let (ok, failed) = self.sign_batch(issuer, hash, &serials).await?;
-            round.due += ok;
-            round.failed += failed;
-            self.stats.signed_due.fetch_add(ok, Ordering::Relaxed);
-            if failed > 0 || serials.len() < self.config.batch as usize {
-                return Ok(());
-            }
+            Ok(())
         }
+        .await;
+        if let Some(page) = reading {
+            page.abort();
+        }
+        if let Some(last) = writing {
+            let n = last.await.map_err(background)??;
+            counter.fetch_add(n, Ordering::Relaxed);
+            walked.written += n;
+        }
+        result.map(|()| walked)
     }
 
     /// Reads the statuses of `serials`, signs one response each on
@@ -493,32 +546,44 @@ impl Updater {
         hash: HashAlgorithm,
         serials: &[Serial],
     ) -> Result<(u64, u64), ResponderError> {
-        // The sequence number first: the statuses read next are at least
-        // that new.
-        let seq = self.store.latest_change().await?;
-        let statuses = self.store.statuses_of(issuer.ca, serials).await?;
-        let jobs: Vec<(Serial, Option<Known>)> = serials
-            .iter()
-            .cloned()
-            .zip(statuses.iter().map(Known::from_store))
-            .collect();
+        let batch = read_statuses(&self.store, issuer.ca, serials.to_vec()).await?;
+        let signed = self.sign_jobs(issuer, hash, batch).await?;
+        let written = self.store.put_ocsp_responses(&signed.rows).await?;
+        Ok((written, signed.failed))
+    }
+
+    /// Signs `batch` on `presign_threads` threads; failures are counted
+    /// and the first is logged.
+    async fn sign_jobs(
+        &self,
+        issuer: &Arc<Issuer>,
+        hash: HashAlgorithm,
+        batch: Batch,
+    ) -> Result<Signed, ResponderError> {
         let threads = self.settings.presign_threads.max(1);
         let issuer_job = Arc::clone(issuer);
         let settings = self.settings.clone();
         let signed = tokio::task::spawn_blocking(move || {
-            sign_all(&issuer_job, hash, &jobs, seq, &settings, threads)
+            sign_all(
+                &issuer_job,
+                hash,
+                &batch.jobs,
+                batch.seq,
+                &settings,
+                threads,
+            )
         })
         .await
-        .map_err(|e| ResponderError::Background(e.to_string()))?;
+        .map_err(background)?;
         let failed = signed.iter().filter(|r| r.is_err()).count() as u64;
         if let Some(Err(e)) = signed.iter().find(|r| r.is_err()) {
             tracing::warn!(issuer = %issuer.name, error = %e, failed, "signing responses failed");
             self.stats_failed(failed);
         }
-        let rows: Vec<StoredResponse> = signed.into_iter().filter_map(Result::ok).collect();
-        let written = rows.len() as u64;
-        self.store.put_ocsp_responses(&rows).await?;
-        Ok((written, failed))
+        Ok(Signed {
+            rows: signed.into_iter().filter_map(Result::ok).collect(),
+            failed,
+        })
     }
 
     fn stats_failed(&self, n: u64) {
@@ -574,6 +639,98 @@ impl Updater {
         self.release().await;
         tracing::info!("OCSP updater stopped");
     }
+}
+
+/// Where a walk over an issuer's serials reads its next page.
+#[derive(Debug, Clone)]
+enum Walk {
+    /// Serials without a response.
+    Missing(MissingCursor),
+    /// Responses produced before `before`, oldest first.
+    Due {
+        before: OffsetDateTime,
+        after: Option<DueCursor>,
+    },
+}
+
+/// Serials to sign, with their statuses and the change sequence number
+/// read before them.
+#[derive(Debug)]
+struct Batch {
+    jobs: Vec<(Serial, Option<Known>)>,
+    seq: u64,
+}
+
+/// A batch signed: the rows to write and how many signatures failed.
+#[derive(Debug)]
+struct Signed {
+    rows: Vec<StoredResponse>,
+    failed: u64,
+}
+
+/// What a walk did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Walked {
+    written: u64,
+    failed: u64,
+}
+
+fn background(e: tokio::task::JoinError) -> ResponderError {
+    ResponderError::Background(e.to_string())
+}
+
+/// Reads the page `walk` names and its statuses: the batch (None if the
+/// page is empty) and where the walk goes on.
+async fn prepare(
+    store: Store,
+    ca: CaId,
+    hash: CertIdHash,
+    walk: Walk,
+    limit: u32,
+) -> Result<(Option<Batch>, Option<Walk>), ResponderError> {
+    let (serials, next) = match walk {
+        Walk::Missing(from) => {
+            let (serials, next) = store
+                .serials_without_response(ca, hash, from, limit)
+                .await?;
+            (serials, next.map(Walk::Missing))
+        }
+        Walk::Due { before, after } => {
+            let (serials, next) = store
+                .responses_due(ca, hash, before, after.as_ref(), limit)
+                .await?;
+            (
+                serials,
+                next.map(|c| Walk::Due {
+                    before,
+                    after: Some(c),
+                }),
+            )
+        }
+    };
+    if serials.is_empty() {
+        return Ok((None, next));
+    }
+    Ok((Some(read_statuses(&store, ca, serials).await?), next))
+}
+
+/// The statuses of `serials`, read after the change sequence number they
+/// are stored with: a response never carries a newer sequence number than
+/// its status.
+async fn read_statuses(
+    store: &Store,
+    ca: CaId,
+    serials: Vec<Serial>,
+) -> Result<Batch, ResponderError> {
+    let seq = store.latest_change().await?;
+    let statuses = store.statuses_of(ca, &serials).await?;
+    Ok(Batch {
+        jobs: serials
+            .into_iter()
+            .zip(statuses.iter().map(Known::from_store))
+            .collect(),
+        seq,
+    })
 }
 
 async fn next_notification(listener: &mut Option<store::ChangeListener>) {

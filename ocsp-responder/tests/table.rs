@@ -372,3 +372,56 @@ async fn a_bulk_import_is_served_from_the_table() {
     assert!(seen, "the imported revocation is not served within 10 s");
     r.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_walk_of_many_pages_signs_each_serial_once() {
+    let fx = Fixture::new("table-pages").await;
+    let issuers = ocsp_responder::resolve_issuers(&fx.store, setup(&fx))
+        .await
+        .unwrap();
+    // One serial a page: the updater reads the next page while it signs
+    // one and writes the one before.
+    let mut up = Updater::new(
+        fx.store.clone(),
+        issuers,
+        Settings {
+            refresh_after: Duration::ZERO,
+            ..table_settings()
+        },
+        UpdaterSettings {
+            batch: 1,
+            ..updater_settings()
+        },
+    );
+    assert!(up.hold_lease().await.unwrap());
+    let first = up.round().await.unwrap();
+    assert_eq!((first.missing, first.failed), (2, 0), "{first:?}");
+    let signed_at = |leaf: &pki_core::testing::TestCa| {
+        let serial = Serial::from_der_content(leaf.serial()).unwrap();
+        let store = fx.store.clone();
+        let ca = fx.ca_id;
+        async move {
+            store
+                .ocsp_response(ca, CertIdHash::Sha1, &serial)
+                .await
+                .unwrap()
+                .unwrap()
+                .response
+                .this_update
+        }
+    };
+    let before = (signed_at(&fx.good).await, signed_at(&fx.revoked).await);
+    // Due once their thisUpdate (whole seconds) is in the past.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let again = up.round().await.unwrap();
+    assert_eq!(
+        (again.missing, again.due, again.failed),
+        (0, 2, 0),
+        "{again:?}"
+    );
+    assert!(signed_at(&fx.good).await > before.0);
+    assert!(signed_at(&fx.revoked).await > before.1);
+    assert!(is_revoked(
+        &status_at(&fx, responder(&fx, false).await.local_addr(), &fx.revoked).await
+    ));
+}

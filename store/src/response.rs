@@ -319,9 +319,14 @@ impl Store {
              WHERE c.ca_id = $1 AND c.serial > $2 AND NOT EXISTS (SELECT 1 FROM ocsp_responses r \
                WHERE r.ca_id = c.ca_id AND r.hash_alg = $3 AND r.serial = c.serial) \
              ORDER BY c.serial LIMIT $4";
+        // Revoked certificates are the first walk's: this one takes only
+        // revocations without a certificate (imported), so that a walk
+        // that reads ahead of its writes meets each serial once.
         const REVOKED: &str = "SELECT v.serial FROM revocations v \
              WHERE v.ca_id = $1 AND v.serial > $2 AND NOT EXISTS (SELECT 1 FROM ocsp_responses r \
                WHERE r.ca_id = v.ca_id AND r.hash_alg = $3 AND r.serial = v.serial) \
+             AND NOT EXISTS (SELECT 1 FROM certificates c \
+               WHERE c.ca_id = v.ca_id AND c.serial = v.serial) \
              ORDER BY v.serial LIMIT $4";
         let (sql, after, table) = match &from {
             MissingCursor::Certificates(after) => (CERTS, after, "certificates"),
@@ -355,27 +360,47 @@ impl Store {
     }
 
     /// Up to `limit` serials of `ca` whose `hash` response was produced
-    /// before `before`, oldest first: what the updater re-signs.
+    /// before `before`, oldest first (then in serial order), after
+    /// `after`: what the updater re-signs. Returns the cursor after the
+    /// page when the page is full.
     pub async fn responses_due(
         &self,
         ca: CaId,
         hash: CertIdHash,
         before: OffsetDateTime,
+        after: Option<&DueCursor>,
         limit: u32,
-    ) -> Result<Vec<Serial>> {
-        const SQL: &str = "SELECT serial FROM ocsp_responses \
+    ) -> Result<(Vec<Serial>, Option<DueCursor>)> {
+        const SQL: &str = "SELECT serial, this_update FROM ocsp_responses \
              WHERE ca_id = $1 AND hash_alg = $2 AND this_update < $3 \
-             ORDER BY this_update LIMIT $4";
-        let rows: Vec<Vec<u8>> = on_pool!(&self.pool, p => sqlx::query_scalar(SQL)
+               AND (this_update, serial) > ($4, $5) \
+             ORDER BY this_update, serial LIMIT $6";
+        let (from_time, from_serial) = after.map_or((i64::MIN, &[][..]), |c| {
+            (c.this_update, c.serial.as_bytes())
+        });
+        let rows: Vec<(Vec<u8>, i64)> = on_pool!(&self.pool, p => sqlx::query_as(SQL)
             .bind(ca.0)
             .bind(hash.code())
             .bind(unix(before))
+            .bind(from_time)
+            .bind(from_serial)
             .bind(i64::from(limit))
             .fetch_all(p)
             .await?);
-        rows.into_iter()
-            .map(|s| Serial::from_stored(s, "ocsp_responses"))
-            .collect()
+        let full = rows.len() as u64 == u64::from(limit);
+        let last_time = rows.last().map(|r| r.1);
+        let serials = rows
+            .into_iter()
+            .map(|(s, _)| Serial::from_stored(s, "ocsp_responses"))
+            .collect::<Result<Vec<_>>>()?;
+        let next = match (full, serials.last(), last_time) {
+            (true, Some(serial), Some(this_update)) => Some(DueCursor {
+                this_update,
+                serial: serial.clone(),
+            }),
+            _ => None,
+        };
+        Ok((serials, next))
     }
 
     /// The oldest thisUpdate among `ca`'s stored responses (an index read).
@@ -453,6 +478,14 @@ impl Store {
 pub enum MissingCursor {
     Certificates(Option<Serial>),
     Revocations(Option<Serial>),
+}
+
+/// Where [`Store::responses_due`] goes on: after this (thisUpdate,
+/// serial).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCursor {
+    this_update: i64,
+    serial: Serial,
 }
 
 impl MissingCursor {

@@ -1600,12 +1600,41 @@ pub async fn ocsp_responses_missing_and_due(ctx: Ctx) {
         .collect();
     s.put_ocsp_responses(&rows).await.unwrap();
     let cutoff = OffsetDateTime::from_unix_timestamp(1_025).unwrap();
-    let due = s.responses_due(ca, Sha1, cutoff, 10).await.unwrap();
+    let (due, next) = s.responses_due(ca, Sha1, cutoff, None, 10).await.unwrap();
     assert_eq!(due, issued[..3].to_vec());
+    assert_eq!(next, None, "not a full page");
+    let (page, next) = s.responses_due(ca, Sha1, cutoff, None, 2).await.unwrap();
+    assert_eq!(page, issued[..2].to_vec());
+    let (page, next) = s
+        .responses_due(ca, Sha1, cutoff, next.as_ref(), 2)
+        .await
+        .unwrap();
     assert_eq!(
-        s.responses_due(ca, Sha1, cutoff, 2).await.unwrap(),
-        issued[..2].to_vec()
+        page,
+        issued[2..3].to_vec(),
+        "the cursor goes on after the page"
     );
+    assert_eq!(next, None);
+    // Rows with one thisUpdate are walked in serial order, each once.
+    let same: Vec<_> = issued
+        .iter()
+        .map(|serial| stored(ca, store::CertIdHash::Sha256, serial, 1, 1_000, b"r"))
+        .collect();
+    s.put_ocsp_responses(&same).await.unwrap();
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = s
+            .responses_due(ca, store::CertIdHash::Sha256, cutoff, cursor.as_ref(), 2)
+            .await
+            .unwrap();
+        walked.extend(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(walked, issued, "issued is in serial order");
     assert_eq!(
         s.oldest_response(ca).await.unwrap(),
         Some(OffsetDateTime::from_unix_timestamp(1_000).unwrap())
