@@ -501,7 +501,7 @@ impl Updater {
         let mut walked = Walked::default();
         let result: Result<(), ResponderError> = async {
             while let Some(page) = reading.take() {
-                let (batch, next) = page.await.map_err(background)??;
+                let (batch, next) = page.await.map_err(|e| background(&e))??;
                 reading = next.map(read);
                 let Some(batch) = batch else {
                     continue;
@@ -510,7 +510,7 @@ impl Updater {
                 let failed = signed.failed;
                 walked.failed += failed;
                 if let Some(previous) = writing.take() {
-                    let n = previous.await.map_err(background)??;
+                    let n = previous.await.map_err(|e| background(&e))??;
                     counter.fetch_add(n, Ordering::Relaxed);
                     walked.written += n;
                 }
@@ -530,7 +530,7 @@ impl Updater {
             page.abort();
         }
         if let Some(last) = writing {
-            let n = last.await.map_err(background)??;
+            let n = last.await.map_err(|e| background(&e))??;
             counter.fetch_add(n, Ordering::Relaxed);
             walked.written += n;
         }
@@ -574,7 +574,7 @@ impl Updater {
             )
         })
         .await
-        .map_err(background)?;
+        .map_err(|e| background(&e))?;
         let failed = signed.iter().filter(|r| r.is_err()).count() as u64;
         if let Some(Err(e)) = signed.iter().find(|r| r.is_err()) {
             tracing::warn!(issuer = %issuer.name, error = %e, failed, "signing responses failed");
@@ -675,7 +675,7 @@ struct Walked {
     failed: u64,
 }
 
-fn background(e: tokio::task::JoinError) -> ResponderError {
+fn background(e: &tokio::task::JoinError) -> ResponderError {
     ResponderError::Background(e.to_string())
 }
 
