@@ -37,17 +37,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use base64::Engine as _;
+use benches::cpu::{self, ProcStat};
+use benches::load::{bare_server, get_path, successful, NonceSpec, Shape};
+use benches::sign::raw_sign_rate;
 use bytes::Bytes;
 use der::{Decode, Encode};
-use hsm::cryptoki::mechanism::Mechanism;
-use hsm::cryptoki::object::{Attribute, ObjectClass};
-use hsm::cryptoki::session::UserType;
 use hsm::softhsm::SoftHsm;
 use hsm::{KeyLabel, KeyType, Pin, PoolConfig, SessionPool, TokenLabel};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1 as client;
-use hyper::server::conn::http1 as server;
 use hyper_util::rt::TokioIo;
 use ocsp_responder::{IssuerSetup, Settings};
 use pki_core::ocsp::{build_request, HashAlgorithm, IssuerHashes};
@@ -79,122 +77,6 @@ fn conns() -> usize {
         .unwrap_or(16)
 }
 
-/// What one request looks like.
-#[derive(Clone)]
-enum Shape {
-    Get(Arc<Vec<String>>),
-    Post(Arc<Vec<Bytes>>),
-    /// POST with a fresh nonce per request, for this issuer and serials;
-    /// responses must echo it (every one checked) and carry a signature
-    /// by this responder key (one in [`VERIFY_EVERY`] fully verified).
-    PostNonce(Arc<NonceSpec>),
-}
-
-struct NonceSpec {
-    issuer: IssuerHashes,
-    serials: Vec<Vec<u8>>,
-    /// Uncompressed P-256 point of the responder key.
-    responder_key: Vec<u8>,
-}
-
-/// One in this many live responses is decoded in full and its signature
-/// verified; every one has its nonce checked.
-const VERIFY_EVERY: u64 = 32;
-
-impl Shape {
-    /// Request number `n`, and the nonce it carries.
-    fn request(&self, n: u64) -> (hyper::Request<Full<Bytes>>, Option<[u8; 32]>) {
-        let b = hyper::Request::builder().header("host", "127.0.0.1");
-        let mut sent = None;
-        let req = match self {
-            Self::Get(paths) => b
-                .method("GET")
-                .uri(&paths[n as usize % paths.len()])
-                .body(Full::new(Bytes::new())),
-            Self::Post(bodies) => b
-                .method("POST")
-                .uri("/")
-                .header("content-type", "application/ocsp-request")
-                .body(Full::new(bodies[n as usize % bodies.len()].clone())),
-            Self::PostNonce(spec) => {
-                let id = spec
-                    .issuer
-                    .cert_id(
-                        HashAlgorithm::Sha1,
-                        &spec.serials[n as usize % spec.serials.len()],
-                    )
-                    .unwrap();
-                let mut nonce = [0u8; 32];
-                nonce[..8].copy_from_slice(&n.to_be_bytes());
-                nonce[8..16].copy_from_slice(&std::process::id().to_be_bytes().repeat(2));
-                let der = build_request(&[id], Some(&nonce)).unwrap();
-                sent = Some(nonce);
-                b.method("POST")
-                    .uri("/")
-                    .header("content-type", "application/ocsp-request")
-                    .body(Full::new(Bytes::from(der)))
-            }
-        }
-        .unwrap();
-        (req, sent)
-    }
-
-    /// Whether `body` answers request `n`, which carried `nonce`.
-    fn answered(&self, n: u64, body: &[u8], nonce: Option<&[u8; 32]>, ocsp: bool) -> bool {
-        if !ok_body(body, ocsp) {
-            return false;
-        }
-        let (Self::PostNonce(spec), Some(nonce)) = (self, nonce) else {
-            return true;
-        };
-        // The nonce is unique to this request: finding its 32 bytes in the
-        // response means it was echoed (the full decode below checks where).
-        if !body.windows(nonce.len()).any(|w| w == nonce) {
-            return false;
-        }
-        if n % VERIFY_EVERY != 0 {
-            return true;
-        }
-        let Ok(decoded) = pki_core::ocsp::decode_response(body) else {
-            return false;
-        };
-        let Some(basic) = decoded.basic else {
-            return false;
-        };
-        if basic
-            .nonce()
-            .is_none_or(|echoed| echoed.0.as_bytes() != nonce)
-        {
-            return false;
-        }
-        let Ok(tbs) = basic.tbs_response_data.to_der() else {
-            return false;
-        };
-        aws_lc_rs::signature::UnparsedPublicKey::new(
-            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
-            &spec.responder_key,
-        )
-        .verify(&tbs, basic.signature.raw_bytes())
-        .is_ok()
-    }
-}
-
-/// `successful` OCSPResponse, or any 200 for the bare server.
-fn ok_body(body: &[u8], ocsp: bool) -> bool {
-    if !ocsp {
-        return !body.is_empty();
-    }
-    if body.len() < 8 || body[0] != 0x30 {
-        return false;
-    }
-    let h = if body[1] < 0x80 {
-        2
-    } else {
-        2 + usize::from(body[1] & 0x7f)
-    };
-    body.get(h..h + 3) == Some(&[0x0a, 0x01, 0x00])
-}
-
 #[derive(Debug, Default, Clone)]
 struct Stats {
     ok: u64,
@@ -206,33 +88,26 @@ struct Stats {
     driver_cpu: f64,
 }
 
-/// utime + stime ticks in a `/proc/.../stat` line.
-fn stat_ticks(stat: &str) -> u64 {
-    stat.rsplit_once(')').map_or(0, |(_, tail)| {
-        tail.split_whitespace()
-            .skip(11)
-            .take(2)
-            .filter_map(|v| v.parse::<u64>().ok())
-            .sum()
-    })
-}
-
 /// CPU seconds used so far: by the whole process (threads that have exited
-/// included), and by its threads named `load-driver`; from `/proc` (Linux,
-/// 100 ticks/s).
+/// included), and by its threads named `load-driver`; from `/proc` (Linux).
 fn cpu_seconds() -> (f64, f64) {
-    let all = std::fs::read_to_string("/proc/self/stat").map_or(0, |s| stat_ticks(&s));
     let mut driver = 0u64;
     if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
         for task in tasks.flatten() {
-            if let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) {
-                if stat.contains("(load-driver") {
-                    driver += stat_ticks(&stat);
+            if let Some(stat) = std::fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|s| ProcStat::parse(&s))
+            {
+                if stat.comm.starts_with("load-driver") {
+                    driver += stat.ticks;
                 }
             }
         }
     }
-    (all as f64 / 100.0, driver as f64 / 100.0)
+    (
+        cpu::process_seconds("self"),
+        driver as f64 / cpu::clock_ticks(),
+    )
 }
 
 impl Stats {
@@ -480,40 +355,6 @@ async fn drive_raw(
     stats
 }
 
-/// The ceiling: hyper answering every request with the same 500 bytes.
-async fn bare_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let body = Bytes::from(vec![0x42u8; 500]);
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let body = body.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |_req| {
-                    let body = body.clone();
-                    async move {
-                        let mut r = hyper::Response::new(Full::new(body));
-                        r.headers_mut().insert(
-                            "content-type",
-                            hyper::header::HeaderValue::from_static("application/ocsp-response"),
-                        );
-                        Ok::<_, std::convert::Infallible>(r)
-                    }
-                });
-                let _ = server::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
 struct Peer(Child);
 
 impl Drop for Peer {
@@ -630,61 +471,12 @@ async fn answers(addr: SocketAddr, body: Bytes) -> bool {
             .ok()?;
         let resp = sender.send_request(req).await.ok()?;
         let body = resp.into_body().collect().await.ok()?.to_bytes();
-        Some(ok_body(&body, true))
+        Some(successful(&body))
     };
     matches!(
         tokio::time::timeout(Duration::from_secs(2), exchange).await,
         Ok(Some(true))
     )
-}
-
-/// Raw `C_Sign` loop: `threads` sessions of their own, SHA-256 on the host
-/// then `CKM_ECDSA`, for `duration`. Signatures per second.
-fn raw_sign_rate(
-    softhsm: &SoftHsm,
-    token: &str,
-    key_id: &[u8],
-    threads: usize,
-    duration: Duration,
-) -> f64 {
-    let pkcs11 = softhsm.hsm().pkcs11();
-    let slot = pkcs11
-        .get_slots_with_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| pkcs11.get_token_info(*s).is_ok_and(|t| t.label() == token))
-        .unwrap();
-    let total = AtomicU64::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let total = &total;
-            scope.spawn(move || {
-                let session = pkcs11.open_ro_session(slot).unwrap();
-                let _ = session.login(
-                    UserType::User,
-                    Some(&hsm::cryptoki::types::AuthPin::new(PIN.into())),
-                );
-                let key = session
-                    .find_objects(&[
-                        Attribute::Class(ObjectClass::PRIVATE_KEY),
-                        Attribute::Id(key_id.to_vec()),
-                    ])
-                    .unwrap()[0];
-                let tbs = [0x5au8; 300];
-                let end = Instant::now() + duration;
-                let mut n = 0;
-                while Instant::now() < end {
-                    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &tbs);
-                    std::hint::black_box(
-                        session.sign(&Mechanism::Ecdsa, key, hash.as_ref()).unwrap(),
-                    );
-                    n += 1;
-                }
-                total.fetch_add(n, Ordering::Relaxed);
-            });
-        }
-    });
-    total.load(Ordering::Relaxed) as f64 / duration.as_secs_f64()
 }
 
 /// Signatures per second through `f` on `threads` threads for `duration`.
@@ -902,20 +694,7 @@ async fn run(client: tokio::runtime::Handle) {
         .iter()
         .map(|s| build_request(&[issuer.cert_id(HashAlgorithm::Sha1, s).unwrap()], None).unwrap())
         .collect();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let gets = Shape::Get(Arc::new(
-        ders.iter()
-            .map(|d| {
-                format!(
-                    "/{}",
-                    b64.encode(d)
-                        .replace('+', "%2B")
-                        .replace('/', "%2F")
-                        .replace('=', "%3D")
-                )
-            })
-            .collect(),
-    ));
+    let gets = Shape::Get(Arc::new(ders.iter().map(|d| get_path(d)).collect()));
     let posts = Shape::Post(Arc::new(
         ders.iter().map(|d| Bytes::from(d.clone())).collect(),
     ));
@@ -931,7 +710,7 @@ async fn run(client: tokio::runtime::Handle) {
     let peer_dir = dir.path().join("peer-2");
     std::fs::create_dir_all(&peer_dir).unwrap();
     let (peer2, peer2_addr) = openssl_peer(&peer_dir, &ca, &serials, Some(2)).await;
-    let bare = bare_server().await;
+    let bare = bare_server(500).await;
 
     println!(
         "\n{} s per case in {ROUNDS} interleaved rounds, {} keep-alive connections, {} distinct requests, loopback, 2 cores shared by driver and server (separate runtimes)\n",
@@ -1018,7 +797,7 @@ async fn run(client: tokio::runtime::Handle) {
             totals[i].latencies_us.extend(s.latencies_us);
         }
         let (cpu0, _) = cpu_seconds();
-        let rate = raw_sign_rate(&softhsm, token, key.id.as_bytes(), raw_threads, round);
+        let rate = raw_sign_rate(&softhsm, token, PIN, key.id.as_bytes(), raw_threads, round);
         let (cpu1, _) = cpu_seconds();
         raw_total += rate;
         raw_cpu_us += (cpu1 - cpu0) * 1e6 / (rate * round.as_secs_f64()).max(1.0);

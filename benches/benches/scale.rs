@@ -8,21 +8,34 @@
 //!    audit check covers them;
 //! 2. a raw SoftHSM `C_Sign` loop (the same key type and thread count),
 //!    then the updater signing every response into the table: its rate
-//!    against the raw loop (goal >= 80%);
+//!    against the raw loop (goal >= 80%), and the CPU per response of this
+//!    process (updater and SoftHSM) and of PostgreSQL, with the rate that
+//!    CPU allows on this machine's cores;
 //! 3. `ocsp-responder` (the release binary, table mode, a cache of
 //!    `SCALE_CACHE` entries, default min(N, 1M)) from spawn to `/health/ready`
 //!    (goal <= 5 s at 10M);
-//! 4. requests per second, 16 keep-alive connections: cached-only (1,000
-//!    hot serials, warmed), Zipf over N (s = 1.1; the hot set fits the
-//!    cache, warmed by one pass over the draws) and uniform over N (most requests read PostgreSQL); goals:
-//!    Zipf >= 90% and uniform >= 25% of cached-only;
+//! 4. requests per second, 16 keep-alive connections, `SCALE_LOAD_SECS`
+//!    each: cached-only (1,000 hot serials, warmed) and a bare hyper server
+//!    answering the same GETs with a fixed body of the average response
+//!    size (goal: cached-only >= 70% of it); live signing, POSTs over the
+//!    hot serials each with a fresh nonce (answers checked: nonce echoed,
+//!    one in 32 signatures verified), against the raw loop (goal >= 80%);
+//!    Zipf over N (s = 1.1; the hot set fits the cache, warmed by one pass
+//!    over the draws) and uniform over N (most requests read PostgreSQL);
+//!    goals: Zipf >= 90% and uniform >= 25% of cached-only. CPU per request
+//!    of the responder, PostgreSQL and the driver for cached-only, live and
+//!    uniform (what a table read costs PostgreSQL);
 //! 5. responder RSS once its cache holds `min(N, SCALE_CACHE)` entries
-//!    against the bytes of those responses (goal <= 1.25x + 100 MB);
+//!    against the bytes of those responses (goal <= 1.25x + 100 MB, both in
+//!    decimal MB);
 //! 6. revocation to visible on two responders: 50 revocations on the
 //!    primary, each polled on both until `revoked`; p50/p99 (goal p99
 //!    <= 2 s).
 //!
-//! Figures are printed as a table; nothing is asserted on time.
+//! Figures are printed one line each with their goal and verdict; nothing
+//! is asserted on time. CPU comes from `/proc/PID/stat` (utime + stime):
+//! PostgreSQL's is its postmaster's and its children's, so a backend that
+//! exits during a phase is missed (the pools here keep theirs open).
 #![allow(
     clippy::unwrap_used,
     clippy::too_many_lines,
@@ -37,12 +50,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use benches::cpu::{self, ProcStat, ProcessesCpu};
+use benches::load::{bare_server, get_path, successful, NonceSpec, Shape};
+use benches::sign::raw_sign_rate;
 use bytes::Bytes;
 use der::{Decode, Encode};
-use hsm::cryptoki::mechanism::Mechanism;
-use hsm::cryptoki::object::{Attribute, ObjectClass};
-use hsm::cryptoki::session::UserType;
 use hsm::softhsm::SoftHsm;
 use hsm::{KeyLabel, KeyType, Pin, PoolConfig, SessionPool, TokenLabel};
 use http_body_util::{BodyExt, Empty};
@@ -91,6 +103,111 @@ fn rss_kib(pid: u32) -> u64 {
                 .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// CPU seconds used over a phase by the processes it runs on.
+#[derive(Debug, Clone, Copy)]
+struct CpuUse {
+    /// This process: the updater and SoftHSM in it, or the load driver.
+    bench: f64,
+    /// The responder under load (0 when there is none).
+    responder: f64,
+    /// PostgreSQL's server processes.
+    postgres: f64,
+    /// Cores the rest of the machine kept busy on average: what the other
+    /// processes of a shared machine took from the phase.
+    others_cores: f64,
+}
+
+impl CpuUse {
+    /// The same in microseconds per one of `count` items (`others_cores`
+    /// unchanged).
+    fn per_item_us(self, count: u64) -> Self {
+        let k = 1e6 / count.max(1) as f64;
+        Self {
+            bench: self.bench * k,
+            responder: self.responder * k,
+            postgres: self.postgres * k,
+            others_cores: self.others_cores,
+        }
+    }
+}
+
+/// Where a phase's CPU accounting starts: CPU used so far by this process,
+/// the responder `responder` and the PostgreSQL server whose postmaster is
+/// `postmaster` (it and its children; every `postgres` process when it is
+/// not known).
+struct CpuMark {
+    postmaster: Option<u32>,
+    responder: Option<u32>,
+    at: Instant,
+    machine_s: f64,
+    bench_s: f64,
+    responder_s: f64,
+    postgres: ProcessesCpu,
+}
+
+impl CpuMark {
+    fn now(postmaster: Option<u32>, responder: Option<u32>) -> Self {
+        Self {
+            postmaster,
+            responder,
+            at: Instant::now(),
+            machine_s: cpu::machine_busy_seconds(),
+            bench_s: cpu::process_seconds("self"),
+            responder_s: responder.map_or(0.0, |pid| cpu::process_seconds(&pid.to_string())),
+            postgres: ProcessesCpu::sample(|p| {
+                p.comm.starts_with("postgres")
+                    && postmaster.is_none_or(|pm| p.pid == pm || p.ppid == pm)
+            }),
+        }
+    }
+
+    /// CPU used since this mark. A PostgreSQL backend that exited in
+    /// between is not counted (the pools here keep theirs open).
+    fn used(&self) -> CpuUse {
+        let now = Self::now(self.postmaster, self.responder);
+        let (bench, responder, postgres) = (
+            now.bench_s - self.bench_s,
+            now.responder_s - self.responder_s,
+            now.postgres.seconds_since(&self.postgres),
+        );
+        let others = now.machine_s - self.machine_s - bench - responder - postgres;
+        CpuUse {
+            bench,
+            responder,
+            postgres,
+            others_cores: others.max(0.0) / (now.at - self.at).as_secs_f64().max(1e-9),
+        }
+    }
+}
+
+/// The PostgreSQL server's postmaster: the parent of a backend.
+async fn postmaster_pid(pool: &sqlx::PgPool) -> Option<u32> {
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .ok()?;
+    ProcStat::read(&backend.to_string()).map(|s| s.ppid)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+/// `(goal >= G%): met` for a percentage `pct` that must reach `goal`.
+fn at_least(pct: f64, goal: f64) -> String {
+    format!("(goal >= {goal:.0}%): {}", verdict(pct >= goal))
+}
+
+/// One line of the results: what was measured, the figure with its unit,
+/// then how it compares (ratio, goal, verdict) and details.
+fn result(what: &str, figure: &str, rest: &str) {
+    println!("{what:<36} {figure:>12}   {rest}");
 }
 
 fn main() {
@@ -178,14 +295,17 @@ async fn get(addr: SocketAddr, path: &str) -> Option<(u16, Bytes)> {
 /// The GET path of the SHA-1 request for serial `i`.
 fn path_of(hashes: &IssuerHashes, i: u64) -> String {
     let id = hashes.cert_id(HashAlgorithm::Sha1, &serial(i)).unwrap();
-    let der = build_request(&[id], None).unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    format!(
-        "/{}",
-        b64.replace('+', "%2B")
-            .replace('/', "%2F")
-            .replace('=', "%3D")
-    )
+    get_path(&build_request(&[id], None).unwrap())
+}
+
+/// The value of the unlabelled sample `name` in the responder's
+/// `/metrics` (Prometheus text), if it has one.
+async fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
+    let (_, body) = get(addr, "/metrics").await?;
+    std::str::from_utf8(&body)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// `OCSPResponseStatus` successful and a single response whose certStatus
@@ -217,36 +337,30 @@ fn describe(body: &[u8]) -> String {
     }
 }
 
-fn successful(body: &[u8]) -> bool {
-    if body.len() < 8 || body[0] != 0x30 {
-        return false;
-    }
-    let h = if body[1] < 0x80 {
-        2
-    } else {
-        2 + usize::from(body[1] & 0x7f)
-    };
-    body.get(h..h + 3) == Some(&[0x0a, 0x01, 0x00])
-}
-
 struct Load {
     ok: u64,
     errors: u64,
+    /// The first answer that did not count, in a few words (connections
+    /// that failed count as errors without one).
+    first_error: Option<String>,
     secs: f64,
     p99_ms: f64,
 }
 
-/// `CONNS` keep-alive connections sending `paths` round-robin for
-/// `duration`, or until `max` requests were sent.
-async fn drive(addr: SocketAddr, paths: Arc<Vec<String>>, duration: Duration, max: u64) -> Load {
+/// `CONNS` keep-alive connections sending `shape`'s requests in turn for
+/// `duration`, or until `max` requests were sent. An answer counts when it
+/// is a 200 that `shape` accepts (with `ocsp`, a successful OCSP response;
+/// without, any body: the bare server).
+async fn drive(addr: SocketAddr, shape: &Shape, ocsp: bool, duration: Duration, max: u64) -> Load {
     let started = Instant::now();
     let end = Instant::now() + duration;
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..CONNS {
-        let (paths, next) = (Arc::clone(&paths), Arc::clone(&next));
+        let (shape, next) = (shape.clone(), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut errors, mut lat) = (0u64, 0u64, Vec::new());
+            let mut first_error = None;
             'connect: while Instant::now() < end {
                 let Ok(stream) = TcpStream::connect(addr).await else {
                     errors += 1;
@@ -266,11 +380,7 @@ async fn drive(addr: SocketAddr, paths: Arc<Vec<String>>, duration: Duration, ma
                     if n >= max {
                         break 'connect;
                     }
-                    let n = n as usize;
-                    let req = hyper::Request::get(paths[n % paths.len()].as_str())
-                        .header("host", "scale")
-                        .body(Empty::<Bytes>::new())
-                        .unwrap();
+                    let (req, nonce) = shape.request(n);
                     let t0 = Instant::now();
                     let Ok(resp) = sender.send_request(req).await else {
                         errors += 1;
@@ -281,23 +391,33 @@ async fn drive(addr: SocketAddr, paths: Arc<Vec<String>>, duration: Duration, ma
                         errors += 1;
                         continue 'connect;
                     };
-                    if status == 200 && successful(&body.to_bytes()) {
+                    let took = t0.elapsed();
+                    let body = body.to_bytes();
+                    if status == 200 && shape.answered(n, &body, nonce.as_ref(), ocsp) {
                         ok += 1;
-                        lat.push(t0.elapsed().as_micros() as u32);
+                        lat.push(took.as_micros() as u32);
                     } else {
                         errors += 1;
+                        first_error.get_or_insert_with(|| match (ocsp, successful(&body)) {
+                            (false, _) => format!("HTTP {status}, {} bytes", body.len()),
+                            (true, true) => {
+                                format!("HTTP {status}, nonce or signature wrong")
+                            }
+                            (true, false) => format!("HTTP {status}, {}", describe(&body)),
+                        });
                     }
                 }
             }
-            (ok, errors, lat)
+            (ok, errors, lat, first_error)
         }));
     }
-    let (mut ok, mut errors, mut lat) = (0, 0, Vec::new());
+    let (mut ok, mut errors, mut lat, mut first_error) = (0, 0, Vec::new(), None);
     for t in tasks {
-        let (o, e, l) = t.await.unwrap();
+        let (o, e, l, f) = t.await.unwrap();
         ok += o;
         errors += e;
         lat.extend(l);
+        first_error = first_error.or(f);
     }
     lat.sort_unstable();
     let p99_ms = lat
@@ -306,6 +426,7 @@ async fn drive(addr: SocketAddr, paths: Arc<Vec<String>>, duration: Duration, ma
     Load {
         ok,
         errors,
+        first_error,
         secs: started.elapsed().as_secs_f64().min(duration.as_secs_f64()),
         p99_ms,
     }
@@ -345,47 +466,6 @@ fn uniform_draws(n: u64, count: usize) -> Vec<u64> {
             x % n
         })
         .collect()
-}
-
-fn raw_sign_rate(softhsm: &SoftHsm, key_id: &[u8], threads: usize, duration: Duration) -> f64 {
-    let pkcs11 = softhsm.hsm().pkcs11();
-    let slot = pkcs11
-        .get_slots_with_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| pkcs11.get_token_info(*s).is_ok_and(|t| t.label() == TOKEN))
-        .unwrap();
-    let total = AtomicU64::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let total = &total;
-            scope.spawn(move || {
-                let session = pkcs11.open_ro_session(slot).unwrap();
-                let _ = session.login(
-                    UserType::User,
-                    Some(&hsm::cryptoki::types::AuthPin::new(PIN.into())),
-                );
-                let key = session
-                    .find_objects(&[
-                        Attribute::Class(ObjectClass::PRIVATE_KEY),
-                        Attribute::Id(key_id.to_vec()),
-                    ])
-                    .unwrap()[0];
-                let tbs = [0x5au8; 300];
-                let end = Instant::now() + duration;
-                let mut n = 0;
-                while Instant::now() < end {
-                    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &tbs);
-                    std::hint::black_box(
-                        session.sign(&Mechanism::Ecdsa, key, hash.as_ref()).unwrap(),
-                    );
-                    n += 1;
-                }
-                total.fetch_add(n, Ordering::Relaxed);
-            });
-        }
-    });
-    total.load(Ordering::Relaxed) as f64 / duration.as_secs_f64()
 }
 
 /// COPY `n` certificates (1% also revoked) of `ca` into the store.
@@ -550,10 +630,17 @@ async fn run() {
     let bind_secs = t.elapsed().as_secs_f64();
     println!("load: COPY {n} statuses {copy_secs:.1} s, audit baseline binding {bind_secs:.1} s");
 
-    // 2. Raw HSM, then the updater.
+    // 2. Raw HSM, then the updater; CPU of this process (the raw loop,
+    // then the updater and SoftHSM) and of PostgreSQL around each.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let postmaster = postmaster_pid(store.pg_pool().unwrap()).await;
+    let raw_secs = Duration::from_secs(5);
+    let mark = CpuMark::now(postmaster, None);
     let raw = tokio::task::block_in_place(|| {
-        raw_sign_rate(&softhsm, key.id.as_bytes(), 2, Duration::from_secs(5))
+        raw_sign_rate(&softhsm, TOKEN, PIN, key.id.as_bytes(), 2, raw_secs)
     });
+    let raw_used = mark.used();
+    let raw_cpu_us = raw_used.bench * 1e6 / (raw * raw_secs.as_secs_f64()).max(1.0);
     let settings = Settings {
         source: ResponseSource::Table,
         presign_threads: 2,
@@ -575,9 +662,11 @@ async fn run() {
     let t = Instant::now();
     updater.require_vouched().await.unwrap();
     let vouch_secs = t.elapsed().as_secs_f64();
+    let mark = CpuMark::now(postmaster, None);
     let t = Instant::now();
     let round = updater.round().await.unwrap();
     let sign_secs = t.elapsed().as_secs_f64();
+    let updater_cpu = mark.used().per_item_us(round.total());
     assert_eq!(round.failed, 0);
     let updater_rate = round.total() as f64 / sign_secs;
     updater.release().await;
@@ -619,56 +708,84 @@ responder_cert = "{cert}"
     let (a, ready_a) = spawn_responder(&bin, &config, dir.path(), "a").await;
     let hashes = IssuerHashes::from_certificate_der(ca.cert_der()).unwrap();
 
-    // 4. Load: cached-only, Zipf, uniform.
-    let hot: Arc<Vec<String>> = Arc::new(
-        (0..1000u64)
-            .map(|i| path_of(&hashes, i * (n / 1000).max(1)))
-            .collect(),
-    );
-    drive(a.addr, Arc::clone(&hot), Duration::from_secs(2), u64::MAX).await;
+    // 4. Load: cached-only against a bare hyper server, live signing
+    // against the raw HSM, Zipf, uniform; the CPU of the responder, of
+    // PostgreSQL and of this process (the driver) around the phases whose
+    // cost per request is printed.
+    let hot_serials: Vec<u64> = (0..1000u64).map(|i| i * (n / 1000).max(1)).collect();
+    let hot = Shape::Get(Arc::new(
+        hot_serials.iter().map(|&i| path_of(&hashes, i)).collect(),
+    ));
+    drive(a.addr, &hot, true, Duration::from_secs(2), u64::MAX).await;
     let secs = Duration::from_secs(env_u64("SCALE_LOAD_SECS", 10));
-    let cached = drive(a.addr, hot, secs, u64::MAX).await;
+    let mark = CpuMark::now(postmaster, Some(a.child.id()));
+    let cached = drive(a.addr, &hot, true, secs, u64::MAX).await;
+    let cached_cpu = mark.used().per_item_us(cached.ok);
+    // The ceiling: the responder's answers are `avg_der` bytes on average.
+    // On a runtime of its own with the responder's worker threads (one per
+    // CPU, `#[tokio::main]`), as a separate process would be.
+    let bare_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("bare-hyper")
+        .enable_all()
+        .build()
+        .unwrap();
+    let bare_len = avg_der.round() as usize;
+    let bare_addr = bare_rt.spawn(bare_server(bare_len)).await.unwrap();
+    let bare = drive(bare_addr, &hot, false, secs, u64::MAX).await;
+    bare_rt.shutdown_background();
+    // Live: a fresh nonce in every request, so none can come from a cache.
+    let live_shape = Shape::PostNonce(Arc::new(NonceSpec {
+        issuer: hashes.clone(),
+        serials: hot_serials.iter().map(|&i| serial(i)).collect(),
+        responder_key: key.spki.subject_public_key.raw_bytes().to_vec(),
+    }));
+    let mark = CpuMark::now(postmaster, Some(a.child.id()));
+    let live = drive(a.addr, &live_shape, true, secs, u64::MAX).await;
+    let live_cpu = mark.used().per_item_us(live.ok);
     let draws = 400_000;
-    let zipf: Arc<Vec<String>> = Arc::new(
+    let zipf = Shape::Get(Arc::new(
         zipf_draws(n, 1.1, draws)
             .into_iter()
             .map(|i| path_of(&hashes, i))
             .collect(),
-    );
+    ));
     // Steady state: the Zipf mix's hot set read from the table once.
-    drive(
-        a.addr,
-        Arc::clone(&zipf),
-        Duration::from_secs(60),
-        draws as u64,
-    )
-    .await;
-    let zipf_load = drive(a.addr, zipf, secs, u64::MAX).await;
-    let uniform: Arc<Vec<String>> = Arc::new(
+    drive(a.addr, &zipf, true, Duration::from_secs(60), draws as u64).await;
+    let zipf_load = drive(a.addr, &zipf, true, secs, u64::MAX).await;
+    let uniform = Shape::Get(Arc::new(
         uniform_draws(n, draws)
             .into_iter()
             .map(|i| path_of(&hashes, i))
             .collect(),
-    );
-    let uniform_load = drive(a.addr, uniform, secs, u64::MAX).await;
+    ));
+    let reads_before = metric(a.addr, "ocsp_table_reads_total").await;
+    let mark = CpuMark::now(postmaster, Some(a.child.id()));
+    let uniform_load = drive(a.addr, &uniform, true, secs, u64::MAX).await;
+    let uniform_used = mark.used();
+    let uniform_cpu = uniform_used.per_item_us(uniform_load.ok);
+    // Requests the memory cache missed: each read the table.
+    let uniform_reads = metric(a.addr, "ocsp_table_reads_total")
+        .await
+        .zip(reads_before)
+        .map(|(after, before)| (after - before) as u64);
 
     // 5. RSS with the cache full: every serial once (bounded at 30 min).
     let fill_to = n.min(cache);
     let rss_before = rss_kib(a.child.id());
     let t = Instant::now();
-    let all: Arc<Vec<String>> = Arc::new((0..fill_to).map(|i| path_of(&hashes, i)).collect());
+    let all = Shape::Get(Arc::new(
+        (0..fill_to).map(|i| path_of(&hashes, i)).collect(),
+    ));
     let fill = drive(
         a.addr,
-        all,
+        &all,
+        true,
         Duration::from_secs(env_u64("SCALE_FILL_SECS", 1800)),
         fill_to,
     )
     .await;
-    let metrics = String::from_utf8(get(a.addr, "/metrics").await.unwrap().1.to_vec()).unwrap();
-    let entries: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("ocsp_cache_entries ")?.parse().ok())
-        .unwrap_or(0.0);
+    let entries = metric(a.addr, "ocsp_cache_entries").await.unwrap_or(0.0);
     let rss = rss_kib(a.child.id());
     let cached_bytes = entries * avg_der;
     println!(
@@ -770,58 +887,193 @@ responder_cert = "{cert}"
     }
     updater_task.shutdown().await;
     visible.sort_by(f64::total_cmp);
-    let pct = |p: usize| visible[(visible.len() - 1) * p / 100];
+    let visible_at = |p: usize| visible[(visible.len() - 1) * p / 100];
 
-    println!("\n== results (N = {n})");
-    println!("raw SoftHSM C_Sign, 2 threads      {raw:>10.0} /s");
-    println!(
-        "updater signing into the table     {updater_rate:>10.0} /s   {:.0}% of raw (goal >= 80%)   {} responses in {sign_secs:.1} s",
-        updater_rate * 100.0 / raw,
-        round.total()
+    let pct = |x: f64, of: f64| x * 100.0 / of.max(1e-9);
+    let rate = |r: f64| format!("{r:.0} /s");
+    let us = |v: f64| format!("{v:.0} µs");
+    let tail = |l: &Load| {
+        format!(
+            "p99 {:.2} ms, {} errors{}",
+            l.p99_ms,
+            l.errors,
+            l.first_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (first bad answer: {e})"))
+        )
+    };
+    let others = |c: CpuUse| format!("other processes {:.1} cores", c.others_cores);
+    let served = |c: CpuUse| {
+        format!(
+            "responder {:.0} µs + PostgreSQL {:.0} µs (driver {:.0} µs; {})",
+            c.responder,
+            c.postgres,
+            c.bench,
+            others(c)
+        )
+    };
+    println!("\n== results (N = {n}, {cores} CPUs; CPU per successful response, from /proc)");
+    let raw_us = 2e6 / raw;
+    result(
+        "raw SoftHSM C_Sign, 2 threads",
+        &rate(raw),
+        &others(raw_used),
     );
-    println!("updater audit check of the CA      {vouch_secs:>10.1} s");
-    println!(
-        "response table                     {:>10.1} MB  ({avg_der:.0} B per response)",
-        table_bytes as f64 / 1e6
+    result(
+        "  CPU per raw signature",
+        &us(raw_us),
+        &format!("2 cores / raw rate (measured in this process: {raw_cpu_us:.0} µs)"),
     );
-    println!(
-        "responder start to ready           {:>10.2} s   (a), {:.2} s (b)  (goal <= 5 s at 10M)",
-        ready_a.as_secs_f64(),
-        ready_b.as_secs_f64()
+    let updater_pct = pct(updater_rate, raw);
+    result(
+        "updater signing into the table",
+        &rate(updater_rate),
+        &format!(
+            "{updater_pct:.0}% of raw {}; {} responses in {sign_secs:.1} s",
+            at_least(updater_pct, 80.0),
+            round.total()
+        ),
     );
-    println!(
-        "cached-only (1,000 hot serials)    {:>10.0} /s   p99 {:.2} ms, {} errors",
-        cached.rate(),
-        cached.p99_ms,
-        cached.errors
+    let updater_us = updater_cpu.bench + updater_cpu.postgres;
+    result(
+        "  CPU per response",
+        &us(updater_us),
+        &format!(
+            "bench process (updater, SoftHSM) {:.0} µs + PostgreSQL {:.0} µs = {:.1}x a raw signature; {}",
+            updater_cpu.bench,
+            updater_cpu.postgres,
+            updater_us / raw_us,
+            others(updater_cpu)
+        ),
     );
-    println!(
-        "Zipf s=1.1 over N                  {:>10.0} /s   {:.0}% of cached-only (goal >= 90%), p99 {:.2} ms, {} errors",
-        zipf_load.rate(),
-        zipf_load.rate() * 100.0 / cached.rate(),
-        zipf_load.p99_ms,
-        zipf_load.errors
+    let ceiling = cores as f64 * 1e6 / updater_us.max(1e-9);
+    result(
+        &format!("  CPU-bound ceiling, {cores} CPUs"),
+        &rate(ceiling),
+        &format!(
+            "{:.0}% of raw ({cores} CPUs / CPU per response): 80% of raw {}",
+            pct(ceiling, raw),
+            if pct(ceiling, raw) >= 80.0 {
+                "reachable by CPU"
+            } else {
+                "NOT reachable on this machine"
+            }
+        ),
     );
-    println!(
-        "uniform over N                     {:>10.0} /s   {:.0}% of cached-only (goal >= 25%), p99 {:.2} ms, {} errors",
-        uniform_load.rate(),
-        uniform_load.rate() * 100.0 / cached.rate(),
-        uniform_load.p99_ms,
-        uniform_load.errors
+    result(
+        "updater audit check of the CA",
+        &format!("{vouch_secs:.1} s"),
+        "",
     );
-    println!(
-        "responder RSS, {entries:.0} cached         {:>10.1} MB   cached response bytes {:.1} MB; limit 1.25x + 100 MB = {:.1} MB (before fill {:.1} MB)",
-        rss as f64 / 1024.0,
-        cached_bytes / 1e6,
-        (cached_bytes * 1.25 + 100e6) / 1e6,
-        rss_before as f64 / 1024.0
+    result(
+        "response table",
+        &format!("{:.1} MB", table_bytes as f64 / 1e6),
+        &format!("{avg_der:.0} B per response"),
     );
-    println!(
-        "revocation to visible, 2 responders p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} (goal p99 <= 2000 ms)",
-        pct(50),
-        pct(99),
-        visible[visible.len() - 1],
-        visible.len()
+    result(
+        "responder start to ready",
+        &format!("{:.2} s", ready_a.as_secs_f64()),
+        &format!(
+            "(a), {:.2} s (b); goal <= 5 s at 10M{}",
+            ready_b.as_secs_f64(),
+            if n >= 10_000_000 {
+                format!(
+                    ": {}",
+                    verdict(ready_a.max(ready_b) <= Duration::from_secs(5))
+                )
+            } else {
+                " (N is smaller)".into()
+            }
+        ),
+    );
+    result(
+        "cached-only (1,000 hot serials)",
+        &rate(cached.rate()),
+        &tail(&cached),
+    );
+    result(
+        "  CPU per request",
+        &us(cached_cpu.responder + cached_cpu.postgres),
+        &served(cached_cpu),
+    );
+    let bare_pct = pct(cached.rate(), bare.rate());
+    result(
+        &format!("bare hyper, {bare_len}-byte body"),
+        &rate(bare.rate()),
+        &format!(
+            "cached-only / bare hyper = {bare_pct:.0}% {}; {}",
+            at_least(bare_pct, 70.0),
+            tail(&bare)
+        ),
+    );
+    let live_pct = pct(live.rate(), raw);
+    result(
+        "live signing, a nonce per request",
+        &rate(live.rate()),
+        &format!(
+            "live signing {:.0}/s = {live_pct:.0}% of raw C_Sign (2 threads) {}; {}",
+            live.rate(),
+            at_least(live_pct, 80.0),
+            tail(&live)
+        ),
+    );
+    result(
+        "  CPU per request",
+        &us(live_cpu.responder + live_cpu.postgres),
+        &format!("{}; raw signature {raw_us:.0} µs", served(live_cpu)),
+    );
+    for (what, load, goal) in [
+        ("Zipf s=1.1 over N", &zipf_load, 90.0),
+        ("uniform over N", &uniform_load, 25.0),
+    ] {
+        let share = pct(load.rate(), cached.rate());
+        result(
+            what,
+            &rate(load.rate()),
+            &format!(
+                "{share:.0}% of cached-only {}; {}",
+                at_least(share, goal),
+                tail(load)
+            ),
+        );
+    }
+    result(
+        "  CPU per request",
+        &us(uniform_cpu.responder + uniform_cpu.postgres),
+        &format!(
+            "{}; {}",
+            served(uniform_cpu),
+            uniform_reads.map_or("table reads not in /metrics".into(), |r| format!(
+                "{r} table reads ({:.0}% of requests), PostgreSQL {:.0} µs per read",
+                pct(r as f64, uniform_load.ok as f64),
+                uniform_used.postgres * 1e6 / r.max(1) as f64
+            ))
+        ),
+    );
+    // RSS and its limit in decimal MB (1e6 bytes) both.
+    let rss_mb = rss as f64 * 1024.0 / 1e6;
+    let limit_mb = (cached_bytes * 1.25 + 100e6) / 1e6;
+    result(
+        &format!("responder RSS, {entries:.0} cached"),
+        &format!("{rss_mb:.1} MB"),
+        &format!(
+            "{:.0}% of limit 1.25 x {:.1} MB cached responses + 100 MB = {limit_mb:.1} MB: {} (before fill {:.1} MB)",
+            pct(rss_mb, limit_mb),
+            cached_bytes / 1e6,
+            verdict(rss_mb <= limit_mb),
+            rss_before as f64 * 1024.0 / 1e6
+        ),
+    );
+    result(
+        "revocation to visible, 2 responders",
+        &format!("{:.0} ms", visible_at(99)),
+        &format!(
+            "p99 (goal <= 2000 ms): {}; p50 {:.0} ms, max {:.0} ms over {}",
+            verdict(visible_at(99) <= 2000.0),
+            visible_at(50),
+            visible[visible.len() - 1],
+            visible.len()
+        ),
     );
     drop(a);
     drop(b);

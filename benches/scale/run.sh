@@ -2,9 +2,11 @@
 # National-scale OCSP bench (issue 17): a throwaway PostgreSQL 15 server
 # under var/scale (as the `postgres` user when run as root: initdb refuses
 # root), the release responder, then benches/benches/scale.rs: N statuses
-# loaded with COPY, the updater against a raw SoftHSM sign loop, responder
-# start-to-ready, cached/Zipf/uniform request rates, RSS with a full cache,
-# revocation-to-visible on two responders. Loopback only, bounded in time.
+# loaded with COPY, the updater against a raw SoftHSM sign loop (and the CPU
+# per response it and PostgreSQL use), responder start-to-ready, cached-only
+# against a bare hyper server, live signing against the raw loop, Zipf and
+# uniform request rates, RSS with a full cache, revocation-to-visible on two
+# responders. Loopback only, bounded in time.
 #
 #   benches/scale/run.sh                 # N = 1,000,000 (a few minutes)
 #   benches/scale/run.sh --n 10000000    # the 10M sizing run (long)

@@ -2,7 +2,13 @@
 //!
 //! Chains are made with the `openssl` command line (P-256 or RSA-2048), so
 //! the benches measure pki-core against certificates from an independent
-//! encoder.
+//! encoder. The OCSP load drivers share their requests and the bare-server
+//! ceiling ([`load`]), the raw HSM rate ([`sign`]) and CPU accounting
+//! ([`cpu`]).
+
+pub mod cpu;
+pub mod load;
+pub mod sign;
 
 use std::path::Path;
 use std::process::Command;
