@@ -269,6 +269,9 @@ pub(crate) struct StatusLookup {
     db: Db,
     /// `None` in table mode.
     memory: Option<Arc<Memory>>,
+    /// Table mode: statuses read lately, so that requests with a nonce
+    /// for one serial do not each read and verify it again.
+    table: Option<Arc<TableCache>>,
 }
 
 impl StatusLookup {
@@ -336,10 +339,18 @@ impl StatusLookup {
         issuer: &Issuer,
         serial: &[u8],
     ) -> Result<(Option<Known>, u64), StoreUnavailable> {
+        if let Some(kept) = self
+            .table
+            .as_ref()
+            .and_then(|t| t.status(issuer.index, serial))
+        {
+            return Ok((Some(kept.0), kept.1));
+        }
         let Ok(parsed) = Serial::from_der_content(serial) else {
             return Ok((None, 0));
         };
         let db = &self.db;
+        db.metrics.live_status_reads.fetch_add(1, Ordering::Relaxed);
         let version = db
             .call(db.store.latest_change())
             .await
@@ -355,7 +366,12 @@ impl StatusLookup {
             .call(db.store.verify_serial_state(issuer.ca, &parsed))
             .await
         {
-            Ok(report) if report.is_intact() => Ok((Some(known), version)),
+            Ok(report) if report.is_intact() => {
+                if let Some(table) = &self.table {
+                    table.keep_status(issuer.index, serial, known, version);
+                }
+                Ok((Some(known), version))
+            }
             Ok(report) => {
                 refuse(&db.metrics, issuer, &report);
                 Ok((None, 0))
@@ -421,19 +437,21 @@ impl Core {
         } else {
             settings.cache_capacity
         }));
+        let table = table_mode.then(|| {
+            Arc::new(TableCache::new(
+                settings.cache_capacity,
+                settings.refresh_after,
+            ))
+        });
         let lookup = StatusLookup {
             db: db.clone(),
             memory: (!table_mode).then(|| Arc::clone(&memory)),
+            table: table.clone(),
         };
         Self {
             issuer_list: Arc::new(Issuers::new(issuers)),
             memory,
-            table: table_mode.then(|| {
-                Arc::new(TableCache::new(
-                    settings.cache_capacity,
-                    settings.refresh_after,
-                ))
-            }),
+            table,
             db,
             lookup,
             settings,

@@ -149,6 +149,9 @@ pub struct Metrics {
     pub table_reads: AtomicU64,
     /// Table mode: statements those reads took (batched when they queue).
     pub table_statements: AtomicU64,
+    /// Table mode: statuses read from the store (and checked against the
+    /// audit log) for live signing; kept statuses are not counted.
+    pub live_status_reads: AtomicU64,
     /// Table mode: rows not served (signed before the serial's last
     /// change, or past nextUpdate).
     pub table_stale: AtomicU64,
@@ -264,6 +267,11 @@ impl Metrics {
                 "ocsp_table_statements_total",
                 "Statements those reads took: misses that queue are read together.",
                 &self.table_statements,
+            ),
+            (
+                "ocsp_live_status_reads_total",
+                "Statuses read from the store and checked against the audit log for live signing.",
+                &self.live_status_reads,
             ),
             (
                 "ocsp_table_stale_total",

@@ -255,16 +255,6 @@ impl Source for Live {
             // No HSM here: the updater has not signed this one yet.
             return Answer::Status(ResponseStatus::TryLater);
         }
-        // No timer when a permit is free at once (the common case).
-        let permit = if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
-            p
-        } else {
-            let wait = Arc::clone(&self.permits).acquire_owned();
-            let Ok(Ok(p)) = tokio::time::timeout(settings.live_wait, wait).await else {
-                return Answer::Status(ResponseStatus::TryLater);
-            };
-            p
-        };
         let mut entries = Vec::with_capacity(query.request.certs.len());
         let mut extended_revoke = false;
         let mut version = 0;
@@ -302,6 +292,18 @@ impl Source for Live {
                 }
             }
             _ => None,
+        };
+        // The HSM's turn, once the statuses are in hand: a permit held
+        // across database reads would leave the HSM idle meanwhile. No
+        // timer when a permit is free at once (the common case).
+        let permit = if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
+            p
+        } else {
+            let wait = Arc::clone(&self.permits).acquire_owned();
+            let Ok(Ok(p)) = tokio::time::timeout(settings.live_wait, wait).await else {
+                return Answer::Status(ResponseStatus::TryLater);
+            };
+            p
         };
         let nonce = query.request.nonce;
         let validity = settings.validity;

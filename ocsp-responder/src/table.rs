@@ -39,6 +39,7 @@ use crate::issuer::{Issuer, Ready};
 use crate::metrics::Metrics;
 use crate::reader::TableReader;
 use crate::source::{Answer, Query, Source};
+use crate::status::Known;
 use crate::updater::stored_hash;
 
 /// How long a live-signed answer is served from memory (then the table,
@@ -49,6 +50,11 @@ const UNISSUED_CAPACITY: u64 = 10_000;
 const UNISSUED_TTL: Duration = Duration::from_secs(60);
 /// Changed serials remembered (their cached answers checked against).
 const CHANGED_CAPACITY: u64 = 1_000_000;
+/// Statuses of issued serials kept for live signing (requests with a
+/// nonce cannot be answered from a stored response), and for how long at
+/// most: the change feed evicts a changed serial's at once.
+const STATUS_CAPACITY: usize = 100_000;
+const STATUS_TTL: Duration = Duration::from_secs(60);
 
 /// A cached response and the status version it was signed from, in one
 /// allocation: the response's packed buffer ([`Ready::packed`]), then the
@@ -145,6 +151,10 @@ pub struct TableCache {
     unissued: Cache<Box<[u8]>, Ready>,
     /// (issuer, serial) -> sequence number of its last change seen.
     changed: moka::sync::Cache<Box<[u8]>, u64>,
+    /// Issued serials' statuses, vouched for by the audit log, and the
+    /// change sequence number read before them (keyed with the SHA-1 slot
+    /// of [`InlineKey`]: a status is the same for every hash).
+    statuses: EvictingCache<(Known, u64)>,
     any_change: AtomicBool,
 }
 
@@ -179,13 +189,45 @@ impl TableCache {
                 .max_capacity(CHANGED_CAPACITY)
                 .time_to_live(refresh_after)
                 .build(),
+            statuses: EvictingCache::new(STATUS_CAPACITY),
             any_change: AtomicBool::new(false),
         }
+    }
+
+    /// The kept status of an issued `serial` and its version, unless the
+    /// serial changed since.
+    pub fn status(&self, issuer: u32, serial: &[u8]) -> Option<(Known, u64)> {
+        let key = InlineKey::new(issuer, HashAlgorithm::Sha1, serial)?;
+        let (known, version) = self.statuses.get(&key)?;
+        if self
+            .changed_seq(issuer, serial)
+            .is_some_and(|seq| seq > version)
+        {
+            return None;
+        }
+        Some((known, version))
+    }
+
+    /// Keeps the status of an issued `serial`, read at `version` and
+    /// vouched for, unless the change feed saw it change after that.
+    pub fn keep_status(&self, issuer: u32, serial: &[u8], known: Known, version: u64) {
+        let Some(key) = InlineKey::new(issuer, HashAlgorithm::Sha1, serial) else {
+            return;
+        };
+        if self
+            .changed_seq(issuer, serial)
+            .is_some_and(|seq| seq > version)
+        {
+            return;
+        }
+        let until = self.statuses.clock_of(SystemTime::now() + STATUS_TTL);
+        self.statuses.insert(key, (known, version), until);
     }
 
     /// Forgets what was read or signed (a signing identity changed).
     pub fn clear(&self) {
         self.ready.invalidate_all();
+        self.statuses.invalidate_all();
         self.unissued.invalidate_all();
     }
 
@@ -222,6 +264,9 @@ impl TableCache {
     pub async fn changed(&self, issuer: u32, serial: &[u8], seq: u64) {
         self.changed.insert(serial_key(issuer, serial), seq);
         self.any_change.store(true, Ordering::Release);
+        if let Some(key) = InlineKey::new(issuer, HashAlgorithm::Sha1, serial) {
+            self.statuses.invalidate(&key);
+        }
         for hash in HashAlgorithm::ALL {
             if let Some(key) = InlineKey::new(issuer, hash, serial) {
                 self.ready.invalidate(&key);

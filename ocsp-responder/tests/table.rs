@@ -425,3 +425,34 @@ async fn a_walk_of_many_pages_signs_each_serial_once() {
         &status_at(&fx, responder(&fx, false).await.local_addr(), &fx.revoked).await
     ));
 }
+
+#[tokio::test]
+async fn live_answers_keep_a_status_until_the_serial_changes() {
+    let fx = Fixture::new("table-live-status").await;
+    // No updater: every request with a nonce is signed live.
+    let r = responder(&fx, false).await;
+    let addr = r.local_addr();
+    let with_nonce = |n: u8| fx.request(&fx.good, HashAlgorithm::Sha1, Some(&[n; 16]));
+    for n in 0..3 {
+        let answer = common::post_ocsp(addr, &with_nonce(n)).await;
+        assert!(is_good(&answer.single_status(&fx)));
+    }
+    assert_eq!(
+        metric(addr, "ocsp_live_status_reads_total").await,
+        1,
+        "the status is read and checked once"
+    );
+    fx.revoke(&fx.good, RevocationReason::KeyCompromise).await;
+    let mut revoked = false;
+    for n in 10..200u8 {
+        let answer = common::post_ocsp(addr, &with_nonce(n)).await;
+        if is_revoked(&answer.single_status(&fx)) {
+            revoked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(revoked, "the change feed drops the kept status");
+    assert!(metric(addr, "ocsp_live_status_reads_total").await >= 2);
+    r.shutdown().await;
+}
