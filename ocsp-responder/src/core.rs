@@ -158,6 +158,22 @@ impl Db {
         &self.store
     }
 
+    /// As [`Db::call`], but the call runs in a task of its own that the
+    /// timeout does not cancel: for checks whose work is kept when they
+    /// complete (the audit memo), which a request's timeout would
+    /// otherwise cut short again on every request.
+    pub(crate) async fn call_detached<T: Send + 'static>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, store::StoreError>> + Send + 'static,
+    ) -> Result<T, ResponderError> {
+        let task = tokio::spawn(call);
+        self.call(async move {
+            task.await
+                .unwrap_or_else(|e| Err(store::StoreError::Task(e.to_string())))
+        })
+        .await
+    }
+
     /// Runs a database call with the configured timeout, tracking health.
     pub(crate) async fn call<T>(
         &self,
@@ -309,10 +325,7 @@ impl StatusLookup {
         };
         // Rows the audit log does not vouch for are answered like an
         // unissued serial, never from the rows.
-        match db
-            .call(db.store.verify_serial_state(issuer.ca, &parsed))
-            .await
-        {
+        match db.call_detached(verify(db, issuer, parsed)).await {
             Ok(report) if report.is_intact() => {}
             Ok(report) => {
                 refuse(&db.metrics, issuer, &report);
@@ -362,10 +375,7 @@ impl StatusLookup {
         let Some(known) = Known::from_store(&status) else {
             return Ok((None, version));
         };
-        match db
-            .call(db.store.verify_serial_state(issuer.ca, &parsed))
-            .await
-        {
+        match db.call_detached(verify(db, issuer, parsed)).await {
             Ok(report) if report.is_intact() => {
                 if let Some(table) = &self.table {
                     table.keep_status(issuer.index, serial, known, version);
@@ -379,6 +389,16 @@ impl StatusLookup {
             Err(_) => Err(StoreUnavailable),
         }
     }
+}
+
+/// The audit check of one serial's rows, as a task of its own.
+fn verify(
+    db: &Db,
+    issuer: &Issuer,
+    serial: Serial,
+) -> impl std::future::Future<Output = Result<StateReport, store::StoreError>> + Send + 'static {
+    let (store, ca) = (db.store.clone(), issuer.ca);
+    async move { store.verify_serial_state(ca, &serial).await }
 }
 
 /// Logs and counts the rows of `report` whose statuses are not published.
@@ -1056,6 +1076,67 @@ pub struct PresignReport {
 
 /// The background loops: change feed, re-signing, HSM probe. Ends when
 /// shutdown begins.
+/// How often the audit memo's remembered entries are looked at.
+const MEMO_REFRESH: Duration = Duration::from_secs(60);
+
+/// Keeps the store's audit memo warm ([`store::EntryMemo`]), off every
+/// request's path. Once after start, it checks the entries that vouch for
+/// each issuer's first certificate: among them the upgrade or bulk-load
+/// baseline binding every row at once, which takes seconds to hash at a
+/// million rows and a minute at ten million (a live request's database
+/// timeout would cut that check short every time). Then, every minute, it
+/// checks again each remembered entry past half its trust, so that none
+/// lapses under a request.
+pub async fn keep_audit_memo(core: Arc<Core>, mut shutdown: service_kit::Stop) {
+    let store = core.db.store().clone();
+    for issuer in core.issuers().iter() {
+        let warm = async {
+            let Some(serial) = store.issued_serials(issuer.ca, None, 1).await?.pop() else {
+                return Ok::<_, store::StoreError>(());
+            };
+            let started = std::time::Instant::now();
+            let report = store.verify_serial_state(issuer.ca, &serial).await?;
+            tracing::info!(
+                issuer = %issuer.name,
+                secs = started.elapsed().as_secs_f64(),
+                intact = report.is_intact(),
+                "audit entries behind the issuer's rows checked"
+            );
+            Ok(())
+        };
+        tokio::select! {
+            () = shutdown.stopped() => return,
+            done = warm => if let Err(e) = done {
+                tracing::warn!(issuer = %issuer.name, error = %e, "cannot check the audit entries behind the issuer's rows yet");
+            },
+        }
+    }
+    tokio::select! {
+        () = shutdown.stopped() => {}
+        () = refresh_audit_memo(store) => {}
+    }
+}
+
+/// Every minute, checks again the audit entries `store` remembers past
+/// half their trust ([`store::Store::refresh_entry_memo`]); never returns.
+pub async fn refresh_audit_memo(store: store::Store) {
+    let mut tick = tokio::time::interval(MEMO_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.refresh_entry_memo(store::EntryMemo::TTL / 2).await {
+            Ok((0, _)) => {}
+            Ok((checked, 0)) => tracing::debug!(checked, "audit entries checked again"),
+            Ok((checked, failed)) => tracing::error!(
+                checked,
+                failed,
+                "audit entries no longer hold: their rows are not published until the log vouches for them"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot check the audit entries again"),
+        }
+    }
+}
+
 pub async fn run_background(core: Arc<Core>, mut shutdown: service_kit::Stop) {
     let mut poll = tokio::time::interval(core.settings.poll_interval);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -1138,5 +1219,45 @@ async fn next_notification(
     match listener {
         Some(l) => l.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_detached_call_goes_on_after_its_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}/s.db", dir.path().display()))
+            .await
+            .unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let db = Db::new(
+            store,
+            Duration::from_millis(10),
+            Arc::new(Health::new(false)),
+            Arc::clone(&metrics),
+        );
+        let done = Arc::new(AtomicBool::new(false));
+        let slow = |done: Arc<AtomicBool>| async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            done.store(true, Ordering::Relaxed);
+            Ok::<_, store::StoreError>(())
+        };
+        // A plain call is cancelled with its timeout...
+        assert!(matches!(
+            db.call(slow(Arc::clone(&done))).await,
+            Err(ResponderError::StoreTimeout(_))
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!done.load(Ordering::Relaxed));
+        // ...a detached one answers the caller as late, and finishes.
+        assert!(matches!(
+            db.call_detached(slow(Arc::clone(&done))).await,
+            Err(ResponderError::StoreTimeout(_))
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(done.load(Ordering::Relaxed));
     }
 }

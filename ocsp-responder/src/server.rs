@@ -337,6 +337,10 @@ pub async fn start_with(
         tasks.spawn(updater.run(tasks.stop_signal()));
     }
     tasks.spawn(run_background(Arc::clone(&core), tasks.stop_signal()));
+    tasks.spawn(crate::core::keep_audit_memo(
+        Arc::clone(&core),
+        tasks.stop_signal(),
+    ));
     tracing::info!(%addr, source = ?core.settings().source, "OCSP responder listening");
     Ok(Running {
         addr,

@@ -593,6 +593,9 @@ impl Updater {
     /// Rounds until shutdown: sign while holding the lease, stand by
     /// otherwise. Database errors are logged and retried after `idle`.
     pub async fn run(mut self, mut stop: service_kit::Stop) {
+        // The audit entries behind changed serials stay checked, off the
+        // signing path.
+        let memo = tokio::spawn(crate::core::refresh_audit_memo(self.store.clone()));
         let mut listener = match self.store.listen_changes().await {
             Ok(l) => l,
             Err(e) => {
@@ -636,6 +639,7 @@ impl Updater {
                 () = next_notification(&mut listener) => {}
             }
         }
+        memo.abort();
         self.release().await;
         tracing::info!("OCSP updater stopped");
     }

@@ -456,3 +456,68 @@ async fn live_answers_keep_a_status_until_the_serial_changes() {
     assert!(metric(addr, "ocsp_live_status_reads_total").await >= 2);
     r.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_slow_audit_check_cut_short_by_the_timeout_still_completes() {
+    let fx = Fixture::new("table-slow-check").await;
+    // One audit entry binding 30,000 imported revocations: checking it
+    // hashes them all, longer than this responder's database timeout.
+    let now = time::OffsetDateTime::now_utc();
+    let imported: Vec<store::ImportedRevocation> = (0..30_000u32)
+        .map(|i| store::ImportedRevocation {
+            serial: Serial::from_der_content(&[0x55, (i >> 16) as u8, (i >> 8) as u8, i as u8])
+                .unwrap(),
+            reason: RevocationReason::Superseded,
+            revoked_at: now - time::Duration::hours(1),
+            invalidity_date: None,
+        })
+        .collect();
+    fx.store
+        .import_revocations(fx.ca_id, &imported, &store::AuditContext::new("migration"))
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let r = ocsp_responder::start_with(
+        fx.store.clone(),
+        setup(&fx),
+        Settings {
+            db_timeout: Duration::from_millis(30),
+            ..table_settings()
+        },
+        listener,
+        None,
+    )
+    .await
+    .unwrap();
+    let addr = r.local_addr();
+    let hashes = fx.hashes();
+    let serial = imported[12_345].serial.as_bytes().to_vec();
+    // Live signing (a nonce, nothing in the table): tryLater while the
+    // check runs, never a wrong answer, then revoked once the check is
+    // done (core::tests shows a check cut short goes on to the end).
+    let mut answers = Vec::new();
+    let mut revoked = false;
+    for n in 0..600u16 {
+        let nonce = [n.to_be_bytes(), [7; 2]].concat();
+        let request = pki_core::ocsp::build_request(
+            &[hashes.cert_id(HashAlgorithm::Sha1, &serial).unwrap()],
+            Some(&[nonce.as_slice(); 4].concat()),
+        )
+        .unwrap();
+        let answer = common::post_ocsp(addr, &request).await;
+        let status = answer.ocsp_status();
+        if status == ResponseStatus::Successful {
+            assert!(is_revoked(&answer.single_status(&fx)));
+            revoked = true;
+            break;
+        }
+        answers.push(status);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(revoked, "never answered: {answers:?}");
+    assert!(
+        answers.iter().all(|s| *s == ResponseStatus::TryLater),
+        "{answers:?}"
+    );
+    r.shutdown().await;
+}

@@ -465,12 +465,74 @@ pub(crate) async fn bindings_after(
 /// [`Store::verify_serial_state`]) trust a check for [`EntryMemo::TTL`],
 /// so that one serial vouched for by an entry binding a million rows does
 /// not re-hash the million on every OCSP signature.
+///
+/// A check of a many-row entry runs once at a time in a process: another
+/// caller meanwhile gets [`StoreError::EntryCheckRunning`] instead of
+/// hashing the same million rows again, and
+/// [`Store::refresh_entry_memo`] checks remembered entries again before
+/// they lapse, off any request's path.
 #[derive(Debug, Default)]
 pub struct EntryMemo {
     checked: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
+    running: std::sync::Mutex<std::collections::HashSet<i64>>,
+}
+
+/// Entry `seq` being checked by this caller; others are told so until it
+/// is dropped.
+pub(crate) struct EntryCheck<'a> {
+    memo: &'a EntryMemo,
+    seq: i64,
+}
+
+impl Drop for EntryCheck<'_> {
+    fn drop(&mut self) {
+        self.memo
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.seq);
+    }
 }
 
 impl EntryMemo {
+    /// Claims the check of entry `seq`; `EntryCheckRunning` while another
+    /// caller checks it.
+    pub(crate) fn begin_check(&self, seq: i64) -> Result<EntryCheck<'_>> {
+        let fresh = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(seq);
+        if fresh {
+            Ok(EntryCheck { memo: self, seq })
+        } else {
+            Err(StoreError::EntryCheckRunning {
+                seq: u64::try_from(seq).unwrap_or(0),
+            })
+        }
+    }
+
+    /// Entries checked more than `age` ago (and still remembered).
+    pub(crate) fn older_than(&self, age: std::time::Duration) -> Vec<i64> {
+        let mut seqs: Vec<i64> = self
+            .checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(_, at)| at.elapsed() >= age)
+            .map(|(seq, _)| *seq)
+            .collect();
+        seqs.sort_unstable();
+        seqs
+    }
+
+    pub(crate) fn forget(&self, seq: i64) {
+        self.checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&seq);
+    }
+
     pub const TTL: std::time::Duration = std::time::Duration::from_secs(600);
     /// Entries remembered at most (the oldest checks are forgotten).
     const CAPACITY: usize = 4096;
@@ -950,5 +1012,23 @@ mod tests {
     fn sha256_known_answer() {
         // FIPS 180-2 "abc".
         assert_eq!(sha256(b"abc")[..4], [0xba, 0x78, 0x16, 0xbf],);
+    }
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+
+    #[test]
+    fn one_check_of_an_entry_at_a_time() {
+        let memo = EntryMemo::default();
+        let first = memo.begin_check(5).unwrap();
+        assert!(matches!(
+            memo.begin_check(5),
+            Err(StoreError::EntryCheckRunning { seq: 5 })
+        ));
+        assert!(memo.begin_check(6).is_ok(), "another entry");
+        drop(first);
+        assert!(memo.begin_check(5).is_ok(), "free again once dropped");
     }
 }

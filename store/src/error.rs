@@ -115,6 +115,12 @@ pub enum StoreError {
 
     /// Rows the audit log does not vouch for; nothing may be published from
     /// them. Lists the first few.
+    #[error("a database task failed: {0}")]
+    Task(String),
+
+    #[error("audit entry {seq}, which binds many rows, is being checked by another request: try again shortly")]
+    EntryCheckRunning { seq: u64 },
+
     #[error("the audit log does not vouch for the state of {scope}: {}", crate::audit::render_findings(findings, *more))]
     Unvouched {
         scope: String,

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -545,6 +546,12 @@ impl Replay {
             self.multi.insert(db_seq, None);
             return Ok(None);
         }
+        // One check of a many-row entry at a time in this process.
+        let _check = self
+            .memo
+            .as_ref()
+            .map(|m| m.begin_check(db_seq))
+            .transpose()?;
         let verdict = (digest_of_entry(tx, seq).await? != (claimed, want))
             .then_some((seq, ChainBreak::RowsMismatch { claimed, found }));
         if let (None, Some(memo)) = (&verdict, &self.memo) {
@@ -626,6 +633,47 @@ impl Store {
             .await?;
         tx.rollback().await?;
         Ok(replay.report)
+    }
+
+    /// Checks again the many-row entries the publishing checks trust
+    /// ([`crate::EntryMemo`]) when their check is `older_than` (half of
+    /// [`crate::EntryMemo::TTL`] in services), so that they never lapse on
+    /// a request's path: at ten million rows an entry takes a minute to
+    /// hash. An entry that no longer holds is forgotten
+    /// (the next publishing check then names it). Returns (checked,
+    /// failed). Run it in the background every few minutes.
+    pub async fn refresh_entry_memo(&self, older_than: Duration) -> Result<(usize, usize)> {
+        let due = self.entry_memo.older_than(older_than);
+        if due.is_empty() {
+            return Ok((0, 0));
+        }
+        let mut tx = self.begin_read().await?;
+        let mut replay = Replay::new(&mut tx).await?;
+        let mut failed = 0;
+        let rows = entries(&mut tx, &due).await?;
+        let found: std::collections::HashSet<i64> = rows.iter().map(|r| r.0).collect();
+        for row in rows {
+            let seq = row.0;
+            // A publishing check of it is running: that one records it.
+            let Ok(_check) = self.entry_memo.begin_check(seq) else {
+                continue;
+            };
+            // No memo in this replay: the entry is hashed again.
+            if replay.entry_verdict(&mut tx, row, &[]).await?.is_none() {
+                self.entry_memo.record(seq);
+            } else {
+                self.entry_memo.forget(seq);
+                failed += 1;
+            }
+        }
+        for seq in &due {
+            if !found.contains(seq) {
+                self.entry_memo.forget(*seq);
+                failed += 1;
+            }
+        }
+        tx.rollback().await?;
+        Ok((due.len(), failed))
     }
 
     /// Migration 0002 left a marker when the database already had rows:

@@ -1230,6 +1230,61 @@ pub async fn state_inserted_certificate_is_named(ctx: Ctx) {
 
 /// Rows edited together with their recorded images (`audit_rows`): the
 /// rows then match the images, not the entries that vouch for them.
+pub async fn state_entry_memo_is_refreshed_and_forgets_a_broken_entry(ctx: Ctx) {
+    let s = &ctx.store;
+    let ca = make_ca(s, "ca", None).await.id;
+    let now = OffsetDateTime::now_utc();
+    let imported: Vec<_> = (1..=3u32)
+        .map(|i| ImportedRevocation {
+            serial: Serial::from_hex(&format!("7F{i:02X}")).unwrap(),
+            reason: RevocationReason::Superseded,
+            revoked_at: now,
+            invalidity_date: None,
+        })
+        .collect();
+    s.import_revocations(ca, &imported, &officer())
+        .await
+        .unwrap();
+    let zero = std::time::Duration::ZERO;
+    assert_eq!(
+        s.refresh_entry_memo(zero).await.unwrap(),
+        (0, 0),
+        "nothing checked yet"
+    );
+    // A publishing check remembers the three-row import entry...
+    assert!(s
+        .verify_serial_state(ca, &imported[0].serial)
+        .await
+        .unwrap()
+        .is_intact());
+    assert_eq!(s.refresh_entry_memo(zero).await.unwrap(), (1, 0));
+    assert_eq!(
+        s.refresh_entry_memo(std::time::Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        (0, 0),
+        "checked just now"
+    );
+    // ...which a refresh finds broken once one of its bindings is deleted
+    // behind the store's back, and forgets: the next check names it.
+    let edit = format!(
+        "DELETE FROM audit_rows WHERE row_key = {}",
+        blob(ctx.backend, "7F02")
+    );
+    assert_eq!(ctx.tamper(&edit).await, 1);
+    assert_eq!(s.refresh_entry_memo(zero).await.unwrap(), (1, 1));
+    assert_eq!(
+        s.refresh_entry_memo(zero).await.unwrap(),
+        (0, 0),
+        "forgotten"
+    );
+    assert!(!s
+        .verify_serial_state(ca, &imported[0].serial)
+        .await
+        .unwrap()
+        .is_intact());
+}
+
 pub async fn state_rewritten_image_breaks_the_entry(ctx: Ctx) {
     let s = &ctx.store;
     let ca = make_ca(s, "cnie-citizen-ca", None).await.id;

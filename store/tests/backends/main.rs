@@ -61,6 +61,7 @@ const SUITE: &[(&str, Case)] = suite![
     state_inserted_certificate_is_named,
     state_rewritten_image_breaks_the_entry,
     state_imported_rows_are_named,
+    state_entry_memo_is_refreshed_and_forgets_a_broken_entry,
     state_baseline_binds_rows_of_an_older_schema,
     state_officer_rows_are_named,
     bulk_revocations_import_and_list,
