@@ -47,7 +47,8 @@ pub use inventory::{
 };
 pub use officer::{NewOfficer, Officer};
 pub use response::{
-    CertIdHash, DueCursor, MissingCursor, ResponseStatus, StoredRead, StoredResponse, MAX_READ_BATCH,
+    CertIdHash, DueCursor, MissingCursor, ResponseStatus, StoredRead, StoredResponse,
+    MAX_READ_BATCH,
 };
 pub use revocation::{
     CertStatus, ImportedRevocation, RevocationQuery, RevocationReason, RevocationRequest,
