@@ -705,6 +705,7 @@ responder_cert = "{cert}"
         ca = ca_rec.name,
         cert = cert_path.display(),
     );
+    let a_started = Instant::now();
     let (a, ready_a) = spawn_responder(&bin, &config, dir.path(), "a").await;
     let hashes = IssuerHashes::from_certificate_der(ca.cert_der()).unwrap();
 
@@ -740,6 +741,23 @@ responder_cert = "{cert}"
         serials: hot_serials.iter().map(|&i| serial(i)).collect(),
         responder_key: key.spki.subject_public_key.raw_bytes().to_vec(),
     }));
+    // Live answers need the audit entries behind the statuses checked,
+    // which the responder does in the background after start (the
+    // baseline binding all N rows is the long one): until then, tryLater.
+    let live_after = loop {
+        let probe = drive(
+            a.addr,
+            &live_shape,
+            true,
+            Duration::from_secs(1),
+            CONNS as u64,
+        )
+        .await;
+        if probe.ok == CONNS as u64 || a_started.elapsed() > Duration::from_secs(900) {
+            break a_started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let mark = CpuMark::now(postmaster, Some(a.child.id()));
     let live = drive(a.addr, &live_shape, true, secs, u64::MAX).await;
     let live_cpu = mark.used().per_item_us(live.ok);
@@ -969,6 +987,11 @@ responder_cert = "{cert}"
         "response table",
         &format!("{:.1} MB", table_bytes as f64 / 1e6),
         &format!("{avg_der:.0} B per response"),
+    );
+    result(
+        "live signing available after",
+        &format!("{:.1} s", live_after.as_secs_f64()),
+        "from responder start: the audit entries behind the statuses checked in the background",
     );
     result(
         "responder start to ready",
