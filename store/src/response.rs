@@ -222,7 +222,35 @@ impl Store {
     pub async fn statuses_of(&self, ca: CaId, serials: &[Serial]) -> Result<Vec<CertStatus>> {
         let mut revoked = std::collections::HashMap::new();
         let mut issued = std::collections::HashSet::new();
-        for chunk in serials.chunks(ROWS_PER_STATEMENT) {
+        if let Pool::Postgres(p) = &self.pool {
+            // One array parameter instead of an IN list per chunk.
+            let all: Vec<&[u8]> = serials.iter().map(Serial::as_bytes).collect();
+            let rows: Vec<(Vec<u8>, i16, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT serial, reason, revoked_at, invalidity_date FROM revocations \
+                 WHERE removed_from_hold = FALSE AND ca_id = $1 AND serial = ANY($2)",
+            )
+            .bind(ca.0)
+            .bind(&all)
+            .fetch_all(p)
+            .await?;
+            for (serial, reason, at, invalidity) in rows {
+                revoked.insert(serial, revoked_status(reason, at, invalidity)?);
+            }
+            let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+                "SELECT serial FROM certificates WHERE ca_id = $1 AND serial = ANY($2)",
+            )
+            .bind(ca.0)
+            .bind(&all)
+            .fetch_all(p)
+            .await?;
+            issued.extend(rows);
+        }
+        let chunks = if matches!(self.pool, Pool::Postgres(_)) {
+            &[][..]
+        } else {
+            serials
+        };
+        for chunk in chunks.chunks(ROWS_PER_STATEMENT) {
             let rows: Vec<(Vec<u8>, i16, i64, Option<i64>)> = on_pool!(&self.pool, p => {
                 let mut q = QueryBuilder::new(
                     "SELECT serial, reason, revoked_at, invalidity_date FROM revocations \
@@ -237,16 +265,7 @@ impl Store {
                 q.build_query_as().fetch_all(p).await?
             });
             for (serial, reason, at, invalidity) in rows {
-                revoked.insert(
-                    serial,
-                    CertStatus::Revoked {
-                        reason: RevocationReason::from_db(reason)?,
-                        revoked_at: from_unix("revocations", "revoked_at", at)?,
-                        invalidity_date: invalidity
-                            .map(|t| from_unix("revocations", "invalidity_date", t))
-                            .transpose()?,
-                    },
-                );
+                revoked.insert(serial, revoked_status(reason, at, invalidity)?);
             }
             let rows: Vec<Vec<u8>> = on_pool!(&self.pool, p => {
                 let mut q = QueryBuilder::new("SELECT serial FROM certificates WHERE ca_id = ");
@@ -293,11 +312,41 @@ impl Store {
                 tx.commit().await?;
             }
             Pool::Postgres(p) => {
+                // One statement of eight arrays, whatever the count: no
+                // VALUES list of thousands of parameters to bind and plan
+                // for every batch.
+                const SQL: &str = "INSERT INTO ocsp_responses (ca_id, hash_alg, serial, \
+                     status, status_seq, this_update, next_update, der) \
+                     SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::bytea[], \
+                       $4::smallint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bytea[])";
+                let column =
+                    |f: fn(&StoredResponse) -> i64| responses.iter().map(f).collect::<Vec<i64>>();
+                let bytes = |f: for<'r> fn(&'r StoredResponse) -> &'r [u8]| {
+                    responses.iter().map(f).collect::<Vec<&[u8]>>()
+                };
                 let mut tx = p.begin().await?;
-                for chunk in responses.chunks(ROWS_PER_STATEMENT) {
-                    let mut q = upsert(chunk);
-                    written += q.build().execute(&mut *tx).await?.rows_affected();
-                }
+                written += sqlx::query(&format!("{SQL}{UPSERT_TAIL}"))
+                    .bind(column(|r| r.ca.0))
+                    .bind(
+                        responses
+                            .iter()
+                            .map(|r| r.hash.code())
+                            .collect::<Vec<i16>>(),
+                    )
+                    .bind(bytes(|r| r.serial.as_bytes()))
+                    .bind(
+                        responses
+                            .iter()
+                            .map(|r| r.status.code())
+                            .collect::<Vec<i16>>(),
+                    )
+                    .bind(column(|r| seq_to_db(r.status_seq)))
+                    .bind(column(|r| unix(r.this_update)))
+                    .bind(column(|r| unix(r.next_update)))
+                    .bind(bytes(|r| r.der.as_slice()))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tx.commit().await?;
             }
         }
@@ -470,6 +519,17 @@ impl Store {
         let secs = if caught_up { 0.0 } else { age.max(0.0) };
         Ok(Some(std::time::Duration::from_secs_f64(secs)))
     }
+}
+
+/// A revocation row's status.
+fn revoked_status(reason: i16, at: i64, invalidity: Option<i64>) -> Result<CertStatus> {
+    Ok(CertStatus::Revoked {
+        reason: RevocationReason::from_db(reason)?,
+        revoked_at: from_unix("revocations", "revoked_at", at)?,
+        invalidity_date: invalidity
+            .map(|t| from_unix("revocations", "invalidity_date", t))
+            .transpose()?,
+    })
 }
 
 /// Where [`Store::serials_without_response`] goes on: certificates first,
