@@ -1118,13 +1118,14 @@ pub async fn keep_audit_memo(core: Arc<Core>, mut shutdown: service_kit::Stop) {
 }
 
 /// Every minute, checks again the audit entries `store` remembers past
-/// half their trust ([`store::Store::refresh_entry_memo`]); never returns.
+/// half their trust ([`store::Store::refresh_entry_memo`]: trust lasts ten
+/// minutes, or a hundred times as long as the check took); never returns.
 pub async fn refresh_audit_memo(store: store::Store) {
     let mut tick = tokio::time::interval(MEMO_REFRESH);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match store.refresh_entry_memo(store::EntryMemo::TTL / 2).await {
+        match store.refresh_entry_memo(false).await {
             Ok((0, _)) => {}
             Ok((checked, 0)) => tracing::debug!(checked, "audit entries checked again"),
             Ok((checked, failed)) => tracing::error!(

@@ -463,8 +463,11 @@ pub(crate) async fn bindings_after(
 /// behind the store's back, which `pki audit verify` (never memoised)
 /// finds. The publishing checks ([`Store::verify_ca_state`],
 /// [`Store::verify_serial_state`]) trust a check for [`EntryMemo::TTL`],
-/// so that one serial vouched for by an entry binding a million rows does
-/// not re-hash the million on every OCSP signature.
+/// or a hundred times as long as the check took if that is longer (a
+/// ten-million-row baseline hashes in about a minute: re-checked every ten
+/// minutes by every process, the checks alone would keep a core busy), so
+/// that one serial vouched for by an entry binding a million rows does not
+/// re-hash the million on every OCSP signature.
 ///
 /// A check of a many-row entry runs once at a time in a process: another
 /// caller meanwhile gets [`StoreError::EntryCheckRunning`] instead of
@@ -473,7 +476,9 @@ pub(crate) async fn bindings_after(
 /// they lapse, off any request's path.
 #[derive(Debug, Default)]
 pub struct EntryMemo {
-    checked: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
+    /// Entry -> (checked at, trusted for).
+    checked:
+        std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, std::time::Duration)>>,
     running: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
@@ -512,14 +517,14 @@ impl EntryMemo {
         }
     }
 
-    /// Entries checked more than `age` ago (and still remembered).
-    pub(crate) fn older_than(&self, age: std::time::Duration) -> Vec<i64> {
+    /// Remembered entries past half their trust, or all of them.
+    pub(crate) fn due(&self, all: bool) -> Vec<i64> {
         let mut seqs: Vec<i64> = self
             .checked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|(_, at)| at.elapsed() >= age)
+            .filter(|(_, (at, trust))| all || at.elapsed() >= *trust / 2)
             .map(|(seq, _)| *seq)
             .collect();
         seqs.sort_unstable();
@@ -534,6 +539,8 @@ impl EntryMemo {
     }
 
     pub const TTL: std::time::Duration = std::time::Duration::from_secs(600);
+    /// A check is trusted at least this many times as long as it took.
+    const TRUST_PER_CHECK: u32 = 100;
     /// Entries remembered at most (the oldest checks are forgotten).
     const CAPACITY: usize = 4096;
 
@@ -542,21 +549,23 @@ impl EntryMemo {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&seq)
-            .is_some_and(|at| at.elapsed() < Self::TTL)
+            .is_some_and(|(at, trust)| at.elapsed() < *trust)
     }
 
-    pub(crate) fn record(&self, seq: i64) {
+    /// Entry `seq` found intact by a check that took `took`.
+    pub(crate) fn record(&self, seq: i64, took: std::time::Duration) {
         let mut map = self
             .checked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= Self::CAPACITY {
-            map.retain(|_, at| at.elapsed() < Self::TTL);
+            map.retain(|_, (at, trust)| at.elapsed() < *trust);
             if map.len() >= Self::CAPACITY {
                 map.clear();
             }
         }
-        map.insert(seq, std::time::Instant::now());
+        let trust = Self::TTL.max(took.saturating_mul(Self::TRUST_PER_CHECK));
+        map.insert(seq, (std::time::Instant::now(), trust));
     }
 }
 

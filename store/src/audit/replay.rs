@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -552,10 +551,11 @@ impl Replay {
             .as_ref()
             .map(|m| m.begin_check(db_seq))
             .transpose()?;
+        let started = std::time::Instant::now();
         let verdict = (digest_of_entry(tx, seq).await? != (claimed, want))
             .then_some((seq, ChainBreak::RowsMismatch { claimed, found }));
         if let (None, Some(memo)) = (&verdict, &self.memo) {
-            memo.record(db_seq);
+            memo.record(db_seq, started.elapsed());
         }
         self.multi.insert(db_seq, verdict.clone());
         Ok(verdict)
@@ -636,14 +636,13 @@ impl Store {
     }
 
     /// Checks again the many-row entries the publishing checks trust
-    /// ([`crate::EntryMemo`]) when their check is `older_than` (half of
-    /// [`crate::EntryMemo::TTL`] in services), so that they never lapse on
-    /// a request's path: at ten million rows an entry takes a minute to
-    /// hash. An entry that no longer holds is forgotten
+    /// ([`crate::EntryMemo`]) once past half their trust (`all`: every
+    /// one), so that they never lapse on a request's path: at ten million
+    /// rows an entry takes a minute to hash. An entry that no longer holds is forgotten
     /// (the next publishing check then names it). Returns (checked,
     /// failed). Run it in the background every few minutes.
-    pub async fn refresh_entry_memo(&self, older_than: Duration) -> Result<(usize, usize)> {
-        let due = self.entry_memo.older_than(older_than);
+    pub async fn refresh_entry_memo(&self, all: bool) -> Result<(usize, usize)> {
+        let due = self.entry_memo.due(all);
         if due.is_empty() {
             return Ok((0, 0));
         }
@@ -659,8 +658,9 @@ impl Store {
                 continue;
             };
             // No memo in this replay: the entry is hashed again.
+            let started = std::time::Instant::now();
             if replay.entry_verdict(&mut tx, row, &[]).await?.is_none() {
-                self.entry_memo.record(seq);
+                self.entry_memo.record(seq, started.elapsed());
             } else {
                 self.entry_memo.forget(seq);
                 failed += 1;
