@@ -442,9 +442,13 @@ pub(crate) async fn bindings_after(
     const ALL: &str = "SELECT seq, tbl, ca_id, row_key, row_num, image FROM audit_rows \
          WHERE (seq, tbl, ca_id, row_key, row_num) > ($1, $2, $3, $4, $5) \
          ORDER BY seq, tbl, ca_id, row_key, row_num LIMIT $6";
+    // `seq` as a range, in the primary key's order: with one baseline
+    // entry binding nearly every row, PostgreSQL's statistics say any seq
+    // matches them all, and for `seq = $1` it walked the whole
+    // audit_rows_by_row index instead (seconds per page at ten million).
     const ONE: &str = "SELECT seq, tbl, ca_id, row_key, row_num, image FROM audit_rows \
-         WHERE seq = $1 AND (tbl, ca_id, row_key, row_num) > ($2, $3, $4, $5) \
-         ORDER BY tbl, ca_id, row_key, row_num LIMIT $6";
+         WHERE seq >= $1 AND seq <= $1 AND (tbl, ca_id, row_key, row_num) > ($2, $3, $4, $5) \
+         ORDER BY seq, tbl, ca_id, row_key, row_num LIMIT $6";
     let rows: Vec<BindingRow> = on_tx!(tx, c => sqlx::query_as(if only_seq { ONE } else { ALL })
         .bind(after.0)
         .bind(after.1)
