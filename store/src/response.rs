@@ -222,62 +222,59 @@ impl Store {
     pub async fn statuses_of(&self, ca: CaId, serials: &[Serial]) -> Result<Vec<CertStatus>> {
         let mut revoked = std::collections::HashMap::new();
         let mut issued = std::collections::HashSet::new();
-        if let Pool::Postgres(p) = &self.pool {
-            // One array parameter instead of an IN list per chunk.
-            let all: Vec<&[u8]> = serials.iter().map(Serial::as_bytes).collect();
-            let rows: Vec<(Vec<u8>, i16, i64, Option<i64>)> = sqlx::query_as(
-                "SELECT serial, reason, revoked_at, invalidity_date FROM revocations \
-                 WHERE removed_from_hold = FALSE AND ca_id = $1 AND serial = ANY($2)",
-            )
-            .bind(ca.0)
-            .bind(&all)
-            .fetch_all(p)
-            .await?;
-            for (serial, reason, at, invalidity) in rows {
-                revoked.insert(serial, revoked_status(reason, at, invalidity)?);
-            }
-            let rows: Vec<Vec<u8>> = sqlx::query_scalar(
-                "SELECT serial FROM certificates WHERE ca_id = $1 AND serial = ANY($2)",
-            )
-            .bind(ca.0)
-            .bind(&all)
-            .fetch_all(p)
-            .await?;
-            issued.extend(rows);
-        }
-        let chunks = if matches!(self.pool, Pool::Postgres(_)) {
-            &[][..]
-        } else {
-            serials
-        };
-        for chunk in chunks.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(Vec<u8>, i16, i64, Option<i64>)> = on_pool!(&self.pool, p => {
-                let mut q = QueryBuilder::new(
+        match &self.pool {
+            Pool::Postgres(p) => {
+                // One array parameter instead of an IN list per chunk.
+                let all: Vec<&[u8]> = serials.iter().map(Serial::as_bytes).collect();
+                let rows: Vec<(Vec<u8>, i16, i64, Option<i64>)> = sqlx::query_as(
                     "SELECT serial, reason, revoked_at, invalidity_date FROM revocations \
-                     WHERE removed_from_hold = FALSE AND ca_id = ",
-                );
-                q.push_bind(ca.0).push(" AND serial IN (");
-                let mut list = q.separated(", ");
-                for s in chunk {
-                    list.push_bind(s.as_bytes());
+                     WHERE removed_from_hold = FALSE AND ca_id = $1 AND serial = ANY($2)",
+                )
+                .bind(ca.0)
+                .bind(&all)
+                .fetch_all(p)
+                .await?;
+                for (serial, reason, at, invalidity) in rows {
+                    revoked.insert(serial, revoked_status(reason, at, invalidity)?);
                 }
-                q.push(")");
-                q.build_query_as().fetch_all(p).await?
-            });
-            for (serial, reason, at, invalidity) in rows {
-                revoked.insert(serial, revoked_status(reason, at, invalidity)?);
+                let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT serial FROM certificates WHERE ca_id = $1 AND serial = ANY($2)",
+                )
+                .bind(ca.0)
+                .bind(&all)
+                .fetch_all(p)
+                .await?;
+                issued.extend(rows);
             }
-            let rows: Vec<Vec<u8>> = on_pool!(&self.pool, p => {
-                let mut q = QueryBuilder::new("SELECT serial FROM certificates WHERE ca_id = ");
-                q.push_bind(ca.0).push(" AND serial IN (");
-                let mut list = q.separated(", ");
-                for s in chunk {
-                    list.push_bind(s.as_bytes());
+            Pool::Sqlite(p) => {
+                // IN lists, a statement per chunk.
+                for chunk in serials.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::new(
+                        "SELECT serial, reason, revoked_at, invalidity_date FROM revocations \
+                         WHERE removed_from_hold = FALSE AND ca_id = ",
+                    );
+                    q.push_bind(ca.0).push(" AND serial IN (");
+                    let mut list = q.separated(", ");
+                    for s in chunk {
+                        list.push_bind(s.as_bytes());
+                    }
+                    q.push(")");
+                    let rows: Vec<(Vec<u8>, i16, i64, Option<i64>)> =
+                        q.build_query_as().fetch_all(p).await?;
+                    for (serial, reason, at, invalidity) in rows {
+                        revoked.insert(serial, revoked_status(reason, at, invalidity)?);
+                    }
+                    let mut q = QueryBuilder::new("SELECT serial FROM certificates WHERE ca_id = ");
+                    q.push_bind(ca.0).push(" AND serial IN (");
+                    let mut list = q.separated(", ");
+                    for s in chunk {
+                        list.push_bind(s.as_bytes());
+                    }
+                    q.push(")");
+                    let rows: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(p).await?;
+                    issued.extend(rows);
                 }
-                q.push(")");
-                q.build_query_scalar().fetch_all(p).await?
-            });
-            issued.extend(rows);
+            }
         }
         Ok(serials
             .iter()
